@@ -1,0 +1,64 @@
+"""GenePheno model core: public API.
+
+Everything a user, the benchmark or the dashboard needs is importable from here; the
+sub-packages are internals. Imports are lazy so that `import genepheno_core` is fast and
+does not pull torch until a model is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_API = {
+    # data layer
+    "fetch": "genepheno_core.sources.registry",
+    "load_ontology": "genepheno_core.ontology",
+    "Ontology": "genepheno_core.ontology",
+    "build_dataset": "genepheno_core.datasets",
+    "load_dataset": "genepheno_core.datasets",
+    "save_dataset": "genepheno_core.datasets",
+    "Dataset": "genepheno_core.datasets",
+    "DatasetConfig": "genepheno_core.datasets",
+    # sequences and encoders
+    "parse_sequences": "genepheno_core.embeddings",
+    "get_encoder": "genepheno_core.embeddings",
+    "embed_sequences": "genepheno_core.embeddings",
+    # models and training
+    "GenePheno": "genepheno_core.models",
+    "GenePhenoConfig": "genepheno_core.models",
+    "TrainConfig": "genepheno_core.training",
+    "train": "genepheno_core.training",
+    "load_model": "genepheno_core.training",
+    "TrainedModel": "genepheno_core.training",
+    # evaluation
+    "evaluate_scores": "genepheno_core.evaluation",
+    # prediction and explanation
+    "predict": "genepheno_core.explain",
+    "explain": "genepheno_core.explain",
+    "default_model_path": "genepheno_core.explain",
+    "nearest_proteins": "genepheno_core.explain",
+    "residue_attributions": "genepheno_core.explain",
+    "concept_attributions": "genepheno_core.explain",
+    "correlation_graph": "genepheno_core.explain",
+    "exclusion_graph": "genepheno_core.explain",
+    "term_neighbourhood": "genepheno_core.explain",
+    "load_case_studies": "genepheno_core.explain",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'genepheno_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)
