@@ -1,0 +1,30 @@
+# The README's commands. `make run` launches the dashboard on the shipped default model;
+# `make report` runs the main job end to end; `make test` runs the tests.
+PYTHON ?= python3
+export GENEPHENO_MIRROR ?= $(abspath ../shared/data)
+PORT ?= 8501
+
+.PHONY: install run report test test-fast benchmark default-model dashboard
+
+install:
+	bash scripts/install.sh
+
+run: install dashboard
+
+dashboard:
+	$(PYTHON) -m streamlit run streamlit_app.py --server.port $(PORT) --server.headless true
+
+report: install
+	bash scripts/report.sh
+
+test:
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests
+
+test-fast:
+	$(PYTHON) -m pytest -q -m "not integration and not e2e" tests
+
+benchmark: install
+	$(PYTHON) -m genepheno_core benchmark --out results
+
+default-model: install
+	$(PYTHON) scripts/build_default_model.py
