@@ -1,0 +1,33 @@
+"""CAFA-style evaluation: metrics on arrays, CAFA files, the benchmark and its tables."""
+
+from genepheno_core.evaluation.metrics import (
+    CAFA_THRESHOLDS,
+    FREQUENCY_BINS,
+    ThresholdCurves,
+    auc_by_frequency,
+    evaluate_scores,
+    fmax,
+    information_accretion,
+    macro_auc,
+    micro_aupr,
+    per_term_auc,
+    propagate_scores,
+    smin,
+    threshold_curves,
+)
+
+__all__ = [
+    "CAFA_THRESHOLDS",
+    "FREQUENCY_BINS",
+    "ThresholdCurves",
+    "auc_by_frequency",
+    "evaluate_scores",
+    "fmax",
+    "information_accretion",
+    "macro_auc",
+    "micro_aupr",
+    "per_term_auc",
+    "propagate_scores",
+    "smin",
+    "threshold_curves",
+]
