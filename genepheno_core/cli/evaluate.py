@@ -1,0 +1,87 @@
+"""`evaluate PREDICTIONS.tsv TRUTH.tsv --ontology OBO [--ia IA.tsv] [--json] [--no-propagate]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="CAFA-style evaluation of a prediction file against a ground-truth file",
+        description=(
+            "Gene-centric Fmax (with its threshold, precision, recall, coverage), micro AUPR, "
+            "Smin and phenotype-centric macro AUC of CAFA prediction files (gene, term, score; "
+            "AUTHOR/MODEL/KEYWORDS/END lines allowed) against a truth file (gene, term). Truth and "
+            "predictions are propagated over the ontology (max over descendants) and its roots "
+            "are excluded, as cafaeval -no_orphans. Thresholds 0.01..0.99 (cafaeval's)."
+        ),
+    )
+    p.add_argument("predictions", help="CAFA prediction file (.gz ok)")
+    p.add_argument("truth", help="ground-truth file: gene, term per line (.gz ok)")
+    p.add_argument("--ontology", required=True, help="ontology file (OBO, .gz ok; EFO JSON)")
+    p.add_argument("--ia", default=None, help="information accretion file (term, ia) for Smin; default: unit weights")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument(
+        "--no-propagate",
+        dest="propagate",
+        action="store_false",
+        help="the files are already propagated: do not propagate truth or scores",
+    )
+    p.set_defaults(func=handler)
+
+
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def format_metrics(result: dict) -> str:
+    """A plain-text table of the metrics."""
+    def num(v, pct=False):
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return "n/a"
+        return f"{v:.4f}"
+
+    rows = [
+        ("Fmax", num(result["fmax"])),
+        ("threshold", num(result["threshold"])),
+        ("precision", num(result["precision"])),
+        ("recall", num(result["recall"])),
+        ("coverage", num(result["coverage"])),
+        ("micro AUPR", num(result["aupr"])),
+        ("Smin", num(result["smin"])),
+        ("macro AUC", num(result["auc"]) + f" ({result['n_auc_terms']} terms)"),
+        ("genes", f"{result['n_annotated_genes']} annotated, {result.get('n_predicted_genes', 'n/a')} predicted"),
+        ("terms", str(result["n_terms"])),
+    ]
+    for label, auc in result.get("auc_bins", {}).items():
+        rows.append((f"AUC {label}", num(auc)))
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def handler(args: argparse.Namespace) -> int:
+    from genepheno_core.evaluation.cafa_io import evaluate_files
+    from genepheno_core.ontology import load_ontology
+
+    ontology = load_ontology(args.ontology)
+    result = evaluate_files(args.predictions, args.truth, ontology, ia_path=args.ia, propagate=args.propagate)
+    if args.json:
+        print(json.dumps(_json_safe(result), sort_keys=True))
+    else:
+        print(format_metrics(result))
+        ignored = {k: v for k, v in result["ignored"].items() if v}
+        if ignored:
+            print("ignored lines: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in ignored.items()))
+    return 0
