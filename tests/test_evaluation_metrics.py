@@ -227,3 +227,16 @@ def test_evaluate_scores_perfect_prediction():
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError):
         evaluate_scores(np.zeros((2, 3)), np.zeros((3, 2)))
+
+
+def test_fmax_by_frequency_restricts_columns():
+    from genepheno_core.evaluation import fmax_by_frequency
+
+    # term 0 is rare (11 genes), term 1 frequent (400); perfect on term 0, useless on term 1
+    y = np.array([[1, 0], [0, 1], [1, 1]])
+    s = np.array([[0.9, 0.9], [0.0, 0.0], [0.9, 0.0]])
+    r = fmax_by_frequency(y, s, [11, 400])
+    assert r["11-30"] == 1.0
+    # term 1 alone: gene 0 predicts it falsely, genes 1 and 2 miss it -> P 0, F 0
+    assert r[">=301"] == 0.0
+    assert math.isnan(r["31-100"])

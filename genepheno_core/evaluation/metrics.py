@@ -293,6 +293,22 @@ def auc_by_frequency(term_auc, term_counts, bins=FREQUENCY_BINS) -> dict[str, di
     return out
 
 
+def fmax_by_frequency(y_true, y_score, term_counts, bins=FREQUENCY_BINS, *, thresholds=None) -> dict[str, float]:
+    """Fmax restricted to the terms of each frequency bin (columns of that bin only; the
+    genes are those with a true term in the bin): {label: fmax}, NaN for an empty bin."""
+    y_true = _dense(y_true).astype(bool)
+    y_score = _dense(y_score)
+    counts = np.asarray(term_counts)
+    out = {}
+    for label, lo, hi in bins:
+        sel = (counts >= lo) & (counts <= (hi if hi is not None else np.inf))
+        if not y_true[:, sel].any():
+            out[label] = math.nan
+            continue
+        out[label] = fmax(y_true[:, sel], y_score[:, sel], thresholds=thresholds)["fmax"]
+    return out
+
+
 def evaluate_scores(y_true, y_score, *, term_ancestors=None, ia=None, term_counts=None, thresholds=None) -> dict:
     """All metrics for one prediction matrix.
 
@@ -301,7 +317,7 @@ def evaluate_scores(y_true, y_score, *, term_ancestors=None, ia=None, term_count
     accretion for Smin (unit weights when None), term_counts (K,) dataset term frequencies
     for the AUC bins. Returns a JSON-friendly dict with keys fmax, threshold, precision,
     recall, coverage, aupr, smin, smin_threshold, auc, auc_bins ({bin: float}),
-    auc_bin_terms ({bin: int}), n_genes, n_annotated_genes, n_terms, n_auc_terms.
+    auc_bin_terms ({bin: int}), fmax_bins ({bin: Fmax over that bin's terms}), n_genes, n_annotated_genes, n_terms, n_auc_terms.
     """
     y_true = _dense(y_true).astype(bool)
     y_score = _dense(y_score).astype(np.float64, copy=False)
@@ -323,9 +339,11 @@ def evaluate_scores(y_true, y_score, *, term_ancestors=None, ia=None, term_count
         bins = auc_by_frequency(term_auc, term_counts)
         out["auc_bins"] = {label: v["auc"] for label, v in bins.items()}
         out["auc_bin_terms"] = {label: v["n_terms"] for label, v in bins.items()}
+        out["fmax_bins"] = fmax_by_frequency(y_true, y_score, term_counts, thresholds=thresholds)
     else:
         out["auc_bins"] = {}
         out["auc_bin_terms"] = {}
+        out["fmax_bins"] = {}
     out["n_genes"] = int(y_true.shape[0])
     out["n_annotated_genes"] = int(curves.n_genes)
     out["n_terms"] = int(y_true.shape[1])

@@ -1,0 +1,126 @@
+"""`benchmark [--datasets ...] [--methods ...] [--splits ...] [--seeds 0 1 2] [--encoder unirep1900]
+[--subsample N] [--out results/] [--smoke]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+SMOKE_SUBSAMPLE = 600
+SMOKE_ENCODER = "composition"  # no weights to load, fast: the smoke test checks the plumbing
+SMOKE_TRAIN_CONFIG = {"epochs": 5}
+
+
+def register(subparsers) -> None:
+    from genepheno_core.evaluation.benchmark import DATASETS, LEAKAGE_DATASET, METHODS
+
+    p = subparsers.add_parser(
+        "benchmark",
+        help="run every method on every dataset/split/seed and write the comparison tables",
+        description=(
+            "Resumable benchmark: each finished (dataset, split, method, seed) cell is stored in "
+            "OUT/cells/ and skipped next time; OUT/benchmark.{csv,json,md} are rewritten from all "
+            f"cells at the end. Datasets: {', '.join(DATASETS)} and {LEAKAGE_DATASET} (mpo without "
+            "IMP/IGI GO evidence, the leakage check). Splits default to random + homology "
+            "(temporal for hpo-temporal)."
+        ),
+    )
+    p.add_argument("--datasets", nargs="+", default=None, metavar="NAME", help=f"default: {' '.join(DATASETS)}")
+    p.add_argument("--methods", nargs="+", default=None, metavar="METHOD", help=f"default: {' '.join(METHODS)}")
+    p.add_argument("--splits", nargs="+", default=None, metavar="SPLIT", help="random, homology, temporal")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help="default: 0 1 2")
+    p.add_argument("--encoder", default=None, help="sequence encoder (default unirep1900)")
+    p.add_argument("--subsample", type=int, default=None, metavar="N", help="keep N genes of each dataset")
+    p.add_argument(
+        "--train-config",
+        default=None,
+        metavar="JSON",
+        help='options passed to the trainer unchanged, e.g. \'{"epochs": 30}\'',
+    )
+    p.add_argument("--out", default="results", help="output directory (default: results)")
+    p.add_argument("--write-predictions", action="store_true", help="also write CAFA prediction files per cell")
+    p.add_argument("--tables-only", action="store_true", help="only rebuild the tables from OUT/cells")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"CI check: hpo, random split, seed 0, {SMOKE_SUBSAMPLE} genes, composition encoder, a few methods",
+    )
+    p.set_defaults(func=handler)
+
+
+def build_config(args: argparse.Namespace):
+    from genepheno_core.errors import GenePhenoError
+    from genepheno_core.evaluation.benchmark import DATASETS, METHODS, SMOKE_METHODS, BenchmarkConfig
+
+    train_config = {}
+    if args.train_config:
+        try:
+            train_config = json.loads(args.train_config)
+        except json.JSONDecodeError as exc:
+            raise GenePhenoError(f"--train-config is not valid JSON: {exc}") from None
+        if not isinstance(train_config, dict):
+            raise GenePhenoError("--train-config must be a JSON object")
+    if args.smoke:
+        return BenchmarkConfig(
+            datasets=tuple(args.datasets or ("hpo",)),
+            methods=tuple(args.methods or SMOKE_METHODS),
+            splits=tuple(args.splits or ("random",)),
+            seeds=tuple(args.seeds or (0,)),
+            encoder=args.encoder or SMOKE_ENCODER,
+            subsample=args.subsample or SMOKE_SUBSAMPLE,
+            train_config={**SMOKE_TRAIN_CONFIG, **train_config},
+            write_predictions=args.write_predictions,
+        )
+    return BenchmarkConfig(
+        datasets=tuple(args.datasets or DATASETS),
+        methods=tuple(args.methods or METHODS),
+        splits=tuple(args.splits) if args.splits else None,
+        seeds=tuple(args.seeds if args.seeds is not None else (0, 1, 2)),
+        encoder=args.encoder or "unirep1900",
+        subsample=args.subsample,
+        train_config=train_config,
+        write_predictions=args.write_predictions,
+    )
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this run (options as given)."""
+    words = ["python", "-m", "genepheno_core", "benchmark"]
+    for flag in ("datasets", "methods", "splits", "seeds"):
+        value = getattr(args, flag)
+        if value:
+            words += [f"--{flag}", *map(str, value)]
+    for flag in ("encoder", "subsample", "train_config"):
+        value = getattr(args, flag)
+        if value is not None:
+            words += [f"--{flag.replace('_', '-')}", str(value)]
+    words += ["--out", str(args.out)]
+    if args.write_predictions:
+        words.append("--write-predictions")
+    if args.smoke:
+        words.append("--smoke")
+    return shlex.join(words)
+
+
+def handler(args: argparse.Namespace) -> int:
+    from genepheno_core.evaluation.benchmark import collect_cells, run_benchmark
+    from genepheno_core.evaluation.tables import write_tables
+
+    config = build_config(args)
+    command = command_line(args)
+    out = Path(args.out)
+    if args.tables_only:
+        df = collect_cells(out)
+        write_tables(df, out, command=command, config=config)
+    else:
+        df = run_benchmark(config, out, command=command)
+    print(f"{len(df)} cells in {out / 'cells'}; tables: {out / 'benchmark.md'}")
+    if not df.empty:
+        cols = [c for c in ("dataset", "split", "method", "seed", "fmax", "auc") if c in df.columns]
+        print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0

@@ -1,0 +1,165 @@
+"""The benchmark runner on a toy dataset with a fake trainer: cells, resume, metrics, tables."""
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from genepheno_core.evaluation import evaluate_scores, information_accretion
+from genepheno_core.evaluation.benchmark import (
+    BenchmarkConfig,
+    PeakMemory,
+    cell_id,
+    collect_cells,
+    plan_cells,
+    run_benchmark,
+    subsample_dataset,
+)
+from genepheno_core.evaluation.tables import pct, render_markdown, summarize
+
+
+@dataclass
+class ToyDataset:
+    """The fields of datasets.Dataset the benchmark uses."""
+
+    name: str
+    genes: pd.DataFrame
+    labels: sp.csr_matrix
+    terms: pd.DataFrame
+    term_ancestors: sp.csr_matrix
+    go: sp.csr_matrix
+    splits: pd.DataFrame
+    manifest: dict = field(default_factory=dict)
+
+
+def toy_dataset(name="toy", n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    # terms: 0 = A, 1 = B (child of A), 2 = C (child of B), 3 = D (child of A)
+    anc = sp.csr_matrix(np.array([[0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=np.uint8))
+    leaf = rng.random((n, 4)) < [0.0, 0.2, 0.3, 0.3]
+    labels = leaf.copy()
+    labels[:, 1] |= labels[:, 2]
+    labels[:, 0] |= labels[:, 1] | labels[:, 3]
+    splits = np.array(["train"] * (n - 20) + ["valid"] * 5 + ["test"] * 15)
+    return ToyDataset(
+        name=name,
+        genes=pd.DataFrame({"gene_id": [f"G{i}" for i in range(n)], "symbol": "x", "accession": "P0", "sequence": "MK"}),
+        labels=sp.csr_matrix(labels.astype(np.uint8)),
+        terms=pd.DataFrame({"term_id": ["T:A", "T:B", "T:C", "T:D"], "name": list("ABCD"), "n_genes": labels.sum(0), "depth": [1, 2, 3, 2]}),
+        term_ancestors=anc,
+        go=sp.csr_matrix((n, 3), dtype=np.uint8),
+        splits=pd.DataFrame({"random": splits, "homology": splits[::-1]}),
+        manifest={"releases": {"toy": "2025"}, "inputs_sha256": {"toy.txt": "abc"}},
+    )
+
+
+def fake_trainer(calls):
+    def train_and_predict(ds, method, encoder, split, seed, config):
+        calls.append((ds.name, method, split, seed))
+        test = ds.splits[split].to_numpy() == "test"
+        y = ds.labels[test].toarray().astype(float)
+        rng = np.random.default_rng(seed)
+        noise = {"naive": 1.0, "genepheno": 0.2, "genepheno-no-go": 0.5}[method]
+        scores = np.clip((1 - noise) * y + noise * rng.random(y.shape), 0, 1)
+        return scores, {"epochs": 3, "method": method}
+
+    return train_and_predict
+
+
+def test_plan_cells_default_splits():
+    cfg = BenchmarkConfig(datasets=("hpo", "hpo-temporal"), methods=("naive",), seeds=(0, 1))
+    cells = plan_cells(cfg)
+    assert ("hpo", "homology", "naive", 1) in cells and ("hpo-temporal", "temporal", "naive", 0) in cells
+    assert len(cells) == 2 * 2 + 1 * 2
+    assert not any(c[0] == "hpo-temporal" and c[1] != "temporal" for c in cells)
+
+
+def test_run_benchmark_writes_cells_resumes_and_tables(tmp_path):
+    calls = []
+    datasets = {"toy": toy_dataset()}
+    cfg = BenchmarkConfig(datasets=("toy",), methods=("naive", "genepheno", "genepheno-no-go"), splits=("random",), seeds=(0, 1))
+    trainer = fake_trainer(calls)
+    # The toy dataset name is not one of the real ones: its default splits are random + homology
+    df = run_benchmark(cfg, tmp_path, command="cmd --x", train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert len(calls) == 6 and len(df) == 6
+    cell = tmp_path / "cells" / f"{cell_id('toy', 'random', 'genepheno', 1)}.json"
+    rec = json.loads(cell.read_text())
+    assert rec["wall_time_s"] >= 0 and rec["peak_rss_mb"] > 0 and rec["info"]["epochs"] == 3
+
+    # the cell's metrics are evaluate_scores on the test rows, IA from the training rows
+    ds = datasets["toy"]
+    test = ds.splits["random"].to_numpy() == "test"
+    scores, _ = fake_trainer([])(ds, "genepheno", "x", "random", 1, {})
+    expect = evaluate_scores(
+        ds.labels[test], scores, term_ancestors=ds.term_ancestors,
+        ia=information_accretion(ds.labels[ds.splits["random"].to_numpy() == "train"], ds.term_ancestors),
+        term_counts=ds.terms["n_genes"].to_numpy(),
+    )
+    assert rec["metrics"]["fmax"] == pytest.approx(expect["fmax"])
+    assert rec["metrics"]["smin"] == pytest.approx(expect["smin"])
+
+    # resume: nothing is recomputed; a deleted cell is recomputed alone
+    calls.clear()
+    run_benchmark(cfg, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert calls == []
+    cell.unlink()
+    run_benchmark(cfg, tmp_path, command="cmd --x", train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert calls == [("toy", "genepheno", "random", 1)]
+
+    md = (tmp_path / "benchmark.md").read_text()
+    assert "cmd --x" in md and "## Ablations" in md and "11-30" in md and '"inputs_sha256"' in md
+    csv = pd.read_csv(tmp_path / "benchmark.csv")
+    assert set(csv.method) == {"naive", "genepheno", "genepheno-no-go"} and len(csv) == 6
+    payload = json.loads((tmp_path / "benchmark.json").read_text())
+    assert payload["command"] == "cmd --x" and len(payload["cells"]) == 6
+    s = summarize(collect_cells(tmp_path))
+    g = s[s.method == "genepheno"].iloc[0]
+    n = s[s.method == "naive"].iloc[0]
+    assert g.fmax_mean > n.fmax_mean and g.n_seeds == 2
+    assert g.fmax_sd == pytest.approx(np.std(csv[csv.method == "genepheno"].fmax, ddof=1))
+
+
+def test_failing_cell_is_recorded_and_skipped(tmp_path):
+    def broken(ds, method, *a):
+        raise RuntimeError("no GPU today")
+
+    cfg = BenchmarkConfig(datasets=("toy",), methods=("naive",), splits=("random",), seeds=(0,))
+    df = run_benchmark(cfg, tmp_path, train_and_predict=broken, load_dataset=lambda n: toy_dataset())
+    assert df.empty
+    assert "no GPU today" in (tmp_path / "failed" / "toy__random__naive__seed0.txt").read_text()
+
+
+def test_wrong_score_shape_fails_the_cell(tmp_path):
+    cfg = BenchmarkConfig(datasets=("toy",), methods=("naive",), splits=("random",), seeds=(0,))
+    with pytest.raises(ValueError, match="expected"):
+        run_benchmark(cfg, tmp_path, train_and_predict=lambda *a: (np.zeros((2, 2)), {}),
+                      load_dataset=lambda n: toy_dataset(), keep_going=False)
+
+
+def test_subsample_dataset_keeps_rows_aligned():
+    ds = toy_dataset(n=60)
+    sub = subsample_dataset(ds, 20, seed=1)
+    assert len(sub.genes) == 20 and sub.labels.shape == (20, 4) and sub.go.shape[0] == 20 and len(sub.splits) == 20
+    idx = [int(g[1:]) for g in sub.genes.gene_id]
+    np.testing.assert_array_equal(sub.labels.toarray(), ds.labels[idx].toarray())
+    assert subsample_dataset(ds, 100) is ds
+
+
+def test_peak_memory_sees_an_allocation():
+    with PeakMemory(interval=0.01) as mem:
+        block = np.ones(40 * 2**20 // 8)  # 40 MiB
+        block[::512] += 1
+        import time
+
+        time.sleep(0.05)
+    assert mem.delta_mb > 30
+
+
+def test_pct_and_empty_markdown():
+    assert pct(0.31144, 0.0042) == "31.14 ± 0.42"
+    assert pct(0.5, float("nan")) == "50.00"
+    assert pct(float("nan")) == "-"
+    assert "No finished cells" in render_markdown(pd.DataFrame())
