@@ -1,0 +1,382 @@
+"""Plotly figure builders for the dashboard: pure functions, data frames in, Figures out.
+
+Nothing here imports streamlit or the model core, so every builder is unit-tested on small
+hand-built frames (tests/test_dashboard_figures.py). Labels are readable term names; ids
+go into the hover text. Layouts are compact (small margins, horizontal legends) so that
+the figures still read in a narrow (about 420 px) browser window.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+logger = logging.getLogger(__name__)
+
+# Colours: colour-blind safe (Okabe-Ito), one meaning each across the whole dashboard.
+ABOVE = "#0072B2"  # above threshold / hit / positive contribution
+BELOW = "#9DB8CF"  # below threshold
+MISS = "#E69F00"  # a true phenotype the model missed
+FALSE_ALARM = "#D55E00"  # predicted above threshold, not annotated
+NEGATIVE = "#D55E00"  # negative contribution
+FOCUS = "#CC79A7"  # the chosen node in a graph
+NODE = "#56B4E9"
+STATUS_COLOURS = {"hit": ABOVE, "miss": MISS, "false alarm": FALSE_ALARM, "below threshold": BELOW}
+
+MAX_LABEL = 38  # characters of a term name shown on an axis; the full name is in the hover
+
+
+def short_label(text: object, width: int = MAX_LABEL) -> str:
+    """Truncate a long term name for an axis label (full name stays in the hover)."""
+    text = str(text)
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def term_label(term_id: object, name: object) -> str:
+    """'name (ID)' when a name is known, else the id."""
+    if name is None or (isinstance(name, float) and math.isnan(name)) or str(name) == "":
+        return str(term_id)
+    return f"{name} ({term_id})"
+
+
+def _unique_labels(labels: Iterable[str], ids: Iterable[str]) -> list[str]:
+    """Axis categories must be unique: two terms can share a truncated name."""
+    seen: dict[str, int] = {}
+    out = []
+    for label, term_id in zip(labels, ids):
+        if label in seen:
+            label = f"{label} [{term_id}]"
+        seen[label] = 1
+        out.append(label)
+    return out
+
+
+def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        height=height,
+        margin={"l": 8, "r": 8, "t": 48, "b": 8},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},
+        template="plotly_white",
+        font={"size": 12},
+    )
+    return fig
+
+
+def _bar_height(n: int) -> int:
+    return max(240, 70 + 24 * n)
+
+
+def prediction_bar(
+    predictions: pd.DataFrame, gene: str | None = None, threshold: float | None = None, top: int = 20
+) -> go.Figure:
+    """Horizontal bars of predicted phenotype scores for one gene, best at the top.
+
+    predictions: the core's predict() frame [gene, term_id, term_name, score, above_threshold,
+    rank]. gene: which gene to show (default: the first). Bars above the threshold are dark.
+    """
+    df = predictions
+    if gene is None and len(df):
+        gene = df["gene"].iloc[0]
+    if gene is not None:
+        df = df[df["gene"] == gene]
+    df = df.sort_values("score", ascending=False).head(top).iloc[::-1]
+    labels = _unique_labels([short_label(n) for n in df["term_name"]], df["term_id"])
+    colours = [ABOVE if a else BELOW for a in df["above_threshold"]]
+    fig = go.Figure(
+        go.Bar(
+            x=df["score"],
+            y=labels,
+            orientation="h",
+            marker_color=colours,
+            customdata=np.stack([df["term_id"], df["term_name"]], axis=-1) if len(df) else None,
+            hovertemplate="%{customdata[1]}<br>%{customdata[0]}<br>score %{x:.3f}<extra></extra>",
+            name="score",
+        )
+    )
+    if threshold is not None:
+        fig.add_vline(x=threshold, line_dash="dash", line_color="#444",
+                      annotation_text=f"threshold {threshold:.2f}", annotation_position="top")
+    fig.update_xaxes(title="predicted probability", range=[0, 1])
+    fig.update_yaxes(automargin=True)
+    title = f"Top {len(df)} predicted phenotypes" + (f" for {gene}" if gene else "")
+    return _base_layout(fig, title, _bar_height(len(df)))
+
+
+def concept_bar(activations: pd.DataFrame, top: int = 20, title: str = "GO concept activations") -> go.Figure:
+    """Bars of the gene's GO concept activations sigmoid(c_j), strongest first.
+
+    activations: [concept_id, concept_name, activation] (activation in 0..1).
+    """
+    df = activations.sort_values("activation", ascending=False).head(top).iloc[::-1]
+    labels = _unique_labels([short_label(n) for n in df["concept_name"]], df["concept_id"])
+    fig = go.Figure(
+        go.Bar(
+            x=df["activation"],
+            y=labels,
+            orientation="h",
+            marker_color=ABOVE,
+            customdata=np.stack([df["concept_id"], df["concept_name"]], axis=-1) if len(df) else None,
+            hovertemplate="%{customdata[1]}<br>%{customdata[0]}<br>activation %{x:.3f}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="sigmoid(concept logit)", range=[0, 1])
+    fig.update_yaxes(automargin=True)
+    return _base_layout(fig, title, _bar_height(len(df)))
+
+
+def contribution_waterfall(
+    contributions: pd.DataFrame, bias: float, logit: float, phenotype: str, top: int = 12
+) -> go.Figure:
+    """Waterfall from the bias to the phenotype logit through the largest concept contributions.
+
+    contributions: [concept_id, concept_name, contribution] with contribution = W_p[k, j] *
+    sigmoid(c_j); the concepts outside the top `top` (by absolute value) are summed into one
+    "other concepts" step, so the bars always end exactly at bias + sum = logit.
+    """
+    df = contributions.reindex(contributions["contribution"].abs().sort_values(ascending=False).index)
+    head, rest = df.head(top), df.iloc[top:]
+    labels = ["bias"] + _unique_labels([short_label(n, 32) for n in head["concept_name"]], head["concept_id"])
+    values = [float(bias)] + [float(v) for v in head["contribution"]]
+    hover = ["phenotype bias b_k"] + [term_label(i, n) for i, n in zip(head["concept_id"], head["concept_name"])]
+    if len(rest):
+        labels.append(f"{len(rest)} other concepts")
+        values.append(float(rest["contribution"].sum()))
+        hover.append("sum of the remaining concepts")
+    labels.append("logit")
+    values.append(float(logit))
+    hover.append("phenotype logit s_k = bias + sum of contributions")
+    measures = ["absolute"] + ["relative"] * (len(values) - 2) + ["total"]
+    fig = go.Figure(
+        go.Waterfall(
+            orientation="h",
+            measure=measures,
+            y=labels,
+            x=values,
+            customdata=hover,
+            hovertemplate="%{customdata}<br>%{x:+.3f}<extra></extra>",
+            increasing={"marker": {"color": ABOVE}},
+            decreasing={"marker": {"color": NEGATIVE}},
+            totals={"marker": {"color": "#555"}},
+            connector={"line": {"color": "#bbb", "width": 1}},
+        )
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(title="contribution to the logit")
+    return _base_layout(fig, f"Why: {short_label(phenotype, 60)}", _bar_height(len(labels)))
+
+
+def heatmap(
+    matrix: pd.DataFrame, title: str, colorbar_title: str = "", zmid: float | None = 0.0,
+    height: int | None = None,
+) -> go.Figure:
+    """Heatmap of a labelled matrix (rows x columns), e.g. concepts x phenotypes.
+
+    A diverging scale centred on `zmid` (0: positive blue, negative red) unless zmid is None.
+    """
+    rows = [short_label(r, 32) for r in matrix.index]
+    cols = [short_label(c, 24) for c in matrix.columns]
+    rows = _unique_labels(rows, [str(r) for r in matrix.index])
+    cols = _unique_labels(cols, [str(c) for c in matrix.columns])
+    z = matrix.to_numpy(dtype=float)
+    hover = np.array([[f"{r}<br>{c}" for c in matrix.columns] for r in matrix.index], dtype=object)
+    kwargs: dict = {"colorscale": "RdBu", "zmid": zmid} if zmid is not None else {"colorscale": "Blues"}
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=cols, y=rows, customdata=hover,
+            hovertemplate="%{customdata}<br>%{z:.3f}<extra></extra>",
+            colorbar={"title": {"text": colorbar_title}, "thickness": 12},
+            **kwargs,
+        )
+    )
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(tickangle=-40, automargin=True)
+    return _base_layout(fig, title, height or max(300, 120 + 20 * len(rows)))
+
+
+def residue_track(attributions: pd.DataFrame, title: str = "Residue attributions") -> go.Figure:
+    """Attribution per residue along the sequence (Integrated Gradients through the encoder).
+
+    attributions: [position (1-based), residue, attribution]. Positive bars push the logit
+    up, negative down; a rolling mean over 15 residues shows the regions.
+    """
+    df = attributions.sort_values("position")
+    values = df["attribution"].to_numpy(dtype=float)
+    colours = np.where(values >= 0, ABOVE, NEGATIVE)
+    fig = go.Figure()
+    fig.add_trace(go.Bar(
+        x=df["position"], y=values, marker_color=colours, marker_line_width=0, name="residue",
+        customdata=df["residue"], hovertemplate="%{customdata}%{x}: %{y:+.4f}<extra></extra>",
+    ))
+    window = min(15, max(1, len(df)))
+    smooth = pd.Series(values).rolling(window, center=True, min_periods=1).mean()
+    fig.add_trace(go.Scatter(
+        x=df["position"], y=smooth, mode="lines", line={"color": "#333", "width": 1.5},
+        name=f"mean over {window} residues", hoverinfo="skip",
+    ))
+    fig.update_layout(bargap=0)
+    fig.update_xaxes(title="residue position", rangeslider={"visible": len(df) > 120, "thickness": 0.08})
+    fig.update_yaxes(title="attribution", zeroline=True, zerolinecolor="#888")
+    return _base_layout(fig, title, 330)
+
+
+def compare_phenotypes(
+    true_terms: Iterable[str], predictions: pd.DataFrame, term_names: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """True versus predicted phenotypes of one gene, each row marked hit/miss/false alarm.
+
+    predictions: [term_id, term_name, score, above_threshold] for this gene (all terms or the
+    top ones). A true term with a score above threshold is a hit, a true term below threshold
+    (or absent from `predictions`) a miss, a predicted-above-threshold term not in the truth a
+    false alarm. Returns [term_id, term_name, score, status, true, predicted], hits first.
+    """
+    truth = set(true_terms)
+    names = dict(term_names or {})
+    names.update(dict(zip(predictions["term_id"], predictions["term_name"])))
+    scored = predictions.set_index("term_id")
+    rows = []
+    for term in sorted(truth | set(predictions.loc[predictions["above_threshold"].astype(bool), "term_id"])):
+        score = float(scored.at[term, "score"]) if term in scored.index else float("nan")
+        predicted = bool(scored.at[term, "above_threshold"]) if term in scored.index else False
+        is_true = term in truth
+        status = "hit" if is_true and predicted else "miss" if is_true else "false alarm"
+        rows.append((term, names.get(term, term), score, status, is_true, predicted))
+    df = pd.DataFrame(rows, columns=["term_id", "term_name", "score", "status", "true", "predicted"])
+    order = {"hit": 0, "miss": 1, "false alarm": 2}
+    return (df.assign(_o=df["status"].map(order)).sort_values(["_o", "score"], ascending=[True, False])
+            .drop(columns="_o").reset_index(drop=True))
+
+
+def comparison_bar(comparison: pd.DataFrame, top: int = 30, title: str = "True vs predicted") -> go.Figure:
+    """Scores of a gene's hits, misses and false alarms (compare_phenotypes output), coloured by status."""
+    df = comparison.copy()
+    df["score"] = df["score"].fillna(0.0)
+    df = df.sort_values("score", ascending=False).head(top).iloc[::-1]
+    fig = go.Figure()
+    for status in ("hit", "miss", "false alarm"):
+        part = df[df["status"] == status]
+        if not len(part):
+            continue
+        fig.add_trace(go.Bar(
+            x=part["score"], y=[term_label(i, short_label(n)) for i, n in zip(part["term_id"], part["term_name"])],
+            orientation="h", name=status, marker_color=STATUS_COLOURS[status],
+            customdata=part["term_name"], hovertemplate="%{customdata}<br>score %{x:.3f}<extra>" + status + "</extra>",
+        ))
+    order = [term_label(i, short_label(n)) for i, n in zip(df["term_id"], df["term_name"])]
+    fig.update_yaxes(categoryorder="array", categoryarray=order, automargin=True)
+    fig.update_xaxes(title="predicted probability", range=[0, 1])
+    return _base_layout(fig, title, _bar_height(len(df)))
+
+
+def network_figure(
+    graph: nx.Graph,
+    focus: str | None = None,
+    title: str = "Phenotype graph",
+    seed: int = 0,
+    weight: str = "weight",
+    edge_colour: str = "#999",
+    dashed: bool = False,
+    height: int = 520,
+) -> go.Figure:
+    """An interactive network: nodes laid out by networkx.spring_layout (fixed seed).
+
+    Node attributes used when present: `name` (label), `n_genes` (size), `score` (colour).
+    The focus node is pink and larger. Each node's id is in customdata, so a click selection
+    (st.plotly_chart(on_select="rerun")) tells which term was chosen. Edge width follows
+    |weight|; dashed edges are used for the exclusion graph.
+    """
+    fig = go.Figure()
+    if graph.number_of_nodes() == 0:
+        fig.add_annotation(text="no edges around this phenotype", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return _base_layout(fig, title, 260)
+    # spring_layout needs non-negative weights; |w| keeps strong anti-correlations close too
+    layout_graph = nx.Graph()
+    layout_graph.add_nodes_from(graph.nodes)
+    for u, v, data in graph.edges(data=True):
+        layout_graph.add_edge(u, v, w=abs(float(data.get(weight, 1.0) or 0.0)) + 1e-3)
+    pos = nx.spring_layout(layout_graph, seed=seed, weight="w")
+    weights = [abs(float(d.get(weight, 1.0) or 0.0)) for _, _, d in graph.edges(data=True)]
+    wmax = max(weights) if weights and max(weights) > 0 else 1.0
+    # one trace per width class keeps the figure small (plotly lines cannot vary width)
+    classes: dict[int, tuple[list, list]] = {}
+    mid_x, mid_y, mid_text = [], [], []
+    for (u, v, data), w in zip(graph.edges(data=True), weights):
+        cls = 1 + int(round(3 * w / wmax))
+        xs, ys = classes.setdefault(cls, ([], []))
+        xs += [pos[u][0], pos[v][0], None]
+        ys += [pos[u][1], pos[v][1], None]
+        mid_x.append((pos[u][0] + pos[v][0]) / 2)
+        mid_y.append((pos[u][1] + pos[v][1]) / 2)
+        extra = "".join(f"<br>{k}: {_fmt(val)}" for k, val in data.items() if k != weight)
+        mid_text.append(f"{_node_name(graph, u)} — {_node_name(graph, v)}<br>{weight}: {_fmt(data.get(weight))}{extra}")
+    for cls, (xs, ys) in sorted(classes.items()):
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+            line={"width": cls, "color": edge_colour, "dash": "dash" if dashed else "solid"},
+        ))
+    fig.add_trace(go.Scatter(  # invisible edge midpoints carry the edge hover text
+        x=mid_x, y=mid_y, mode="markers", marker={"size": 6, "opacity": 0}, showlegend=False,
+        hovertext=mid_text, hoverinfo="text",
+    ))
+    nodes = list(graph.nodes)
+    n_genes = np.array([float(graph.nodes[n].get("n_genes", 0) or 0) for n in nodes])
+    sizes = 12 + 14 * np.sqrt(n_genes / n_genes.max()) if n_genes.max() > 0 else np.full(len(nodes), 16.0)
+    colours = [FOCUS if n == focus else NODE for n in nodes]
+    sizes = [s * 1.5 if n == focus else s for s, n in zip(sizes, nodes)]
+    names = [_node_name(graph, n) for n in nodes]
+    hover = [f"{name}<br>{n}" + (f"<br>{int(g)} genes" if g else "") for name, n, g in zip(names, nodes, n_genes)]
+    fig.add_trace(go.Scatter(
+        x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text",
+        marker={"size": sizes, "color": colours, "line": {"width": 1, "color": "#333"}},
+        text=[short_label(name, 22) for name in names], textposition="top center",
+        textfont={"size": 10}, customdata=nodes, hovertext=hover, hoverinfo="text", showlegend=False,
+        name="phenotypes",
+    ))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(clickmode="event+select", dragmode="pan")
+    return _base_layout(fig, title, height)
+
+
+def _node_name(graph: nx.Graph, node) -> str:
+    return str(graph.nodes[node].get("name") or node)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def auc_bins_bar(bins: pd.DataFrame, title: str = "AUC per term-frequency bin") -> go.Figure:
+    """Macro AUC per frequency bin: [bin, auc] (+ optional n_terms shown in the hover)."""
+    n = bins["n_terms"] if "n_terms" in bins else pd.Series([None] * len(bins))
+    fig = go.Figure(go.Bar(
+        x=bins["bin"].astype(str), y=bins["auc"], marker_color=ABOVE,
+        customdata=n, hovertemplate="%{x}: AUC %{y:.3f}<br>%{customdata} terms<extra></extra>",
+        text=[f"{v:.3f}" for v in bins["auc"]], textposition="outside",
+    ))
+    fig.add_hline(y=0.5, line_dash="dot", line_color="#888", annotation_text="random")
+    fig.update_yaxes(title="macro ROC AUC", range=[0, 1.05])
+    fig.update_xaxes(title="annotated genes per term")
+    return _base_layout(fig, title, 320)
+
+
+def metrics_bar(metrics: dict[str, float], title: str = "Test metrics") -> go.Figure:
+    """A small bar chart of scalar metrics in 0..1 (Fmax, AUC, AUPR ...)."""
+    items = [(k, float(v)) for k, v in metrics.items() if isinstance(v, (int, float)) and 0 <= float(v) <= 1]
+    fig = go.Figure(go.Bar(
+        x=[k for k, _ in items], y=[v for _, v in items], marker_color=ABOVE,
+        text=[f"{v:.3f}" for _, v in items], textposition="outside",
+    ))
+    fig.update_yaxes(range=[0, 1.05])
+    return _base_layout(fig, title, 300)

@@ -1,0 +1,151 @@
+"""Figure builders on small hand-built frames shaped like the core's outputs."""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from dashboard import figures
+
+
+@pytest.fixture
+def predictions():
+    # two genes, the core's predict() columns
+    return pd.DataFrame({
+        "gene": ["P04637"] * 4 + ["P01308"] * 2,
+        "term_id": ["HP:0002664", "HP:0001909", "HP:0100526", "HP:0000006", "HP:0000819", "HP:0001943"],
+        "term_name": ["Neoplasm", "Leukemia", "Neoplasm of the lung", "Autosomal dominant inheritance",
+                      "Diabetes mellitus", "Hypoglycemia"],
+        "score": [0.91, 0.42, 0.30, 0.75, 0.88, 0.20],
+        "above_threshold": [True, False, False, True, True, False],
+        "rank": [1, 3, 4, 2, 1, 2],
+    })
+
+
+def test_prediction_bar_one_gene_sorted_with_names(predictions):
+    fig = figures.prediction_bar(predictions, gene="P04637", threshold=0.5)
+    bar = fig.data[0]
+    # plotly draws the first category at the bottom: reversed order puts the best on top
+    assert list(bar.x) == [0.30, 0.42, 0.75, 0.91]
+    assert list(bar.y)[-1] == "Neoplasm"
+    assert "Diabetes mellitus" not in list(bar.y)  # other gene filtered out
+    assert list(bar.marker.color) == [figures.BELOW, figures.BELOW, figures.ABOVE, figures.ABOVE]
+    assert "P04637" in fig.layout.title.text
+    assert any(s.x0 == 0.5 for s in fig.layout.shapes)  # threshold line
+
+
+def test_prediction_bar_top_and_default_gene(predictions):
+    fig = figures.prediction_bar(predictions, top=2)
+    assert list(fig.data[0].x) == [0.75, 0.91]  # first gene, two best
+
+
+def test_short_label_and_unique_labels():
+    assert figures.short_label("a" * 50, 10) == "a" * 9 + "…"
+    assert figures.short_label("short") == "short"
+    assert figures.term_label("HP:1", "Name") == "Name (HP:1)"
+    assert figures.term_label("HP:1", float("nan")) == "HP:1"
+    long = "x" * 60
+    df = pd.DataFrame({"gene": ["g", "g"], "term_id": ["T:1", "T:2"], "term_name": [long + "a", long + "b"],
+                       "score": [0.2, 0.1], "above_threshold": [False, False], "rank": [1, 2]})
+    labels = list(figures.prediction_bar(df).data[0].y)
+    assert len(set(labels)) == 2  # same truncated text made unique with the id
+
+
+def test_concept_bar():
+    acts = pd.DataFrame({"concept_id": ["GO:1", "GO:2", "GO:3"],
+                         "concept_name": ["DNA binding", "signaling", "transport"],
+                         "activation": [0.2, 0.9, 0.5]})
+    fig = figures.concept_bar(acts, top=2)
+    assert list(fig.data[0].y) == ["transport", "signaling"]
+
+
+def test_waterfall_ends_at_logit():
+    contrib = pd.DataFrame({"concept_id": [f"GO:{i}" for i in range(6)],
+                            "concept_name": [f"concept {i}" for i in range(6)],
+                            "contribution": [0.5, -1.2, 0.1, 2.0, -0.05, 0.3]})
+    bias = -0.7
+    logit = bias + contrib["contribution"].sum()
+    fig = figures.contribution_waterfall(contrib, bias, logit, "Neoplasm", top=3)
+    wf = fig.data[0]
+    assert list(wf.measure) == ["absolute", "relative", "relative", "relative", "relative", "total"]
+    # bias + top 3 by |value| + the rest summed reaches the logit exactly
+    assert list(wf.y)[1:4] == ["concept 3", "concept 1", "concept 0"]
+    assert wf.y[4] == "3 other concepts"
+    assert math.isclose(sum(wf.x[:-1]), logit, abs_tol=1e-12)
+    assert wf.x[-1] == pytest.approx(logit)
+
+
+def test_heatmap_labels_and_scale():
+    m = pd.DataFrame([[0.1, -0.2], [0.0, 0.3]], index=["DNA binding", "transport"],
+                     columns=["Neoplasm", "Hypoglycemia"])
+    fig = figures.heatmap(m, "Contributions", "W_p")
+    hm = fig.data[0]
+    assert list(hm.y) == ["DNA binding", "transport"]
+    assert list(hm.x) == ["Neoplasm", "Hypoglycemia"]
+    assert hm.zmid == 0
+    np.testing.assert_allclose(np.array(hm.z), m.to_numpy())
+
+
+def test_residue_track_and_smoothing():
+    seq = "MEEPQSDPSV"
+    attr = pd.DataFrame({"position": range(1, 11), "residue": list(seq),
+                         "attribution": [0.1, -0.2, 0.0, 0.4, 0.1, -0.1, 0.0, 0.2, 0.3, -0.3]})
+    fig = figures.residue_track(attr.sample(frac=1, random_state=0))
+    bars, smooth = fig.data
+    assert list(bars.x) == list(range(1, 11))  # sorted by position
+    assert list(bars.customdata) == list(seq)
+    assert bars.marker.color[1] == figures.NEGATIVE and bars.marker.color[0] == figures.ABOVE
+    # centred rolling mean over min(15, n) = 10 residues, min_periods=1: first value = mean of first 5
+    assert smooth.y[0] == pytest.approx(np.mean(attr["attribution"][:5]))
+
+
+def test_compare_phenotypes_marks_hits_misses_false_alarms(predictions):
+    p = predictions[predictions["gene"] == "P04637"]
+    truth = ["HP:0002664", "HP:0001909", "HP:0000118x"]
+    table = figures.compare_phenotypes(truth, p, term_names={"HP:0000118x": "Unscored term"})
+    status = dict(zip(table["term_id"], table["status"]))
+    assert status == {"HP:0002664": "hit", "HP:0001909": "miss", "HP:0000118x": "miss",
+                      "HP:0000006": "false alarm"}
+    assert list(table["status"]) == ["hit", "miss", "miss", "false alarm"]  # hits first
+    assert table.loc[table["term_id"] == "HP:0000118x", "term_name"].item() == "Unscored term"
+    assert math.isnan(table.loc[table["term_id"] == "HP:0000118x", "score"].item())
+    fig = figures.comparison_bar(table)
+    assert {t.name for t in fig.data} == {"hit", "miss", "false alarm"}
+
+
+def test_network_figure_layout_is_seeded_and_selectable():
+    g = nx.Graph()
+    g.add_node("HP:1", name="Neoplasm", n_genes=300)
+    g.add_node("HP:2", name="Leukemia", n_genes=40)
+    g.add_node("HP:3", name="Lymphoma", n_genes=20)
+    g.add_edge("HP:1", "HP:2", weight=0.6)
+    g.add_edge("HP:1", "HP:3", weight=-0.2)
+    a = figures.network_figure(g, focus="HP:1", seed=3)
+    b = figures.network_figure(g, focus="HP:1", seed=3)
+    nodes_a, nodes_b = a.data[-1], b.data[-1]
+    assert list(nodes_a.x) == list(nodes_b.x)  # fixed seed, same layout
+    assert list(nodes_a.customdata) == ["HP:1", "HP:2", "HP:3"]
+    assert list(nodes_a.text) == ["Neoplasm", "Leukemia", "Lymphoma"]
+    assert nodes_a.marker.color[0] == figures.FOCUS and nodes_a.marker.color[1] == figures.NODE
+    # edges: stronger edge drawn wider; edge hover names both terms
+    widths = sorted(t.line.width for t in a.data[:-2])
+    assert widths == [2, 4]
+    assert any("Neoplasm — Leukemia" in h for h in a.data[-2].hovertext)
+
+
+def test_network_figure_empty_graph():
+    fig = figures.network_figure(nx.Graph(), title="empty")
+    assert isinstance(fig, go.Figure) and fig.layout.annotations[0].text.startswith("no edges")
+
+
+def test_auc_bins_and_metrics():
+    bins = pd.DataFrame({"bin": ["11-30", "31-100"], "auc": [0.61, 0.72], "n_terms": [100, 50]})
+    fig = figures.auc_bins_bar(bins)
+    assert list(fig.data[0].y) == [0.61, 0.72]
+    fig = figures.metrics_bar({"fmax": 0.41, "auc": 0.7, "n_terms": 300})
+    assert list(fig.data[0].x) == ["fmax", "auc"]  # counts outside 0..1 left out
