@@ -72,10 +72,9 @@ def format_metrics(result: dict) -> str:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from genepheno_core.evaluation.cafa_io import evaluate_files
-    from genepheno_core.ontology import load_ontology
+    from genepheno_core.evaluation.cafa_io import evaluate_files, load_evaluation_ontology
 
-    ontology = load_ontology(args.ontology)
+    ontology = load_evaluation_ontology(args.ontology)
     result = evaluate_files(args.predictions, args.truth, ontology, ia_path=args.ia, propagate=args.propagate)
     if args.json:
         print(json.dumps(_json_safe(result), sort_keys=True))

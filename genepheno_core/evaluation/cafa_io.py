@@ -212,10 +212,12 @@ def build_matrices(predictions: pd.DataFrame, truth: pd.DataFrame, ontology, *, 
             logger.warning("%s: %d lines ignored", key.replace("_", " "), value)
 
     seen = {t for t, ok in zip(t_terms, t_ok) if ok} | {t for t, ok in zip(p_terms, p_ok) if ok}
-    ancestors = {t: set(ontology.ancestors(t)) for t in seen}
+    anc_map = ontology.ancestor_map() if hasattr(ontology, "ancestor_map") else None
+    get_anc = (lambda t: anc_map.get(t, frozenset())) if anc_map is not None else ontology.ancestors
+    ancestors = {t: set(get_anc(t)) for t in seen}
     vocab_all = set(seen).union(*ancestors.values()) if ancestors else set()
     for t in vocab_all - set(ancestors):
-        ancestors[t] = set(ontology.ancestors(t))
+        ancestors[t] = set(get_anc(t))
     roots = {t for t in vocab_all if not list(ontology.parents(t))}
     terms = sorted(vocab_all)
     col = {t: j for j, t in enumerate(terms)}
@@ -244,6 +246,13 @@ def build_matrices(predictions: pd.DataFrame, truth: pd.DataFrame, ontology, *, 
     return {"genes": genes, "terms": terms, "y_true": y_true[:, keep], "y_score": y_score[:, keep], "counts": counts}
 
 
+def load_evaluation_ontology(path: str | os.PathLike):
+    """The ontology as cafaeval sees it: is_a and part_of edges."""
+    from genepheno_core.ontology import load_ontology
+
+    return load_ontology(path, relations=("is_a", "part_of"))
+
+
 def evaluate_files(
     predictions_path: str | os.PathLike,
     truth_path: str | os.PathLike,
@@ -255,9 +264,7 @@ def evaluate_files(
     """Evaluate a CAFA prediction file against a truth file over `ontology` (an Ontology or
     a path to one). Returns `evaluate_scores`' dict plus n_predicted_genes and `ignored`."""
     if isinstance(ontology, (str, os.PathLike)):
-        from genepheno_core.ontology import load_ontology
-
-        ontology = load_ontology(ontology)
+        ontology = load_evaluation_ontology(ontology)
     truth = read_truth(truth_path)
     if truth.empty:
         raise InputFormatError(truth_path, "no ground-truth annotations")

@@ -1,0 +1,221 @@
+"""CAFA files: reading, writing, the file-level evaluator (hand-computed) and agreement with
+the reference evaluator cafaeval on real HPO annotations."""
+
+import gzip
+import math
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genepheno_core.errors import InputFormatError
+from genepheno_core.evaluation import threshold_curves
+from genepheno_core.evaluation.cafa_io import (
+    build_matrices,
+    evaluate_files,
+    read_ia,
+    read_predictions,
+    read_truth,
+    write_predictions,
+    write_truth,
+)
+
+DATA = Path(__file__).parent / "data" / "evaluation"
+MIRROR = os.environ.get("GENEPHENO_MIRROR")
+
+
+def _ontology(path):
+    from genepheno_core.evaluation.cafa_io import load_evaluation_ontology
+
+    return load_evaluation_ontology(path)
+
+
+def test_read_predictions_skips_cafa_header():
+    df = read_predictions(DATA / "predictions.tsv")
+    assert list(df.columns) == ["gene", "term", "score"]
+    assert len(df) == 8
+    assert df.iloc[0].tolist() == ["G1", "HP:0001250", 0.8]
+    assert df["score"].dtype == np.float64
+
+
+def test_read_predictions_gzip_and_column_header(tmp_path):
+    path = tmp_path / "p.tsv.gz"
+    with gzip.open(path, "wt") as h:
+        h.write("gene\tterm\tscore\nG1 HP:0000001 0.25\n")
+    assert read_predictions(path).to_dict("records") == [{"gene": "G1", "term": "HP:0000001", "score": 0.25}]
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("bad_score.tsv", "bad_score.tsv, line 2: score 'abc' is not a number"),
+        ("out_of_range.tsv", "out_of_range.tsv, line 1: score 1.5 is outside [0, 1]"),
+        ("two_fields.tsv", "two_fields.tsv, line 1: expected 3 fields (gene, term, score), found 2"),
+    ],
+)
+def test_read_predictions_errors_name_file_and_line(name, message):
+    with pytest.raises(InputFormatError) as exc:
+        read_predictions(DATA / name)
+    assert str(exc.value).endswith(message)
+
+
+def test_read_truth_and_ia():
+    truth = read_truth(DATA / "truth.tsv")
+    assert truth.values.tolist()[:2] == [["G1", "HP:0001250"], ["G1", "HP:0000007"]]
+    ia = read_ia(DATA / "ia.tsv")
+    assert ia["HP:0000007"] == 3.0 and len(ia) == 8
+    with pytest.raises(InputFormatError, match="line 1"):
+        read_ia(DATA / "bad_score.tsv")
+
+
+def test_write_predictions_round_trip(tmp_path):
+    genes, terms = ["A", "B"], ["HP:1", "HP:2", "HP:3"]
+    scores = np.array([[0.9, 0.004, 0.5], [0.0, 0.12345, 1.0]])
+    path = tmp_path / "pred.tsv"
+    assert write_predictions(path, genes, terms, scores) == 4
+    text = path.read_text().splitlines()
+    assert text[0] == "AUTHOR\tGenePheno" and text[-1] == "END"
+    df = read_predictions(path)
+    assert df.values.tolist() == [["A", "HP:1", 0.9], ["A", "HP:3", 0.5], ["B", "HP:2", 0.123], ["B", "HP:3", 1.0]]
+    gz = tmp_path / "pred.tsv.gz"
+    write_predictions(gz, genes, terms, scores, header=False)
+    assert read_predictions(gz).equals(df)
+    truth = tmp_path / "truth.tsv"
+    assert write_truth(truth, genes, terms, np.array([[1, 0, 1], [0, 0, 0]])) == 2
+    assert read_truth(truth).values.tolist() == [["A", "HP:1"], ["A", "HP:3"]]
+
+
+def test_evaluate_files_by_hand():
+    """tiny_hp.obo: All > Phenotypic abnormality > {head or neck > head, nervous system >
+    {seizure, intellectual disability (also under head)}}, All > Mode of inheritance > AR.
+
+    Truth, propagated, root All dropped:  G1 {seizure, nervous, PA, AR, MoI} (5),
+    G2 {head, head-or-neck, PA} (3), G3 {seizure, nervous, PA} (obsolete HP:0000009 ->
+    replaced_by seizure; no predictions). Predictions, propagated: G1 seizure/nervous/PA 0.8,
+    head/head-or-neck 0.4, AR/MoI 0.3; G2 ID 0.6 (duplicate 0.2 ignored), nervous 0.7 (alt id
+    HP:0000708), head/head-or-neck 0.6, PA 0.7; G9 (not in truth) and HP:9999999 ignored.
+    At t <= 0.30: G1 pr 5/7 rc 1, G2 pr 3/5 rc 1, G3 rc 0 -> P = 23/35, R = 2/3,
+    F = 92/139 = 0.6619, the maximum (0.564 at 0.31-0.40, 0.64 at 0.41-0.60, ...).
+    Smin with ia.tsv at t <= 0.30: ru = (0 + 0 + 2.5) / 3, mi = (1.5 + 2.0 + 0) / 3.
+    """
+    r = evaluate_files(DATA / "predictions.tsv", DATA / "truth.tsv", _ontology(DATA / "tiny_hp.obo"), ia_path=DATA / "ia.tsv")
+    assert r["fmax"] == pytest.approx(92 / 139)
+    assert r["threshold"] == pytest.approx(0.01)
+    assert r["precision"] == pytest.approx(23 / 35)
+    assert r["recall"] == pytest.approx(2 / 3)
+    assert r["coverage"] == pytest.approx(2 / 3)
+    assert r["smin"] == pytest.approx(math.sqrt(2.5**2 + 3.5**2) / 3)
+    assert r["n_annotated_genes"] == 3 and r["n_predicted_genes"] == 2
+    assert r["n_terms"] == 8
+    assert r["roots_excluded"] == ["HP:0000001"]
+    assert r["ignored"] == {"truth_unknown_terms": 0, "prediction_unknown_terms": 1, "prediction_other_genes": 1}
+
+
+def test_evaluate_files_without_propagation():
+    r = evaluate_files(DATA / "predictions.tsv", DATA / "truth.tsv", _ontology(DATA / "tiny_hp.obo"), propagate=False)
+    # unpropagated: G1 truth {seizure, AR}, predicted seizure 0.8, head 0.4, AR 0.3 -> at
+    # t <= 0.3 pr 2/3 rc 1; G2 truth {head}: predicted ID 0.6, nervous 0.7 -> pr 0 rc 0;
+    # G3 truth {seizure}: rc 0. P = (2/3 + 0) / 2, R = 1/3 -> F = 1/3
+    assert r["fmax"] == pytest.approx(1 / 3)
+    assert r["precision"] == pytest.approx(1 / 3) and r["recall"] == pytest.approx(1 / 3)
+
+
+# --------------------------------------------------------------------------------------
+# Agreement with the reference evaluator on real HPO data
+
+
+def _obo_with_namespace(src_gz: Path, dst: Path, namespace: str = "human_phenotype") -> Path:
+    """Uncompressed copy of an OBO file with `namespace:` after every [Term] id (cafaeval
+    ignores terms without one). Uses the ontology area's helper when it exists."""
+    try:
+        from genepheno_core.ontology import write_obo_with_namespace
+    except ImportError:
+        write_obo_with_namespace = None
+    if write_obo_with_namespace is not None:
+        out = write_obo_with_namespace(src_gz, dst, namespace)
+        return Path(out) if out is not None else dst
+    with gzip.open(src_gz, "rt", encoding="utf-8") as fin, open(dst, "w", encoding="utf-8") as fout:
+        in_term = False
+        for line in fin:
+            if line.startswith("["):
+                in_term = line.strip() == "[Term]"
+            if in_term and line.startswith("namespace:"):
+                continue
+            fout.write(line)
+            if in_term and line.startswith("id:"):
+                fout.write(f"namespace: {namespace}\n")
+    return dst
+
+
+def _real_hpo_predictions(tmp_path: Path) -> tuple[Path, Path]:
+    """Truth: HPO annotations of 200 real genes. Predictions: a deterministic mix of the
+    naive term frequency of the other genes and a noisy copy of each gene's own terms
+    (some true terms recovered with a gene- and term-dependent score, some missed); a third
+    of the genes get only the noisy copy, so some genes have no prediction at high t."""
+    g2p = pd.read_csv(Path(MIRROR) / "hpo/2025-01-16/genes_to_phenotype.txt.gz", sep="\t", dtype=str)
+    genes = sorted(g2p["ncbi_gene_id"].unique(), key=int)
+    test_genes = set(genes[::25][:200])
+    test = g2p[g2p["ncbi_gene_id"].isin(test_genes)][["ncbi_gene_id", "hpo_id"]].drop_duplicates()
+    train = g2p[~g2p["ncbi_gene_id"].isin(test_genes)][["ncbi_gene_id", "hpo_id"]].drop_duplicates()
+    freq = train["hpo_id"].value_counts() / train["ncbi_gene_id"].nunique()
+    top = freq.head(150)
+    truth = tmp_path / "truth.tsv"
+    test.to_csv(truth, sep="\t", header=False, index=False)
+    lines = ["AUTHOR\tgenepheno-test", "MODEL\t1", "KEYWORDS\tnaive."]
+    for gene in sorted(test_genes, key=int):
+        g = int(gene)
+        if g % 3 == 0:  # a third of the genes get no naive scores: coverage below 1
+            scores = {}
+        else:
+            scores = {term: min(0.95, 0.9 * f / top.iloc[0]) for term, f in top.items()}
+        for term in test.loc[test["ncbi_gene_id"] == gene, "hpo_id"]:
+            h = (g * 7919 + int(term[3:]) * 104729) % 1000
+            if h < 600:  # ~60 % of the true terms recovered
+                scores[term] = max(scores.get(term, 0.0), round(0.1 + 0.85 * ((h * 37) % 1000) / 1000, 3))
+        # a few confident false positives per gene
+        for k in range(3 if g % 3 else 0):
+            term = top.index[(g + 17 * k) % len(top)]
+            scores[term] = max(scores.get(term, 0.0), round(((g * (k + 3)) % 97) / 100, 2))
+        lines += [f"{gene}\t{t}\t{s:.3f}" for t, s in scores.items() if s > 0]
+    lines.append("END")
+    pred = tmp_path / "pred" / "model.tsv"
+    pred.parent.mkdir()
+    pred.write_text("\n".join(lines) + "\n")
+    return pred, truth
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not MIRROR, reason="GENEPHENO_MIRROR not set")
+def test_agrees_with_cafaeval_on_real_hpo(tmp_path):
+    from cafaeval.evaluation import cafa_eval
+
+    obo_gz = Path(MIRROR) / "hpo/2025-01-16/hp.obo.gz"
+    pred, truth = _real_hpo_predictions(tmp_path)
+    obo = _obo_with_namespace(obo_gz, tmp_path / "hp_ns.obo")
+    # -no_orphans: terms without parents (the root HP:0000001) are not evaluated
+    curves_ref, best = cafa_eval(str(obo), str(pred.parent), str(truth), no_orphans=True, n_cpu=1)
+    ref = best["f"].iloc[0]
+    ontology = _ontology(obo_gz)
+    ours = evaluate_files(pred, truth, ontology)
+    assert ours["roots_excluded"] == ["HP:0000001"]
+    assert ours["n_annotated_genes"] == 200
+    assert 0.2 < ours["fmax"] < 0.9  # a real, non-trivial operating point
+    assert ours["fmax"] == pytest.approx(ref["f"], abs=1e-3)
+    assert ours["threshold"] == pytest.approx(ref.name[-1], abs=1e-3)
+    assert ours["precision"] == pytest.approx(ref["pr"], abs=1e-3)
+    assert ours["recall"] == pytest.approx(ref["rc"], abs=1e-3)
+    assert ours["coverage"] == pytest.approx(ref["cov"], abs=1e-3)
+    # the whole curve, not just its best point (cafaeval keeps thresholds with coverage > 0)
+    m = build_matrices(read_predictions(pred), read_truth(truth), ontology)
+    c = threshold_curves(m["y_true"], m["y_score"])
+    ref_tau = curves_ref.index.get_level_values("tau").to_numpy()
+    idx = np.searchsorted(c.thresholds, ref_tau - 1e-9)
+    np.testing.assert_allclose(c.thresholds[idx], ref_tau, atol=1e-12)
+    assert (c.n_covered > 0).sum() == len(ref_tau)
+    np.testing.assert_allclose(c.precision[idx], curves_ref["pr"], atol=1e-9)
+    np.testing.assert_allclose(c.recall[idx], curves_ref["rc"], atol=1e-9)
+    np.testing.assert_allclose(c.coverage[idx], curves_ref["cov"], atol=1e-9)
+    assert curves_ref["cov"].min() < 0.5  # genes without predictions at high t are part of the check
