@@ -1,0 +1,134 @@
+"""HPO gene annotation files: genes_to_phenotype.txt and phenotype_to_genes.txt.
+
+Both the 2025 layout (plain header row) and the 2020-era layout ('#Format:' header) are
+detected from the header and returned with the same normalised columns:
+
+    ncbi_gene_id (str of digits), gene_symbol, hpo_id, hpo_name, disease_id,
+    frequency (genes_to_phenotype 2025 only; "" elsewhere), source ("" unless the file
+    has a G-D source column), line (line number)
+
+Note: phenotype_to_genes lists each gene under the term and all its ancestors (it is
+propagated upstream); genes_to_phenotype lists direct annotations.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pandas as pd
+
+from genepheno_core.errors import InputFormatError
+from genepheno_core.sources._util import PathLike, check_column, id_pattern, iter_lines
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ["ncbi_gene_id", "gene_symbol", "hpo_id", "hpo_name", "disease_id", "frequency", "source"]
+
+_HP_ID = id_pattern("HP")
+_GENE_ID = re.compile(r"\d+")
+
+# header field (lower case, normalised) -> output column
+_ALIASES = {
+    "ncbi_gene_id": "ncbi_gene_id",
+    "entrez-gene-id": "ncbi_gene_id",
+    "gene_symbol": "gene_symbol",
+    "entrez-gene-symbol": "gene_symbol",
+    "hpo_id": "hpo_id",
+    "hpo-term-id": "hpo_id",
+    "hpo-id": "hpo_id",
+    "hpo_name": "hpo_name",
+    "hpo-term-name": "hpo_name",
+    "hpo label": "hpo_name",
+    "frequency": "frequency",
+    "frequency-raw": "frequency",
+    "frequency-hpo": "frequency_hpo",
+    "disease_id": "disease_id",
+    "disease-id for link": "disease_id",
+    "g-d source": "source",
+    "additional info from g-d source": "additional_info",
+}
+
+# Layouts for files without any header: (number of columns) -> column names
+_HEADERLESS = {
+    # 2020 phenotype_to_genes body: HPO-id, HPO label, entrez-gene-id, entrez-gene-symbol,
+    # Additional Info, G-D source, disease-ID
+    7: ["hpo_id", "hpo_name", "ncbi_gene_id", "gene_symbol", "additional_info", "source", "disease_id"],
+}
+
+
+def _parse_header(path: PathLike, line: str, number: int) -> list[str]:
+    text = line.lstrip("#").strip()
+    if text.lower().startswith("format:"):
+        text = text[len("format:"):].strip()
+        # 2020-era: fields joined by the literal "<tab>"
+        fields = re.split(r"<tab>|\t", text)
+    else:
+        fields = text.split("\t")
+    names = []
+    for field in fields:
+        key = field.strip().lower()
+        names.append(_ALIASES.get(key, re.sub(r"\W+", "_", key).strip("_")))
+    missing = {"ncbi_gene_id", "hpo_id"} - set(names)
+    if missing:
+        raise InputFormatError(
+            path, f"header lacks {sorted(missing)}: not an HPO gene annotation file? ({line[:80]!r})", line=number
+        )
+    return names
+
+
+def _read(path: PathLike) -> pd.DataFrame:
+    names: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for number, line in iter_lines(path):
+        if not line.strip():
+            continue
+        if names is None:
+            if line.startswith("#") or not line.startswith("HP:") and not line.split("\t", 1)[0].isdigit():
+                names = _parse_header(path, line, number)
+                continue
+            n = len(line.split("\t"))
+            if n not in _HEADERLESS:
+                raise InputFormatError(path, "no header line and unknown column layout", line=number)
+            names = _HEADERLESS[n]
+        elif line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != len(names):
+            raise InputFormatError(
+                path, f"expected {len(names)} tab-separated columns, found {len(fields)}", line=number
+            )
+        rows.append(fields)
+        lines.append(number)
+    if names is None:
+        raise InputFormatError(path, "empty file")
+    frame = pd.DataFrame(rows, columns=names, dtype="string")
+    if len(frame):
+        check_column(path, frame, "hpo_id", _HP_ID, lines, what="HPO id")
+        check_column(path, frame, "ncbi_gene_id", _GENE_ID, lines, what="NCBI gene id")
+    for column in COLUMNS:
+        if column not in frame:
+            frame[column] = pd.Series([""] * len(frame), dtype="string")
+    extra = [c for c in frame.columns if c not in COLUMNS]
+    frame = frame[COLUMNS + extra]
+    frame["line"] = lines
+    return frame
+
+
+def read_genes_to_phenotype(path: PathLike) -> pd.DataFrame:
+    """genes_to_phenotype.txt (2025: ncbi_gene_id gene_symbol hpo_id hpo_name frequency
+    disease_id; 2020-era '#Format: entrez-gene-id<tab>entrez-gene-symbol<tab>HPO-Term-ID...')."""
+    return _read(path)
+
+
+def read_phenotype_to_genes(path: PathLike) -> pd.DataFrame:
+    """phenotype_to_genes.txt (2025: hpo_id hpo_name ncbi_gene_id gene_symbol disease_id;
+    2020: '#Format: HPO-id<tab>HPO label<tab>entrez-gene-id<tab>entrez-gene-symbol<tab>
+    Additional Info from G-D source<tab>G-D source<tab>disease-ID for link')."""
+    return _read(path)
+
+
+def read_hpo_gene_annotations(path: PathLike) -> pd.DataFrame:
+    """Either file; the layout is detected from the header."""
+    return _read(path)

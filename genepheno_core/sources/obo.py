@@ -1,0 +1,104 @@
+"""OBO ontology files (HP, MP, GO, ...) read with obonet, with checked term ids.
+
+`read_obo_graph(path)` returns obonet's networkx.MultiDiGraph (nodes: term ids with their
+tag lists, edges child -> parent keyed by relation: "is_a", "part_of", ...), keeping
+obsolete terms (ignore_obsolete=False) so that replaced_by / alt_id can be followed.
+`read_obo_terms(path)` returns one row per term:
+
+    term_id, name, namespace, is_obsolete, alt_ids (tuple), replaced_by (tuple),
+    consider (tuple), synonyms (tuple of the quoted synonym texts), is_a (tuple)
+
+.gz and .zst files are decompressed transparently.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import networkx
+import obonet
+import pandas as pd
+
+from genepheno_core.errors import InputFormatError
+from genepheno_core.sources._util import ONTOLOGY_ID, PathLike, iter_lines, open_text
+
+logger = logging.getLogger(__name__)
+
+_SYNONYM = re.compile(r'^"((?:[^"\\]|\\.)*)"')
+
+
+def _line_of(path: PathLike, needle: str) -> int | None:
+    """First line number whose text (stripped) equals or starts with `needle`."""
+    for number, line in iter_lines(path):
+        if line.strip() == needle or line.startswith(needle):
+            return number
+    return None
+
+
+def read_obo_graph(path: PathLike, ignore_obsolete: bool = False, check_ids: bool = True) -> networkx.MultiDiGraph:
+    """Parse an OBO file with obonet; raise InputFormatError on malformed content.
+
+    check_ids: every [Term] id must look like PREFIX:digits (HP:0000118, GO:0008150).
+    """
+    try:
+        with open_text(path) as handle:
+            graph = obonet.read_obo(handle, ignore_obsolete=ignore_obsolete)
+    except ValueError as exc:
+        # obonet: "Tag-value pair parsing failed for:\n<line>"
+        text = str(exc)
+        bad = text.split("\n", 1)[1].strip() if "\n" in text else ""
+        line = _line_of(path, bad) if bad else None
+        raise InputFormatError(path, f"malformed OBO line {bad!r}" if bad else text, line=line) from exc
+    except UnicodeDecodeError as exc:
+        raise InputFormatError(path, f"not UTF-8 text ({exc.reason})") from exc
+    except (EOFError, OSError) as exc:
+        raise InputFormatError(path, f"cannot read OBO file: {exc}") from exc
+    if graph.number_of_nodes() == 0:
+        raise InputFormatError(path, "no [Term] stanzas found: not an OBO file?")
+    if check_ids:
+        for node, data in graph.nodes(data=True):
+            # obonet creates attribute-less nodes for edge targets that have no stanza
+            # (e.g. cross-ontology part_of targets); only defined terms are checked.
+            if data and not ONTOLOGY_ID.fullmatch(node):
+                raise InputFormatError(
+                    path, f"bad term id {node!r} (expected PREFIX:digits)", line=_line_of(path, f"id: {node}")
+                )
+    return graph
+
+
+def synonym_text(value: str) -> str:
+    """'"text" EXACT [xref]' -> 'text'."""
+    match = _SYNONYM.match(value)
+    return match.group(1).replace('\\"', '"') if match else value
+
+
+def _first_token(values) -> tuple[str, ...]:
+    # replaced_by / consider / alt_id values may carry trailing comments
+    return tuple(str(v).split()[0] for v in values or () if str(v).strip())
+
+
+def read_obo_terms(path: PathLike, check_ids: bool = True) -> pd.DataFrame:
+    """One row per [Term] stanza (obsolete terms included); see the module docstring."""
+    graph = read_obo_graph(path, ignore_obsolete=False, check_ids=check_ids)
+    default_ns = graph.graph.get("default-namespace")
+    if isinstance(default_ns, list):
+        default_ns = default_ns[0] if default_ns else None
+    rows = []
+    for node, data in graph.nodes(data=True):
+        if not data:
+            continue
+        rows.append(
+            {
+                "term_id": node,
+                "name": data.get("name", ""),
+                "namespace": data.get("namespace", default_ns),
+                "is_obsolete": str(data.get("is_obsolete", "false")).lower() == "true",
+                "alt_ids": _first_token(data.get("alt_id")),
+                "replaced_by": _first_token(data.get("replaced_by")),
+                "consider": _first_token(data.get("consider")),
+                "synonyms": tuple(synonym_text(s) for s in data.get("synonym", ())),
+                "is_a": tuple(t for _, t, k in graph.out_edges(node, keys=True) if k == "is_a"),
+            }
+        )
+    return pd.DataFrame(rows)
