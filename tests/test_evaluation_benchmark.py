@@ -163,3 +163,29 @@ def test_pct_and_empty_markdown():
     assert pct(0.5, float("nan")) == "50.00"
     assert pct(float("nan")) == "-"
     assert "No finished cells" in render_markdown(pd.DataFrame())
+
+
+def test_split_method_names():
+    from genepheno_core.evaluation.benchmark import METHODS, split_method
+
+    assert split_method("genepheno-no-go") == ("genepheno", ("no-go",))
+    assert split_method("genepheno-bce") == ("genepheno", ("bce",))
+    assert split_method("diamond-score") == ("diamond-score", ())
+    from genepheno_core.training import ABLATIONS, METHODS as TRAINER_METHODS
+
+    for method in METHODS:
+        model, ablations = split_method(method)
+        assert model in TRAINER_METHODS and set(ablations) <= set(ABLATIONS)
+
+
+def test_evaluate_cell_follows_trainer_test_index():
+    from genepheno_core.evaluation.benchmark import evaluate_cell
+
+    ds = toy_dataset()
+    test = np.flatnonzero(ds.splits["random"].to_numpy() == "test")
+    scores = np.random.default_rng(0).random((len(test), 4))
+    a = evaluate_cell(ds, "random", scores)
+    b = evaluate_cell(ds, "random", scores[::-1], test_index=test[::-1])
+    assert a["fmax"] == pytest.approx(b["fmax"]) and a["auc"] == pytest.approx(b["auc"])
+    with pytest.raises(ValueError, match="test genes"):
+        evaluate_cell(ds, "random", scores, test_index=test + 1)

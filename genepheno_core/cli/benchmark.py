@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 SMOKE_SUBSAMPLE = 600
 SMOKE_ENCODER = "composition"  # no weights to load, fast: the smoke test checks the plumbing
-SMOKE_TRAIN_CONFIG = {"epochs": 5}
+SMOKE_TRAIN_CONFIG = {"max_epochs": 5, "min_epochs": 1, "patience": 2}  # TrainConfig fields
 
 
 def register(subparsers) -> None:
@@ -40,7 +40,7 @@ def register(subparsers) -> None:
         "--train-config",
         default=None,
         metavar="JSON",
-        help='options passed to the trainer unchanged, e.g. \'{"epochs": 30}\'',
+        help='TrainConfig fields passed to the trainer, e.g. \'{"max_epochs": 30}\'',
     )
     p.add_argument("--out", default="results", help="output directory (default: results)")
     p.add_argument("--write-predictions", action="store_true", help="also write CAFA prediction files per cell")
@@ -115,8 +115,18 @@ def handler(args: argparse.Namespace) -> int:
     command = command_line(args)
     out = Path(args.out)
     if args.tables_only:
+        # keep the command and manifests of the run that produced the cells
+        manifests = None
+        previous = out / "benchmark.json"
+        if previous.exists():
+            try:
+                payload = json.loads(previous.read_text())
+                command = payload.get("command") or command
+                manifests = payload.get("manifests") or None
+            except (json.JSONDecodeError, OSError) as exc:
+                logger.warning("could not read %s: %s", previous, exc)
         df = collect_cells(out)
-        write_tables(df, out, command=command, config=config)
+        write_tables(df, out, manifests=manifests, command=command, config=config)
     else:
         df = run_benchmark(config, out, command=command)
     print(f"{len(df)} cells in {out / 'cells'}; tables: {out / 'benchmark.md'}")

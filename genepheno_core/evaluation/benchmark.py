@@ -67,6 +67,24 @@ class BenchmarkConfig:
         return tuple(s for s in self.splits if s in allowed)
 
 
+def split_method(method: str) -> tuple[str, tuple[str, ...]]:
+    """Benchmark method name -> (trainer model, ablations): "genepheno-no-go" -> ("genepheno",
+    ("no-go",)); "genepheno-bce" -> ("genepheno", ("bce",)); baselines map to themselves."""
+    if method.startswith("genepheno-"):
+        return "genepheno", (method[len("genepheno-") :],)
+    return method, ()
+
+
+def trainer_train_and_predict(ds, method: str, encoder: str, split: str, seed: int, train_config: dict):
+    """Adapter to genepheno_core.training.train_and_predict: builds the TrainConfig (options
+    from `train_config`, ablations from the method name)."""
+    from genepheno_core.training import TrainConfig, train_and_predict
+
+    model, ablations = split_method(method)
+    config = TrainConfig(**{**train_config, "ablations": ablations})
+    return train_and_predict(ds, model, encoder, split, seed, config)
+
+
 def cell_id(dataset: str, split: str, method: str, seed: int) -> str:
     return f"{dataset}__{split}__{method}__seed{seed}"
 
@@ -214,11 +232,17 @@ def _json_safe(value):
     return repr(value)
 
 
-def evaluate_cell(ds, split: str, test_scores) -> dict:
+def evaluate_cell(ds, split: str, test_scores, test_index=None) -> dict:
     """Metrics of test-split scores for one dataset: IA estimated on the training genes,
-    AUC bins by the dataset's term frequencies (terms.n_genes)."""
+    AUC bins by the dataset's term frequencies (terms.n_genes). Score rows follow
+    `test_index` (dataset rows) when given, else the dataset order of the test genes."""
     split_col = ds.splits[split].to_numpy()
-    test = split_col == "test"
+    test = np.flatnonzero(split_col == "test")
+    if test_index is not None:
+        test_index = np.asarray(test_index, dtype=np.int64)
+        if set(test_index.tolist()) != set(test.tolist()):
+            raise ValueError(f"the trainer's test rows are not the {split!r} split's test genes")
+        test = test_index
     train = split_col == "train"
     labels = sp.csr_matrix(ds.labels)
     y_true = labels[test]
@@ -243,7 +267,7 @@ def run_cell(
 ) -> dict:
     """Train, predict and evaluate one cell; write `<out>/cells/<id>.json` atomically."""
     if train_and_predict is None:
-        from genepheno_core.training import train_and_predict
+        train_and_predict = trainer_train_and_predict
     cid = cell_id(dataset, split, method, seed)
     logger.info("cell %s: training", cid)
     with PeakMemory() as mem:
@@ -251,7 +275,8 @@ def run_cell(
         scores, info = train_and_predict(ds, method, config.encoder, split, seed, dict(config.train_config))
         train_s = time.perf_counter() - start
     start = time.perf_counter()
-    metrics = evaluate_cell(ds, split, scores)
+    test_index = (info or {}).get("test_index")
+    metrics = evaluate_cell(ds, split, scores, test_index=test_index)
     eval_s = time.perf_counter() - start
     record = {
         "dataset": dataset,
@@ -266,14 +291,14 @@ def run_cell(
         "eval_time_s": eval_s,
         "peak_rss_mb": mem.peak_mb,
         "peak_rss_delta_mb": mem.delta_mb,
-        "info": info,
+        "info": {k: v for k, v in (info or {}).items() if k not in ("test_index", "history")},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if config.write_predictions:
         from genepheno_core.evaluation.cafa_io import write_predictions
 
-        test = ds.splits[split].to_numpy() == "test"
-        gene_ids = ds.genes["gene_id"].astype(str).to_numpy()[test]
+        rows = test_index if test_index is not None else np.flatnonzero(ds.splits[split].to_numpy() == "test")
+        gene_ids = ds.genes["gene_id"].astype(str).to_numpy()[np.asarray(rows)]
         write_predictions(
             out_dir / "predictions" / f"{cid}.tsv.gz", gene_ids, ds.terms["term_id"].tolist(), scores, model=1,
             keywords=(method,),
