@@ -1,0 +1,46 @@
+"""Typed settings of the embeddings area (encoders, batching, cache)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Encoder-specific padded-token budgets per batch. The mLSTM costs O(B * D) memory per
+# step whatever the length, so its budget only bounds how many sequences run side by side
+# (bigger batches make the per-step matmuls efficient; see unirep.py). Transformers hold
+# O(B * L^2) attention scores, so their budget is much smaller.
+DEFAULT_BATCH_TOKENS = {
+    "composition": 4_000_000,
+    "unirep64": 400_000,
+    "unirep256": 400_000,
+    "unirep1900": 100_000,
+    "esm2": 8_192,
+    "hf": 8_192,
+}
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    """How to turn sequences into vectors.
+
+    encoder: registry name (`composition`, `unirep64|256|1900`, `esm2_*`, `hf:<id or dir>`).
+    batch_tokens: padded tokens per batch (None: the encoder's default above).
+    max_batch: at most this many sequences per batch (None: no limit besides the budget).
+    cache: read and write the content-addressed cache under genepheno_home()/embeddings/.
+    flush_rows / flush_seconds: write a cache shard once this many new vectors are buffered
+        or this much time has passed, so a killed run loses at most that much work.
+    """
+
+    encoder: str = "unirep1900"
+    batch_tokens: int | None = None
+    max_batch: int | None = None
+    cache: bool = True
+    flush_rows: int = 2048
+    flush_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class CompositionConfig:
+    """Composition features: amino-acid (20) + dipeptide (400) + reduced-alphabet k-mers
+    (7 ** k) + log length (1). k = 3 gives 764 dimensions."""
+
+    reduced_k: int = 3

@@ -1,0 +1,93 @@
+"""parse_sequences: FASTA, gz, raw lines, nucleotide CDS, rare letters and bad input."""
+
+import gzip
+import logging
+from pathlib import Path
+
+import pytest
+
+from genepheno_core.embeddings.sequences import clean_protein, parse_sequences, record_id
+from genepheno_core.errors import InputFormatError, MissingDataError
+
+DATA = Path(__file__).parent / "data" / "embeddings"
+INS = (
+    "MALWMRLLPLLALLALWGPDPAAAFVNQHLCGSHLVEALYLVCGERGFFYTPKTRREAED"
+    "LQVGQVELGGGPGAGSLQPLALEGSLQKRGIVEQCCTSICSLYQLENYCN"
+)
+
+
+def test_fasta_uniprot_ids_and_wrapped_lines():
+    records = parse_sequences(DATA / "proteins.fasta")
+    assert [rid for rid, _ in records] == ["P01308", "P02144", "P0CG48", "P61769"]
+    assert records[0][1] == INS  # two wrapped lines joined
+    assert [len(s) for _, s in records] == [110, 154, 685, 119]
+
+
+def test_gzip_same_as_plain_and_string_path():
+    assert parse_sequences(DATA / "proteins.fasta.gz") == parse_sequences(DATA / "proteins.fasta")
+    assert parse_sequences(str(DATA / "proteins.fasta.gz")) == parse_sequences(DATA / "proteins.fasta")
+
+
+def test_raw_lines_get_numbered_ids_and_upper_case():
+    records = parse_sequences(DATA / "raw_sequences.txt")
+    assert records == [("seq1", INS[:60]), ("seq2", "MVLSGEDKSNIKAAWGKIGGH")]
+    assert parse_sequences("MKV\nACD*\n") == [("seq1", "MKV"), ("seq2", "ACD")]
+
+
+def test_nucleotide_cds_is_translated_and_logged(caplog):
+    with caplog.at_level(logging.INFO, logger="genepheno_core"):
+        records = parse_sequences(DATA / "cds.fasta")
+    assert records == [("INS_cds_synthetic", INS[:60])]
+    assert "nucleotide coding sequence" in caplog.text
+    # RNA alphabet too
+    rna = (DATA / "cds.fasta").read_text().replace("T", "U")
+    assert parse_sequences(rna)[0][1] == INS[:60]
+
+
+def test_rare_letters_kept():
+    assert parse_sequences(">a\nMUOBZJXK\n") == [("a", "MUOBZJXK")]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (">a\nMK1V\n", "invalid character '1' at residue 3"),
+        (">a\nMKV\n>b\n\n>c\nMK\n", "empty sequence"),
+        (">a\nMKV\n>a\nMKL\n", "duplicate id"),
+        ("junk\n>a\nMKV\n", "text before the first FASTA header"),
+        (">a\nMK-V\n", "invalid character '-'"),
+        (">a\n" + "ATG" * 20 + "A\n", "not a multiple of 3"),
+        (">a\n" + "ATG" * 10 + "TAA" + "ATG" * 10 + "\n", "internal stop codon"),
+        ("   \n", "empty input"),
+    ],
+)
+def test_bad_input_names_record_and_problem(text, message):
+    with pytest.raises(InputFormatError, match=message):
+        parse_sequences(text)
+
+
+def test_error_names_file_and_record(tmp_path):
+    path = tmp_path / "bad.fasta.gz"
+    path.write_bytes(gzip.compress(b">sp|Q1|X_HUMAN\nMKV\n>sp|Q2|Y_HUMAN\nMKB@\n"))
+    with pytest.raises(InputFormatError) as info:
+        parse_sequences(path)
+    assert str(path) in str(info.value) and "'Q2'" in str(info.value) and "'@'" in str(info.value)
+
+
+def test_raw_line_error_has_line_number():
+    with pytest.raises(InputFormatError, match="line 3, record 'seq2'"):
+        parse_sequences("MKV\n\nMK%\n")
+
+
+def test_missing_file():
+    with pytest.raises(MissingDataError):
+        parse_sequences(Path("/nonexistent/x.fasta"))
+    with pytest.raises(MissingDataError):
+        parse_sequences("/nonexistent/x.fasta")
+
+
+def test_record_id_and_short_acgt_protein_not_translated():
+    assert record_id("sp|P01308|INS_HUMAN Insulin") == "P01308"
+    assert record_id("my_protein some description") == "my_protein"
+    # a short all-ACGT string is a peptide, not DNA
+    assert clean_protein("GATTACA") == "GATTACA"
