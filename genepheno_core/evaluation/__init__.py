@@ -1,5 +1,13 @@
 """CAFA-style evaluation: metrics on arrays, CAFA files, the benchmark and its tables."""
 
+from genepheno_core.evaluation.cafa_io import (
+    evaluate_files,
+    read_ia,
+    read_predictions,
+    read_truth,
+    write_predictions,
+    write_truth,
+)
 from genepheno_core.evaluation.metrics import (
     CAFA_THRESHOLDS,
     FREQUENCY_BINS,
@@ -22,6 +30,7 @@ __all__ = [
     "FREQUENCY_BINS",
     "ThresholdCurves",
     "auc_by_frequency",
+    "evaluate_files",
     "evaluate_scores",
     "fmax",
     "fmax_by_frequency",
@@ -30,6 +39,11 @@ __all__ = [
     "micro_aupr",
     "per_term_auc",
     "propagate_scores",
+    "read_ia",
+    "read_predictions",
+    "read_truth",
     "smin",
     "threshold_curves",
+    "write_predictions",
+    "write_truth",
 ]

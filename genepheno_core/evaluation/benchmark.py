@@ -162,6 +162,7 @@ def load_benchmark_dataset(name: str):
         config, base = None, name
     logger.info("building dataset %s (not cached yet)", name)
     ds = dsmod.build_dataset(base, config)
+    ds.name = name
     try:
         dsmod.save_dataset(ds, genepheno_home() / "datasets" / name)
     except OSError as exc:  # caching is an optimisation
@@ -177,6 +178,8 @@ def subsample_dataset(ds, n_genes: int, seed: int = 0):
         return ds
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(n, size=n_genes, replace=False))
+    if hasattr(ds, "subset"):  # datasets.Dataset
+        return ds.subset(rows)
     changes = {
         "genes": ds.genes.iloc[rows].reset_index(drop=True),
         "labels": sp.csr_matrix(ds.labels)[rows],
