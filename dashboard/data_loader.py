@@ -1,0 +1,569 @@
+"""Loading the model, its dataset and the case studies once per process, via the core's API.
+
+Everything heavy (torch, the checkpoint, the dataset matrices) goes through
+`st.cache_resource`, so it is loaded once per `streamlit run` process and shared by all
+sessions and pages. `genepheno_core` itself is imported lazily (its public names are lazy
+too), so the first page renders before torch is imported. Only the public names of
+`genepheno_core` are used here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import state
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# Input limits of the Predict page (stated on the page).
+MAX_SEQUENCES = 20
+MAX_RESIDUES = 5000
+GO_ID = re.compile(r"^GO:\d{7}$")
+MODEL_ORDER = ("hpo", "mpo")  # hpo is the default when present
+
+
+def models_dir() -> Path:
+    """Where model directories live: $GENEPHENO_MODELS_DIR, else assets/models of the repo."""
+    env = os.environ.get("GENEPHENO_MODELS_DIR")
+    return Path(env) if env else REPO_ROOT / "assets" / "models"
+
+
+def available_models() -> dict[str, Path]:
+    """Model directories under models_dir() that hold files, hpo first, then mpo, then others."""
+    root = models_dir()
+    if not root.is_dir():
+        return {}
+    found = {p.name: p for p in sorted(root.iterdir())
+             if p.is_dir() and not p.name.startswith(".") and any(p.iterdir())}
+    order = [n for n in MODEL_ORDER if n in found] + [n for n in found if n not in MODEL_ORDER]
+    return {n: found[n] for n in order}
+
+
+def sidebar_model_picker() -> str | None:
+    """The model selectbox in the sidebar (shared by all pages); returns the chosen name."""
+    models = available_models()
+    if not models:
+        return None
+    names = list(models)
+    if state.get(state.MODEL_NAME) not in names:
+        state.put(state.MODEL_NAME, names[0])
+    key = state.widget_key(state.MODEL_NAME)
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = names[0]
+    name = st.sidebar.selectbox(
+        "Model", names, key=key,
+        format_func=lambda n: {"hpo": "hpo (human, HPO)", "mpo": "mpo (mouse, MP)"}.get(n, n),
+        help=f"Model directories found in {models_dir()}. Add one there to switch models.",
+    )
+    return state.keep(state.MODEL_NAME, name)
+
+
+def no_model_message() -> None:
+    st.error(
+        f"No trained model found in `{models_dir()}`. Build the default one with "
+        "`make default-model` (see the README), or point GENEPHENO_MODELS_DIR at a directory of models."
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def get_model(name: str):
+    """The TrainedModel in models_dir()/name (loaded once per process)."""
+    import genepheno_core as gp
+
+    path = available_models().get(name)
+    if path is None:
+        raise gp_errors().MissingDataError(f"no model named {name!r} in {models_dir()}")
+    logger.info("loading model %s from %s", name, path)
+    return gp.load_model(path)
+
+
+def gp_errors():
+    """genepheno_core.errors (the module of the user-facing exception classes)."""
+    from genepheno_core import errors
+
+    return errors
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def get_dataset(name: str):
+    """The dataset the model was trained on, or None when it is not built on this machine."""
+    import genepheno_core as gp
+
+    model = get_model(name)
+    dataset = dataset_name(model)
+    try:
+        return gp.load_dataset(dataset)
+    except gp_errors().GenePhenoError as exc:
+        logger.warning("dataset %s of model %s not available: %s", dataset, name, exc)
+        return None
+
+
+def dataset_name(model) -> str:
+    """Name (or directory) of the dataset the model was trained on."""
+    config = getattr(model, "config", None)
+    if getattr(config, "dataset", None):
+        return str(config.dataset)
+    manifest = getattr(model, "manifest", {}) or {}
+    for key in ("dataset", "dataset_name"):
+        if manifest.get(key):
+            value = manifest[key]
+            return value.get("name") if isinstance(value, dict) else str(value)
+    config = manifest.get("config") or manifest.get("train_config") or {}
+    return str(config.get("dataset", "hpo"))
+
+
+@st.cache_resource(show_spinner=False)
+def get_case_studies():
+    """The case-study genes shipped in assets/ (core's load_case_studies())."""
+    import genepheno_core as gp
+
+    return gp.load_case_studies()
+
+
+# --- user input --------------------------------------------------------------------------
+
+def parse_user_sequences(text: str | None = None, upload: bytes | None = None,
+                         upload_name: str = "uploaded file") -> list[tuple[str, str]]:
+    """Parse pasted text or an uploaded FASTA (gzip ok) and apply the page's limits.
+
+    Raises a GenePhenoError (InputFormatError) whose message names the problem.
+    """
+    import genepheno_core as gp
+
+    errors = gp_errors()
+    if upload is not None:
+        if upload[:2] == b"\x1f\x8b":  # gzip: let the core read it from a file
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / Path(upload_name).name
+                path.write_bytes(upload)
+                records = gp.parse_sequences(str(path))
+        else:
+            try:
+                text = upload.decode("utf-8")
+            except UnicodeDecodeError:
+                raise errors.InputFormatError(upload_name, "not a text FASTA file (not UTF-8)") from None
+            records = gp.parse_sequences(text + "\n")
+        source = upload_name
+    else:
+        if not text or not text.strip():
+            raise errors.InputFormatError("pasted text", "no sequence: paste a protein sequence or FASTA")
+        # the trailing newline makes sure the core never mistakes a one-line paste for a path
+        records = gp.parse_sequences(text.strip() + "\n")
+        source = "pasted text"
+    if len(records) > MAX_SEQUENCES:
+        raise errors.InputFormatError(
+            source, f"{len(records)} sequences: the dashboard takes at most {MAX_SEQUENCES} at once "
+            "(use `python -m genepheno_core predict` for more)")
+    for seq_id, seq in records:
+        if len(seq) > MAX_RESIDUES:
+            raise errors.InputFormatError(
+                source, f"sequence is {len(seq):,} residues long; the limit is {MAX_RESIDUES:,}", record=seq_id)
+    return records
+
+
+def parse_go_text(text: str | None) -> list[str]:
+    """GO ids typed by the user (separated by spaces, commas or new lines)."""
+    ids = [t for t in re.split(r"[\s,;]+", (text or "").strip()) if t]
+    bad = [t for t in ids if not GO_ID.match(t.upper())]
+    if bad:
+        raise gp_errors().InputFormatError(
+            "GO terms", f"not a GO id: {', '.join(bad[:3])} (expected GO:0005515-style ids)")
+    return sorted({t.upper() for t in ids})
+
+
+def read_upload(upload) -> bytes | None:
+    """Bytes of a st.file_uploader value (None when nothing was uploaded)."""
+    if upload is None:
+        return None
+    return upload.getvalue()  # gzip is detected by parse_user_sequences
+
+
+def results_table(name: str) -> pd.DataFrame | str | None:
+    """results/<name>.csv as a frame, else results/<name>.md as Markdown text, else None."""
+    base = REPO_ROOT / "results"
+    csv = base / f"{name}.csv"
+    if csv.is_file():
+        return pd.read_csv(csv)
+    md = base / f"{name}.md"
+    if md.is_file():
+        return md.read_text(encoding="utf-8")
+    return None
+
+
+# --- genes shown on the pages -------------------------------------------------------------
+
+MAX_ATTRIBUTION_RESIDUES = 2000  # Integrated Gradients cost grows with length; CLI for longer
+
+
+@dataclass(frozen=True)
+class GeneRecord:
+    """A protein the pages can predict and explain (pasted, case study or dataset gene)."""
+
+    key: str  # unique across sources, e.g. "pasted:seq1", "case:P04637", "dataset:P04637"
+    accession: str
+    symbol: str
+    sequence: str
+    go: tuple[str, ...] | None = None  # known (propagated) GO annotations
+    phenotypes: tuple[str, ...] | None = None  # true phenotypes in the model's vocabulary
+    source: str = "pasted"
+    note: str = ""
+
+    @property
+    def short(self) -> str:
+        return self.symbol or self.accession
+
+    @property
+    def label(self) -> str:
+        name = f"{self.symbol} · {self.accession}" if self.symbol and self.symbol != self.accession else self.accession
+        return f"{name} ({self.source}, {len(self.sequence)} aa)"
+
+
+def pasted_genes() -> list[GeneRecord]:
+    """The sequences of the last prediction on the Predict page."""
+    records = state.get(state.QUERIES) or []
+    return [GeneRecord(f"pasted:{rid}", rid, "", seq, source="pasted") for rid, seq in records]
+
+
+def _as_tuple(value) -> tuple[str, ...] | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str):
+        return tuple(t for t in re.split(r"[\s,;|]+", value) if t)
+    return tuple(str(v) for v in value)
+
+
+def case_study_genes() -> list[GeneRecord]:
+    """The case-study genes of assets/ (empty when the core ships none)."""
+    try:
+        raw = get_case_studies()
+    except gp_errors().GenePhenoError as exc:
+        logger.warning("no case studies: %s", exc)
+        return []
+    rows = raw.to_dict("records") if isinstance(raw, pd.DataFrame) else list(raw or [])
+    out = []
+    for row in rows:
+        row = row if isinstance(row, dict) else vars(row)
+        acc = str(row.get("accession") or row.get("gene_id") or row.get("symbol"))
+        out.append(GeneRecord(
+            key=f"case:{acc}", accession=acc, symbol=str(row.get("symbol") or ""),
+            sequence=str(row.get("sequence") or ""),
+            go=_as_tuple(row.get("go") if row.get("go") is not None else row.get("go_annotations")),
+            phenotypes=_as_tuple(row.get("phenotypes") if row.get("phenotypes") is not None
+                                 else row.get("true_phenotypes")),
+            source="case study", note=str(row.get("why") or row.get("reason") or row.get("note") or ""),
+        ))
+    return out
+
+
+def find_dataset_genes(model_name: str, query: str, limit: int = 25) -> list[GeneRecord]:
+    """Genes of the model's dataset whose symbol or accession matches `query` (exact first)."""
+    dataset = get_dataset(model_name)
+    if dataset is None:
+        return [g for g in case_study_genes() if query.upper() in (g.symbol.upper(), g.accession.upper())]
+    genes = dataset.genes
+    q = query.strip().upper()
+    sym = genes["symbol"].astype(str).str.upper()
+    acc = genes["accession"].astype(str).str.upper()
+    exact = genes.index[(sym == q) | (acc == q)]
+    prefix = genes.index[(sym.str.startswith(q) | acc.str.startswith(q)) & ~((sym == q) | (acc == q))]
+    rows = list(exact) + list(prefix)
+    return [dataset_gene(model_name, int(i)) for i in rows[:limit]]
+
+
+def dataset_gene(model_name: str, row: int) -> GeneRecord:
+    """Row `row` of the model's dataset as a GeneRecord with its true phenotypes and GO."""
+    dataset = get_dataset(model_name)
+    g = dataset.genes.iloc[row]
+    labels = dataset.labels[row].indices
+    go = dataset.go[row].indices
+    return GeneRecord(
+        key=f"dataset:{g['accession']}", accession=str(g["accession"]), symbol=str(g["symbol"]),
+        sequence=str(g["sequence"]),
+        go=tuple(dataset.go_terms["go_id"].iloc[go].astype(str)),
+        phenotypes=tuple(dataset.terms["term_id"].iloc[labels].astype(str)),
+        source=f"{dataset.name} dataset",
+    )
+
+
+# --- calls into the core (cached per process) ---------------------------------------------
+
+def run_predict(model_name: str, records: list[tuple[str, str]], go_ids: list[str] | tuple = (),
+                top: int | None = 20, threshold: float | None = None) -> pd.DataFrame:
+    """The core's predict() on parsed records; the threshold used is kept in df.attrs."""
+    df = _predict_cached(model_name, tuple(records), tuple(go_ids), top, threshold)
+    df = df.copy()
+    df.attrs["threshold"] = threshold if threshold is not None else float(get_model(model_name).threshold)
+    return df
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _predict_cached(model_name, records, go_ids, top, threshold) -> pd.DataFrame:
+    import genepheno_core as gp
+
+    model = get_model(model_name)
+    go = {rid: list(go_ids) for rid, _ in records} if go_ids else None
+    return gp.predict(model, list(records), go_annotations=go, top=top, threshold=threshold)
+
+
+def gene_predictions(model_name: str, gene: GeneRecord, top: int | None = 20, use_go: bool = False) -> pd.DataFrame:
+    """Predictions for one GeneRecord (all terms when top is None)."""
+    go = gene.go if (use_go and gene.go) else ()
+    return run_predict(model_name, [(gene.accession, gene.sequence)], go, top=top)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def run_nearest(model_name: str, queries: tuple) -> pd.DataFrame:
+    """The core's nearest_proteins() with phenotype lists turned into readable names."""
+    import genepheno_core as gp
+
+    hits = gp.nearest_proteins(get_model(model_name), list(queries))
+    if "phenotypes" in hits:
+        names = term_names(model_name)
+        hits = hits.assign(phenotypes=[
+            v if isinstance(v, str) else "; ".join(names.get(t, t) for t in (v or []))
+            for v in hits["phenotypes"]])
+    return hits.reset_index(drop=True)
+
+
+@dataclass
+class Explanation:
+    """Concept activations and contributions of one gene, for a few phenotypes."""
+
+    activations: pd.DataFrame  # concept_id, concept_name, activation (sigmoid(c_j))
+    contributions: pd.DataFrame  # (J concepts) x (phenotypes): W_p[k, j] * sigmoid(c_j)
+    bias: dict  # term_id -> b_k
+    logit: dict  # term_id -> s_k
+    term_names: dict  # term_id -> name
+
+    def contribution_frame(self, term: str) -> pd.DataFrame:
+        names = dict(zip(self.activations["concept_id"], self.activations["concept_name"]))
+        col = self.contributions[term]
+        return pd.DataFrame({"concept_id": col.index, "concept_name": [names.get(c, c) for c in col.index],
+                             "contribution": col.to_numpy(dtype=float)}).sort_values(
+            "contribution", key=lambda s: -s.abs()).reset_index(drop=True)
+
+    def heatmap_frame(self, n_concepts: int = 15) -> pd.DataFrame:
+        """Rows: the concepts with the largest |contribution| to any shown phenotype (names)."""
+        c = self.contributions
+        keep = c.abs().max(axis=1).sort_values(ascending=False).index[:n_concepts]
+        names = dict(zip(self.activations["concept_id"], self.activations["concept_name"]))
+        out = c.loc[keep]
+        out.index = [names.get(i, i) for i in keep]
+        out.columns = [self.term_names.get(t, t) for t in c.columns]
+        return out
+
+    def probability(self, term: str) -> float:
+        return float(1.0 / (1.0 + np.exp(-self.logit[term])))
+
+
+def run_explain(model_name: str, gene: GeneRecord, terms: tuple[str, ...], use_go: bool = False) -> Explanation:
+    go = tuple(gene.go or ()) if use_go else ()
+    return _explain_cached(model_name, gene.accession, gene.sequence, go, tuple(terms))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _explain_cached(model_name, gene_id, sequence, go, terms) -> Explanation:
+    import genepheno_core as gp
+
+    model = get_model(model_name)
+    raw = gp.explain(model, (gene_id, sequence), phenotype=list(terms))
+    return _normalise_explanation(raw, model, terms)
+
+
+def _normalise_explanation(raw, model, terms) -> Explanation:
+    get = raw.get if isinstance(raw, dict) else (lambda k, d=None: getattr(raw, k, d))
+    names = term_names_of(model)
+    return Explanation(activations=get("activations"), contributions=get("contributions"),
+                       bias={t: float(v) for t, v in dict(get("bias")).items()},
+                       logit={t: float(v) for t, v in dict(get("logit")).items()},
+                       term_names={t: names.get(t, t) for t in terms})
+
+
+def term_names_of(model) -> dict[str, str]:
+    return dict(zip(model.terms["term_id"].astype(str), model.terms["name"].astype(str)))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _residues_cached(model_name, gene_id, sequence, term) -> pd.DataFrame:
+    import genepheno_core as gp
+
+    return gp.residue_attributions(get_model(model_name), sequence, term)
+
+
+def run_residue_attributions(model_name: str, gene: GeneRecord, term: str) -> pd.DataFrame:
+    return _residues_cached(model_name, gene.accession, gene.sequence, term)
+
+
+def term_names(model_name: str) -> dict[str, str]:
+    terms = get_model(model_name).terms
+    return dict(zip(terms["term_id"].astype(str), terms["name"].astype(str)))
+
+
+def go_table(model_name: str, go_ids) -> pd.DataFrame:
+    """GO ids with names and aspects (from the dataset's GO vocabulary, else the concepts)."""
+    ids = list(go_ids)
+    dataset = get_dataset(model_name)
+    if dataset is not None and getattr(dataset, "go_terms", None) is not None:
+        ref = dataset.go_terms.set_index("go_id")
+    else:
+        concepts = get_model(model_name).concepts
+        ref = concepts.set_index("go_id") if concepts is not None else pd.DataFrame(columns=["name", "namespace"])
+    rows = [(g, ref.at[g, "name"] if g in ref.index else "", ref.at[g, "namespace"] if g in ref.index and "namespace" in ref else "")
+            for g in ids]
+    df = pd.DataFrame(rows, columns=["go_id", "name", "namespace"])
+    if "depth" in ref:
+        df["depth"] = [ref.at[g, "depth"] if g in ref.index else None for g in ids]
+        df = df.sort_values(["depth", "name"], ascending=[False, True])
+    return df.reset_index(drop=True)
+
+
+# --- graphs and model-level views ---------------------------------------------------------
+
+PREFERRED_GRAPH_TERMS = ("HP:0001250", "HP:0001263", "MP:0001265", "MP:0002169")  # seizure, DD, ...
+
+
+def default_graph_term(model_name: str) -> str:
+    names = term_names(model_name)
+    return next((t for t in PREFERRED_GRAPH_TERMS if t in names), next(iter(names)))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def phenotype_graph(model_name: str, kind: str, seeds: tuple[str, ...]):
+    """(networkx graph, nodes frame, edges frame) of the core's correlation/exclusion graph."""
+    import genepheno_core as gp
+
+    model = get_model(model_name)
+    build = gp.correlation_graph if kind == "correlation" else gp.exclusion_graph
+    return build(model, terms=list(seeds))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def neighbourhood(model_name: str, term: str) -> pd.DataFrame:
+    """The term's ancestors (core's term_neighbourhood)."""
+    import genepheno_core as gp
+
+    return gp.term_neighbourhood(get_model(model_name), term)
+
+
+def _concept_names(model) -> list[str]:
+    c = model.concepts
+    return [f"{n} ({i})" if n else i for i, n in zip(c["go_id"], c["name"])]
+
+
+def top_concepts(model_name: str, term: str, n: int = 10) -> pd.DataFrame:
+    """The n concepts with the largest positive W_p weight for `term` (plus the most negative)."""
+    model = get_model(model_name)
+    k = model.terms.index[model.terms["term_id"] == term]
+    if not len(k) or model.concepts is None:
+        return pd.DataFrame(columns=["concept_id", "concept_name", "weight"])
+    row = model.W_p[int(k[0])]  # (J,)
+    df = pd.DataFrame({"concept_id": model.concepts["go_id"], "concept_name": model.concepts["name"], "weight": row})
+    pos = df.sort_values("weight", ascending=False).head(n)
+    neg = df.sort_values("weight").head(max(1, n // 3))
+    return pd.concat([pos, neg]).drop_duplicates("concept_id").reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def wp_matrix(model_name: str, n_terms: int = 25, n_concepts: int = 25) -> pd.DataFrame:
+    """W_p transposed for display: concepts (rows) x the most frequent phenotypes (columns)."""
+    model = get_model(model_name)
+    if model.concepts is None:
+        raise gp_errors().ModelMismatchError(f"model {model_name} has no GO concept layer")
+    W = np.asarray(model.W_p)  # (K, J)
+    terms = model.terms.reset_index(drop=True)
+    order = np.arange(len(terms))
+    dataset = get_dataset(model_name)
+    if "n_genes" in terms:
+        order = np.argsort(-terms["n_genes"].astype(float).to_numpy(), kind="stable")
+    elif dataset is not None and "n_genes" in dataset.terms:
+        n = dataset.terms.set_index("term_id")["n_genes"].reindex(terms["term_id"]).fillna(0).astype(float)
+        order = np.argsort(-n.to_numpy(), kind="stable")
+    # skip very generic terms near the root: they say little; take the next most frequent
+    picked = order[: n_terms * 3]
+    if dataset is not None and "depth" in dataset.terms:
+        depth = dataset.terms.set_index("term_id")["depth"].reindex(terms["term_id"]).fillna(0).to_numpy()
+        deep = [i for i in picked if depth[i] >= 3]
+        picked = np.array(deep if len(deep) >= n_terms else list(picked))
+    picked = picked[:n_terms]
+    sub = W[picked]  # (n_terms, J)
+    concepts = np.argsort(-sub.std(axis=0), kind="stable")[:n_concepts]
+    names = _concept_names(model)
+    return pd.DataFrame(sub[:, concepts].T, index=[names[j] for j in concepts],
+                        columns=[f"{terms['name'].iloc[i]} ({terms['term_id'].iloc[i]})" for i in picked])
+
+
+def flat_metrics(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """Nested metrics dict -> [("test.fmax", 0.41), ...] (lists kept as text)."""
+    out = []
+    for key, value in (metrics or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.extend(flat_metrics(value, name + "."))
+        elif isinstance(value, (list, tuple)):
+            out.append((name, json.dumps(value, default=str)[:200]))
+        else:
+            out.append((name, value))
+    return out
+
+
+HEADLINE = (("fmax", "Fmax"), ("auc", "macro AUC"), ("aupr", "micro AUPR"), ("smin", "Smin"))
+
+
+def model_summary(model_name: str) -> dict:
+    """What the Model page shows: description, headline metrics, AUC bins, interpretability check."""
+    model = get_model(model_name)
+    metrics = model.metrics or {}
+    flat = flat_metrics(metrics)
+    headline = []
+    for key, label in HEADLINE:
+        # prefer test-split, sequence-only numbers; then any metric with that name
+        cands = [(n, v) for n, v in flat if n.split(".")[-1].lower() == key and isinstance(v, (int, float))]
+        cands.sort(key=lambda nv: (("test" not in nv[0]), ("seq" not in nv[0]), len(nv[0])))
+        if cands:
+            name, value = cands[0]
+            headline.append((f"{label} ({name.rsplit('.', 1)[0]})" if "." in name else label, f"{value:.3f}"))
+    headline.append(("threshold", f"{model.threshold:.2f}"))
+    n_concepts = 0 if model.concepts is None else len(model.concepts)
+    headline.append(("phenotypes × concepts", f"{len(model.terms)} × {n_concepts}"))
+    bins = None
+    for name, value in _walk(metrics):
+        if "bin" in name.lower() and isinstance(value, dict) and value:
+            rows = []
+            for b, v in value.items():
+                if isinstance(v, dict):
+                    rows.append({"bin": b, "auc": v.get("auc", v.get("macro_auc")), "n_terms": v.get("n_terms")})
+                elif isinstance(v, (int, float)):
+                    rows.append({"bin": b, "auc": v, "n_terms": None})
+            rows = [r for r in rows if isinstance(r["auc"], (int, float))]
+            if rows:
+                bins = pd.DataFrame(rows)
+                break
+    interp = None
+    for name, value in _walk(metrics):
+        if "interpretab" in name.lower():
+            interp = dict(flat_metrics(value)) if isinstance(value, dict) else {name: value}
+            break
+    description = (f"Model `{model_name}` ({model.kind}) trained on the `{dataset_name(model)}` dataset with the "
+                   f"`{model.encoder}` encoder: {len(model.terms):,} phenotypes, {n_concepts} GO concepts, "
+                   f"{len(model.go_inputs):,} GO input terms. Loaded from `{model.path}`.")
+    return {"description": description, "metrics": metrics, "headline": headline, "auc_bins": bins,
+            "interpretability": interp}
+
+
+def _walk(d, prefix=""):
+    for key, value in (d or {}).items():
+        name = f"{prefix}{key}"
+        yield name, value
+        if isinstance(value, dict):
+            yield from _walk(value, name + ".")

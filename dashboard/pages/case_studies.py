@@ -1,0 +1,114 @@
+"""Case studies page: known genes, true versus predicted phenotypes, concepts versus GO."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data_loader, export, figures, state
+
+state.init_state()
+st.title("Case studies")
+st.caption(
+    "Well-known genes shipped with the model, and any gene of the model's dataset (search by symbol "
+    "or UniProt accession). Predictions here are sequence-only unless the gene's GO annotations are "
+    "used (toggle), so they show what the model would say about an unannotated protein."
+)
+
+model_name = data_loader.sidebar_model_picker()
+if model_name is None:
+    data_loader.no_model_message()
+    st.stop()
+errors = data_loader.gp_errors()
+
+cases = data_loader.case_study_genes()
+query = st.text_input("Search a gene of the dataset by symbol or accession", key="case_query",
+                      placeholder="e.g. TP53, P04637, FBN1")
+found = []
+if query.strip():
+    try:
+        with st.spinner("Searching the dataset…"):
+            found = data_loader.find_dataset_genes(model_name, query.strip())
+    except errors.GenePhenoError as exc:
+        st.warning(f"Dataset search unavailable: {exc}")
+    if not found:
+        st.warning(f"No gene matching “{query.strip()}” in the {model_name} dataset or the case studies.")
+genes = found + [g for g in cases if g.key not in {f.key for f in found}]
+if not genes:
+    st.info("No case studies found in assets/ and no dataset on this machine.")
+    st.stop()
+by_key = {g.key: g for g in genes}
+keys = list(by_key)
+if state.get(state.CASE_GENE) not in keys or found:
+    state.put(state.CASE_GENE, keys[0])
+    st.session_state.pop(f"w_{state.CASE_GENE}", None)
+gkey = st.selectbox(f"Gene ({len(cases)} case studies" + (f", {len(found)} search hits)" if found else ")"),
+                    keys, key=state.widget_key(state.CASE_GENE), format_func=lambda k: by_key[k].label)
+state.keep(state.CASE_GENE, gkey)
+gene = by_key[gkey]
+if gene.note:
+    st.info(gene.note, icon=":material/lightbulb:")
+use_go = st.toggle("Use the gene's known GO annotations as input", value=False, key="case_use_go",
+                   disabled=not gene.go)
+
+try:
+    with st.spinner("Predicting…"):
+        preds = data_loader.gene_predictions(model_name, gene, top=None, use_go=use_go)
+except errors.GenePhenoError as exc:
+    st.error(f"Could not predict for {gene.label}: {exc}")
+    st.stop()
+
+names = data_loader.term_names(model_name)
+if gene.phenotypes is None:
+    st.info("This gene has no known phenotypes in the model's vocabulary: showing predictions only.")
+    comparison = figures.compare_phenotypes([], preds, names)
+else:
+    comparison = figures.compare_phenotypes(gene.phenotypes, preds, names)
+counts = comparison["status"].value_counts()
+c1, c2, c3 = st.columns(3)
+c1.metric("Hits", int(counts.get("hit", 0)), help="true phenotypes predicted above threshold")
+c2.metric("Misses", int(counts.get("miss", 0)), help="true phenotypes below threshold")
+c3.metric("False alarms", int(counts.get("false alarm", 0)), help="predicted above threshold, not annotated")
+st.caption(f"Threshold {preds.attrs.get('threshold', float('nan')):.2f} (the model's validation-optimal value).")
+
+fig = figures.comparison_bar(comparison, top=30, title=f"True vs predicted phenotypes of {gene.short}")
+export.show_figure(fig, f"true vs predicted {gene.short}", key="case_bar")
+status_icon = {"hit": "✅ hit", "miss": "⚠️ miss", "false alarm": "❌ false alarm"}
+table = comparison.assign(status=comparison["status"].map(status_icon))[["status", "term_name", "term_id", "score"]]
+st.dataframe(table, hide_index=True, width="stretch", key="case_table", column_config={
+    "status": st.column_config.TextColumn("Status"),
+    "term_name": st.column_config.TextColumn("Phenotype", width="large"),
+    "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.3f"),
+})
+export.table_download(comparison, f"true vs predicted {gene.short}", key="case_table")
+
+st.subheader("Concepts next to the known GO annotations")
+try:
+    with st.spinner("Computing concept activations…"):
+        expl = data_loader.run_explain(model_name, gene, tuple(preds["term_id"].head(1)), use_go=use_go)
+except errors.GenePhenoError as exc:
+    st.warning(f"Concepts unavailable: {exc}")
+else:
+    left, right = st.columns(2)
+    acts = expl.activations.sort_values("activation", ascending=False).head(20)
+    known = set(gene.go or ())
+    acts = acts.assign(annotated=[c in known for c in acts["concept_id"]])
+    with left:
+        st.markdown("**Top GO concepts (model)**")
+        st.dataframe(acts[["concept_name", "concept_id", "activation", "annotated"]], hide_index=True,
+                     width="stretch", key="case_concepts", column_config={
+                         "concept_name": st.column_config.TextColumn("Concept", width="medium"),
+                         "activation": st.column_config.ProgressColumn("σ(c)", min_value=0.0, max_value=1.0,
+                                                                       format="%.2f"),
+                         "annotated": st.column_config.CheckboxColumn("In GO annotations"),
+                     })
+        export.table_download(acts, f"concepts {gene.short}", key="case_concepts")
+    with right:
+        st.markdown(f"**Known GO annotations ({len(known)})**")
+        go_table = data_loader.go_table(model_name, gene.go or ())
+        if len(go_table):
+            st.dataframe(go_table, hide_index=True, width="stretch", key="case_go")
+            export.table_download(go_table, f"go annotations {gene.short}", key="case_go")
+        else:
+            st.caption("No GO annotation known for this gene.")
+    if known:
+        hit = float(pd.Series([c in known for c in acts["concept_id"]]).mean())
+        st.caption(f"{hit:.0%} of the 20 most active concepts are among the gene's propagated GO annotations.")

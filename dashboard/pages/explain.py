@@ -1,0 +1,99 @@
+"""Explain page: which GO concepts (and which residues) drive a predicted phenotype."""
+
+import streamlit as st
+
+from dashboard import data_loader, export, figures, state
+
+state.init_state()
+st.title("Explain a prediction")
+st.caption(
+    "Every phenotype logit is a sum over GO concepts: s_k = b_k + Σ_j W_p[k, j]·σ(c_j). "
+    "Pick a protein and one of its predicted phenotypes to see the concepts behind it, and the "
+    "residues that move it (captum Integrated Gradients through the sequence encoder)."
+)
+
+model_name = data_loader.sidebar_model_picker()
+if model_name is None:
+    data_loader.no_model_message()
+    st.stop()
+
+errors = data_loader.gp_errors()
+genes = data_loader.pasted_genes() + data_loader.case_study_genes()
+if not genes:
+    st.info("Paste a sequence on the Predict page first (or ship case studies in assets/).")
+    st.page_link("dashboard/pages/predict.py", label="Go to Predict", icon=":material/biotech:")
+    st.stop()
+keys = [g.key for g in genes]
+by_key = {g.key: g for g in genes}
+if state.get(state.SELECTED_GENE) not in keys:
+    # a gene picked on another page may be a bare accession: match it to a record key
+    wanted = state.get(state.SELECTED_GENE)
+    match = next((g.key for g in genes if wanted in (g.accession, g.symbol)), keys[0])
+    state.put(state.SELECTED_GENE, match)
+    st.session_state.pop(f"w_{state.SELECTED_GENE}", None)
+gkey = st.selectbox("Protein", keys, key=state.widget_key(state.SELECTED_GENE),
+                    format_func=lambda k: by_key[k].label)
+state.keep(state.SELECTED_GENE, gkey)
+gene = by_key[gkey]
+
+try:
+    with st.spinner("Predicting…"):
+        predictions = data_loader.gene_predictions(model_name, gene, top=20)
+except errors.GenePhenoError as exc:
+    st.error(f"Could not predict for {gene.label}: {exc}")
+    st.stop()
+term_options = list(predictions["term_id"])
+names = dict(zip(predictions["term_id"], predictions["term_name"]))
+if state.get(state.SELECTED_PHENOTYPE) not in term_options:
+    state.put(state.SELECTED_PHENOTYPE, term_options[0])
+    st.session_state.pop(f"w_{state.SELECTED_PHENOTYPE}", None)
+term = st.selectbox(
+    "Phenotype (the protein's top 20 predictions)", term_options, key=state.widget_key(state.SELECTED_PHENOTYPE),
+    format_func=lambda t: f"{names[t]} ({t}) — {float(predictions.set_index('term_id').at[t, 'score']):.2f}",
+)
+state.keep(state.SELECTED_PHENOTYPE, term)
+
+try:
+    with st.spinner("Computing concept contributions…"):
+        top_terms = tuple(term_options[:10]) if term in term_options[:10] else tuple(term_options[:9]) + (term,)
+        expl = data_loader.run_explain(model_name, gene, top_terms)
+except errors.GenePhenoError as exc:
+    st.error(f"Could not explain {gene.label}: {exc}")
+    st.stop()
+
+left, right = st.columns(2)
+with left:
+    fig = figures.concept_bar(expl.activations, top=15, title=f"GO concept activations of {gene.short}")
+    export.show_figure(fig, f"concepts {gene.short}", key="concepts")
+with right:
+    contrib = expl.contribution_frame(term)
+    fig = figures.contribution_waterfall(contrib, expl.bias[term], expl.logit[term], names[term], top=12)
+    export.show_figure(fig, f"contributions {gene.short} {term}", key="waterfall")
+    st.caption(f"Bias {expl.bias[term]:+.3f} + concept contributions {contrib['contribution'].sum():+.3f} "
+               f"= logit {expl.logit[term]:+.3f} (probability {expl.probability(term):.3f}).")
+
+matrix = expl.heatmap_frame(n_concepts=15)
+fig = figures.heatmap(matrix, f"Concept contributions to the top phenotypes of {gene.short}",
+                      colorbar_title="W_p·σ(c)")
+export.show_figure(fig, f"contribution heatmap {gene.short}", key="heatmap")
+with st.expander("Contribution table"):
+    st.dataframe(contrib, hide_index=True, width="stretch")
+    export.table_download(contrib, f"contributions {gene.short} {term}", key="contrib")
+
+st.subheader("Residue attributions")
+if len(gene.sequence) > data_loader.MAX_ATTRIBUTION_RESIDUES:
+    st.info(f"Residue attributions are computed for sequences up to {data_loader.MAX_ATTRIBUTION_RESIDUES:,} "
+            "residues in the dashboard; use the CLI for longer ones.")
+else:
+    try:
+        with st.spinner("Integrated Gradients along the sequence (a few seconds)…"):
+            attr = data_loader.run_residue_attributions(model_name, gene, term)
+    except errors.GenePhenoError as exc:
+        st.warning(f"Residue attributions unavailable: {exc}")
+    else:
+        fig = figures.residue_track(attr, title=f"Residues driving “{figures.short_label(names[term], 40)}”")
+        export.show_figure(fig, f"residues {gene.short} {term}", key="residues")
+        top = attr.reindex(attr["attribution"].abs().sort_values(ascending=False).index).head(10)
+        st.caption("Strongest residues: " + ", ".join(f"{r}{p} ({a:+.3f})" for p, r, a in
+                                                      zip(top["position"], top["residue"], top["attribution"])))
+        export.table_download(attr, f"residue attributions {gene.short} {term}", key="residues_csv")

@@ -1,0 +1,101 @@
+"""Phenotype graphs page: correlation and exclusion networks around a phenotype or a gene."""
+
+import streamlit as st
+
+from dashboard import data_loader, export, figures, state
+
+state.init_state()
+st.title("Phenotype graphs")
+st.caption(
+    "Correlation graph: phenotypes co-annotated in the training genes (and with similar W_p rows). "
+    "Exclusion graph: mutually exclusive pairs (the rule that found each, and how often the model "
+    "predicts both). Click a node, or pick it below, to see the term, its ancestors and its top concepts."
+)
+
+model_name = data_loader.sidebar_model_picker()
+if model_name is None:
+    data_loader.no_model_message()
+    st.stop()
+errors = data_loader.gp_errors()
+names = data_loader.term_names(model_name)
+
+predictions = state.get(state.PREDICTIONS)
+modes = ["Around a phenotype"] + (["Around a gene's predictions"] if predictions is not None and len(predictions) else [])
+mode = st.radio("Centre", modes, horizontal=True, key="graph_mode")
+
+if mode == "Around a phenotype":
+    options = list(names)
+    if state.get(state.GRAPH_TERM) not in names:
+        state.put(state.GRAPH_TERM, state.get(state.SELECTED_PHENOTYPE) if state.get(state.SELECTED_PHENOTYPE) in names
+                  else data_loader.default_graph_term(model_name))
+        st.session_state.pop(f"w_{state.GRAPH_TERM}", None)
+    centre = st.selectbox("Phenotype (type to search)", options, key=state.widget_key(state.GRAPH_TERM),
+                          format_func=lambda t: f"{names[t]} ({t})")
+    state.keep(state.GRAPH_TERM, centre)
+    seeds = (centre,)
+    focus = centre
+else:
+    genes = list(dict.fromkeys(predictions["gene"]))
+    gene = st.selectbox("Protein", genes, key="graph_gene")
+    shown = predictions[predictions["gene"] == gene]
+    above = shown[shown["above_threshold"]]
+    seeds = tuple((above if len(above) else shown.head(5))["term_id"].head(15))
+    focus = seeds[0]
+    st.caption(f"Graph around the {len(seeds)} phenotypes predicted for {gene}"
+               + (" above threshold." if len(above) else " (none above threshold: top 5)."))
+
+tabs = st.tabs(["Correlation graph", "Exclusion graph"])
+selected = None
+for tab, kind in zip(tabs, ("correlation", "exclusion")):
+    with tab:
+        try:
+            with st.spinner(f"Building the {kind} graph…"):
+                graph, nodes, edges = data_loader.phenotype_graph(model_name, kind, seeds)
+        except errors.GenePhenoError as exc:
+            st.warning(f"The {kind} graph is unavailable: {exc}")
+            continue
+        fig = figures.network_figure(
+            graph, focus=focus, title=f"{kind.capitalize()} graph ({graph.number_of_nodes()} phenotypes, "
+            f"{graph.number_of_edges()} edges)", edge_colour="#999" if kind == "correlation" else figures.NEGATIVE,
+            dashed=kind == "exclusion")
+        event = export.show_figure(fig, f"{kind} graph {focus}", key=f"graph_{kind}", on_select="rerun",
+                                   selection_mode="points")
+        points = (event.selection.points if event and getattr(event, "selection", None) else []) or []
+        for p in points:
+            cd = p.get("customdata")
+            if isinstance(cd, list):
+                cd = cd[0] if cd else None
+            if cd in graph.nodes:
+                selected = cd
+        with st.expander(f"{kind.capitalize()} edges ({len(edges)})"):
+            st.dataframe(edges, hide_index=True, width="stretch", key=f"edges_{kind}")
+            export.table_download(edges, f"{kind} edges {focus}", key=f"edges_{kind}")
+        st.session_state[f"graph_nodes_{kind}"] = list(graph.nodes)
+
+st.subheader("Node details")
+node_options = list(dict.fromkeys(
+    st.session_state.get("graph_nodes_correlation", []) + st.session_state.get("graph_nodes_exclusion", [])
+    + list(seeds)))
+if selected is not None:
+    st.session_state["graph_node"] = selected
+if st.session_state.get("graph_node") not in node_options:
+    st.session_state["graph_node"] = focus
+node = st.selectbox("Term", node_options, key="graph_node", format_func=lambda t: f"{names.get(t, t)} ({t})")
+
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**{names.get(node, node)}** `{node}`")
+    try:
+        ancestors = data_loader.neighbourhood(model_name, node)
+    except errors.GenePhenoError as exc:
+        st.warning(f"Ancestors unavailable: {exc}")
+    else:
+        st.markdown("Ancestors in the ontology")
+        st.dataframe(ancestors, hide_index=True, width="stretch", key="graph_ancestors")
+        export.table_download(ancestors, f"ancestors {node}", key="graph_ancestors")
+with right:
+    concepts = data_loader.top_concepts(model_name, node, n=10)
+    st.markdown("Top concepts (largest W_p weights)")
+    st.dataframe(concepts, hide_index=True, width="stretch", key="graph_concepts", column_config={
+        "weight": st.column_config.NumberColumn("W_p", format="%+.3f")})
+    export.table_download(concepts, f"top concepts {node}", key="graph_concepts")

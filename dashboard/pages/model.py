@@ -1,0 +1,74 @@
+"""Model page: metrics, benchmark table, AUC per frequency bin, W_p heatmap, interpretability check."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data_loader, export, figures, state
+
+state.init_state()
+st.title("The model")
+
+model_name = data_loader.sidebar_model_picker()
+if model_name is None:
+    data_loader.no_model_message()
+    st.stop()
+errors = data_loader.gp_errors()
+try:
+    with st.spinner("Loading the model…"):
+        model = data_loader.get_model(model_name)
+except errors.GenePhenoError as exc:
+    st.error(f"The {model_name} model cannot be loaded: {exc}")
+    st.stop()
+
+info = data_loader.model_summary(model_name)
+st.caption(info["description"])
+metrics = info["metrics"]
+cols = st.columns(4)
+for col, (label, value) in zip(cols * 2, info["headline"]):
+    col.metric(label, value)
+
+bins = info["auc_bins"]
+if bins is not None and len(bins):
+    fig = figures.auc_bins_bar(bins, title="Test AUC per term-frequency bin")
+    export.show_figure(fig, f"auc per bin {model_name}", key="auc_bins")
+    export.table_download(bins, f"auc per bin {model_name}", key="auc_bins_table")
+
+st.subheader("Interpretability check")
+check = info["interpretability"]
+if check:
+    st.markdown(
+        "For each phenotype with enough genes: the Spearman correlation between its W_p row and the "
+        "log-odds enrichment of each GO concept among training genes with that phenotype. "
+        "Decorative concepts would score near 0.")
+    st.dataframe(pd.DataFrame([check]), hide_index=True, width="stretch", key="interp_table")
+else:
+    st.caption("The model's metrics carry no interpretability check.")
+
+st.subheader("W_p: GO concept × phenotype weights")
+n_terms = st.slider("Phenotypes shown (most frequent first)", 5, 60, 25, step=5, key="wp_terms")
+try:
+    wp = data_loader.wp_matrix(model_name, n_terms=n_terms, n_concepts=25)
+except errors.GenePhenoError as exc:
+    st.warning(f"No concept layer: {exc}")
+else:
+    fig = figures.heatmap(wp, f"W_p for the {n_terms} most frequent phenotypes (25 most variable concepts)",
+                          colorbar_title="W_p", height=max(420, 160 + 18 * len(wp)))
+    export.show_figure(fig, f"wp heatmap {model_name}", key="wp")
+    export.table_download(wp.reset_index(), f"wp {model_name}", key="wp_table")
+
+st.subheader("Benchmark")
+bench = data_loader.results_table("benchmark")
+if isinstance(bench, pd.DataFrame):
+    st.dataframe(bench, hide_index=True, width="stretch", key="bench_table")
+    export.table_download(bench, "benchmark", key="bench")
+elif isinstance(bench, str):
+    st.markdown(bench)
+else:
+    st.caption("No results/benchmark.csv or results/benchmark.md yet: run `make benchmark`.")
+
+with st.expander("All metrics (JSON)"):
+    st.code(json.dumps(metrics, indent=1, default=str)[:20000], language="json")
+    table = pd.DataFrame(data_loader.flat_metrics(metrics), columns=["metric", "value"])
+    export.table_download(table, f"metrics {model_name}", key="metrics_table")

@@ -1,0 +1,124 @@
+"""Predict page: paste or upload protein sequences, get ranked knockout phenotypes."""
+
+import streamlit as st
+
+from dashboard import data_loader, export, figures, state
+
+state.init_state()
+st.title("Predict knockout phenotypes")
+st.caption(
+    "Paste one or more protein sequences (raw, one per line, or FASTA) or upload a FASTA file. "
+    f"Up to {data_loader.MAX_SEQUENCES} sequences of at most {data_loader.MAX_RESIDUES:,} residues each. "
+    "GenePheno ranks the phenotypes a loss of the gene is likely to cause, through GO concepts "
+    "you can inspect on the Explain page."
+)
+
+model_name = data_loader.sidebar_model_picker()
+if model_name is None:
+    data_loader.no_model_message()
+    st.stop()
+
+text = st.text_area(
+    "Protein sequence(s)", key=state.widget_key(state.SEQUENCE_TEXT), height=160,
+    placeholder=">sp|P04637|P53_HUMAN\nMEEPQSDPSVEPPLSQETFSDLWKLLPENNVLSPLPSQAMDDLMLSPDDIEQWFTEDPGP...",
+)
+state.keep(state.SEQUENCE_TEXT, text)
+upload = st.file_uploader("…or upload a FASTA file (.fasta, .fa, .gz)", type=["fasta", "fa", "faa", "txt", "gz"],
+                          key="fasta_upload")
+with st.expander("Options: GO annotations, threshold, number of phenotypes"):
+    go_text = st.text_input(
+        "Known GO terms (optional, applied to every sequence)", key=state.widget_key(state.GO_TEXT),
+        placeholder="GO:0003677 GO:0006915", help="Leave empty for sequence-only prediction.")
+    state.keep(state.GO_TEXT, go_text)
+    use_model = st.checkbox("Use the model's validation-optimal threshold",
+                            key=state.widget_key(state.USE_MODEL_THRESHOLD))
+    state.keep(state.USE_MODEL_THRESHOLD, use_model)
+    threshold = st.slider("Threshold", 0.0, 1.0, step=0.01, key=state.widget_key(state.THRESHOLD),
+                          disabled=use_model)
+    state.keep(state.THRESHOLD, threshold)
+    top_n = st.number_input("Phenotypes per gene", 1, 200, step=5, key=state.widget_key(state.TOP_N))
+    state.keep(state.TOP_N, int(top_n))
+
+if st.button("Predict", type="primary", icon=":material/play_arrow:", key="predict_button"):
+    errors = data_loader.gp_errors()
+    try:
+        records = data_loader.parse_user_sequences(
+            text=text, upload=data_loader.read_upload(upload),
+            upload_name=getattr(upload, "name", "uploaded file"))
+        go_ids = data_loader.parse_go_text(go_text)
+        with st.spinner(f"Predicting {len(records)} protein(s) with the {model_name} model…"):
+            result = data_loader.run_predict(
+                model_name, records, go_ids, top=int(top_n), threshold=None if use_model else threshold)
+    except errors.GenePhenoError as exc:
+        st.error(f"Could not predict: {str(exc).replace('<input>', 'pasted text')}", icon=":material/error:")
+        state.put(state.PREDICTIONS, None)
+    else:
+        state.put(state.PREDICTIONS, result)
+        state.put(state.QUERIES, records)
+        state.put(state.SELECTED_GENE, records[0][0])
+
+predictions = state.get(state.PREDICTIONS)
+if predictions is not None and len(predictions):
+    genes = list(dict.fromkeys(predictions["gene"]))
+    gene = genes[0]
+    if len(genes) > 1:
+        gene = st.selectbox("Protein", genes, key="predict_gene")
+    shown = predictions[predictions["gene"] == gene]
+    used = shown.attrs.get("threshold")
+    st.subheader(f"Predicted phenotypes for {gene}")
+    n_above = int(shown["above_threshold"].sum())
+    st.markdown(f"**{n_above}** of the top {len(shown)} phenotypes pass the threshold"
+                + (f" ({used:.2f})." if used is not None else "."))
+    table = shown[["rank", "term_name", "term_id", "score", "above_threshold"]]
+    st.dataframe(
+        table, hide_index=True, width="stretch", key="predict_table",
+        column_config={
+            "rank": st.column_config.NumberColumn("Rank", width="small"),
+            "term_name": st.column_config.TextColumn("Phenotype", width="large"),
+            "term_id": st.column_config.TextColumn("Term"),
+            "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.3f"),
+            "above_threshold": st.column_config.CheckboxColumn("Above threshold"),
+        },
+    )
+    c1, c2 = st.columns(2)
+    c1.download_button("Results CSV", export.table_to_csv(predictions), "genepheno_predictions.csv",
+                       "text/csv", key="dl_pred_csv", on_click="ignore", icon=":material/download:")
+    c2.download_button("Results JSON", export.table_to_json(predictions), "genepheno_predictions.json",
+                       "application/json", key="dl_pred_json", on_click="ignore", icon=":material/download:")
+    fig = figures.prediction_bar(shown, gene=gene, threshold=used, top=min(25, len(shown)))
+    export.show_figure(fig, f"predictions {gene}", key="predict_bar")
+
+    st.subheader("Nearest training proteins")
+    st.caption("DIAMOND hits of the query among the model's training proteins, with their known phenotypes: "
+               "the evidence to check first.")
+    queries = [r for r in (state.get(state.QUERIES) or []) if r[0] == gene]
+    try:
+        with st.spinner("Searching the training proteins with DIAMOND…"):
+            hits = data_loader.run_nearest(model_name, tuple(queries))
+    except data_loader.gp_errors().GenePhenoError as exc:
+        st.warning(f"Nearest proteins unavailable: {exc}")
+    else:
+        if hits is None or not len(hits):
+            st.info("No training protein is similar enough to this sequence (no DIAMOND hit).")
+        else:
+            st.dataframe(
+                hits, hide_index=True, width="stretch", key="nearest_table",
+                column_config={
+                    "identity": st.column_config.NumberColumn("Identity %", format="%.1f"),
+                    "bitscore": st.column_config.NumberColumn("Bit score", format="%.0f"),
+                    "evalue": st.column_config.NumberColumn("E-value", format="%.1e"),
+                    "phenotypes": st.column_config.TextColumn("Known phenotypes", width="large"),
+                },
+            )
+            export.table_download(hits, f"nearest proteins {gene}", key="nearest")
+    st.page_link("dashboard/pages/explain.py", label="Why these phenotypes? Open Explain",
+                 icon=":material/insights:")
+elif predictions is not None:
+    st.info("The model returned no phenotypes for this input.")
+else:
+    # warm the cache while the user pastes: the first prediction then only pays for encoding
+    with st.spinner("Loading the model…"):
+        try:
+            data_loader.get_model(model_name)
+        except data_loader.gp_errors().GenePhenoError as exc:
+            st.error(f"The {model_name} model cannot be loaded: {exc}")
