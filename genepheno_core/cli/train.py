@@ -1,0 +1,96 @@
+"""`train`: fit GenePheno or a baseline on a dataset split and write a checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+
+from genepheno_core.errors import GenePhenoError
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("genepheno", "mlp-bce", "go-mlp", "kmer-lr", "naive", "diamond-score")
+ABLATIONS = ("no-go", "no-seq", "bce", "no-excl", "no-concept")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train GenePheno or a baseline; writes a checkpoint directory",
+        description="Train a model on one dataset split (early stopping on validation Fmax) "
+        "and write a checkpoint directory; optionally write test predictions (CAFA TSV).",
+    )
+    p.add_argument("--dataset", required=True, help="dataset name (mpo, hpo, gwas, hpo-temporal) or directory")
+    p.add_argument("--model", default="genepheno", choices=METHODS)
+    p.add_argument("--encoder", default="unirep256", help="sequence encoder (composition, unirep64|256|1900, ...)")
+    p.add_argument("--split", default="random", choices=("random", "homology", "temporal"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ablation", action="append", default=[], choices=ABLATIONS,
+                   help="GenePheno ablation (repeatable)")
+    p.add_argument("--homology", action="store_true", help="GenePheno: add the Diamond-score homology branch")
+    p.add_argument("--out", default=None, help="checkpoint directory (default: GENEPHENO_HOME/models/<run>)")
+    p.add_argument("--predictions-out", default=None, metavar="FILE.tsv",
+                   help="write test-gene predictions in CAFA format (gene, term, score)")
+    p.add_argument("--resume", action="store_true", help="continue a killed run from its last epoch")
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--hidden", type=int, default=None)
+    p.add_argument("--tau", type=float, default=None)
+    p.add_argument("--lambda-excl", type=float, default=None)
+    p.add_argument("--lambda-concept", type=float, default=None)
+    p.add_argument("--max-epochs", type=int, default=None)
+    p.add_argument("--concept-min-genes", type=int, default=None,
+                   help="GO concepts need this many annotated training genes")
+    p.add_argument("--go-min-genes", type=int, default=None, help="GO input terms need this many training genes")
+    p.add_argument("--co-annotation-pairs", action="store_true", help="also use never-co-annotated sibling pairs")
+    p.add_argument("--pairs-tsv", default=None, help="extra exclusive pairs (two term ids per line)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=handler)
+
+
+def _config(args):
+    from genepheno_core.training import TrainConfig
+
+    overrides = {
+        "lr": args.lr, "hidden": args.hidden, "tau": args.tau, "lambda_excl": args.lambda_excl,
+        "lambda_concept": args.lambda_concept, "max_epochs": args.max_epochs,
+        "concept_min_genes": args.concept_min_genes, "go_min_genes": args.go_min_genes,
+    }
+    try:
+        return TrainConfig(
+            dataset=args.dataset, model=args.model, encoder=args.encoder, split=args.split,
+            seed=args.seed, ablations=tuple(dict.fromkeys(args.ablation)), out_dir=args.out,
+            homology=args.homology, resume=args.resume, co_annotation_pairs=args.co_annotation_pairs,
+            pairs_tsv=args.pairs_tsv, num_threads=args.threads, progress=not args.no_progress,
+            **{k: v for k, v in overrides.items() if v is not None},
+        )
+    except ValueError as exc:
+        raise GenePhenoError(str(exc)) from exc
+
+
+def handler(args: argparse.Namespace) -> int:
+    from genepheno_core.training import trainer
+
+    config = _config(args)
+    out_dir = config.out_dir or str(trainer.default_out_dir(config))
+    config = config.replace(out_dir=out_dir)
+    start = time.perf_counter()
+    dataset = trainer.load_dataset_by_name(config.dataset)
+    result = trainer.run_and_save(config, dataset)
+    metrics = result.valid_metrics
+    print(f"checkpoint: {out_dir}")
+    print(f"validation: Fmax {metrics['fmax']:.4f} (threshold {metrics['threshold']:.2f}), "
+          f"AUC {metrics['auc']:.4f}, AUPR {metrics['aupr']:.4f}"
+          + (f", concept AUC {metrics['concept_auc']:.4f}" if "concept_auc" in metrics else ""))
+    if args.predictions_out:
+        from genepheno_core.evaluation.cafa_io import write_predictions
+
+        scores = result.test_scores()
+        genes = dataset.genes["gene_id"].iloc[result.data.test].astype(str).tolist()
+        n = write_predictions(args.predictions_out, genes, dataset.terms["term_id"].astype(str).tolist(), scores)
+        print(f"test predictions: {n} rows for {len(genes)} genes -> {args.predictions_out}")
+    print(f"time: {time.perf_counter() - start:.1f} s")
+    logger.debug("%s", json.dumps({k: v for k, v in metrics.items() if not isinstance(v, dict)}, default=str))
+    return 0

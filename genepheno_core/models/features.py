@@ -1,0 +1,180 @@
+"""Inputs derived from a Dataset: GO input vocabulary, GO concepts, homology vectors.
+
+Everything here is chosen on training genes only, and saved with the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from genepheno_core.errors import GenePhenoError, MissingDataError
+from genepheno_core.io import atomic_path, genepheno_home
+
+logger = logging.getLogger(__name__)
+
+
+def select_concepts(
+    go_terms: pd.DataFrame,
+    go_train: sp.spmatrix,
+    depth: int = 2,
+    min_genes: int = 20,
+    explicit: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Column indices (into `go_terms`) of the GO concepts of the bottleneck.
+
+    Default: GO terms at `depth` (root = 0) of each sub-ontology annotated to >= `min_genes`
+    training genes. `explicit` GO ids override the rule (ids missing from `go_terms` raise).
+    """
+    ids = go_terms["go_id"].astype(str).tolist()
+    if explicit:
+        where = {g: i for i, g in enumerate(ids)}
+        missing = [g for g in explicit if g not in where]
+        if missing:
+            raise GenePhenoError(f"concept GO terms not in the dataset's GO vocabulary: {missing[:5]}")
+        return np.array([where[g] for g in explicit], dtype=np.int64)
+    counts = np.asarray(sp.csr_matrix(go_train).sum(axis=0)).ravel()
+    depths = go_terms["depth"].to_numpy()
+    chosen = np.flatnonzero((depths == depth) & (counts >= min_genes))
+    if chosen.size == 0:
+        raise GenePhenoError(
+            f"no GO concept at depth {depth} with >= {min_genes} training genes; lower concept_min_genes"
+        )
+    return chosen.astype(np.int64)
+
+
+def select_go_inputs(
+    go_terms: pd.DataFrame,
+    go_train: sp.spmatrix,
+    concepts: np.ndarray,
+    min_genes: int = 5,
+    max_depth_excluded: int | None = 2,
+) -> np.ndarray:
+    """Column indices of the GO input bag: terms with >= min_genes training genes, minus the
+    concepts and the coarse terms above them (depth <= max_depth_excluded, which contains
+    every ancestor of a depth-2 concept), so the input carries the fine-grained terms."""
+    counts = np.asarray(sp.csr_matrix(go_train).sum(axis=0)).ravel()
+    keep = counts >= min_genes
+    keep[concepts] = False
+    if max_depth_excluded is not None:
+        keep &= go_terms["depth"].to_numpy() > max_depth_excluded
+    return np.flatnonzero(keep).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- DIAMOND
+def _write_fasta(path: Path, prefix: str, sequences: Sequence[str]) -> None:
+    with open(path, "w") as handle:
+        for i, seq in enumerate(sequences):
+            handle.write(f">{prefix}{i}\n{seq}\n")
+
+
+def diamond_hits(
+    query: Sequence[str],
+    database: Sequence[str],
+    threads: int = 2,
+    evalue: float = 1e-3,
+    sensitivity: str = "--more-sensitive",
+    max_target_seqs: int = 25,
+    cache: bool = True,
+) -> pd.DataFrame:
+    """DIAMOND blastp of `query` against `database` sequences.
+
+    Returns DataFrame[query (int row), target (int row), bitscore]. Results are cached under
+    genepheno_home()/diamond/ keyed by the sequences and every search parameter.
+    """
+    key = hashlib.sha256()
+    for part in ("v1", sensitivity, str(evalue), str(max_target_seqs), "\n".join(query), "\x00", "\n".join(database)):
+        key.update(part.encode())
+    cache_file = genepheno_home() / "diamond" / f"hits-{key.hexdigest()[:32]}.tsv"
+    if cache and cache_file.exists():
+        return pd.read_csv(cache_file, sep="\t")
+    exe = shutil.which("diamond")
+    if exe is None:
+        raise MissingDataError("the `diamond` executable is not installed (Debian package diamond-aligner)")
+    with tempfile.TemporaryDirectory(prefix="genepheno-diamond-") as tmp:
+        tmp = Path(tmp)
+        _write_fasta(tmp / "db.fa", "d", database)
+        _write_fasta(tmp / "q.fa", "q", query)
+        out = tmp / "hits.tsv"
+        common = ["--threads", str(threads), "--quiet"]
+        try:
+            subprocess.run([exe, "makedb", "--in", str(tmp / "db.fa"), "-d", str(tmp / "db"), *common],
+                           check=True, capture_output=True, text=True)
+            cmd = [exe, "blastp", "-d", str(tmp / "db"), "-q", str(tmp / "q.fa"), "-o", str(out),
+                   "-e", str(evalue), "--max-target-seqs", str(max_target_seqs),
+                   "--outfmt", "6", "qseqid", "sseqid", "bitscore", *common]
+            if sensitivity:
+                cmd.insert(2, sensitivity)
+            subprocess.run(cmd, check=True, capture_output=True, text=True)
+        except subprocess.CalledProcessError as exc:
+            raise GenePhenoError(f"diamond failed: {exc.stderr.strip()[-500:]}") from exc
+        raw = pd.read_csv(out, sep="\t", header=None, names=["qseqid", "sseqid", "bitscore"])
+    hits = pd.DataFrame({
+        "query": raw["qseqid"].str[1:].astype(np.int64),
+        "target": raw["sseqid"].str[1:].astype(np.int64),
+        "bitscore": raw["bitscore"].astype(np.float64),
+    })
+    # several HSPs of one pair: keep the best, as DeepGOPlus' Diamond-score does
+    hits = hits.groupby(["query", "target"], as_index=False)["bitscore"].max()
+    if cache:
+        with atomic_path(cache_file) as tmp_file:
+            hits.to_csv(tmp_file, sep="\t", index=False)
+    return hits
+
+
+def diamond_score_matrix(
+    hits: pd.DataFrame,
+    database_labels: sp.spmatrix,
+    n_query: int,
+    exclude: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Diamond-score: score(q, k) = sum of bit scores of hits annotated with k / sum of all
+    hit bit scores. `exclude` (n_query,) gives for each query the database row to ignore
+    (its own entry when scoring training genes; -1 for none).
+
+    Returns (scores (n_query, K) float32, has_hit (n_query,) bool); rows without a hit are 0.
+    """
+    q = hits["query"].to_numpy()
+    t = hits["target"].to_numpy()
+    b = hits["bitscore"].to_numpy()
+    if exclude is not None:
+        keep = t != np.asarray(exclude)[q]
+        q, t, b = q[keep], t[keep], b[keep]
+    Y = sp.csr_matrix(database_labels, dtype=np.float64)
+    W = sp.csr_matrix((b, (q, t)), shape=(n_query, Y.shape[0]))  # (n_query, n_db) bit scores
+    total = np.asarray(W.sum(axis=1)).ravel()
+    scores = np.asarray((W @ Y).todense())
+    has_hit = total > 0
+    scores[has_hit] /= total[has_hit, None]
+    return scores.astype(np.float32), has_hit
+
+
+def homology_vectors(
+    sequences: Sequence[str],
+    train_index: np.ndarray,
+    labels: sp.spmatrix,
+    threads: int = 2,
+    cache: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Diamond-score vectors (n, K) of every gene against the training genes; a training
+    gene's own entry is excluded so its vector looks like a held-out gene's."""
+    train_index = np.asarray(train_index)
+    db = [sequences[i] for i in train_index]
+    hits = diamond_hits(list(sequences), db, threads=threads, cache=cache)
+    exclude = np.full(len(sequences), -1, dtype=np.int64)
+    exclude[train_index] = np.arange(train_index.size)
+    return diamond_score_matrix(hits, sp.csr_matrix(labels)[train_index], len(sequences), exclude)
+
+
+def default_threads() -> int:
+    return max(1, min(2, os.cpu_count() or 1))

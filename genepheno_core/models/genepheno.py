@@ -1,0 +1,121 @@
+"""The GenePheno module: inputs -> fusion MLP -> GO concept bottleneck -> phenotype logits.
+
+    h = MLP(P_seq x + P_go g + P_hom d + e_go * has_go)        (B, H)
+    c = W_c h + b_c                                            (B, J)  concept logits
+    s = W_p sigmoid(c) + b                                     (B, K)  phenotype logits
+
+Missing inputs contribute 0 to the sum (modality dropout and sequence-only prediction use
+that), and `e_go` tells the network whether GO annotations were given at all.
+`forward` returns logits only; probabilities are sigmoid(s / config.temperature).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from genepheno_core.models.config import GenePhenoConfig, MLPConfig
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class GenePhenoOutput:
+    phenotype_logits: torch.Tensor  # (B, K)
+    concept_logits: torch.Tensor | None = None  # (B, J); None for models without concepts
+
+
+def normalise_go_bag(go_bag: torch.Tensor) -> torch.Tensor:
+    """Multi-hot (B, G) -> rows scaled by 1/sqrt(n terms), so that heavily annotated genes do
+    not dominate the fused sum; empty rows stay 0."""
+    counts = go_bag.sum(dim=1, keepdim=True)
+    return go_bag / counts.clamp_min(1.0).sqrt()
+
+
+class _Inputs(nn.Module):
+    """Projects each available input to the hidden width and sums them."""
+
+    def __init__(self, seq_dim: int, go_dim: int, homology_dim: int, hidden: int):
+        super().__init__()
+        self.seq_proj = nn.Linear(seq_dim, hidden) if seq_dim else None
+        self.go_proj = nn.Linear(go_dim, hidden, bias=False) if go_dim else None
+        self.homology_proj = nn.Linear(homology_dim, hidden, bias=False) if homology_dim else None
+        # learned offsets telling the network that a modality is present for this gene
+        self.go_present = nn.Parameter(torch.zeros(hidden)) if go_dim else None
+        self.homology_present = nn.Parameter(torch.zeros(hidden)) if homology_dim else None
+        # sequence embeddings are standardised with training-set statistics (buffers, saved)
+        self.register_buffer("seq_mean", torch.zeros(seq_dim))
+        self.register_buffer("seq_std", torch.ones(seq_dim))
+        self.hidden = hidden
+
+    def forward(self, batch_size, seq_emb=None, go_bag=None, homology=None, device=None):
+        h = torch.zeros(batch_size, self.hidden, device=device)
+        if self.seq_proj is not None and seq_emb is not None:
+            h = h + self.seq_proj((seq_emb - self.seq_mean) / self.seq_std)
+        if self.go_proj is not None and go_bag is not None:
+            present = (go_bag.sum(dim=1, keepdim=True) > 0).to(h.dtype)  # (B, 1)
+            h = h + self.go_proj(normalise_go_bag(go_bag)) + present * self.go_present
+        if self.homology_proj is not None and homology is not None:
+            present = (homology.sum(dim=1, keepdim=True) > 0).to(h.dtype)
+            h = h + self.homology_proj(homology) + present * self.homology_present
+        return h
+
+
+def _batch_size(*tensors) -> tuple[int, torch.device | None]:
+    for t in tensors:
+        if t is not None:
+            return t.shape[0], t.device
+    raise ValueError("forward needs at least one input (seq_emb, go_bag or homology)")
+
+
+def _trunk(hidden: int, n_layers: int, dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.GELU(), nn.Dropout(dropout)]
+    for _ in range(max(0, n_layers - 1)):
+        layers += [nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)
+
+
+class GenePheno(nn.Module):
+    """Interpretable phenotype predictor with a GO-concept bottleneck (see module docstring)."""
+
+    def __init__(self, config: GenePhenoConfig):
+        super().__init__()
+        if not (config.seq_dim or config.go_dim or config.homology_dim):
+            raise ValueError("GenePheno needs at least one input (seq_dim, go_dim or homology_dim)")
+        self.config = config
+        self.inputs = _Inputs(config.seq_dim, config.go_dim, config.homology_dim, config.hidden)
+        self.trunk = _trunk(config.hidden, config.n_layers, config.dropout)
+        self.concept_head = nn.Linear(config.hidden, config.n_concepts)  # W_c (J, H)
+        self.phenotype_head = nn.Linear(config.n_concepts, config.n_terms)  # W_p (K, J), b (K)
+
+    def forward(
+        self,
+        seq_emb: torch.Tensor | None = None,  # (B, D)
+        go_bag: torch.Tensor | None = None,  # (B, G) multi-hot; all-zero row = no GO
+        homology: torch.Tensor | None = None,  # (B, K) diamond-score vector
+    ) -> GenePhenoOutput:
+        batch, device = _batch_size(seq_emb, go_bag, homology)
+        h = self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device))
+        concept_logits = self.concept_head(h)  # (B, J)
+        phenotype_logits = self.phenotype_head(torch.sigmoid(concept_logits))  # (B, K)
+        return GenePhenoOutput(phenotype_logits, concept_logits)
+
+
+class MLPBaseline(nn.Module):
+    """MLP from one or more inputs straight to phenotype logits (mlp-bce, go-mlp)."""
+
+    def __init__(self, config: MLPConfig):
+        super().__init__()
+        if not (config.seq_dim or config.go_dim or config.homology_dim):
+            raise ValueError("MLPBaseline needs at least one input")
+        self.config = config
+        self.inputs = _Inputs(config.seq_dim, config.go_dim, config.homology_dim, config.hidden)
+        self.trunk = _trunk(config.hidden, config.n_layers, config.dropout)
+        self.head = nn.Linear(config.hidden, config.n_terms)
+
+    def forward(self, seq_emb=None, go_bag=None, homology=None) -> GenePhenoOutput:
+        batch, device = _batch_size(seq_emb, go_bag, homology)
+        return GenePhenoOutput(self.head(self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device))))

@@ -1,0 +1,19 @@
+"""One trainer for GenePheno and the baselines, checkpoints, and loading trained models."""
+
+from genepheno_core.training.checkpoint import TrainedModel, load_model, save_checkpoint
+from genepheno_core.training.config import ABLATIONS, METHODS, SPLITS, TrainConfig
+from genepheno_core.training.trainer import prepare_data, run, train, train_and_predict
+
+__all__ = [
+    "ABLATIONS",
+    "METHODS",
+    "SPLITS",
+    "TrainConfig",
+    "TrainedModel",
+    "load_model",
+    "prepare_data",
+    "run",
+    "save_checkpoint",
+    "train",
+    "train_and_predict",
+]

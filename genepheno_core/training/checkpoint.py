@@ -1,0 +1,310 @@
+"""Checkpoint directories and `TrainedModel`.
+
+A checkpoint is a directory:
+    config.json        format version, model kind, module config, TrainConfig, encoder
+    model.safetensors  weights (no pickle); absent for the non-neural baselines
+    terms.tsv          term_id, name: the label vocabulary, column k of every score matrix
+    concepts.tsv       go_id, name, namespace: the bottleneck units (GenePheno)
+    go_inputs.tsv      go_id: the GO input bag vocabulary (models with GO input)
+    homology/          train_sequences.fasta + train_labels.npz (homology branch)
+    manifest.json      the dataset manifest the model was trained on
+    metrics.json       validation metrics, the validation-optimal threshold, training history
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from safetensors.torch import load_file, save_file
+
+from genepheno_core.errors import MissingDataError, ModelMismatchError
+from genepheno_core.io import atomic_path
+from genepheno_core.models.config import GenePhenoConfig, MLPConfig
+from genepheno_core.models.genepheno import GenePheno, MLPBaseline
+from genepheno_core.training.config import TrainConfig
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, indent=1, default=_json_default, allow_nan=True)
+
+
+def save_checkpoint(out_dir: str | Path, result, dataset, config: TrainConfig) -> Path:
+    """Write the checkpoint directory of a finished run (atomically)."""
+    out_dir = Path(out_dir)
+    data = result.data
+    module = result.module
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        kind = config.model
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "kind": kind,
+            "module": type(module).__name__ if module is not None else None,
+            "module_config": module.config.to_dict() if module is not None else None,
+            "train_config": config.to_dict(),
+            "encoder": config.encoder if config.use_seq else None,
+            "dataset": getattr(dataset, "name", config.dataset),
+            "split": config.split,
+            "n_terms": int(data.labels.shape[1]),
+        }
+        (tmp / "config.json").write_text(_dumps(meta))
+        terms = dataset.terms[["term_id", "name"]] if "name" in dataset.terms else dataset.terms[["term_id"]]
+        terms.to_csv(tmp / "terms.tsv", sep="\t", index=False)
+        if data.concept_ids:
+            go_terms = dataset.go_terms.set_index("go_id")
+            pd.DataFrame({
+                "go_id": data.concept_ids,
+                "name": [go_terms.at[g, "name"] if "name" in go_terms else "" for g in data.concept_ids],
+                "namespace": [go_terms.at[g, "namespace"] if "namespace" in go_terms else "" for g in data.concept_ids],
+            }).to_csv(tmp / "concepts.tsv", sep="\t", index=False)
+        if data.go_vocab:
+            pd.DataFrame({"go_id": data.go_vocab}).to_csv(tmp / "go_inputs.tsv", sep="\t", index=False)
+        if data.homology is not None:
+            (tmp / "homology").mkdir()
+            seqs = dataset.genes["sequence"].tolist()
+            with open(tmp / "homology" / "train_sequences.fasta", "w") as handle:
+                for i in data.train:
+                    handle.write(f">{dataset.genes['gene_id'].iloc[i]}\n{seqs[i]}\n")
+            sp.save_npz(tmp / "homology" / "train_labels.npz", sp.csr_matrix(data.labels[data.train], dtype=np.uint8))
+        if module is not None:
+            save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp / "model.safetensors"))
+        elif "test_scores" not in result.extra:
+            pass
+        (tmp / "manifest.json").write_text(_dumps(getattr(dataset, "manifest", {}) or {}))
+        metrics = {
+            "valid": result.valid_metrics,
+            "threshold": result.threshold,
+            "seconds": result.seconds,
+            "epochs": result.fit.get("epochs"),
+            "best_epoch": result.fit.get("best_epoch"),
+            "history": result.fit.get("history", []),
+            "n_train": int(data.train.size), "n_valid": int(data.valid.size), "n_test": int(data.test.size),
+        }
+        (tmp / "metrics.json").write_text(_dumps(metrics))
+    return out_dir
+
+
+@dataclass
+class TrainedModel:
+    """A loaded checkpoint, ready to predict.
+
+    Probabilities are sigmoid(W_p sigmoid(c) + bias) with the effective `W_p` (K, J) and
+    `bias` (K,) exposed here (the training temperature is already divided out), so the
+    contribution of concept j to phenotype k for a gene is W_p[k, j] * concept_activation_j.
+    """
+
+    path: Path
+    kind: str
+    module: torch.nn.Module | None
+    terms: pd.DataFrame  # term_id, name
+    concepts: pd.DataFrame | None  # go_id, name, namespace
+    go_inputs: list[str]
+    encoder: str | None
+    threshold: float
+    metrics: dict
+    manifest: dict
+    config: TrainConfig
+    _homology: tuple[list[str], sp.csr_matrix] | None = field(default=None, repr=False)
+
+    # -- inputs
+    @property
+    def uses_go(self) -> bool:
+        return bool(self.go_inputs)
+
+    @property
+    def uses_sequence(self) -> bool:
+        return self.module is not None and getattr(self.module.config, "seq_dim", 0) > 0
+
+    @property
+    def uses_homology(self) -> bool:
+        return self._homology is not None
+
+    def go_bag(self, go_sets) -> np.ndarray:
+        """(n, G) multi-hot over the GO input vocabulary. Each entry of `go_sets` is an
+        iterable of GO ids already propagated to their ancestors (None or empty = no GO)."""
+        index = {g: i for i, g in enumerate(self.go_inputs)}
+        bag = np.zeros((len(go_sets), len(self.go_inputs)), dtype=np.float32)
+        for row, terms in enumerate(go_sets):
+            for term in terms or ():
+                j = index.get(term)
+                if j is not None:
+                    bag[row, j] = 1.0
+        return bag
+
+    def homology_input(self, sequences) -> np.ndarray:
+        """(n, K) Diamond-score vectors of `sequences` against the training genes."""
+        from genepheno_core.models.baselines import diamond_scores
+
+        train_seqs, train_labels = self._homology
+        scores, _ = diamond_scores(list(sequences), train_seqs, train_labels)
+        return scores
+
+    def _inputs(self, embeddings=None, go_sets=None, sequences=None) -> dict:
+        n = None
+        out = {}
+        if self.uses_sequence:
+            if embeddings is None:
+                raise ValueError(f"this model needs {self.encoder} sequence embeddings")
+            emb = np.asarray(embeddings, dtype=np.float32)
+            if emb.ndim != 2 or emb.shape[1] != self.module.config.seq_dim:
+                raise ModelMismatchError(
+                    f"embeddings have shape {emb.shape}; the model expects (n, {self.module.config.seq_dim}) "
+                    f"from encoder {self.encoder}")
+            out["seq_emb"] = torch.from_numpy(emb)
+            n = emb.shape[0]
+        if self.uses_go:
+            if go_sets is None:
+                if n is None:
+                    raise ValueError("this model needs GO annotations (go_sets)")
+                go_sets = [None] * n
+            out["go_bag"] = torch.from_numpy(self.go_bag(go_sets))
+            n = len(go_sets) if n is None else n
+        if self.uses_homology:
+            if sequences is not None:
+                out["homology"] = torch.from_numpy(self.homology_input(sequences))
+            else:
+                logger.warning("homology model used without sequences: homology input left empty")
+        if not out:
+            raise ValueError("no input given")
+        lengths = {v.shape[0] for v in out.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"inputs disagree on the number of genes: {sorted(lengths)}")
+        return out
+
+    @torch.no_grad()
+    def _forward(self, batch_size=512, **inputs):
+        self.module.eval()
+        n = next(iter(inputs.values())).shape[0]
+        for start in range(0, n, batch_size):
+            yield self.module(**{k: v[start:start + batch_size] for k, v in inputs.items()})
+
+    def predict_scores(self, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> np.ndarray:
+        """(n, K) phenotype probabilities, columns in `terms` order.
+
+        embeddings (n, D) from `encoder` (models with sequence input); go_sets: per gene an
+        iterable of propagated GO ids or None (models with GO input; None everywhere =
+        sequence-only prediction); sequences: protein sequences (homology branch only).
+        """
+        if self.module is None:
+            raise ModelMismatchError(f"{self.path} is a {self.kind} baseline checkpoint without a module")
+        inputs = self._inputs(embeddings, go_sets, sequences)
+        temperature = float(self.module.config.temperature)
+        parts = [torch.sigmoid(out.phenotype_logits / temperature).numpy() for out in self._forward(batch_size, **inputs)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.terms)), dtype=np.float32)
+
+    def concept_activations(self, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> np.ndarray:
+        """(n, J) sigmoid(c): the GO concept activations of the bottleneck."""
+        if not isinstance(self.module, GenePheno):
+            raise ModelMismatchError(f"{self.path} ({self.kind}) has no concept layer")
+        inputs = self._inputs(embeddings, go_sets, sequences)
+        parts = [torch.sigmoid(out.concept_logits).numpy() for out in self._forward(batch_size, **inputs)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.concepts)), dtype=np.float32)
+
+    @property
+    def W_p(self) -> np.ndarray:
+        """(K, J) effective concept -> phenotype weights (temperature divided out)."""
+        if not isinstance(self.module, GenePheno):
+            raise ModelMismatchError(f"{self.path} ({self.kind}) has no concept layer")
+        t = float(self.module.config.temperature)
+        return self.module.phenotype_head.weight.detach().numpy() / t
+
+    @property
+    def bias(self) -> np.ndarray:
+        """(K,) effective phenotype bias (temperature divided out)."""
+        head = self.module.phenotype_head if isinstance(self.module, GenePheno) else self.module.head
+        return head.bias.detach().numpy() / float(self.module.config.temperature)
+
+    def check_compatible(self, dataset=None, encoder: str | None = None) -> None:
+        """Raise ModelMismatchError unless `dataset` has the same label vocabulary (and GO
+        vocabulary covering the model's GO inputs) and `encoder` is the model's encoder."""
+        if encoder is not None and self.encoder is not None and str(encoder) != self.encoder:
+            raise ModelMismatchError(
+                f"{self.path} was trained on {self.encoder} embeddings, not {encoder}")
+        if dataset is not None:
+            mine = self.terms["term_id"].astype(str).tolist()
+            theirs = dataset.terms["term_id"].astype(str).tolist()
+            if mine != theirs:
+                diff = len(set(mine) ^ set(theirs))
+                raise ModelMismatchError(
+                    f"{self.path} has a different label vocabulary from dataset "
+                    f"{getattr(dataset, 'name', '?')!r} ({len(mine)} vs {len(theirs)} terms, "
+                    f"{diff} differ{' (same terms, other order)' if diff == 0 else ''})")
+            if self.go_inputs and getattr(dataset, "go_terms", None) is not None:
+                missing = set(self.go_inputs) - set(dataset.go_terms["go_id"].astype(str))
+                if missing:
+                    raise ModelMismatchError(
+                        f"{self.path}: {len(missing)} GO input terms are not in dataset "
+                        f"{getattr(dataset, 'name', '?')!r}'s GO vocabulary")
+
+
+def load_model(path: str | Path, dataset=None, encoder: str | None = None) -> TrainedModel:
+    """Load a checkpoint directory; with `dataset` / `encoder`, refuse (ModelMismatchError)
+    a checkpoint whose label vocabulary or encoder does not match them."""
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise MissingDataError(f"{path} is not a GenePheno checkpoint (no config.json)")
+    meta = json.loads((path / "config.json").read_text())
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ModelMismatchError(f"{path}: checkpoint format {meta.get('format_version')} is not {FORMAT_VERSION}")
+    config = TrainConfig.from_dict(meta["train_config"])
+    terms = pd.read_csv(path / "terms.tsv", sep="\t", dtype=str, keep_default_na=False)
+    if len(terms) != meta["n_terms"]:
+        raise ModelMismatchError(f"{path}: terms.tsv has {len(terms)} rows, config says {meta['n_terms']}")
+    concepts = None
+    if (path / "concepts.tsv").exists():
+        concepts = pd.read_csv(path / "concepts.tsv", sep="\t", dtype=str, keep_default_na=False)
+    go_inputs = []
+    if (path / "go_inputs.tsv").exists():
+        go_inputs = pd.read_csv(path / "go_inputs.tsv", sep="\t", dtype=str)["go_id"].tolist()
+    module = None
+    if meta.get("module"):
+        if meta["module"] == "GenePheno":
+            module = GenePheno(GenePhenoConfig.from_dict(meta["module_config"]))
+        else:
+            module = MLPBaseline(MLPConfig.from_dict(meta["module_config"]))
+        try:
+            module.load_state_dict(load_file(str(path / "model.safetensors")))
+        except RuntimeError as exc:
+            raise ModelMismatchError(f"{path}: weights do not fit the saved configuration: {exc}") from exc
+        module.eval()
+        if len(go_inputs) != getattr(module.config, "go_dim", 0):
+            raise ModelMismatchError(f"{path}: go_inputs.tsv has {len(go_inputs)} terms, the module expects {module.config.go_dim}")
+        if concepts is not None and isinstance(module, GenePheno) and len(concepts) != module.config.n_concepts:
+            raise ModelMismatchError(f"{path}: concepts.tsv has {len(concepts)} rows, the module expects {module.config.n_concepts}")
+    homology = None
+    if (path / "homology").exists():
+        from genepheno_core.embeddings import parse_sequences
+
+        seqs = [s for _, s in parse_sequences(path / "homology" / "train_sequences.fasta")]
+        homology = (seqs, sp.load_npz(path / "homology" / "train_labels.npz").tocsr())
+    metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").exists() else {}
+    manifest = json.loads((path / "manifest.json").read_text()) if (path / "manifest.json").exists() else {}
+    model = TrainedModel(
+        path=path, kind=meta["kind"], module=module, terms=terms, concepts=concepts, go_inputs=go_inputs,
+        encoder=meta.get("encoder"), threshold=float(metrics.get("threshold", 0.5)),
+        metrics=metrics, manifest=manifest, config=config, _homology=homology)
+    model.check_compatible(dataset, encoder)
+    return model

@@ -1,0 +1,131 @@
+"""Typed configuration of a training run (one trainer for GenePheno and every baseline)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+METHODS = ("genepheno", "mlp-bce", "go-mlp", "kmer-lr", "naive", "diamond-score")
+ABLATIONS = ("no-go", "no-seq", "bce", "no-excl", "no-concept")
+SPLITS = ("random", "homology", "temporal")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved as JSON in the checkpoint.
+
+    Defaults are the hyperparameters chosen on the hpo validation split (see
+    docs in genepheno_core/training/trainer.py and the training report).
+    """
+
+    dataset: str = "hpo"  # dataset name (under genepheno_home()/datasets) or directory
+    model: str = "genepheno"  # one of METHODS
+    encoder: str = "unirep256"  # sequence encoder for the neural models
+    split: str = "random"  # split column of the dataset
+    seed: int = 0
+    ablations: tuple[str, ...] = ()  # subset of ABLATIONS (genepheno only)
+    out_dir: str | None = None  # checkpoint directory (None: genepheno_home()/models/<run name>)
+
+    # optimisation (AdamW, early stopping on validation Fmax)
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    batch_size: int = 64
+    max_epochs: int = 60
+    patience: int = 8
+    min_epochs: int = 3
+
+    # network
+    hidden: int = 512
+    n_layers: int = 2
+    dropout: float = 0.3
+
+    # GenePheno losses: L = L_mlc(s, y) + lambda_excl * L_excl + lambda_concept * L_concept
+    loss: str = "contrastive"  # contrastive (ZLPR with temperature) or bce
+    tau: float = 1.0
+    lambda_excl: float = 0.1
+    lambda_concept: float = 1.0
+    modality_dropout: float = 0.5  # fraction of training genes whose GO input is dropped
+    homology: bool = False  # Diamond-score vectors over training genes as a third input
+
+    # vocabularies (chosen on training genes)
+    go_min_genes: int = 5  # GO input terms need >= this many training genes
+    concept_depth: int = 2  # default concepts: GO terms at this depth ...
+    concept_min_genes: int = 20  # ... with >= this many training genes
+    concepts: tuple[str, ...] | None = None  # explicit concept GO ids (overrides the rule)
+
+    # exclusive pairs
+    co_annotation_pairs: bool = False
+    pairs_tsv: str | None = None
+
+    # baselines
+    kmer_encoder: str = "composition"
+    kmer_C: float = 0.1
+    diamond_threads: int = 2
+
+    # run control
+    num_threads: int = 1
+    progress: bool = False
+    resume: bool = False
+    eval_batch_size: int = 512
+
+    def __post_init__(self):
+        self.ablations = tuple(self.ablations or ())
+        if self.concepts is not None:
+            self.concepts = tuple(self.concepts)
+        if self.model not in METHODS:
+            raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(METHODS)}")
+        bad = [a for a in self.ablations if a not in ABLATIONS]
+        if bad:
+            raise ValueError(f"unknown ablation(s) {bad}; choose from {', '.join(ABLATIONS)}")
+        if self.ablations and self.model != "genepheno":
+            raise ValueError("ablations apply to --model genepheno only")
+        if self.loss not in ("contrastive", "bce"):
+            raise ValueError(f"loss must be contrastive or bce, got {self.loss!r}")
+
+    # effective switches after ablations
+    @property
+    def use_go(self) -> bool:
+        return self.model in ("genepheno", "go-mlp") and "no-go" not in self.ablations
+
+    @property
+    def use_seq(self) -> bool:
+        return self.model in ("genepheno", "mlp-bce") and "no-seq" not in self.ablations
+
+    @property
+    def effective_loss(self) -> str:
+        if self.model != "genepheno":
+            return "bce"
+        return "bce" if "bce" in self.ablations else self.loss
+
+    @property
+    def effective_lambda_excl(self) -> float:
+        return 0.0 if (self.model != "genepheno" or "no-excl" in self.ablations) else self.lambda_excl
+
+    @property
+    def effective_lambda_concept(self) -> float:
+        return 0.0 if (self.model != "genepheno" or "no-concept" in self.ablations) else self.lambda_concept
+
+    @property
+    def run_name(self) -> str:
+        parts = [self.dataset.replace("/", "_"), self.model, self.encoder, self.split, f"seed{self.seed}"]
+        parts += [a for a in self.ablations]
+        if self.homology and self.model == "genepheno":
+            parts.append("hom")
+        return "-".join(parts)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["ablations"] = list(self.ablations)
+        data["concepts"] = list(self.concepts) if self.concepts is not None else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def replace(self, **changes) -> "TrainConfig":
+        return replace(self, **changes)
+
+
+# settings that do not change the trained result (allowed to differ on --resume)
+RUN_CONTROL_FIELDS = ("progress", "resume", "num_threads", "out_dir", "eval_batch_size")

@@ -1,0 +1,524 @@
+"""One trainer for GenePheno and every baseline.
+
+`prepare_data` turns a Dataset into arrays (labels, split indices, sequence embeddings, the
+GO input bag and GO concept labels chosen on training genes, optional homology vectors);
+`fit_module` trains any neural model (AdamW, early stopping on validation Fmax, fixed seeds,
+per-epoch resume state); `train` writes a checkpoint directory; `train_and_predict` is the
+entry point of the benchmark (it also runs the non-neural baselines).
+
+Hyperparameters are chosen on the validation split only; the test rows are touched only
+by `train_and_predict` / `--predictions-out`, after training.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from safetensors.torch import load_file, save_file
+
+from genepheno_core.errors import GenePhenoError
+from genepheno_core.io import atomic_path, atomic_write_text, genepheno_home
+from genepheno_core.models import GenePheno, GenePhenoConfig
+from genepheno_core.models.baselines import diamond_scores, kmer_lr_scores, naive_scores
+from genepheno_core.models.config import MLPConfig
+from genepheno_core.models.features import homology_vectors, select_concepts, select_go_inputs
+from genepheno_core.models.genepheno import MLPBaseline
+from genepheno_core.models.losses import bce_loss, contrastive_multilabel_loss, exclusivity_loss
+from genepheno_core.models.pairs import dataset_pairs, pairs_tensor
+from genepheno_core.training.config import RUN_CONTROL_FIELDS, TrainConfig
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+# ----------------------------------------------------------------------------- data
+@dataclass
+class PreparedData:
+    """Arrays of one dataset + split, rows = dataset genes (n)."""
+
+    labels: sp.csr_matrix  # (n, K) float32 propagated labels
+    train: np.ndarray  # row indices
+    valid: np.ndarray
+    test: np.ndarray
+    term_ancestors: sp.csr_matrix  # (K, K)
+    term_counts: np.ndarray  # (K,) dataset term frequencies (AUC bins)
+    seq: np.ndarray | None = None  # (n, D) float32 sequence embeddings
+    go_bag: sp.csr_matrix | None = None  # (n, G) GO input bag
+    concept_labels: sp.csr_matrix | None = None  # (n, J) GO concept labels
+    has_go: np.ndarray | None = None  # (n,) bool: gene has any GO annotation
+    homology: np.ndarray | None = None  # (n, K) Diamond-score vectors vs training genes
+    go_vocab: list[str] = field(default_factory=list)  # GO id per go_bag column
+    concept_ids: list[str] = field(default_factory=list)  # GO id per concept
+    pairs: torch.Tensor | None = None  # (P, 2) exclusive pairs (column indices)
+
+
+def _split_indices(dataset, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if split not in dataset.splits.columns:
+        raise GenePhenoError(
+            f"dataset {dataset.name!r} has no {split!r} split (has: {', '.join(dataset.splits.columns)})"
+        )
+    col = dataset.splits[split].to_numpy()
+    parts = tuple(np.flatnonzero(col == name) for name in ("train", "valid", "test"))
+    if parts[0].size == 0 or parts[1].size == 0:
+        raise GenePhenoError(f"split {split!r} of {dataset.name!r} has no training or validation genes")
+    return parts
+
+
+def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = None) -> PreparedData:
+    """Arrays for `config` (everything chosen on the training genes of config.split)."""
+    train, valid, test = _split_indices(dataset, config.split)
+    labels = sp.csr_matrix(dataset.labels, dtype=np.float32)
+    data = PreparedData(
+        labels=labels, train=train, valid=valid, test=test,
+        term_ancestors=sp.csr_matrix(dataset.term_ancestors),
+        term_counts=dataset.terms["n_genes"].to_numpy() if "n_genes" in dataset.terms else np.asarray(labels.sum(0)).ravel(),
+    )
+    neural = config.model in ("genepheno", "mlp-bce", "go-mlp")
+    if neural and config.use_seq:
+        data.seq = _embeddings(dataset, config.encoder, embeddings, config.progress)
+    if config.model == "kmer-lr":
+        data.seq = _embeddings(dataset, config.kmer_encoder, embeddings, config.progress)
+    if config.model in ("genepheno", "go-mlp"):
+        go = sp.csr_matrix(dataset.go, dtype=np.float32)
+        data.has_go = np.asarray(go.sum(axis=1)).ravel() > 0
+        go_train = go[train]
+        concepts = np.zeros(0, dtype=np.int64)
+        if config.model == "genepheno":
+            concepts = select_concepts(dataset.go_terms, go_train, config.concept_depth,
+                                       config.concept_min_genes, config.concepts)
+            data.concept_labels = go[:, concepts].tocsr()
+            data.concept_ids = dataset.go_terms["go_id"].iloc[concepts].astype(str).tolist()
+        if config.use_go:
+            vocab = select_go_inputs(dataset.go_terms, go_train, concepts, config.go_min_genes,
+                                     config.concept_depth if config.model == "genepheno" else None)
+            data.go_bag = go[:, vocab].tocsr()
+            data.go_vocab = dataset.go_terms["go_id"].iloc[vocab].astype(str).tolist()
+    if config.model == "genepheno" and config.homology:
+        data.homology, _ = homology_vectors(dataset.genes["sequence"].tolist(), train, labels,
+                                            threads=config.diamond_threads)
+    if config.model == "genepheno" and config.effective_lambda_excl > 0:
+        try:
+            pairs = dataset_pairs(dataset, config.split, config.co_annotation_pairs, config.pairs_tsv)
+        except (AttributeError, NotImplementedError) as exc:
+            logger.warning("no exclusive pairs (label ontology unavailable: %s)", exc)
+            pairs = []
+        data.pairs = pairs_tensor(pairs)
+        logger.info("%d exclusive pairs", data.pairs.shape[0])
+    return data
+
+
+def _embeddings(dataset, encoder: str, given: np.ndarray | None, progress: bool) -> np.ndarray:
+    if given is not None:
+        if given.shape[0] != len(dataset.genes):
+            raise GenePhenoError(f"embeddings have {given.shape[0]} rows, dataset has {len(dataset.genes)} genes")
+        return np.asarray(given, dtype=np.float32)
+    from genepheno_core.embeddings import embed_sequences
+
+    return np.asarray(embed_sequences(dataset.genes["sequence"].tolist(), encoder, cache=True,
+                                      progress=progress), dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------- modules
+def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
+    """A fresh module for `config` with inputs sized from `data` (seeded by the caller)."""
+    n_terms = data.labels.shape[1]
+    seq_dim = data.seq.shape[1] if data.seq is not None else 0
+    go_dim = data.go_bag.shape[1] if data.go_bag is not None else 0
+    hom_dim = data.homology.shape[1] if data.homology is not None else 0
+    temperature = config.tau if config.effective_loss == "contrastive" else 1.0
+    if config.model == "genepheno":
+        module = GenePheno(GenePhenoConfig(
+            n_terms=n_terms, n_concepts=len(data.concept_ids), seq_dim=seq_dim, go_dim=go_dim,
+            homology_dim=hom_dim, hidden=config.hidden, n_layers=config.n_layers,
+            dropout=config.dropout, temperature=temperature))
+        head = module.phenotype_head
+    else:
+        module = MLPBaseline(MLPConfig(
+            n_terms=n_terms, seq_dim=seq_dim, go_dim=go_dim, hidden=config.hidden,
+            n_layers=max(1, config.n_layers - 1), dropout=config.dropout, temperature=1.0))
+        head = module.head
+    with torch.no_grad():
+        if seq_dim:
+            x = data.seq[data.train]
+            module.inputs.seq_mean.copy_(torch.from_numpy(x.mean(axis=0)))
+            module.inputs.seq_std.copy_(torch.from_numpy(x.std(axis=0) + 1e-6))
+        # start every phenotype at its training frequency: sigmoid(b / T) = freq
+        freq = np.asarray(data.labels[data.train].mean(axis=0)).ravel()
+        freq = np.clip(freq, 1e-4, 1 - 1e-4)
+        head.bias.copy_(torch.from_numpy(temperature * np.log(freq / (1 - freq))).float())
+    return module
+
+
+def _temperature(module) -> float:
+    return float(module.config.temperature)
+
+
+def _batch_inputs(data: PreparedData, idx: np.ndarray, drop_go: np.ndarray | None = None) -> dict:
+    out = {}
+    if data.seq is not None:
+        out["seq_emb"] = torch.from_numpy(data.seq[idx])
+    if data.go_bag is not None:
+        bag = data.go_bag[idx].toarray()
+        if drop_go is not None:
+            bag[drop_go] = 0.0  # modality dropout: these genes are seen without GO
+        out["go_bag"] = torch.from_numpy(bag)
+    if data.homology is not None:
+        out["homology"] = torch.from_numpy(data.homology[idx])
+    return out
+
+
+@torch.no_grad()
+def predict_module(module, data: PreparedData, idx: np.ndarray, batch_size: int = 512,
+                   concepts: bool = False) -> np.ndarray:
+    """Probabilities sigmoid(s / T) (len(idx), K), or concept probabilities (len(idx), J)."""
+    module.eval()
+    parts = []
+    for start in range(0, len(idx), batch_size):
+        out = module(**_batch_inputs(data, idx[start:start + batch_size]))
+        if concepts:
+            parts.append(torch.sigmoid(out.concept_logits).numpy())
+        else:
+            parts.append(torch.sigmoid(out.phenotype_logits / _temperature(module)).numpy())
+    k = (len(data.concept_ids) if concepts else data.labels.shape[1])
+    return np.concatenate(parts) if parts else np.zeros((0, k), dtype=np.float32)
+
+
+def validation_fmax(data: PreparedData, scores: np.ndarray, idx: np.ndarray) -> dict:
+    from genepheno_core.evaluation.metrics import fmax, propagate_scores
+
+    return fmax(data.labels[idx].toarray(), propagate_scores(scores, data.term_ancestors))
+
+
+def full_metrics(data: PreparedData, scores: np.ndarray, idx: np.ndarray) -> dict:
+    from genepheno_core.evaluation.metrics import evaluate_scores
+
+    return evaluate_scores(data.labels[idx], scores, term_ancestors=data.term_ancestors,
+                           term_counts=data.term_counts)
+
+
+def concept_auc(data: PreparedData, module, idx: np.ndarray, use_go: bool = True) -> float:
+    """Macro ROC AUC of the concept layer on genes of `idx` that have GO annotations."""
+    from genepheno_core.evaluation.metrics import macro_auc
+
+    if data.concept_labels is None or data.has_go is None:
+        return math.nan
+    rows = idx[data.has_go[idx]]
+    if rows.size == 0:
+        return math.nan
+    saved = data.go_bag
+    if not use_go:
+        data.go_bag = None if saved is None else sp.csr_matrix(saved.shape, dtype=np.float32)
+    try:
+        probs = predict_module(module, data, rows, concepts=True)
+    finally:
+        data.go_bag = saved
+    return float(macro_auc(data.concept_labels[rows].toarray().astype(bool), probs))
+
+
+# ----------------------------------------------------------------------------- fitting
+def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs) -> torch.Tensor:
+    s = out.phenotype_logits
+    temperature = _temperature(module)
+    if config.effective_loss == "contrastive":
+        loss = contrastive_multilabel_loss(s, y, tau=temperature)
+    else:
+        loss = bce_loss(s, y)
+    if config.effective_lambda_excl > 0 and pairs is not None and pairs.numel():
+        # on s / T, the logit of the reported probability, so "below 0" means "p < 0.5"
+        loss = loss + config.effective_lambda_excl * exclusivity_loss(s / temperature, pairs)
+    if config.effective_lambda_concept > 0 and out.concept_logits is not None and concept_y is not None:
+        loss = loss + config.effective_lambda_concept * bce_loss(out.concept_logits, concept_y, row_mask=concept_mask)
+    return loss
+
+
+def _resume_dir(out_dir: Path) -> Path:
+    return out_dir.with_name(out_dir.name + ".partial")
+
+
+def _save_resume(path: Path, module, best_state, optimiser, generator, state: dict) -> None:
+    tensors = {f"model.{k}": v.detach().clone().contiguous() for k, v in module.state_dict().items()}
+    tensors.update({f"best.{k}": v.clone().contiguous() for k, v in best_state.items()})
+    opt = optimiser.state_dict()
+    for i, st in opt["state"].items():
+        for key, value in st.items():
+            tensors[f"opt.{i}.{key}"] = torch.as_tensor(value).clone().contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()
+    tensors["rng.generator"] = generator.get_state()
+    path.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path / "state.safetensors") as tmp:
+        save_file(tensors, str(tmp))
+    atomic_write_text(path / "state.json", json.dumps(state, indent=1))
+
+
+def _load_resume(path: Path, module, optimiser, generator) -> tuple[dict, dict] | None:
+    if not (path / "state.json").exists() or not (path / "state.safetensors").exists():
+        return None
+    state = json.loads((path / "state.json").read_text())
+    tensors = load_file(str(path / "state.safetensors"))
+    module.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
+    opt = optimiser.state_dict()
+    opt_state: dict = {}
+    for key, value in tensors.items():
+        if key.startswith("opt."):
+            _, i, name = key.split(".", 2)
+            opt_state.setdefault(int(i), {})[name] = value
+    opt["state"] = opt_state
+    optimiser.load_state_dict(opt)
+    torch.set_rng_state(tensors["rng.torch"])
+    generator.set_state(tensors["rng.generator"])
+    return state, best
+
+
+def fit_module(
+    module: torch.nn.Module,
+    data: PreparedData,
+    config: TrainConfig,
+    resume_dir: Path | None = None,
+    epoch_callback: Callable[[int, dict], None] | None = None,
+) -> dict:
+    """Train `module` in place; leaves the best-validation-Fmax weights loaded.
+
+    Returns {"history": [...], "best_epoch": int, "best_fmax": float, "epochs": int}.
+    With `resume_dir`, the state after every epoch is saved there and, when
+    config.resume is set and a state exists, training continues from it.
+    """
+    generator = torch.Generator().manual_seed(config.seed)
+    optimiser = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    state = {"epoch": 0, "best_fmax": -1.0, "best_epoch": 0, "history": [], "config": config.to_dict()}
+    best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    if resume_dir is not None and config.resume:
+        loaded = _load_resume(resume_dir, module, optimiser, generator)
+        if loaded is not None:
+            saved_config = {k: v for k, v in loaded[0]["config"].items() if k not in RUN_CONTROL_FIELDS}
+            wanted = {k: v for k, v in config.to_dict().items() if k not in RUN_CONTROL_FIELDS}
+            if saved_config != wanted:
+                raise GenePhenoError(f"cannot resume from {resume_dir}: it was started with a different configuration")
+            state, best_state = loaded
+            logger.info("resumed from %s after epoch %d", resume_dir, state["epoch"])
+
+    train_idx = data.train
+    y_all = data.labels
+    pairs = data.pairs
+    bar = None
+    if config.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.max_epochs, initial=state["epoch"], desc="epochs", unit="epoch")
+    while state["epoch"] < config.max_epochs:
+        epoch = state["epoch"] + 1
+        start = time.perf_counter()
+        module.train()
+        order = train_idx[torch.randperm(train_idx.size, generator=generator).numpy()]
+        drop = torch.rand(order.size, generator=generator).numpy() < config.modality_dropout
+        total, n_batches = 0.0, 0
+        for b in range(0, order.size, config.batch_size):
+            idx = order[b:b + config.batch_size]
+            drop_go = drop[b:b + config.batch_size] if data.go_bag is not None and config.model == "genepheno" else None
+            out = module(**_batch_inputs(data, idx, drop_go))
+            y = torch.from_numpy(y_all[idx].toarray())
+            concept_y = concept_mask = None
+            if data.concept_labels is not None:
+                concept_y = torch.from_numpy(data.concept_labels[idx].toarray())
+                concept_mask = torch.from_numpy(data.has_go[idx])  # genes without GO: no concept loss
+            loss = _loss(module, out, y, concept_y, concept_mask, config, pairs)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach())
+            n_batches += 1
+        valid_scores = predict_module(module, data, data.valid, config.eval_batch_size)
+        valid = validation_fmax(data, valid_scores, data.valid)
+        record = {"epoch": epoch, "loss": total / max(1, n_batches), "valid_fmax": valid["fmax"],
+                  "seconds": round(time.perf_counter() - start, 2)}
+        state["history"].append(record)
+        state["epoch"] = epoch
+        if valid["fmax"] > state["best_fmax"]:
+            state["best_fmax"], state["best_epoch"] = valid["fmax"], epoch
+            best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        logger.debug("epoch %d: loss %.4f valid Fmax %.4f", epoch, record["loss"], valid["fmax"])
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{record['loss']:.4f}", fmax=f"{valid['fmax']:.4f}",
+                            best=f"{state['best_fmax']:.4f}")
+        if resume_dir is not None:
+            _save_resume(resume_dir, module, best_state, optimiser, generator, state)
+        if epoch_callback is not None:
+            epoch_callback(epoch, record)
+        if epoch - state["best_epoch"] >= config.patience and epoch >= config.min_epochs:
+            break
+    if bar is not None:
+        bar.close()
+    module.load_state_dict(best_state)
+    module.eval()
+    return {"history": state["history"], "best_epoch": state["best_epoch"],
+            "best_fmax": state["best_fmax"], "epochs": state["epoch"]}
+
+
+# ----------------------------------------------------------------------------- entry points
+def load_dataset_by_name(name: str | Path):
+    """`genepheno_core.datasets.load_dataset(name)` (a name or a dataset directory)."""
+    from genepheno_core.datasets import load_dataset
+
+    return load_dataset(str(name))
+
+
+def _load(dataset_or_name):
+    if isinstance(dataset_or_name, (str, Path)):
+        return load_dataset_by_name(dataset_or_name)
+    return dataset_or_name
+
+
+def default_out_dir(config: TrainConfig) -> Path:
+    return genepheno_home() / "models" / config.run_name
+
+
+def run_and_save(config: TrainConfig, dataset, embeddings: np.ndarray | None = None,
+                 epoch_callback: Callable[[int, dict], None] | None = None) -> "RunResult":
+    """`run` with per-epoch resume state next to the checkpoint, then write the checkpoint."""
+    from genepheno_core.training.checkpoint import save_checkpoint
+
+    out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(config)
+    result = run(config, dataset, embeddings, resume_dir=_resume_dir(out_dir), epoch_callback=epoch_callback)
+    save_checkpoint(out_dir, result, dataset, config)
+    shutil.rmtree(_resume_dir(out_dir), ignore_errors=True)
+    logger.info("checkpoint written to %s", out_dir)
+    return result
+
+
+def train(
+    config: TrainConfig,
+    dataset=None,
+    embeddings: np.ndarray | None = None,
+    epoch_callback: Callable[[int, dict], None] | None = None,
+) -> Path:
+    """Train `config.model` on `dataset` (default: load_dataset(config.dataset)); write the
+    checkpoint directory (config.out_dir or genepheno_home()/models/<run name>) and return it.
+
+    With config.resume, a run killed mid-training continues from its last finished epoch
+    (state kept in `<out_dir>.partial/`), and a finished checkpoint of the same
+    configuration is returned as is."""
+    out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(config)
+    if config.resume and (out_dir / "config.json").exists() and not _resume_dir(out_dir).exists():
+        saved = json.loads((out_dir / "config.json").read_text()).get("train_config", {})
+        if {k: v for k, v in saved.items() if k not in RUN_CONTROL_FIELDS} == \
+                {k: v for k, v in config.to_dict().items() if k not in RUN_CONTROL_FIELDS}:
+            logger.info("%s is already complete; nothing to resume", out_dir)
+            return out_dir
+    dataset = _load(dataset if dataset is not None else config.dataset)
+    run_and_save(config.replace(out_dir=str(out_dir)), dataset, embeddings, epoch_callback)
+    return out_dir
+
+
+@dataclass
+class RunResult:
+    """Everything a finished run produced (before it is written to disk)."""
+
+    config: TrainConfig
+    data: PreparedData
+    module: torch.nn.Module | None  # None for the non-neural baselines
+    valid_scores: np.ndarray
+    valid_metrics: dict
+    threshold: float
+    fit: dict
+    seconds: float
+    extra: dict = field(default_factory=dict)  # baseline parameters worth saving
+
+    def test_scores(self) -> np.ndarray:
+        if self.module is not None:
+            return predict_module(self.module, self.data, self.data.test, self.config.eval_batch_size)
+        return self.extra["test_scores"]
+
+
+def run(
+    config: TrainConfig,
+    dataset,
+    embeddings: np.ndarray | None = None,
+    resume_dir: Path | None = None,
+    epoch_callback=None,
+) -> RunResult:
+    """Fit `config.model` and score the validation genes (no file written)."""
+    torch.set_num_threads(max(1, config.num_threads))
+    start = time.perf_counter()
+    data = prepare_data(dataset, config, embeddings)
+    module, fit, extra = None, {}, {}
+    if config.model in ("genepheno", "mlp-bce", "go-mlp"):
+        torch.manual_seed(config.seed)
+        module = build_module(config, data)
+        fit = fit_module(module, data, config, resume_dir, epoch_callback)
+        valid_scores = predict_module(module, data, data.valid, config.eval_batch_size)
+    else:
+        both = np.concatenate([data.valid, data.test])
+        scores = _baseline_scores(config, dataset, data, both)
+        valid_scores, extra["test_scores"] = scores[: data.valid.size], scores[data.valid.size:]
+    valid_metrics = full_metrics(data, valid_scores, data.valid)
+    if module is not None and isinstance(module, GenePheno) and data.concept_labels is not None:
+        valid_metrics["concept_auc"] = concept_auc(data, module, data.valid, use_go=True)
+        valid_metrics["concept_auc_seq_only"] = concept_auc(data, module, data.valid, use_go=False)
+    threshold = valid_metrics.get("threshold", 0.5)
+    seconds = time.perf_counter() - start
+    logger.info("%s: valid Fmax %.4f AUC %.4f (%.0f s)", config.run_name, valid_metrics["fmax"],
+                valid_metrics["auc"], seconds)
+    return RunResult(config, data, module, valid_scores, valid_metrics, threshold, fit, seconds, extra)
+
+
+def _baseline_scores(config: TrainConfig, dataset, data: PreparedData, rows: np.ndarray) -> np.ndarray:
+    y_train = data.labels[data.train]
+    if config.model == "naive":
+        return naive_scores(y_train, rows.size)
+    if config.model == "diamond-score":
+        seqs = dataset.genes["sequence"].tolist()
+        scores, _ = diamond_scores([seqs[i] for i in rows], [seqs[i] for i in data.train], y_train,
+                                   threads=config.diamond_threads)
+        return scores
+    if config.model == "kmer-lr":
+        return kmer_lr_scores(data.seq[data.train], y_train, data.seq[rows], C=config.kmer_C,
+                              progress=config.progress)
+    raise ValueError(config.model)
+
+
+def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
+                      config: TrainConfig | None = None) -> tuple[np.ndarray, dict]:
+    """Train `method` on the training genes of `split` and score its test genes.
+
+    Returns (test_scores (n_test, K) probabilities, info) with info keys: test_index (row
+    indices of the test genes in the dataset), valid_metrics, threshold, seconds, epochs,
+    best_epoch, history, config, and checkpoint (path, when config.out_dir is set).
+    Works for every method in TrainConfig's METHODS, baselines included.
+    """
+    dataset = _load(dataset)
+    base = config or TrainConfig()
+    config = base.replace(dataset=getattr(dataset, "name", base.dataset), model=method,
+                          encoder=encoder, split=split, seed=seed,
+                          ablations=base.ablations if method == "genepheno" else ())
+    checkpoint = None
+    if config.out_dir:
+        result = run_and_save(config, dataset)
+        checkpoint = str(config.out_dir)
+    else:
+        result = run(config, dataset)
+    test_scores = result.test_scores()
+    info = {
+        "test_index": result.data.test,
+        "valid_metrics": result.valid_metrics,
+        "threshold": result.threshold,
+        "seconds": result.seconds,
+        "epochs": result.fit.get("epochs", 0),
+        "best_epoch": result.fit.get("best_epoch", 0),
+        "history": result.fit.get("history", []),
+        "config": config.to_dict(),
+        "checkpoint": checkpoint,
+    }
+    return test_scores, info

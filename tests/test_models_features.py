@@ -1,0 +1,73 @@
+"""GO concepts and input vocabulary chosen on training genes; DIAMOND scores and self-hits."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from genepheno_core.errors import GenePhenoError
+from genepheno_core.models.features import (
+    diamond_hits,
+    diamond_score_matrix,
+    homology_vectors,
+    select_concepts,
+    select_go_inputs,
+)
+
+sys.path.insert(0, str(Path(__file__).parent / "data" / "models"))
+from tiny_dataset import make_tiny_dataset  # noqa: E402
+
+needs_diamond = pytest.mark.skipif(shutil.which("diamond") is None, reason="diamond not installed")
+
+
+def test_select_concepts_and_inputs():
+    go_terms = pd.DataFrame({"go_id": ["A", "B", "C", "D", "E"], "depth": [1, 2, 2, 3, 4]})
+    go = sp.csr_matrix(np.array([[1, 1, 1, 1, 0], [1, 1, 0, 1, 1], [1, 1, 0, 0, 1]]))
+    concepts = select_concepts(go_terms, go, depth=2, min_genes=2)
+    assert concepts.tolist() == [1]  # C has only 1 training gene
+    inputs = select_go_inputs(go_terms, go, concepts, min_genes=2, max_depth_excluded=2)
+    assert inputs.tolist() == [3, 4]
+    assert select_concepts(go_terms, go, explicit=["C", "A"]).tolist() == [2, 0]
+    with pytest.raises(GenePhenoError):
+        select_concepts(go_terms, go, explicit=["Z"])
+    with pytest.raises(GenePhenoError):
+        select_concepts(go_terms, go, depth=2, min_genes=10)
+
+
+def test_diamond_score_matrix_hand_computed():
+    hits = pd.DataFrame({"query": [0, 0, 1, 2], "target": [0, 1, 1, 0], "bitscore": [30.0, 10.0, 5.0, 8.0]})
+    labels = sp.csr_matrix(np.array([[1, 0, 1], [1, 1, 0]]))
+    scores, has_hit = diamond_score_matrix(hits, labels, n_query=4)
+    np.testing.assert_allclose(scores[0], [1.0, 10 / 40, 30 / 40])
+    np.testing.assert_allclose(scores[1], [1.0, 1.0, 0.0])
+    assert has_hit.tolist() == [True, True, True, False] and scores[3].sum() == 0
+    # excluding query 0's own database row (0) leaves only the hit on row 1
+    scores, has_hit = diamond_score_matrix(hits, labels, 4, exclude=np.array([0, -1, 0, -1]))
+    np.testing.assert_allclose(scores[0], [1.0, 1.0, 0.0])
+    assert has_hit.tolist() == [True, True, False, False]
+
+
+@needs_diamond
+def test_diamond_hits_and_homology_vectors(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    ds = make_tiny_dataset(n_per_family=6)
+    seqs = ds.genes["sequence"].tolist()
+    hits = diamond_hits(seqs[:3], seqs, threads=1)
+    # each query finds itself with the best bit score, and its own family
+    best = hits.sort_values("bitscore", ascending=False).groupby("query").head(1)
+    assert sorted(zip(best["query"], best["target"])) == [(0, 0), (1, 1), (2, 2)]
+    assert set(hits["target"]) <= set(range(6))
+    assert list((tmp_path / "diamond").glob("hits-*.tsv"))  # cached
+    train = np.arange(0, 18, 2)
+    vec, has_hit = homology_vectors(seqs, train, ds.labels, threads=1)
+    assert vec.shape == ds.labels.shape and has_hit.all()
+    # a training gene's vector does not see its own labels: it equals the score computed
+    # from the other training genes only
+    others = np.setdiff1d(train, [0])
+    ref, _ = diamond_score_matrix(diamond_hits(seqs[:1], [seqs[i] for i in others], threads=1),
+                                  ds.labels[others], 1)
+    np.testing.assert_allclose(vec[0], ref[0], atol=1e-6)

@@ -1,0 +1,69 @@
+"""The GenePheno module: shapes, optional inputs, bottleneck algebra, batch-size invariance."""
+
+import pytest
+import torch
+
+from genepheno_core.models import GenePheno, GenePhenoConfig, GenePhenoOutput, MLPBaseline, MLPConfig
+from genepheno_core.models.genepheno import normalise_go_bag
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    cfg = GenePhenoConfig(n_terms=7, n_concepts=4, seq_dim=5, go_dim=6, homology_dim=7, hidden=8, **kw)
+    return GenePheno(cfg).eval()
+
+
+def test_shapes_and_output_type():
+    model = _model()
+    out = model(torch.randn(3, 5), torch.ones(3, 6), torch.rand(3, 7))
+    assert isinstance(out, GenePhenoOutput)
+    assert out.phenotype_logits.shape == (3, 7) and out.concept_logits.shape == (3, 4)
+
+
+def test_phenotype_logits_are_linear_in_concept_activations():
+    model = _model()
+    out = model(torch.randn(4, 5), torch.ones(4, 6))
+    W, b = model.phenotype_head.weight, model.phenotype_head.bias
+    recon = torch.sigmoid(out.concept_logits) @ W.T + b
+    assert torch.allclose(recon, out.phenotype_logits, atol=1e-6)
+    # per-concept contributions W_p[k, j] * sigmoid(c_j) sum to s - b
+    contrib = W[None] * torch.sigmoid(out.concept_logits)[:, None, :]  # (B, K, J)
+    assert torch.allclose(contrib.sum(-1) + b, out.phenotype_logits, atol=1e-6)
+
+
+def test_optional_inputs():
+    model = _model()
+    seq = torch.randn(2, 5)
+    seq_only = model(seq_emb=seq).phenotype_logits
+    with_empty_go = model(seq_emb=seq, go_bag=torch.zeros(2, 6)).phenotype_logits
+    assert torch.allclose(seq_only, with_empty_go)  # an empty bag is "no GO"
+    assert not torch.allclose(seq_only, model(seq_emb=seq, go_bag=torch.ones(2, 6)).phenotype_logits)
+    assert model(go_bag=torch.ones(2, 6)).phenotype_logits.shape == (2, 7)
+    with pytest.raises(ValueError):
+        model()
+    with pytest.raises(ValueError):
+        GenePheno(GenePhenoConfig(n_terms=3, n_concepts=2))
+
+
+def test_batch_size_invariance():
+    model = _model()
+    torch.manual_seed(1)
+    seq, go = torch.randn(64, 5), (torch.rand(64, 6) > 0.5).float()
+    full = model(seq, go).phenotype_logits
+    for bs in (1, 8):
+        parts = torch.cat([model(seq[i:i + bs], go[i:i + bs]).phenotype_logits for i in range(0, 64, bs)])
+        assert torch.allclose(parts, full, atol=1e-5)
+
+
+def test_normalise_go_bag():
+    bag = torch.tensor([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    out = normalise_go_bag(bag)
+    assert torch.allclose(out[0], torch.full((4,), 0.5)) and out[1].abs().sum() == 0
+
+
+def test_config_round_trip_and_mlp():
+    cfg = GenePhenoConfig(n_terms=3, n_concepts=2, seq_dim=4, temperature=0.5)
+    assert GenePhenoConfig.from_dict({**cfg.to_dict(), "unknown": 1}) == cfg
+    mlp = MLPBaseline(MLPConfig(n_terms=3, go_dim=4, hidden=5))
+    out = mlp(go_bag=torch.ones(2, 4))
+    assert out.phenotype_logits.shape == (2, 3) and out.concept_logits is None

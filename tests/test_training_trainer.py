@@ -1,0 +1,166 @@
+"""The trainer: tiny end-to-end train-and-predict, determinism, resume, every method."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from safetensors.torch import load_file
+
+from genepheno_core.errors import GenePhenoError
+from genepheno_core.training import TrainConfig, load_model, run, train, train_and_predict
+
+sys.path.insert(0, str(Path(__file__).parent / "data" / "models"))
+from tiny_dataset import family_embeddings, make_tiny_dataset  # noqa: E402
+
+needs_diamond = pytest.mark.skipif(shutil.which("diamond") is None, reason="diamond not installed")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    ds = make_tiny_dataset()
+    return ds, family_embeddings(ds)
+
+
+def _cfg(**kw):
+    base = dict(dataset="tiny", encoder="family16", hidden=32, lr=1e-2, batch_size=16, max_epochs=12,
+                patience=20, concept_min_genes=5, go_min_genes=2, tau=1.0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_end_to_end_train_and_predict(tiny, tmp_path):
+    ds, emb = tiny
+    path = train(_cfg(out_dir=str(tmp_path / "ck")), ds, embeddings=emb)
+    model = load_model(path, dataset=ds, encoder="family16")
+    assert model.terms["term_id"].tolist() == ds.terms["term_id"].tolist()
+    assert 0.0 < model.threshold < 1.0
+    test = np.flatnonzero(ds.splits["random"] == "test")
+    go_sets = [ds.go_terms["go_id"].iloc[ds.go[i].indices].tolist() for i in test]
+    scores = model.predict_scores(emb[test], go_sets)
+    assert scores.shape == (test.size, ds.labels.shape[1])
+    assert np.all((scores >= 0) & (scores <= 1))
+    # it learned: better than the training-frequency baseline on test Fmax
+    from genepheno_core.evaluation.metrics import fmax, propagate_scores
+
+    naive, _ = train_and_predict(ds, "naive", "family16", "random", 0, _cfg())
+    y = ds.labels[test].toarray()
+    f_model = fmax(y, propagate_scores(scores, ds.term_ancestors))["fmax"]
+    f_naive = fmax(y, propagate_scores(naive, ds.term_ancestors))["fmax"]
+    assert f_model > f_naive + 0.05
+    # sequence-only prediction works and concept activations are probabilities
+    seq_only = model.predict_scores(emb[test])
+    assert seq_only.shape == scores.shape and not np.allclose(seq_only, scores)
+    acts = model.concept_activations(emb[test], go_sets)
+    assert acts.shape == (test.size, len(model.concepts)) and np.all((acts >= 0) & (acts <= 1))
+    # W_p and bias reproduce the probabilities
+    recon = 1 / (1 + np.exp(-(acts @ model.W_p.T + model.bias)))
+    np.testing.assert_allclose(recon, scores, atol=1e-5)
+    assert model.metrics["valid"]["concept_auc"] > 0.5
+
+
+def test_same_result_twice(tiny, tmp_path):
+    ds, emb = tiny
+    a = train(_cfg(out_dir=str(tmp_path / "a"), max_epochs=4), ds, embeddings=emb)
+    b = train(_cfg(out_dir=str(tmp_path / "b"), max_epochs=4), ds, embeddings=emb)
+    wa, wb = load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    assert wa.keys() == wb.keys()
+    assert all((wa[k] == wb[k]).all() for k in wa)
+    c = train(_cfg(out_dir=str(tmp_path / "c"), max_epochs=4, seed=1), ds, embeddings=emb)
+    wc = load_file(str(c / "model.safetensors"))
+    assert not all((wa[k] == wc[k]).all() for k in wa)
+
+
+def test_resume_after_kill_gives_the_same_model(tiny, tmp_path):
+    ds, emb = tiny
+    full = train(_cfg(out_dir=str(tmp_path / "full"), max_epochs=6), ds, embeddings=emb)
+
+    def kill(epoch, record):
+        if epoch == 3:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "killed"
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(out_dir=str(out), max_epochs=6), ds, embeddings=emb, epoch_callback=kill)
+    assert not out.exists() and (tmp_path / "killed.partial" / "state.json").exists()
+    seen = []
+    train(_cfg(out_dir=str(out), max_epochs=6, resume=True), ds, embeddings=emb,
+          epoch_callback=lambda e, r: seen.append(e))
+    assert seen == [4, 5, 6]  # continued after epoch 3
+    assert not (tmp_path / "killed.partial").exists()
+    wa, wb = load_file(str(full / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    assert all(np.allclose(wa[k].numpy(), wb[k].numpy(), atol=1e-6) for k in wa)
+    # resuming with another configuration is refused
+    with pytest.raises(KeyboardInterrupt):
+        train(_cfg(out_dir=str(tmp_path / "k2"), max_epochs=6), ds, embeddings=emb, epoch_callback=kill)
+    with pytest.raises(GenePhenoError, match="different configuration"):
+        train(_cfg(out_dir=str(tmp_path / "k2"), max_epochs=6, lr=0.5, resume=True), ds, embeddings=emb)
+
+
+@pytest.mark.parametrize("ablation", ["no-go", "no-seq", "bce", "no-excl", "no-concept"])
+def test_ablations_run(tiny, ablation):
+    ds, emb = tiny
+    result = run(_cfg(max_epochs=2, ablations=(ablation,)), ds, embeddings=emb)
+    module = result.module
+    if ablation == "no-go":
+        assert module.config.go_dim == 0
+    if ablation == "no-seq":
+        assert module.config.seq_dim == 0
+    if ablation == "bce":
+        assert module.config.temperature == 1.0
+    assert np.isfinite(result.valid_metrics["fmax"])
+
+
+@pytest.mark.parametrize("method", ["naive", "mlp-bce", "go-mlp", "kmer-lr",
+                                    pytest.param("diamond-score", marks=needs_diamond)])
+def test_train_and_predict_every_method(tiny, method, tmp_path, monkeypatch):
+    # mlp-bce and kmer-lr use the real composition encoder (no weights; cache in tmp_path)
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    ds, _ = tiny
+    cfg = _cfg(max_epochs=3, out_dir=str(tmp_path / method))
+    scores, info = train_and_predict(ds, method, "composition", "random", 0, cfg)
+    n_test = int((ds.splits["random"] == "test").sum())
+    assert scores.shape == (n_test, ds.labels.shape[1])
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert info["test_index"].tolist() == np.flatnonzero(ds.splits["random"] == "test").tolist()
+    assert 0 < info["valid_metrics"]["fmax"] <= 1
+    assert (tmp_path / method / "metrics.json").exists()
+
+
+def test_mlp_bce_with_given_embeddings(tiny):
+    ds, emb = tiny
+    result = run(_cfg(model="mlp-bce", max_epochs=3), ds, embeddings=emb)
+    assert result.module.config.seq_dim == emb.shape[1]
+    assert result.test_scores().shape[0] == int((ds.splits["random"] == "test").sum())
+
+
+@needs_diamond
+def test_homology_branch(tiny, tmp_path, monkeypatch):
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    ds, emb = tiny
+    path = train(_cfg(out_dir=str(tmp_path / "hom"), homology=True, max_epochs=3), ds, embeddings=emb)
+    model = load_model(path, dataset=ds)
+    assert model.uses_homology and model.module.config.homology_dim == ds.labels.shape[1]
+    seqs = ds.genes["sequence"].tolist()[:4]
+    with_hom = model.predict_scores(emb[:4], sequences=seqs)
+    without = model.predict_scores(emb[:4])
+    assert with_hom.shape == (4, ds.labels.shape[1]) and not np.allclose(with_hom, without)
+
+
+def test_config_validation():
+    with pytest.raises(ValueError):
+        TrainConfig(model="svm")
+    with pytest.raises(ValueError):
+        TrainConfig(ablations=("no-brain",))
+    with pytest.raises(ValueError):
+        TrainConfig(model="naive", ablations=("bce",))
+    cfg = TrainConfig(ablations=["bce", "no-excl"])
+    assert cfg.effective_loss == "bce" and cfg.effective_lambda_excl == 0
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_missing_split(tiny):
+    ds, emb = tiny
+    with pytest.raises(GenePhenoError, match="no 'temporal' split"):
+        run(_cfg(split="temporal"), ds, embeddings=emb)
