@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import logging
@@ -106,6 +107,99 @@ def read_tsv_rows(
         rows.append(fields)
         numbers.append(number)
     return rows, numbers, head
+
+
+def _decompressed(path: PathLike) -> bytes:
+    path = Path(path)
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic[:2] == b"\x1f\x8b":
+        with gzip.open(path, "rb") as handle:
+            return handle.read()
+    if magic == b"\x28\xb5\x2f\xfd":
+        import zstandard
+
+        with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as reader:
+            return reader.read()
+    return path.read_bytes()
+
+
+def _fast_table(
+    path: PathLike, accepted: set[int], comment: str | None, header: bool
+) -> tuple[pd.DataFrame, range, list[str] | None] | None:
+    """pandas C-engine read of a regular TSV; None when the file is irregular in any way
+    (blank or comment lines inside the body, ragged rows, bad bytes): the caller then uses
+    the line-by-line reader, which reports the exact line of a problem."""
+    try:
+        raw = _decompressed(path)
+    except (OSError, EOFError):
+        return None
+    pos, line_no, head = 0, 0, None
+    prefix = comment.encode() if comment else None
+    while pos < len(raw):  # leading comment / header lines
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end
+        line = raw[pos:end].rstrip(b"\r")
+        if prefix is not None and line.startswith(prefix):
+            pass
+        elif not line.strip():
+            pass
+        elif header and head is None:
+            try:
+                head = line.decode("utf-8").split("\t")
+            except UnicodeDecodeError:
+                return None
+        else:
+            break
+        pos, line_no = end + 1, line_no + 1
+    body = raw[pos:]
+    if not body.strip():
+        return None
+    if b"\n\n" in body or b"\n\r\n" in body or (prefix is not None and b"\n" + prefix in body):
+        return None
+    n_lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    tabs = body.count(b"\t")
+    # pandas errors on rows wider than the first and pads narrower ones silently: with
+    # the total tab count equal to n_lines * (n - 1), no row can be narrower either.
+    width = next((n for n in sorted(accepted) if tabs == n_lines * (n - 1)), None)
+    if width is None:
+        return None
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(body), sep="\t", header=None, dtype=str, na_filter=False,
+            quoting=csv.QUOTE_NONE, engine="c", skip_blank_lines=False, encoding="utf-8",
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError):
+        return None
+    if len(frame) != n_lines or frame.shape[1] != width:
+        return None
+    return frame, range(line_no + 1, line_no + 1 + n_lines), head
+
+
+def read_tsv(
+    path: PathLike,
+    n_columns: int | Sequence[int],
+    *,
+    comment: str | None = None,
+    header: bool = False,
+) -> tuple[pd.DataFrame, Sequence[int], list[str] | None]:
+    """Tab-separated file -> (frame with integer column labels 0..n-1 (strings), line
+    numbers of the rows, header fields or None).
+
+    Regular files take a fast pandas path; anything irregular goes through
+    `read_tsv_rows`, which raises InputFormatError at the offending line. With several
+    accepted widths the narrower rows are padded with "" up to the widest.
+    """
+    accepted = {n_columns} if isinstance(n_columns, int) else set(n_columns)
+    fast = _fast_table(path, accepted, comment, header)
+    if fast is not None:
+        frame, lines, head = fast
+    else:
+        rows, lines, head = read_tsv_rows(path, accepted, comment=comment, header=header)
+        width = max(len(r) for r in rows) if rows else max(accepted)
+        frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=range(width), dtype=str)
+    frame = frame.astype("string")
+    return frame, lines, head
 
 
 def check_column(

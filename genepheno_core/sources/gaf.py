@@ -8,7 +8,7 @@ Returns one row per annotation line with the 17 GAF 2.x columns:
 
 plus `negated` (True when the qualifier contains NOT: such lines state that the gene
 product does NOT have the function; drop them before building labels), `taxon_id`
-(first NCBI taxon id, as int) and `line` (line number). The `!gaf-version` header is
+(first NCBI taxon id, as int). The `!gaf-version` header is
 read; GAF 1.0 files (15 columns) are accepted and padded.
 """
 
@@ -20,7 +20,7 @@ import re
 import pandas as pd
 
 from genepheno_core.errors import InputFormatError
-from genepheno_core.sources._util import PathLike, check_column, id_pattern, iter_lines
+from genepheno_core.sources._util import PathLike, check_column, id_pattern, iter_lines, read_tsv
 
 logger = logging.getLogger(__name__)
 
@@ -58,36 +58,34 @@ def read_gaf(path: PathLike) -> pd.DataFrame:
     matching GO:digits, an aspect other than P/F/C or a missing gaf-version header.
     """
     version: str | None = None
-    rows: list[list[str]] = []
-    lines: list[int] = []
     for number, line in iter_lines(path):
         if line.startswith("!"):
             if line.lower().startswith("!gaf-version:"):
                 version = line.split(":", 1)[1].strip()
+                break
             continue
-        if not line.strip():
-            continue
-        if version is None:
-            raise InputFormatError(path, "annotation line before the '!gaf-version:' header: not a GAF file?", line=number)
-        fields = line.split("\t")
-        if len(fields) == 15 and version.startswith("1"):
-            fields += ["", ""]
-        elif len(fields) == 16:  # trailing empty gene_product_form dropped by some writers
-            fields.append("")
-        if len(fields) != 17:
-            raise InputFormatError(path, f"expected 17 tab-separated GAF {version} columns, found {len(fields)}", line=number)
-        rows.append(fields)
-        lines.append(number)
+        if line.strip():
+            raise InputFormatError(
+                path, "annotation line before the '!gaf-version:' header: not a GAF file?", line=number
+            )
     if version is None:
         raise InputFormatError(path, "no '!gaf-version:' header: not a GAF file?")
-    frame = pd.DataFrame(rows, columns=GAF_COLUMNS, dtype="string")
+    widths = (15, 16, 17) if version.startswith("1") else (16, 17)
+    try:
+        table, lines, _ = read_tsv(path, widths, comment="!")
+    except InputFormatError as exc:
+        raise InputFormatError(path, f"{exc.problem} (GAF {version} has 17)", line=exc.line) from None
+    for column in range(table.shape[1], 17):  # GAF 1.0 / dropped trailing empty column
+        table[column] = ""
+    table.columns = GAF_COLUMNS
+    frame = table
     if len(frame):
         check_column(path, frame, "go_id", _GO_ID, lines, what="GO id")
         check_column(path, frame, "aspect", _ASPECT, lines, what="aspect")
     frame["negated"] = frame["qualifier"].str.contains(r"(?:^|\|)NOT(?:\||$)", regex=True).astype(bool)
-    taxa = frame["taxon"].str.extract(_TAXON.pattern, expand=False)
-    frame["taxon_id"] = pd.to_numeric(taxa, errors="coerce").astype("Int64")
-    frame["line"] = lines
+    # few distinct taxon strings: parse each once
+    taxa = {v: (int(m.group(1)) if (m := _TAXON.search(v)) else None) for v in frame["taxon"].unique()}
+    frame["taxon_id"] = pd.array(frame["taxon"].map(taxa).tolist(), dtype="Int64")
     frame.attrs["gaf_version"] = version
     logger.debug("%s: GAF %s, %d annotations", path, version, len(frame))
     return frame

@@ -4,8 +4,8 @@ Both the 2025 layout (plain header row) and the 2020-era layout ('#Format:' head
 detected from the header and returned with the same normalised columns:
 
     ncbi_gene_id (str of digits), gene_symbol, hpo_id, hpo_name, disease_id,
-    frequency (genes_to_phenotype 2025 only; "" elsewhere), source ("" unless the file
-    has a G-D source column), line (line number)
+    frequency (genes_to_phenotype only; "" elsewhere), source ("" unless the file
+    has a G-D source column), then any further upstream columns (snake_case)
 
 Note: phenotype_to_genes lists each gene under the term and all its ancestors (it is
 propagated upstream); genes_to_phenotype lists direct annotations.
@@ -19,7 +19,7 @@ import re
 import pandas as pd
 
 from genepheno_core.errors import InputFormatError
-from genepheno_core.sources._util import PathLike, check_column, id_pattern, iter_lines
+from genepheno_core.sources._util import PathLike, check_column, id_pattern, iter_lines, read_tsv
 
 logger = logging.getLogger(__name__)
 
@@ -78,42 +78,32 @@ def _parse_header(path: PathLike, line: str, number: int) -> list[str]:
 
 
 def _read(path: PathLike) -> pd.DataFrame:
-    names: list[str] | None = None
-    rows: list[list[str]] = []
-    lines: list[int] = []
+    first, first_no = None, 0
     for number, line in iter_lines(path):
-        if not line.strip():
-            continue
-        if names is None:
-            if line.startswith("#") or not line.startswith("HP:") and not line.split("\t", 1)[0].isdigit():
-                names = _parse_header(path, line, number)
-                continue
-            n = len(line.split("\t"))
-            if n not in _HEADERLESS:
-                raise InputFormatError(path, "no header line and unknown column layout", line=number)
-            names = _HEADERLESS[n]
-        elif line.startswith("#"):
-            continue
-        fields = line.split("\t")
-        if len(fields) != len(names):
-            raise InputFormatError(
-                path, f"expected {len(names)} tab-separated columns, found {len(fields)}", line=number
-            )
-        rows.append(fields)
-        lines.append(number)
-    if names is None:
+        if line.strip():
+            first, first_no = line, number
+            break
+    if first is None:
         raise InputFormatError(path, "empty file")
-    frame = pd.DataFrame(rows, columns=names, dtype="string")
+    headerless = first.startswith("HP:") or first.split("\t", 1)[0].isdigit()
+    if headerless:
+        n = len(first.split("\t"))
+        if n not in _HEADERLESS:
+            raise InputFormatError(path, "no header line and unknown column layout", line=first_no)
+        names = _HEADERLESS[n]
+    else:
+        names = _parse_header(path, first, first_no)
+    table, lines, _ = read_tsv(path, len(names), header=not headerless)
+    table.columns = names
+    frame = table
     if len(frame):
         check_column(path, frame, "hpo_id", _HP_ID, lines, what="HPO id")
         check_column(path, frame, "ncbi_gene_id", _GENE_ID, lines, what="NCBI gene id")
     for column in COLUMNS:
         if column not in frame:
-            frame[column] = pd.Series([""] * len(frame), dtype="string")
+            frame[column] = pd.Series([""] * len(frame), dtype="string", index=frame.index)
     extra = [c for c in frame.columns if c not in COLUMNS]
-    frame = frame[COLUMNS + extra]
-    frame["line"] = lines
-    return frame
+    return frame[COLUMNS + extra]
 
 
 def read_genes_to_phenotype(path: PathLike) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 from genepheno_core.errors import InputFormatError
-from genepheno_core.sources._util import PathLike, check_column, id_pattern, read_tsv_rows
+from genepheno_core.sources._util import PathLike, check_column, id_pattern, read_tsv
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def read_mgi_genepheno(path: PathLike) -> pd.DataFrame:
     genotype id; 8 and 9 columns are both accepted.
 
     Returns one row per line with the columns of GENEPHENO_COLUMNS, `extra` (the extra
-    column of the 9-column layout, else ""), `line` (line number), plus:
+    column of the 9-column layout, else ""), plus:
       marker_ids: tuple of MGI marker ids (the raw column may hold several, split on '|'/',')
       marker_id: the marker id when there is exactly one, else "" (multi-gene genotypes)
       n_markers: number of distinct marker ids
@@ -46,21 +46,35 @@ def read_mgi_genepheno(path: PathLike) -> pd.DataFrame:
         knockout labels)
     Raises InputFormatError on a wrong column count, a bad MP id or a bad MGI marker id.
     """
-    rows, lines, _ = read_tsv_rows(path, (8, 9))
-    # 9-column layout: an extra column (empty in the 2016 report) before the genotype id
-    fixed = [r + [""] if len(r) == 8 else r[:7] + [r[8], r[7]] for r in rows]
-    frame = pd.DataFrame(fixed, columns=GENEPHENO_COLUMNS + ["extra"], dtype="string")
+    table, lines, _ = read_tsv(path, (8, 9))
+    if table.shape[1] == 9:
+        # 9-column layout: an extra column (empty in the 2016 report) before the genotype
+        # id; rows of 8 columns were padded at the end by read_tsv
+        late = table[8] != ""
+        genotype = table[8].where(late, table[7])
+        extra = table[7].where(late, "")
+    else:
+        genotype, extra = table[7], pd.Series([""] * len(table), dtype="string")
+    frame = pd.DataFrame({name: table[i] for i, name in enumerate(GENEPHENO_COLUMNS[:7])})
+    frame["genotype_id"] = genotype
+    frame["extra"] = extra
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
     if len(frame):
         check_column(path, frame, "mp_id", _MP_ID, lines, what="MP id")
         check_column(path, frame, "genotype_id", _MGI_ID, lines, what="MGI genotype id", allow_empty=True)
     markers: list[tuple[str, ...]] = []
-    for raw, line in zip(frame["marker_ids_raw"].tolist(), lines):
-        ids = tuple(dict.fromkeys(p.strip() for p in _MARKER_SPLIT.split(raw or "") if p.strip()))
-        for marker in ids:
-            if not _MGI_ID.fullmatch(marker):
-                raise InputFormatError(path, f"bad MGI marker id {marker!r} (expected MGI:digits)", line=line)
+    parsed: dict[str, tuple[str, ...]] = {}  # raw column value -> ids (values repeat a lot)
+    for index, raw in enumerate(frame["marker_ids_raw"].tolist()):
+        ids = parsed.get(raw)
+        if ids is None:
+            ids = tuple(dict.fromkeys(p.strip() for p in _MARKER_SPLIT.split(raw or "") if p.strip()))
+            for marker in ids:
+                if not _MGI_ID.fullmatch(marker):
+                    raise InputFormatError(
+                        path, f"bad MGI marker id {marker!r} (expected MGI:digits)", line=lines[index]
+                    )
+            parsed[raw] = ids
         markers.append(ids)
     frame["marker_ids"] = pd.Series(markers, index=frame.index, dtype=object)
     frame["n_markers"] = [len(m) for m in markers]
@@ -74,7 +88,6 @@ def read_mgi_genepheno(path: PathLike) -> pd.DataFrame:
     ]
     frame["allele_genes"] = pd.Series(allele_genes, index=frame.index, dtype=object)
     frame["single_gene"] = (frame["n_markers"] == 1) & pd.Series([len(g) <= 1 for g in allele_genes], index=frame.index)
-    frame["line"] = lines
     logger.debug("%s: %d annotations, %d multi-gene", path, len(frame), int((frame["n_markers"] > 1).sum()))
     return frame
 
