@@ -71,7 +71,7 @@ def test_smoke_benchmark_runs_end_to_end(tmp_path, capsys):
     assert cli.main(["-q", "benchmark", "--smoke", "--out", str(tmp_path)]) == 0
     elapsed = time.perf_counter() - start
     df = pd.read_csv(tmp_path / "benchmark.csv")
-    assert set(df.method) == {"naive", "kmer-lr", "mlp-bce", "genepheno"}
+    assert set(df.method) == {"naive", "mlp-bce", "go-mlp", "genepheno"}
     assert not (tmp_path / "failed").exists() or not any((tmp_path / "failed").iterdir())
     assert (df.fmax > 0.1).all() and (df.auc > 0.4).all()
     md = (tmp_path / "benchmark.md").read_text()

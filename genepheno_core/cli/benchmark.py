@@ -128,7 +128,9 @@ def handler(args: argparse.Namespace) -> int:
         df = collect_cells(out)
         write_tables(df, out, manifests=manifests, command=command, config=config)
     else:
-        df = run_benchmark(config, out, command=command)
+        from genepheno_core.evaluation.benchmark import load_smoke_dataset
+
+        df = run_benchmark(config, out, command=command, load_dataset=load_smoke_dataset if args.smoke else None)
     print(f"{len(df)} cells in {out / 'cells'}; tables: {out / 'benchmark.md'}")
     if not df.empty:
         cols = [c for c in ("dataset", "split", "method", "seed", "fmax", "auc") if c in df.columns]

@@ -40,7 +40,7 @@ ABLATIONS = ("genepheno-no-go", "genepheno-no-seq", "genepheno-bce", "genepheno-
 METHODS = BASELINES + ("genepheno",) + ABLATIONS
 # The leakage check: mpo rebuilt without IMP/IGI GO evidence (GENEPHENO.md "Known pitfalls").
 LEAKAGE_DATASET = "mpo-no-imp-igi"
-SMOKE_METHODS = ("naive", "kmer-lr", "mlp-bce", "genepheno")
+SMOKE_METHODS = ("naive", "mlp-bce", "go-mlp", "genepheno")  # kmer-lr alone takes ~1 min
 
 
 def default_splits(dataset: str) -> tuple[str, ...]:
@@ -166,6 +166,28 @@ def load_benchmark_dataset(name: str):
     try:
         dsmod.save_dataset(ds, genepheno_home() / "datasets" / name)
     except OSError as exc:  # caching is an optimisation
+        logger.warning("could not cache dataset %s: %s", name, exc)
+    return ds
+
+
+def load_smoke_dataset(name: str):
+    """For the smoke run (random split only): the cached dataset if there is one, else the
+    dataset built without the homology split (MMseqs2 clustering is most of the build time),
+    cached as `<name>-no-homology`."""
+    from genepheno_core import datasets as dsmod
+    from genepheno_core.errors import MissingDataError
+    from genepheno_core.io import genepheno_home
+
+    for candidate in (name, f"{name}-no-homology"):
+        try:
+            return dsmod.load_dataset(candidate)
+        except (MissingDataError, FileNotFoundError):
+            continue
+    logger.info("building dataset %s without the homology split (smoke run)", name)
+    ds = dsmod.build_dataset(name, dsmod.DatasetConfig(homology=False))
+    try:
+        dsmod.save_dataset(ds, genepheno_home() / "datasets" / f"{name}-no-homology")
+    except OSError as exc:
         logger.warning("could not cache dataset %s: %s", name, exc)
     return ds
 
