@@ -114,8 +114,9 @@ class Ontology:
         self._active_set = active
         # relation -> child -> parents
         self._parents: dict[str, dict[str, set[str]]] = {}
+        self._edges: list[tuple[str, str, str]] = list(edges)
         n_skipped = 0
-        for child, relation, parent in edges:
+        for child, relation, parent in self._edges:
             if child in active and parent in active:
                 self._parents.setdefault(relation, {}).setdefault(child, set()).add(parent)
             else:
