@@ -83,8 +83,6 @@ def test_propagate_scores_by_hand():
     out = propagate_scores(s, anc)
     np.testing.assert_allclose(out, [[0.7, 0.7, 0.7, 0.3], [0.9, 0.0, 0.0, 0.4]])
     assert s[0, 0] == np.float32(0.1)  # input untouched
-    # chunking over rows gives the same answer
-    np.testing.assert_allclose(propagate_scores(s, anc, max_chunk_elements=1), out)
     with pytest.raises(ValueError):
         propagate_scores(s, sp.eye(3))
 
@@ -203,9 +201,10 @@ def test_evaluate_scores_keys_and_speed():
     s = rng.random((n, k)).astype(np.float32) * 0.3
     counts = rng.integers(11, 1000, size=k)
     ia = information_accretion(y, anc)
-    start = time.perf_counter()
+    # CPU time of this process: the 2 CI cores are shared, wall time would be flaky
+    start = time.process_time()
     r = evaluate_scores(y, s, term_ancestors=anc, ia=ia, term_counts=counts)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     for key in ("fmax", "threshold", "precision", "recall", "coverage", "aupr", "smin", "auc", "auc_bins"):
         assert key in r
     assert set(r["auc_bins"]) == {"11-30", "31-100", "101-300", ">=301"}

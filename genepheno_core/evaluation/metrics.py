@@ -94,37 +94,44 @@ def _check_shapes(y_true: np.ndarray, y_score: np.ndarray) -> None:
         raise ValueError(f"y_true {y_true.shape} and y_score {y_score.shape} must be equal 2-d shapes")
 
 
-def propagate_scores(scores, term_ancestors, *, max_chunk_elements: int = 20_000_000) -> np.ndarray:
+def propagate_scores(scores, term_ancestors) -> np.ndarray:
     """Max-propagate scores to ancestors: out[:, j] = max(scores[:, j], scores[:, desc(j)]).
 
     scores: (n, K); term_ancestors: (K, K) sparse/dense, [i, j] != 0 when term j is a proper
-    ancestor of term i. It must be the transitive closure (all ancestors, not only parents):
-    one max over all descendants is then exact, no topological pass needed.
+    ancestor of term i (the transitive closure, as Dataset.term_ancestors).
     Returns a new float array (n, K); the input is not modified.
+
+    Only direct edges are needed for a max (the transitive reduction, A minus A @ A), taken
+    level by level: a term's ancestors are a strict superset of any of its ancestors'
+    ancestors, so grouping child terms by their number of ancestors and going from the
+    largest count down finishes every child before it is pushed into its parents. Each
+    level is one gather + np.maximum.reduceat over (n, edges of the level).
     """
     scores = _dense(scores)
     out = np.array(scores, dtype=np.result_type(scores.dtype, np.float32), copy=True)
     n, k = out.shape
-    anc = sp.csc_matrix(term_ancestors)
+    anc = sp.csr_matrix(term_ancestors, dtype=np.int32)
     if anc.shape != (k, k):
         raise ValueError(f"term_ancestors has shape {anc.shape}, expected ({k}, {k})")
+    anc.data[:] = 1
     anc.eliminate_zeros()
-    anc.sort_indices()
-    counts = np.diff(anc.indptr)  # descendants per term (column j of the CSC matrix)
-    cols = np.flatnonzero(counts)
-    if cols.size == 0 or n == 0:
+    if anc.nnz == 0 or n == 0:
         return out
-    desc = anc.indices  # descendants, grouped by ancestor column
-    starts = anc.indptr[cols]
-    # Gather (n_chunk, E) descendant scores and reduce each ancestor's segment with
-    # np.maximum.reduceat; rows are chunked so the gather stays below max_chunk_elements.
-    step = max(1, max_chunk_elements // max(1, desc.size))
-    for lo in range(0, n, step):
-        block = scores[lo : lo + step]
-        # segments of consecutive non-empty columns are contiguous in `desc`, so `starts`
-        # (offsets into desc) delimit exactly one ancestor's descendants each
-        reduced = np.maximum.reduceat(block[:, desc], starts, axis=1)
-        out[lo : lo + step, cols] = np.maximum(out[lo : lo + step, cols], reduced)
+    anc.sum_duplicates()
+    indirect = (anc @ anc).astype(bool).astype(np.int32)  # j is an ancestor of an ancestor of i
+    direct = (anc - anc.multiply(indirect)).tocoo()
+    keep = direct.data > 0
+    child, parent = direct.row[keep], direct.col[keep]
+    n_anc = np.asarray(anc.sum(axis=1)).ravel()
+    level = n_anc[child]
+    for value in np.unique(level)[::-1]:
+        sel = level == value
+        c, p = child[sel], parent[sel]
+        order = np.argsort(p, kind="stable")
+        c, p = c[order], p[order]
+        uniq, starts = np.unique(p, return_index=True)
+        reduced = np.maximum.reduceat(out[:, c], starts, axis=1)  # (n, parents of this level)
+        out[:, uniq] = np.maximum(out[:, uniq], reduced)
     return out
 
 
