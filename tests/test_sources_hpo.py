@@ -105,3 +105,33 @@ def test_mirror_hpo_gene_files():
     p2g_old = read_phenotype_to_genes(resource_path("hpo", "phenotype_to_genes.txt.gz", release="2020-10-12"))
     assert len(p2g_old) == 919672
     assert p2g_old["hpo_id"].str.fullmatch(r"HP:\d{7}").all()
+
+
+@pytest.mark.parametrize("name", ["phenotype_tiny.hpoa", "phenotype_tiny.hpoa.gz"])
+def test_hpoa(name):
+    from genepheno_core.sources.hpo import read_hpoa
+
+    frame = read_hpoa(DATA / name)
+    assert list(frame["hpo_id"]) == ["HP:0011097", "HP:0002187"]
+    assert list(frame["negated"]) == [False, True]
+    assert frame.attrs["metadata"]["version"] == "2025-01-16"
+    assert frame["disease_id"].iloc[0] == "OMIM:619340"
+
+
+def test_hpoa_bad_id(tmp_path):
+    from genepheno_core.sources.hpo import read_hpoa
+
+    path = tmp_path / "p.hpoa"
+    path.write_text((DATA / "phenotype_tiny.hpoa").read_text().replace("HP:0002187", "HP:2187x"))
+    with pytest.raises(InputFormatError, match="line 5: bad HPO id 'HP:2187x'"):
+        read_hpoa(path)
+
+
+@pytest.mark.integration
+@needs_mirror
+def test_mirror_hpoa_both_releases():
+    from genepheno_core.sources.hpo import read_hpoa
+    from genepheno_core.sources.registry import resource_path
+
+    assert len(read_hpoa(resource_path("hpo", "phenotype.hpoa.gz"))) == 271702
+    assert len(read_hpoa(resource_path("hpo", "phenotype.hpoa.gz", release="2020-10-12"))) == 209218

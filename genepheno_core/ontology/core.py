@@ -130,6 +130,7 @@ class Ontology:
                 if alt not in active:
                     self._alt[alt] = term
         self._closure_cache: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
+        self._parents_cache: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
         self._children_cache: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
         self._depth_cache: dict[tuple[str, ...], dict[str, int]] = {}
 
@@ -184,23 +185,34 @@ class Ontology:
         return self.relations if relations is None else tuple(relations)
 
     # ------------------------------------------------------------------------- structure
-    def parents(self, term: str, relations: Sequence[str] | None = None) -> set[str]:
-        """Direct parents over `relations` (default: the ontology's relation set)."""
-        out: set[str] = set()
-        for relation in self._rels(relations):
-            out |= self._parents.get(relation, {}).get(term, set())
-        return out
-
-    def children(self, term: str, relations: Sequence[str] | None = None) -> set[str]:
-        rels = self._rels(relations)
-        if rels not in self._children_cache:
-            index: dict[str, set[str]] = {}
+    def _parent_index(self, rels: tuple[str, ...]) -> dict[str, frozenset[str]]:
+        """{term: frozenset of direct parents over `rels`} (terms without parents absent)."""
+        index = self._parents_cache.get(rels)
+        if index is None:
+            merged: dict[str, set[str]] = {}
             for relation in rels:
                 for child, parents in self._parents.get(relation, {}).items():
-                    for parent in parents:
-                        index.setdefault(parent, set()).add(child)
-            self._children_cache[rels] = {k: frozenset(v) for k, v in index.items()}
-        return set(self._children_cache[rels].get(term, ()))
+                    merged.setdefault(child, set()).update(parents)
+            index = self._parents_cache[rels] = {k: frozenset(v) for k, v in merged.items()}
+        return index
+
+    def _child_index(self, rels: tuple[str, ...]) -> dict[str, frozenset[str]]:
+        index = self._children_cache.get(rels)
+        if index is None:
+            merged: dict[str, set[str]] = {}
+            for child, parents in self._parent_index(rels).items():
+                for parent in parents:
+                    merged.setdefault(parent, set()).add(child)
+            index = self._children_cache[rels] = {k: frozenset(v) for k, v in merged.items()}
+        return index
+
+    def parents(self, term: str, relations: Sequence[str] | None = None) -> set[str]:
+        """Direct parents over `relations` (default: the ontology's relation set)."""
+        return set(self._parent_index(self._rels(relations)).get(term, ()))
+
+    def children(self, term: str, relations: Sequence[str] | None = None) -> set[str]:
+        """Direct children over `relations`."""
+        return set(self._child_index(self._rels(relations)).get(term, ()))
 
     @property
     def roots(self) -> list[str]:
@@ -209,18 +221,20 @@ class Ontology:
 
     def find_roots(self, relations: Sequence[str] | None = None) -> list[str]:
         """Current terms without parents under `relations` (sorted)."""
-        return [t for t in self._active if not self.parents(t, relations)]
+        index = self._parent_index(self._rels(relations))
+        return [t for t in self._active if t not in index]
 
     def topological_order(self, relations: Sequence[str] | None = None) -> list[str]:
         """Current terms, every parent before its children (Kahn's algorithm, sorted ties)."""
         rels = self._rels(relations)
-        n_parents = {t: len(self.parents(t, rels)) for t in self._active}
+        parent_index, child_index = self._parent_index(rels), self._child_index(rels)
+        n_parents = {t: len(parent_index.get(t, ())) for t in self._active}
         queue = deque(sorted(t for t, n in n_parents.items() if n == 0))
         order: list[str] = []
         while queue:
             term = queue.popleft()
             order.append(term)
-            for child in sorted(self.children(term, rels)):
+            for child in sorted(child_index.get(term, ())):
                 n_parents[child] -= 1
                 if n_parents[child] == 0:
                     queue.append(child)
@@ -236,9 +250,10 @@ class Ontology:
         cached = self._closure_cache.get(rels)
         if cached is None:
             cached = {}
+            parent_index = self._parent_index(rels)
             for term in self.topological_order(rels):
                 acc: set[str] = set()
-                for parent in self.parents(term, rels):
+                for parent in parent_index.get(term, ()):
                     acc.add(parent)
                     acc |= cached[parent]
                 cached[term] = frozenset(acc)
@@ -259,10 +274,11 @@ class Ontology:
     def descendants(self, term: str, include_self: bool = False, relations: Sequence[str] | None = None) -> set[str]:
         """All proper descendants (transitive children)."""
         rels = self._rels(relations)
+        child_index = self._child_index(rels)
         out: set[str] = set()
         stack = [term]
         while stack:
-            for child in self.children(stack.pop(), rels):
+            for child in child_index.get(stack.pop(), ()):
                 if child not in out:
                     out.add(child)
                     stack.append(child)
@@ -280,13 +296,14 @@ class Ontology:
         depths = self._depth_cache.get(rels)
         if depths is None:
             depths = {}
+            child_index = self._child_index(rels)
             queue = deque()
             for root in self.find_roots(rels):
                 depths[root] = 0
                 queue.append(root)
             while queue:  # BFS downwards: first visit = shortest distance from a root
                 term_ = queue.popleft()
-                for child in self.children(term_, rels):
+                for child in child_index.get(term_, ()):
                     if child not in depths:
                         depths[child] = depths[term_] + 1
                         queue.append(child)

@@ -11,7 +11,7 @@ read_gwas_catalog_associations, read_idmapping, read_entrez_uniprot.
 from genepheno_core.sources.fasta import FastaRecord, fasta_frame, read_fasta
 from genepheno_core.sources.gaf import EXPERIMENTAL_CODES, HIGH_THROUGHPUT_CODES, read_gaf
 from genepheno_core.sources.gwas import read_gwas_catalog_associations, read_tiga_gene_trait, trait_uri_to_id
-from genepheno_core.sources.hpo import read_genes_to_phenotype, read_hpo_gene_annotations, read_phenotype_to_genes
+from genepheno_core.sources.hpo import read_genes_to_phenotype, read_hpo_gene_annotations, read_hpoa, read_phenotype_to_genes
 from genepheno_core.sources.idmapping import read_entrez_uniprot, read_gene_refseq_uniprotkb_collab, read_idmapping
 from genepheno_core.sources.mgi import read_mgi_gene_model_coord, read_mgi_genepheno
 from genepheno_core.sources.obo import read_obo_graph, read_obo_terms
@@ -46,6 +46,7 @@ __all__ = [
     "read_genes_to_phenotype",
     "read_gwas_catalog_associations",
     "read_hpo_gene_annotations",
+    "read_hpoa",
     "read_idmapping",
     "read_mgi_gene_model_coord",
     "read_mgi_genepheno",

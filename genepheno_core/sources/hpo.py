@@ -122,3 +122,50 @@ def read_phenotype_to_genes(path: PathLike) -> pd.DataFrame:
 def read_hpo_gene_annotations(path: PathLike) -> pd.DataFrame:
     """Either file; the layout is detected from the header."""
     return _read(path)
+
+
+HPOA_COLUMNS = [
+    "disease_id",
+    "disease_name",
+    "qualifier",
+    "hpo_id",
+    "reference",
+    "evidence",
+    "onset",
+    "frequency",
+    "sex",
+    "modifier",
+    "aspect",
+    "biocuration",
+]
+
+
+def read_hpoa(path: PathLike) -> pd.DataFrame:
+    """phenotype.hpoa (disease -> HPO term), 2020 (DatabaseID ...) and 2025 (database_id ...)
+    headers; '#' metadata lines are skipped and kept in `frame.attrs["metadata"]`.
+
+    Columns: HPOA_COLUMNS (all strings) plus `negated` (qualifier == "NOT").
+    """
+    metadata: dict[str, str] = {}
+    header_line = None
+    for number, line in iter_lines(path):
+        if line.startswith("#"):
+            key, _, value = line[1:].partition(":")
+            metadata[key.strip()] = value.strip()
+            continue
+        if line.strip():
+            header_line = (number, line)
+            break
+    if header_line is None:
+        raise InputFormatError(path, "no header row: not a phenotype.hpoa file?")
+    number, line = header_line
+    fields = [f.strip().lower() for f in line.split("\t")]
+    if len(fields) != 12 or fields[3] not in ("hpo_id", "hpo-id") or not fields[0].startswith("database"):
+        raise InputFormatError(path, f"unexpected header {line[:80]!r} (expected the 12 phenotype.hpoa columns)", line=number)
+    table, lines, _ = read_tsv(path, 12, comment="#", header=True)
+    table.columns = HPOA_COLUMNS
+    if len(table):
+        check_column(path, table, "hpo_id", _HP_ID, lines, what="HPO id")
+    table["negated"] = (table["qualifier"] == "NOT").astype(bool)
+    table.attrs["metadata"] = metadata
+    return table
