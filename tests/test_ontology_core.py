@@ -170,3 +170,14 @@ def test_term_counts(onto):
 def test_namespace_falls_back_to_ontology_name(onto):
     assert onto.namespace(t(2)) == "tiny"
     assert onto.namespace("XX:1") is None
+
+
+def test_pickle_roundtrip(onto):
+    import pickle
+
+    onto.names  # populate caches first
+    onto.ancestor_map()
+    clone = pickle.loads(pickle.dumps(onto))
+    assert clone.names == onto.names
+    assert clone.ancestor_map() == onto.ancestor_map()
+    assert clone.remap(t(9)) == t(4)

@@ -16,6 +16,7 @@ import math
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 logger = logging.getLogger(__name__)
 
@@ -130,11 +131,20 @@ class Ontology:
                 if alt not in active:
                     self._alt[alt] = term
         self._closure_cache: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
+        self._names: Mapping[str, str] | None = None
         self._parents_cache: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
         self._children_cache: dict[tuple[str, ...], dict[str, frozenset[str]]] = {}
         self._depth_cache: dict[tuple[str, ...], dict[str, int]] = {}
 
     # ------------------------------------------------------------------------- basics
+    def __getstate__(self) -> dict:
+        # caches are rebuilt on demand; the names view (mappingproxy) cannot be pickled
+        state = self.__dict__.copy()
+        state["_names"] = None
+        for key in ("_parents_cache", "_children_cache", "_closure_cache", "_depth_cache"):
+            state[key] = {}
+        return state
+
     def __len__(self) -> int:
         return len(self._active)
 
@@ -153,9 +163,11 @@ class Ontology:
         return list(self._active)
 
     @property
-    def names(self) -> dict[str, str]:
-        """{term id: name} for current terms."""
-        return {t: self._info[t].name for t in self._active}
+    def names(self) -> Mapping[str, str]:
+        """{term id: name} for current terms (built once; read-only view)."""
+        if self._names is None:
+            self._names = MappingProxyType({t: self._info[t].name for t in self._active})
+        return self._names
 
     def name(self, term: str) -> str:
         info = self._info.get(term)
