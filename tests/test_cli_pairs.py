@@ -26,11 +26,12 @@ def test_lists_pairs_with_names_and_rules(capsys):
     assert main(["pairs", "tiny"]) == 0
     captured = capsys.readouterr()
     table = pd.read_csv(io.StringIO(captured.out), sep="\t")
-    assert list(table.columns) == ["term_a", "name_a", "term_b", "name_b", "rule"]
+    assert list(table.columns) == ["term_a", "name_a", "term_b", "name_b", "rule", "overlap"]
     assert len(table) == 3
     assert ("Hypoglycemia", "Hyperglycemia", "antonym:hyper/hypo") in set(
         zip(table.name_a, table.name_b, table.rule))
     assert "3 pairs (antonym: 3)" in captured.err
+    assert table["overlap"].between(0, 1).all()
 
 
 def test_user_tsv_and_file_output(tmp_path, capsys):

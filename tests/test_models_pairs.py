@@ -40,6 +40,9 @@ def test_antonym_keys_prefix_and_word():
     assert inc & dec
     # "long" must be a whole word: "longitudinal" is not an antonym occurrence
     assert _antonym_keys("Longitudinal striation") == []
+    # anatomy and microscopy are not sizes
+    assert _antonym_keys("Neoplasm of the small intestine") == []
+    assert _antonym_keys("Microscopic hematuria") == []
 
 
 def test_antonym_rule_on_fixture(ontology, terms):
@@ -72,6 +75,25 @@ def test_co_annotation_rule(ontology, terms):
     table = find_exclusive_pairs(terms, ontology, sp.csr_matrix(y), co_annotation=True, min_genes=30)
     rules = dict(zip(zip(table.term_a, table.term_b), table.rule))
     assert rules[("HP:0000252", "HP:0000256")] == "antonym:macro/micro,co-annotation"
+
+
+def test_overlap_filter(ontology, terms):
+    col = {t: j for j, t in enumerate(terms)}
+    y = np.zeros((20, len(terms)), dtype=np.uint8)
+    y[:10, col["HP:0001943"]] = 1  # hypoglycemia genes 0..9
+    y[8:14, col["HP:0003074"]] = 1  # hyperglycemia genes 8..13: 2 shared of min(10, 6)
+    y[:5, col["HP:0000252"]] = 1
+    y[5:9, col["HP:0000256"]] = 1  # micro/macro: disjoint
+    table = find_exclusive_pairs(terms, ontology, sp.csr_matrix(y))
+    ov = dict(zip(table.term_a, table.overlap))
+    assert ov["HP:0001943"] == pytest.approx(2 / 6) and ov["HP:0000252"] == 0.0
+    kept = find_exclusive_pairs(terms, ontology, sp.csr_matrix(y), max_overlap=0.1)
+    assert set(kept.term_a) == {"HP:0000252", "HP:0000276"}
+    # a user pair survives the filter
+    y[:3, col["HP:0000276"]] = 1
+    y[:3, col["HP:0001250"]] = 1
+    user = find_exclusive_pairs(terms, ontology, sp.csr_matrix(y), user_tsv=DATA / "user_pairs.tsv", max_overlap=0.1)
+    assert "user" in set(user.rule)
 
 
 def test_user_tsv(ontology, terms, caplog):

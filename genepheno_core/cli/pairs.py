@@ -21,6 +21,9 @@ def register(subparsers) -> None:
     p.add_argument("--co-annotation", action="store_true",
                    help="also list frequent sibling pairs never co-annotated in training")
     p.add_argument("--split", default="random", help="split whose training genes define co-annotation")
+    p.add_argument("--max-overlap", type=float, default=0.1,
+                   help="drop automatic pairs co-annotated in training above this overlap "
+                   "(|both| / min(|a|, |b|)); negative = keep all")
     p.add_argument("--out", default=None, help="write the table as TSV here instead of stdout")
     p.set_defaults(func=handler)
 
@@ -31,7 +34,10 @@ def handler(args: argparse.Namespace) -> int:
     from genepheno_core.training import trainer
 
     dataset = trainer.load_dataset_by_name(args.dataset)
-    table = dataset_pairs(dataset, split=args.split, co_annotation=args.co_annotation, user_tsv=args.tsv)
+    max_overlap = None if args.max_overlap < 0 else args.max_overlap
+    table = dataset_pairs(dataset, split=args.split, co_annotation=args.co_annotation, user_tsv=args.tsv,
+                          max_overlap=max_overlap)
+    table["overlap"] = table["overlap"].round(3)
     table = table.drop(columns=["index_a", "index_b"])
     if args.out:
         with atomic_path(args.out) as tmp:

@@ -7,6 +7,12 @@ Three rules, each reported per pair:
   but never annotated to the same training gene, although chance alone would predict
   several shared genes.
 - ``user``: pairs listed in a user TSV (two term ids per line; `#` comments allowed).
+
+Labels are gene-level: one gene's patients (or mice) can show both members of an antonym
+pair (hypotonia in infancy, hypertonia later: 636 of 899 hpo training genes with hypertonia
+also have hypotonia). An exclusivity penalty on such pairs fights the labels, so when
+training labels are given, antonym pairs whose training overlap
+|both| / min(|a|, |b|) exceeds `max_overlap` are dropped (user pairs are always kept).
 """
 
 from __future__ import annotations
@@ -54,13 +60,15 @@ ANTONYMS: tuple[tuple[str, str], ...] = (
     (r"advanced\b", r"delayed\b"),
     (r"accelerated\b", r"delayed\b"),
     (r"overgrowth\b", r"undergrowth\b"),
-    (r"anterior\b", r"posterior\b"),
 )
+# an occurrence followed by one of these is anatomy or microscopy, not a size/direction
+# ("small intestine", "microscopic hematuria")
+_NOT_ANTONYM_AFTER = (" intestin", " bowel", "scop")
 _COMPILED = [(re.compile(r"\b" + a), re.compile(r"\b" + b)) for a, b in ANTONYMS]
-_WORD_A = [a.removesuffix(r"\b") for a, _ in ANTONYMS]
-_WORD_B = [b.removesuffix(r"\b") for _, b in ANTONYMS]
+_WORD_A = [re.match(r"[a-z]+", a).group(0) for a, _ in ANTONYMS]  # label: the bare word
+_WORD_B = [re.match(r"[a-z]+", b).group(0) for _, b in ANTONYMS]
 
-COLUMNS = ["term_a", "name_a", "term_b", "name_b", "rule", "index_a", "index_b"]
+COLUMNS = ["term_a", "name_a", "term_b", "name_b", "rule", "overlap", "index_a", "index_b"]
 
 
 def _antonym_keys(text: str) -> list[tuple[str, int, int]]:
@@ -70,6 +78,8 @@ def _antonym_keys(text: str) -> list[tuple[str, int, int]]:
     for k, patterns in enumerate(_COMPILED):
         for side, pattern in enumerate(patterns):
             for match in pattern.finditer(text):
+                if text.startswith(_NOT_ANTONYM_AFTER, match.end()):
+                    continue
                 key = text[: match.start()] + f"\x00{k}\x00" + text[match.end():]
                 keys.append((key, k, side))
     return keys
@@ -200,11 +210,14 @@ def find_exclusive_pairs(
     user_tsv: str | Path | None = None,
     min_genes: int = 30,
     min_expected: float = 3.0,
+    max_overlap: float | None = None,
 ) -> pd.DataFrame:
     """All exclusive pairs over `terms` (the label vocabulary, column order of the labels).
 
     Returns a DataFrame with COLUMNS; `rule` lists every rule that found the pair
-    (comma-separated). index_a < index_b are column indices into `terms`.
+    (comma-separated); `overlap` is |both| / min(|a|, |b|) over `train_labels` (NaN without
+    labels); index_a < index_b are column indices into `terms`. With `max_overlap` and
+    `train_labels`, pairs found only by automatic rules and overlapping more are dropped.
     """
     terms = list(terms)
     rules: dict[tuple[int, int], list[str]] = defaultdict(list)
@@ -221,14 +234,35 @@ def find_exclusive_pairs(
         for pair, rule in found.items():
             rules[pair].append(rule)
     names = _name_map(ontology) if ontology is not None else {}
-    rows = []
+    overlap = _overlaps(sorted(rules), train_labels)
+    rows, dropped = [], 0
     for (i, j), rule_list in sorted(rules.items()):
+        ov = overlap.get((i, j), float("nan"))
+        if max_overlap is not None and ov > max_overlap and "user" not in rule_list:
+            dropped += 1
+            continue
         rows.append({
             "term_a": terms[i], "name_a": names.get(terms[i], ""),
             "term_b": terms[j], "name_b": names.get(terms[j], ""),
-            "rule": ",".join(rule_list), "index_a": i, "index_b": j,
+            "rule": ",".join(rule_list), "overlap": ov, "index_a": i, "index_b": j,
         })
+    if dropped:
+        logger.info("%d automatic pairs dropped: co-annotated in training (overlap > %s)", dropped, max_overlap)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _overlaps(pairs: list[tuple[int, int]], train_labels) -> dict[tuple[int, int], float]:
+    """|genes with both| / min(|genes with a|, |genes with b|) over the training labels."""
+    if train_labels is None or not pairs:
+        return {}
+    Y = sp.csc_matrix(train_labels, dtype=np.float64)
+    counts = np.asarray(Y.sum(axis=0)).ravel()
+    out = {}
+    for i, j in pairs:
+        both = Y[:, i].multiply(Y[:, j]).sum()
+        smaller = min(counts[i], counts[j])
+        out[(i, j)] = float(both / smaller) if smaller > 0 else 0.0
+    return out
 
 
 def dataset_pairs(
@@ -237,16 +271,17 @@ def dataset_pairs(
     co_annotation: bool = False,
     user_tsv: str | Path | None = None,
     ontology=None,
+    max_overlap: float | None = 0.1,
 ) -> pd.DataFrame:
-    """Exclusive pairs of a Dataset (training genes of `split` for the co-annotation rule)."""
+    """Exclusive pairs of a Dataset; the training genes of `split` give the co-annotation
+    rule and the overlap filter (see the module docstring)."""
     if ontology is None:
         ontology = dataset.label_ontology()
-    train_labels = None
-    if co_annotation:
-        mask = (dataset.splits[split] == "train").to_numpy()
-        train_labels = dataset.labels[np.flatnonzero(mask)]
+    mask = (dataset.splits[split] == "train").to_numpy()
+    train_labels = dataset.labels[np.flatnonzero(mask)]
     return find_exclusive_pairs(
-        dataset.terms["term_id"].tolist(), ontology, train_labels, co_annotation, user_tsv
+        dataset.terms["term_id"].tolist(), ontology, train_labels, co_annotation, user_tsv,
+        max_overlap=max_overlap,
     )
 
 

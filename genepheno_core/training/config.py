@@ -54,6 +54,7 @@ class TrainConfig:
 
     # exclusive pairs
     co_annotation_pairs: bool = False
+    pair_max_overlap: float | None = 0.1  # drop antonym pairs co-annotated in training above this
     pairs_tsv: str | None = None
 
     # baselines

@@ -110,7 +110,8 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
                                             threads=config.diamond_threads)
     if config.model == "genepheno" and config.effective_lambda_excl > 0:
         try:
-            pairs = dataset_pairs(dataset, config.split, config.co_annotation_pairs, config.pairs_tsv)
+            pairs = dataset_pairs(dataset, config.split, config.co_annotation_pairs, config.pairs_tsv,
+                                  max_overlap=config.pair_max_overlap)
         except (AttributeError, NotImplementedError) as exc:
             logger.warning("no exclusive pairs (label ontology unavailable: %s)", exc)
             pairs = []
