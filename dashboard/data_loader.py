@@ -50,6 +50,11 @@ def available_models() -> dict[str, Path]:
     return {n: found[n] for n in order}
 
 
+def default_model_name() -> str | None:
+    """hpo when present, else the first model directory."""
+    return next(iter(available_models()), None)
+
+
 def sidebar_model_picker() -> str | None:
     """The model selectbox in the sidebar (shared by all pages); returns the chosen name."""
     models = available_models()

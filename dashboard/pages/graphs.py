@@ -76,7 +76,12 @@ st.subheader("Node details")
 node_options = list(dict.fromkeys(
     st.session_state.get("graph_nodes_correlation", []) + st.session_state.get("graph_nodes_exclusion", [])
     + list(seeds)))
-if selected is not None:
+if st.session_state.get("graph_focus") != focus:  # a new centre: show its details first
+    st.session_state["graph_focus"] = focus
+    st.session_state["graph_node"] = focus
+if selected is not None and selected != st.session_state.get("graph_last_click"):
+    # a new click in one of the graphs (the chart keeps reporting old clicks on every rerun)
+    st.session_state["graph_last_click"] = selected
     st.session_state["graph_node"] = selected
 if st.session_state.get("graph_node") not in node_options:
     st.session_state["graph_node"] = focus

@@ -1,0 +1,96 @@
+"""Helpers for the dashboard's AppTest tests (tests/test_dashboard_*.py); not used by the app."""
+
+from __future__ import annotations
+
+import json
+from dashboard.data_loader import REPO_ROOT, available_models
+
+APP = REPO_ROOT / "streamlit_app.py"
+FIXTURE_FASTA = REPO_ROOT / "tests" / "data" / "dashboard" / "human_proteins.fasta"
+PAGES = {
+    "predict": "dashboard/pages/predict.py",
+    "explain": "dashboard/pages/explain.py",
+    "case_studies": "dashboard/pages/case_studies.py",
+    "graphs": "dashboard/pages/graphs.py",
+    "model": "dashboard/pages/model.py",
+}
+
+
+def app(timeout: float = 180):
+    """A fresh AppTest of the whole app (pages reached with switch_page)."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(APP), default_timeout=timeout)
+
+
+def fasta_record(accession: str) -> str:
+    """One record of the fixture FASTA (real Swiss-Prot sequences), header included."""
+    records = FIXTURE_FASTA.read_text().split(">")[1:]
+    return ">" + next(r for r in records if f"|{accession}|" in r.split("\n", 1)[0])
+
+
+def sequence(accession: str) -> str:
+    return "".join(fasta_record(accession).split("\n", 1)[1].split())
+
+
+def model_missing_reason() -> str | None:
+    if not available_models():
+        return "no model under assets/models (make default-model); required under CI"
+    return None
+
+
+def plotly_specs(at) -> list[dict]:
+    """The figure JSON of every st.plotly_chart on the current page (typed arrays decoded)."""
+    return [_decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]
+
+
+def _decode(obj):
+    """plotly serialises numeric arrays as {"dtype", "bdata" (base64), "shape"}: back to lists."""
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            import base64
+
+            import numpy as np
+
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
+            if "shape" in obj:
+                shape = obj["shape"]
+                arr = arr.reshape([int(x) for x in str(shape).split(",")] if isinstance(shape, str) else shape)
+            return arr.tolist()
+        return {k: _decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    return obj
+
+
+def download_labels(at) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
+
+
+def messages(at) -> dict[str, list[str]]:
+    return {"error": [e.value for e in at.error], "warning": [w.value for w in at.warning],
+            "exception": [str(e.value) for e in at.exception]}
+
+
+def predict(at, text: str):
+    """Paste `text` on the Predict page and press Predict."""
+    at.text_area(key="w_sequence_text").input(text)
+    at.button(key="predict_button").click().run()
+    return at
+
+
+def assert_clean(at) -> None:
+    """No exception (traceback) and no error box on the page."""
+    found = messages(at)
+    assert not found["exception"], found["exception"]
+    assert not found["error"], found["error"]
+
+
+
+def table(at, *columns: str):
+    """The value of the first st.dataframe on the page that has all `columns` (None if none)."""
+    for df in at.dataframe:
+        value = df.value
+        if all(c in value.columns for c in columns):
+            return value
+    return None

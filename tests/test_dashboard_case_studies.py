@@ -1,0 +1,83 @@
+"""AppTest of the Case studies page: true vs predicted phenotypes, concepts vs GO annotations."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dashboard import testing as t
+
+pytestmark = pytest.mark.skipif(t.model_missing_reason() is not None and not os.environ.get("CI"),
+                                reason=str(t.model_missing_reason()))
+
+
+@pytest.fixture(scope="module")
+def page():
+    at = t.app()
+    at.run()
+    at.switch_page("dashboard/pages/case_studies.py").run()
+    return at
+
+
+def test_case_study_truth_vs_prediction(page):
+    at = page
+    t.assert_clean(at)
+    box = at.selectbox(key="w_case_gene")
+    assert len(box.options) >= 5  # the shipped case studies
+    cases = at.session_state["case_gene"]
+    assert cases.startswith("case:")
+    comparison = t.table(at, "status", "term_name", "score")
+    assert comparison is not None and len(comparison)
+    statuses = set(comparison["status"])
+    assert statuses <= {"✅ hit", "⚠️ miss", "❌ false alarm"}
+    # the metric tiles count the table's rows
+    metrics = {m.label: int(m.value) for m in at.metric}
+    assert metrics["Hits"] + metrics["Misses"] + metrics["False alarms"] == len(comparison)
+    assert metrics["Hits"] == (comparison["status"] == "✅ hit").sum()
+    specs = t.plotly_specs(at)
+    assert {tr["name"] for tr in specs[0]["data"]} <= {"hit", "miss", "false alarm"}
+
+
+def test_concepts_next_to_go_annotations(page):
+    at = page
+    concepts = t.table(at, "concept_name", "activation", "annotated")
+    assert concepts is not None and len(concepts) == 20
+    assert concepts["activation"].is_monotonic_decreasing
+    go = t.table(at, "go_id", "name")
+    assert go is not None and go["go_id"].str.match(r"^GO:\d{7}$").all()
+
+
+def test_every_case_study_renders(page):
+    at = page
+    from dashboard import data_loader
+
+    for gene in data_loader.case_study_genes()[:4]:
+        at.selectbox(key="w_case_gene").set_value(gene.key).run()
+        t.assert_clean(at)
+        assert gene.short in t.plotly_specs(at)[0]["layout"]["title"]["text"]
+
+
+def test_search_by_symbol_and_unknown_gene(page):
+    at = page
+    from dashboard import data_loader
+
+    first = data_loader.case_study_genes()[0]
+    at.text_input(key="case_query").input(first.symbol).run()
+    t.assert_clean(at)
+    assert first.symbol in at.selectbox(key="w_case_gene").value or \
+        at.session_state["case_gene"].endswith(first.accession)
+    at.text_input(key="case_query").input("NOSUCHGENE123").run()
+    assert not at.exception
+    assert any("No gene matching" in w.value for w in at.warning)
+
+
+def test_use_go_annotations_toggle(page):
+    at = page
+    at.text_input(key="case_query").input("").run()
+    before = t.table(at, "status", "score")
+    at.toggle(key="case_use_go").set_value(True).run()
+    t.assert_clean(at)
+    after = t.table(at, "status", "score")
+    assert after is not None and len(after)
+    assert before is not None

@@ -1,0 +1,94 @@
+"""AppTest of the Explain page: concepts, contributions (summing to the logit), heatmap, residues."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pytest
+
+from dashboard import testing as t
+
+pytestmark = pytest.mark.skipif(t.model_missing_reason() is not None and not os.environ.get("CI"),
+                                reason=str(t.model_missing_reason()))
+
+
+@pytest.fixture(scope="module")
+def explained():
+    at = t.app()
+    at.run()
+    t.predict(at, t.fasta_record("P04637"))  # TP53
+    at.switch_page("dashboard/pages/explain.py").run()
+    return at
+
+
+def _figure(specs, trace_type):
+    return next(s for s in specs if s["data"] and s["data"][0]["type"] == trace_type)
+
+
+def test_gene_and_phenotype_chosen_from_the_prediction(explained):
+    at = explained
+    t.assert_clean(at)
+    gene = at.selectbox(key="w_selected_gene")
+    assert gene.value == "pasted:P04637"
+    pheno = at.selectbox(key="w_selected_phenotype")
+    preds = at.session_state["predictions"]
+    assert pheno.value == preds["term_id"].iloc[0]  # top prediction first
+    assert len(pheno.options) == 20
+
+
+def test_figures_and_contributions_sum_to_the_predicted_score(explained):
+    at = explained
+    specs = t.plotly_specs(at)
+    kinds = [s["data"][0]["type"] for s in specs]
+    assert kinds.count("bar") >= 2 and "waterfall" in kinds and "heatmap" in kinds  # concepts, residues
+    acts = _figure(specs, "bar")["data"][0]
+    assert all(0 <= v <= 1 for v in acts["x"])
+    wf = _figure(specs, "waterfall")["data"][0]
+    logit = wf["x"][-1]
+    assert wf["measure"][0] == "absolute" and wf["measure"][-1] == "total"
+    assert sum(wf["x"][:-1]) == pytest.approx(logit, abs=1e-4)  # bias + contributions = logit
+    # ... and sigmoid(logit) is the score the Predict page showed for this phenotype
+    preds = at.session_state["predictions"]
+    score = preds.loc[preds["term_id"] == at.selectbox(key="w_selected_phenotype").value, "score"].item()
+    assert 1 / (1 + math.exp(-logit)) == pytest.approx(score, abs=1e-3)
+    hm = _figure(specs, "heatmap")["data"][0]
+    z = np.array(hm["z"], dtype=float)
+    assert z.shape[1] == 10 and z.shape[0] == 15  # top 10 phenotypes x 15 concepts
+
+
+def test_residue_track(explained):
+    at = explained
+    specs = t.plotly_specs(at)
+    track = next(s for s in specs if len(s["data"]) == 2 and s["data"][1]["type"] == "scatter")
+    bars = track["data"][0]
+    seq = t.sequence("P04637")
+    assert bars["x"] == list(range(1, len(seq) + 1))
+    assert "".join(bars["customdata"]) == seq
+    assert any(v != 0 for v in bars["y"])
+
+
+def test_switching_phenotype_updates_waterfall(explained):
+    at = explained
+    box = at.selectbox(key="w_selected_phenotype")
+    preds = at.session_state["predictions"]
+    second = preds["term_id"].iloc[1]
+    box.set_value(second).run()
+    t.assert_clean(at)
+    wf = _figure(t.plotly_specs(at), "waterfall")
+    names = dict(zip(at.session_state["predictions"]["term_id"], at.session_state["predictions"]["term_name"]))
+    assert names[second][:20] in wf["layout"]["title"]["text"]
+    assert at.session_state["selected_phenotype"] == second
+
+
+def test_explain_without_prediction_offers_case_studies():
+    at = t.app()
+    at.run()
+    at.switch_page("dashboard/pages/explain.py").run()
+    assert not at.exception
+    # with case studies shipped, the page explains the first of them; else it points to Predict
+    if at.session_state["queries"] is None and not at.selectbox:
+        assert any("Predict" in i.value for i in at.info)
+    else:
+        assert at.selectbox(key="w_selected_gene").value.startswith("case:")
