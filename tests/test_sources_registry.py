@@ -183,3 +183,10 @@ def test_registry_matches_mirror_sha256sums():
         assert by_path[rel].sha256 == digest, rel
     for entry in by_path.values():
         assert registry.obtain(entry) == mirror / entry.relpath  # verified against its sha256
+
+
+def test_compression_rules():
+    rest = registry.resource("uniprot", "swissprot_human.fasta.gz", "current")
+    assert not rest.compress_on_download  # the REST stream is already gzip
+    assert registry.resource("hpo", "hp.obo.gz").compress_on_download  # GitHub asset is plain
+    assert not registry.resource("goa", "goa_human.gaf.gz").compress_on_download

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 
 from genepheno_core.errors import InputFormatError
-from genepheno_core.sources._util import PathLike, check_column, id_pattern, read_tsv
+from genepheno_core.sources._util import PathLike, check_column, id_pattern, iter_lines, read_tsv
 
 logger = logging.getLogger(__name__)
 
@@ -125,8 +125,6 @@ def read_mgi_gene_model_coord(path: PathLike) -> pd.DataFrame:
     upstream columns under snake_case names (VEGA columns in older releases).
     """
     # The header decides the width; rows may carry one trailing empty field.
-    from genepheno_core.sources._util import iter_lines
-
     head: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []

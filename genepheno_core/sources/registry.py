@@ -64,6 +64,7 @@ class Resource:
     downloadable: bool = True
     note: str = ""
     mirror_dir: str | None = None  # directory in the mirror when not <source>/<release>
+    upstream_gzip: bool | None = None  # upstream bytes are gzip; None: infer from the URL suffix
 
     @property
     def pinned(self) -> bool:
@@ -78,7 +79,10 @@ class Resource:
     @property
     def compress_on_download(self) -> bool:
         """Upstream serves the file uncompressed; store it gzip-compressed."""
-        return bool(self.url) and self.filename.endswith(".gz") and not _url_path(self.url).endswith(".gz")
+        if not self.url or not self.filename.endswith(".gz"):
+            return False
+        gzipped = self.upstream_gzip if self.upstream_gzip is not None else _url_path(self.url).endswith(".gz")
+        return not gzipped
 
 
 def _url_path(url: str) -> str:
@@ -193,9 +197,9 @@ RESOURCES: tuple[Resource, ...] = (
              note="subset of Swiss-Prot 2014_01 (accessions in the GOA files), dumped from Debian "
                   "metastudent-data 2.0.1; headers rewritten to the UniProt convention"),
     Resource("uniprot", "current", "swissprot_human.fasta.gz", _UNIPROT_REST.format(taxon=9606), None,
-             "CC-BY-4.0 (UniProt)", "Swiss-Prot human canonical sequences, current"),
+             "CC-BY-4.0 (UniProt)", "Swiss-Prot human canonical sequences, current", upstream_gzip=True),
     Resource("uniprot", "current", "swissprot_mouse.fasta.gz", _UNIPROT_REST.format(taxon=10090), None,
-             "CC-BY-4.0 (UniProt)", "Swiss-Prot mouse canonical sequences, current"),
+             "CC-BY-4.0 (UniProt)", "Swiss-Prot mouse canonical sequences, current", upstream_gzip=True),
     # --- GWAS -------------------------------------------------------------------------------
     Resource("gwas", "tiga-2018-08", "gt_stats.csv.gz", _TIGA + "R/gwax/gt_stats.csv.gz",
              "cf5ffbebc24b634458651b275d6625bf09eb3a72312613f37fd1dfbc3fbcf805", "BSD-2-Clause (TIGA repository)",
