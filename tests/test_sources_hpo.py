@@ -102,6 +102,8 @@ def test_mirror_hpo_gene_files():
 
     g2p = read_genes_to_phenotype(resource_path("hpo", "genes_to_phenotype.txt.gz"))
     assert len(g2p) == 316589 and g2p["ncbi_gene_id"].nunique() > 5000
+    p2g = read_phenotype_to_genes(resource_path("hpo", "phenotype_to_genes.txt.gz"))
+    assert len(p2g) == 1040432 and set(p2g["gene_symbol"]) >= {"TP53", "BRCA1"}
     p2g_old = read_phenotype_to_genes(resource_path("hpo", "phenotype_to_genes.txt.gz", release="2020-10-12"))
     assert len(p2g_old) == 919672
     assert p2g_old["hpo_id"].str.fullmatch(r"HP:\d{7}").all()

@@ -5,9 +5,16 @@ sources, file_sha256, verify. Parsers (each returns a pandas DataFrame unless no
 read_obo_graph / read_obo_terms (OBO via obonet), read_mgi_genepheno,
 read_mgi_gene_model_coord, read_genes_to_phenotype, read_phenotype_to_genes, read_gaf,
 read_fasta (list[FastaRecord]), fasta_frame, read_tiga_gene_trait,
-read_gwas_catalog_associations, read_idmapping, read_entrez_uniprot.
+read_gwas_catalog_associations, read_idmapping, read_entrez_uniprot, read_hpoa,
+read_cafa_groundtruth / read_cafa_targets / read_cafa_ontology_rel / read_cafa_ontology_terms.
 """
 
+from genepheno_core.sources.cafa import (
+    read_cafa_groundtruth,
+    read_cafa_ontology_rel,
+    read_cafa_ontology_terms,
+    read_cafa_targets,
+)
 from genepheno_core.sources.fasta import FastaRecord, fasta_frame, read_fasta
 from genepheno_core.sources.gaf import EXPERIMENTAL_CODES, HIGH_THROUGHPUT_CODES, read_gaf
 from genepheno_core.sources.gwas import read_gwas_catalog_associations, read_tiga_gene_trait, trait_uri_to_id
@@ -39,6 +46,10 @@ __all__ = [
     "fasta_frame",
     "fetch",
     "file_sha256",
+    "read_cafa_groundtruth",
+    "read_cafa_ontology_rel",
+    "read_cafa_ontology_terms",
+    "read_cafa_targets",
     "read_entrez_uniprot",
     "read_fasta",
     "read_gaf",
