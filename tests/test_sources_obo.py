@@ -72,3 +72,11 @@ def test_mirror_obo_terms():
     terms = read_obo_terms(resource_path("mp", "mp.obo.gz"))
     assert terms["term_id"].str.startswith("MP:").all()
     assert "MP:0002169" in set(terms["term_id"])
+
+
+def test_valid_term_id():
+    from genepheno_core.sources.obo import valid_term_id
+
+    assert valid_term_id("HP:0000118") and valid_term_id("NCBITaxon:9606") and valid_term_id("Orphanet:1020")
+    assert not valid_term_id("HP:00001x8") and not valid_term_id("GO_0008150") and not valid_term_id("MP:")
+    assert not valid_term_id("http://purl.obolibrary.org/obo/HP_0000118")

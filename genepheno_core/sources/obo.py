@@ -26,6 +26,18 @@ from genepheno_core.sources._util import ONTOLOGY_ID, PathLike, iter_lines, open
 logger = logging.getLogger(__name__)
 
 _SYNONYM = re.compile(r'^"((?:[^"\\]|\\.)*)"')
+# any CURIE (EFO's OBO also holds e.g. NCBITaxon:9606, Orphanet:123) ...
+_CURIE = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*:[^\s:/][^\s:]*")
+# ... but the ontologies GenePheno labels with use PREFIX:digits
+_DIGIT_PREFIXES = frozenset({"HP", "MP", "GO", "EFO", "MONDO", "UBERON", "CL", "CHEBI"})
+
+
+def valid_term_id(term: str) -> bool:
+    """PREFIX:digits for HP/MP/GO/EFO/... ids; any CURIE for other prefixes."""
+    if ONTOLOGY_ID.fullmatch(term):
+        return True
+    prefix = term.split(":", 1)[0]
+    return prefix not in _DIGIT_PREFIXES and bool(_CURIE.fullmatch(term))
 
 
 def _line_of(path: PathLike, needle: str) -> int | None:
@@ -39,7 +51,8 @@ def _line_of(path: PathLike, needle: str) -> int | None:
 def read_obo_graph(path: PathLike, ignore_obsolete: bool = False, check_ids: bool = True) -> networkx.MultiDiGraph:
     """Parse an OBO file with obonet; raise InputFormatError on malformed content.
 
-    check_ids: every [Term] id must look like PREFIX:digits (HP:0000118, GO:0008150).
+    check_ids: every [Term] id must be a CURIE, and PREFIX:digits for HP/MP/GO/EFO/...
+        (HP:0000118, GO:0008150; `valid_term_id`).
     """
     try:
         with open_text(path) as handle:
@@ -60,7 +73,7 @@ def read_obo_graph(path: PathLike, ignore_obsolete: bool = False, check_ids: boo
         for node, data in graph.nodes(data=True):
             # obonet creates attribute-less nodes for edge targets that have no stanza
             # (e.g. cross-ontology part_of targets); only defined terms are checked.
-            if data and not ONTOLOGY_ID.fullmatch(node):
+            if data and not valid_term_id(node):
                 raise InputFormatError(
                     path, f"bad term id {node!r} (expected PREFIX:digits)", line=_line_of(path, f"id: {node}")
                 )
