@@ -108,3 +108,11 @@ def test_mirror_mgi_reports():
     coord = read_mgi_gene_model_coord(resource_path("mgi", "MGI_Gene_Model_Coord.rpt.gz"))
     assert len(coord) == 61005
     assert (coord.loc[coord["symbol"] == "Trp53", "marker_id"] == "MGI:98834").all()
+
+
+def test_truncated_gzip_is_a_format_error(tmp_path):
+    data = (DATA / "MGI_GenePheno.rpt.gz").read_bytes()
+    path = tmp_path / "cut.rpt.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputFormatError, match="cannot decompress"):
+        read_mgi_genepheno(path)

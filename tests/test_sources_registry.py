@@ -190,3 +190,29 @@ def test_compression_rules():
     assert not rest.compress_on_download  # the REST stream is already gzip
     assert registry.resource("hpo", "hp.obo.gz").compress_on_download  # GitHub asset is plain
     assert not registry.resource("goa", "goa_human.gaf.gz").compress_on_download
+
+
+def test_interrupted_download_leaves_no_file(fake_registry, monkeypatch):
+    class Broken:
+        headers = {"Content-Length": "100"}
+
+        def __init__(self):
+            self.calls = 0
+
+        def read(self, n):
+            self.calls += 1
+            if self.calls > 1:
+                raise ConnectionResetError("connection reset")
+            return b"partial"
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(registry, "_open_url", lambda url: Broken())
+    with pytest.raises(MissingDataError, match="download of .* failed: connection reset"):
+        registry.resource_path("demo", "a.txt")
+    target_dir = fake_registry / "home" / "downloads" / "demo" / "1.0"
+    assert not target_dir.exists() or list(target_dir.iterdir()) == []

@@ -52,12 +52,6 @@ def open_text(path: PathLike, encoding: str = "utf-8") -> IO[str]:
     return open(path, encoding=encoding, newline="")
 
 
-def read_bytes(path: PathLike) -> bytes:
-    """Whole file content, decompressed (.gz or .zst)."""
-    with open_text(path, encoding="latin-1") as handle:  # latin-1: lossless bytes<->str
-        return handle.read().encode("latin-1")
-
-
 def iter_lines(path: PathLike) -> Iterator[tuple[int, str]]:
     """Yield (1-based line number, line without its line ending)."""
     number = 0
