@@ -181,3 +181,10 @@ def test_pickle_roundtrip(onto):
     assert clone.names == onto.names
     assert clone.ancestor_map() == onto.ancestor_map()
     assert clone.remap(t(9)) == t(4)
+
+
+def test_terms_at_depth_and_namespaces(onto):
+    assert onto.terms_at_depth(1) == [t(2), t(3)]
+    assert onto.terms_at_depth(2) == [t(4), t(6)]
+    assert onto.terms_at_depth(2, namespace="other") == []
+    assert onto.namespaces() == {"tiny": [t(i) for i in range(1, 7)]}

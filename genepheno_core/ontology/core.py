@@ -92,7 +92,8 @@ class Ontology:
     edges: (child, relation, parent) triples; edges touching obsolete or undefined terms
         are ignored.
     relations: default relation set for parents/ancestors/... ("is_a",) unless given.
-    name: ontology name (e.g. "hp"), used by `namespace` when terms carry none.
+    name: ontology name (e.g. "hp"; attribute `ontology_name`), used by `namespace` when
+        terms carry none.
     source: where it was loaded from (for messages and manifests).
     """
 
@@ -105,7 +106,7 @@ class Ontology:
         source: str = "",
         data_version: str | None = None,
     ):
-        self.name_ = name
+        self.ontology_name = name
         self.source = source
         self.data_version = data_version
         self.relations: tuple[str, ...] = tuple(relations)
@@ -155,7 +156,7 @@ class Ontology:
         return iter(self._active)
 
     def __repr__(self) -> str:
-        return f"Ontology({self.name_ or self.source!r}, {len(self)} terms, relations={self.relations})"
+        return f"Ontology({self.ontology_name or self.source!r}, {len(self)} terms, relations={self.relations})"
 
     @property
     def terms(self) -> list[str]:
@@ -191,7 +192,7 @@ class Ontology:
         info = self._info.get(term)
         if info is None:
             return None
-        return info.namespace or self.name_ or None
+        return info.namespace or self.ontology_name or None
 
     def _rels(self, relations: Sequence[str] | None) -> tuple[str, ...]:
         return self.relations if relations is None else tuple(relations)
@@ -321,6 +322,20 @@ class Ontology:
                         queue.append(child)
             self._depth_cache[rels] = depths
         return depths[term]
+
+    def terms_at_depth(self, depth: int, namespace: str | None = None, relations: Sequence[str] | None = None) -> list[str]:
+        """Current terms whose `depth` equals `depth` (sorted), optionally of one namespace
+        (e.g. GO concepts: `go.terms_at_depth(2, "biological_process")`)."""
+        self.depth(self._active[0], relations) if self._active else None  # fill the cache
+        depths = self._depth_cache[self._rels(relations)]
+        return [t for t in self._active if depths.get(t) == depth and (namespace is None or self.namespace(t) == namespace)]
+
+    def namespaces(self) -> dict[str, list[str]]:
+        """{namespace: sorted current terms}."""
+        out: dict[str, list[str]] = {}
+        for term in self._active:
+            out.setdefault(self.namespace(term) or "", []).append(term)
+        return out
 
     # ------------------------------------------------------------------------- remapping
     def remap_status(self, term: str) -> tuple[str | None, str]:

@@ -57,7 +57,7 @@ def load_ontology(
         ontology = load_obo(path, relations=relations, name=name)
     if key is not None:
         try:
-            payload = (ontology._info, ontology._edges, ontology.name_, ontology.data_version)
+            payload = (ontology._info, ontology._edges, ontology.ontology_name, ontology.data_version)
             atomic_write_bytes(key, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:
             logger.debug("cannot write ontology cache %s: %s", key, exc)
