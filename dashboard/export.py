@@ -116,14 +116,14 @@ def figure_downloads(fig: go.Figure, name: str, key: str) -> None:
     import streamlit as st
 
     stem = slug(name)
-    cols = st.columns(3, gap="small")
-    for col, fmt in zip(cols[:2], ("png", "svg")):
-        col.download_button(
+    row = st.container(horizontal=True, gap="small")
+    for fmt in ("png", "svg"):
+        row.download_button(
             f"{fmt.upper()}", data=lambda fmt=fmt: figure_to_image(fig, fmt), file_name=f"{stem}.{fmt}",
             mime=IMAGE_FORMATS[fmt], key=f"dl_{fmt}_{key}", on_click="ignore", icon=":material/download:",
             help=f"Download this figure as {fmt.upper()}",
         )
-    cols[2].download_button(
+    row.download_button(
         "HTML", data=lambda: figure_to_html(fig), file_name=f"{stem}.html", mime="text/html",
         key=f"dl_html_{key}", on_click="ignore", icon=":material/download:",
         help="Download this figure as a standalone interactive HTML page",

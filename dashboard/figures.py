@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Iterable
 
 import networkx as nx
@@ -29,6 +30,7 @@ FOCUS = "#CC79A7"  # the chosen node in a graph
 NODE = "#56B4E9"
 STATUS_COLOURS = {"hit": ABOVE, "miss": MISS, "false alarm": FALSE_ALARM, "below threshold": BELOW}
 
+_TRAILING_ID = re.compile(r" \([A-Za-z]+:\d+\)$")
 MAX_LABEL = 38  # characters of a term name shown on an axis; the full name is in the hover
 
 
@@ -180,8 +182,9 @@ def heatmap(
 
     A diverging scale centred on `zmid` (0: positive blue, negative red) unless zmid is None.
     """
-    rows = [short_label(r, 32) for r in matrix.index]
-    cols = [short_label(c, 24) for c in matrix.columns]
+    # axis ticks: names without the trailing " (HP:0001250)" id (the hover keeps it)
+    rows = [short_label(_TRAILING_ID.sub("", str(r)), 32) for r in matrix.index]
+    cols = [short_label(_TRAILING_ID.sub("", str(c)), 24) for c in matrix.columns]
     rows = _unique_labels(rows, [str(r) for r in matrix.index])
     cols = _unique_labels(cols, [str(c) for c in matrix.columns])
     z = matrix.to_numpy(dtype=float)
@@ -257,19 +260,22 @@ def comparison_bar(comparison: pd.DataFrame, top: int = 30, title: str = "True v
     """Scores of a gene's hits, misses and false alarms (compare_phenotypes output), coloured by status."""
     df = comparison.copy()
     df["score"] = df["score"].fillna(0.0)
-    df = df.sort_values("score", ascending=False).head(top).iloc[::-1]
+    # every true phenotype (hits and misses) first, then the strongest false alarms
+    true = df[df["status"] != "false alarm"].sort_values("score", ascending=False).head(top)
+    alarms = df[df["status"] == "false alarm"].sort_values("score", ascending=False).head(max(0, top - len(true)))
+    df = pd.concat([true, alarms]).sort_values("score", ascending=False).iloc[::-1]
+    df["label"] = _unique_labels([short_label(n) for n in df["term_name"]], df["term_id"])
     fig = go.Figure()
     for status in ("hit", "miss", "false alarm"):
         part = df[df["status"] == status]
         if not len(part):
             continue
         fig.add_trace(go.Bar(
-            x=part["score"], y=[term_label(i, short_label(n)) for i, n in zip(part["term_id"], part["term_name"])],
-            orientation="h", name=status, marker_color=STATUS_COLOURS[status],
-            customdata=part["term_name"], hovertemplate="%{customdata}<br>score %{x:.3f}<extra>" + status + "</extra>",
+            x=part["score"], y=part["label"], orientation="h", name=status, marker_color=STATUS_COLOURS[status],
+            customdata=np.stack([part["term_id"], part["term_name"]], axis=-1),
+            hovertemplate="%{customdata[1]}<br>%{customdata[0]}<br>score %{x:.3f}<extra>" + status + "</extra>",
         ))
-    order = [term_label(i, short_label(n)) for i, n in zip(df["term_id"], df["term_name"])]
-    fig.update_yaxes(categoryorder="array", categoryarray=order, automargin=True)
+    fig.update_yaxes(categoryorder="array", categoryarray=list(df["label"]), automargin=True)
     fig.update_xaxes(title="predicted probability", range=[0, 1])
     return _base_layout(fig, title, _bar_height(len(df)))
 

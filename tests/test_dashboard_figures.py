@@ -149,3 +149,23 @@ def test_auc_bins_and_metrics():
     assert list(fig.data[0].y) == [0.61, 0.72]
     fig = figures.metrics_bar({"fmax": 0.41, "auc": 0.7, "n_terms": 300})
     assert list(fig.data[0].x) == ["fmax", "auc"]  # counts outside 0..1 left out
+
+
+def test_comparison_bar_keeps_low_scoring_misses():
+    # 5 false alarms with high scores and one miss with a low score: top=3 still shows the miss
+    comparison = pd.DataFrame({
+        "term_id": [f"T:{i}" for i in range(6)], "term_name": [f"term {i}" for i in range(6)],
+        "score": [0.9, 0.8, 0.7, 0.6, 0.55, 0.01],
+        "status": ["false alarm"] * 5 + ["miss"], "true": [False] * 5 + [True],
+        "predicted": [True] * 5 + [False]})
+    fig = figures.comparison_bar(comparison, top=3)
+    shown = {t.name: list(t.y) for t in fig.data}
+    assert shown["miss"] == ["term 5"]
+    assert shown["false alarm"] == ["term 1", "term 0"]  # the two strongest, best at the top
+
+
+def test_heatmap_axis_drops_ids_hover_keeps_them():
+    m = pd.DataFrame([[0.1]], index=["DNA binding (GO:0003677)"], columns=["Seizure (HP:0001250)"])
+    hm = figures.heatmap(m, "t").data[0]
+    assert list(hm.x) == ["Seizure"] and list(hm.y) == ["DNA binding"]
+    assert "HP:0001250" in hm.customdata[0][0] and "GO:0003677" in hm.customdata[0][0]

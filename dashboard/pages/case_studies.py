@@ -71,9 +71,10 @@ st.caption(f"Threshold {preds.attrs.get('threshold', float('nan')):.2f} (the mod
 
 fig = figures.comparison_bar(comparison, top=30, title=f"True vs predicted phenotypes of {gene.short}")
 export.show_figure(fig, f"true vs predicted {gene.short}", key="case_bar")
-status_icon = {"hit": "✅ hit", "miss": "⚠️ miss", "false alarm": "❌ false alarm"}
-table = comparison.assign(status=comparison["status"].map(status_icon))[["status", "term_name", "term_id", "score"]]
-st.dataframe(table, hide_index=True, width="stretch", key="case_table", column_config={
+table = comparison[["status", "term_name", "term_id", "score"]]
+styled = table.style.map(lambda v: f"color: {figures.STATUS_COLOURS.get(v, '#333')}; font-weight: 600",
+                         subset=["status"])
+st.dataframe(styled, hide_index=True, width="stretch", key="case_table", column_config={
     "status": st.column_config.TextColumn("Status"),
     "term_name": st.column_config.TextColumn("Phenotype", width="large"),
     "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.3f"),
