@@ -46,13 +46,15 @@ def cluster_split(
     fractions: Sequence[float] = (0.8, 0.1, 0.1),
     seed: int = 0,
     slack: float = 0.02,
+    max_share: float = 0.1,
 ) -> np.ndarray:
     """Assign whole clusters to train/valid/test, aiming at `fractions` of the items.
 
     clusters: cluster label of each item (n,). Clusters are visited in a seeded random
     order; each goes to the part furthest below its target (relative deficit), except that
-    a cluster goes to valid/test only if it fits there (target + slack * n), so one large
-    family cannot fill the test set; otherwise it goes to train. Returns (n,) part names.
+    a cluster goes to valid/test only if it fits there (filled + size <= target + slack * n)
+    and is at most `max_share` of that part's target, so one large family cannot dominate
+    the test set; otherwise it goes to train. Returns (n,) part names.
     """
     labels = np.asarray(clusters)
     n = len(labels)
@@ -72,7 +74,8 @@ def cluster_split(
         deficit = np.where(targets > 0, (targets - filled) / np.maximum(targets, 1), -np.inf)
         part = 0
         for candidate in np.argsort(-deficit, kind="stable"):
-            if candidate == 0 or filled[candidate] + size <= limit[candidate]:
+            fits = filled[candidate] + size <= limit[candidate] and size <= max_share * targets[candidate]
+            if candidate == 0 or fits:
                 part = int(candidate)
                 break
         out[members[c]] = PARTS[part]

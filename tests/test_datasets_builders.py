@@ -1,0 +1,182 @@
+"""Dataset builders end to end on tiny hand-written fixtures (official formats), with
+every expected count worked out by hand in the comments."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from _datasets_inputs import use_fixture_inputs
+from genepheno_core.datasets import DatasetConfig, build_dataset, load_dataset, save_dataset
+from genepheno_core.errors import GenePhenoError
+
+NO_HOMOLOGY = DatasetConfig(min_genes=2, homology=False)
+
+
+@pytest.fixture(autouse=True)
+def fixture_inputs(monkeypatch, tmp_path):
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path / "home"))
+    use_fixture_inputs(monkeypatch)
+
+
+def dense(matrix):
+    return matrix.toarray().tolist()
+
+
+def test_hpo_join_propagation_and_filters():
+    ds = build_dataset("hpo", NO_HOMOLOGY)
+    # 101 AAA1 -> P00001 (GOA symbol); 102, 103 likewise; 105 EEE5 has no GOA symbol
+    # match (GOA says EEE5X) but NCBI gene 105 -> P00005 in the id mapping (Q00000 has
+    # no sequence); 106 FFF6 has no protein; 104 only has an obsolete term and an
+    # inheritance mode (outside Phenotypic abnormality) -> no labels.
+    assert ds.genes["gene_id"].tolist() == ["NCBIGene:101", "NCBIGene:102", "NCBIGene:103", "NCBIGene:105"]
+    assert ds.genes["accession"].tolist() == ["P00001", "P00002", "P00003", "P00005"]
+    assert ds.genes["symbol"].tolist() == ["AAA1", "BBB2", "CCC3", "EEE5"]
+    assert ds.genes["sequence"].iloc[3].startswith("MAHHHHHH")
+    drops = ds.manifest["drops"]
+    assert drops["genes_without_labels"] == 1
+    assert drops["genes_without_protein"] == 1
+    assert drops["annotations_outside_phenotypic_abnormality"] == 2
+    # HP:0001249 reaches only gene 103 (< min_genes 2)
+    assert drops["terms_below_min_genes"] == 1
+    # alt_id HP:0002279 -> HP:0001250; obsolete HP:0000999 replaced by HP:0001627;
+    # HP:0000998 obsolete without replacement (counted, not silently dropped)
+    assert drops["label_remap"]["counts"] == {"alt_id": 1, "obsolete": 1, "ok": 7, "replaced": 1}
+    assert ds.manifest["protein_mapping"] == {"entrez_idmapping": 1, "goa_symbol": 3}
+    # roots (HP:0000001, HP:0000118) excluded; propagated to ancestors
+    assert ds.terms["term_id"].tolist() == ["HP:0000707", "HP:0001250", "HP:0001626", "HP:0001627"]
+    assert ds.terms["n_genes"].tolist() == [3, 2, 3, 3]
+    assert ds.terms["depth"].tolist() == [2, 3, 2, 3]
+    assert ds.terms["name"].iloc[1] == "Seizure"
+    assert dense(ds.labels) == [[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 1, 1], [0, 0, 1, 1]]
+    assert ds.labels.dtype == np.uint8
+    # term_ancestors[i, j] = 1: j proper ancestor of i within the vocabulary
+    assert dense(ds.term_ancestors) == [[0, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0]]
+
+
+def test_hpo_go_matrix_evidence_not_and_propagation():
+    ds = build_dataset("hpo", NO_HOMOLOGY)
+    # P00001: GO:0000003 IDA (+ancestors GO:0000002, GO:0008150); its IEA line is dropped,
+    # and the AAA1 line of P99999 (no sequence) is ignored.
+    # P00002: NOT GO:0000003 excluded; GO:0000005 IMP kept (+GO:0003674).
+    # P00003: GO:0000008 HDA (+GO:0005575 over is_a). P00005: only IEA -> no GO.
+    assert ds.go_terms["go_id"].tolist() == [
+        "GO:0000002", "GO:0000003", "GO:0000005", "GO:0000008", "GO:0003674", "GO:0005575", "GO:0008150",
+    ]
+    assert dense(ds.go) == [
+        [1, 1, 0, 0, 0, 0, 1],
+        [0, 0, 1, 0, 1, 0, 0],
+        [0, 0, 0, 1, 0, 1, 0],
+        [0, 0, 0, 0, 0, 0, 0],
+    ]
+    assert ds.go_terms["namespace"].tolist()[:2] == ["biological_process"] * 2
+    assert ds.go_terms["n_genes"].tolist() == [1, 1, 1, 1, 1, 1, 1]
+    assert ds.manifest["go"]["gaf"]["not_qualified"] == 1
+    assert ds.stats()["genes_with_go"] == 3
+
+    no_mutant = build_dataset("hpo", NO_HOMOLOGY.replace(drop_imp_igi=True))
+    assert "GO:0000005" not in no_mutant.go_terms["go_id"].tolist()
+    assert no_mutant.go[1].nnz == 0
+
+    part_of = build_dataset("hpo", NO_HOMOLOGY.replace(go_relations=("is_a", "part_of")))
+    row = part_of.go[2].indices
+    assert sorted(part_of.go_terms["go_id"].iloc[row]) == ["GO:0000007", "GO:0000008", "GO:0005575"]
+
+
+def test_min_genes_changes_the_vocabulary():
+    ds = build_dataset("hpo", NO_HOMOLOGY.replace(min_genes=3))
+    assert ds.terms["term_id"].tolist() == ["HP:0000707", "HP:0001626", "HP:0001627"]
+    ds1 = build_dataset("hpo", NO_HOMOLOGY.replace(min_genes=1))
+    assert "HP:0001249" in ds1.terms["term_id"].tolist()
+
+
+def test_mpo_single_gene_genotypes_and_no_abnormal_phenotype():
+    ds = build_dataset("mpo", NO_HOMOLOGY)
+    # MGI:1000001 Aaa1 and MGI:1000002 Bbb2 by GOA symbol; MGI:1000004 Ddd4 via the GOA
+    # synonym (GOA symbol Ddd4new); MGI:1000005 has no symbol in the coordinate file;
+    # MGI:1000003 Ccc3 only has MP:0002169 "no abnormal phenotype detected".
+    assert ds.genes["gene_id"].tolist() == ["MGI:1000001", "MGI:1000002", "MGI:1000004"]
+    assert ds.genes["accession"].tolist() == ["Q00001", "Q00002", "Q00004"]
+    drops = ds.manifest["drops"]
+    assert drops["multi_gene_genotypes"] == 1
+    assert drops["annotations_multi_gene_genotypes"] == 1
+    assert drops["annotations_no_abnormal_phenotype"] == 1
+    assert drops["genes_only_no_abnormal_phenotype"] == 1
+    assert drops["genes_without_symbol"] == 1
+    assert drops["genes_without_protein"] == 1
+    assert drops["label_remap"]["counts"] == {"alt_id": 1, "obsolete": 1, "ok": 4}
+    assert ds.manifest["protein_mapping"] == {"goa_symbol": 2, "goa_synonym": 1}
+    assert ds.terms["term_id"].tolist() == ["MP:0000266", "MP:0001764", "MP:0005376", "MP:0005385"]
+    assert "MP:0002169" not in ds.terms["term_id"].tolist()
+    assert dense(ds.labels) == [[1, 0, 0, 1], [1, 1, 1, 1], [0, 1, 1, 0]]
+    assert dense(ds.term_ancestors) == [[0, 0, 0, 1], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    # Aaa1's only GO annotation is IMP: gone with --drop-imp-igi
+    assert ds.go[0].nnz == 3
+    assert build_dataset("mpo", NO_HOMOLOGY.replace(drop_imp_igi=True)).go[0].nnz == 0
+
+
+def test_gwas_flat_traits():
+    ds = build_dataset("gwas", NO_HOMOLOGY)
+    # "APOE/APOC1" is not one gene symbol; ZZZ9 has no protein; HP:0001250 has 1 gene
+    assert ds.genes["gene_id"].tolist() == ["AAA1", "BBB2", "CCC3"]
+    assert ds.manifest["drops"]["pairs_with_unclean_symbol"] == 1
+    assert ds.manifest["drops"]["genes_without_protein"] == 1
+    assert ds.terms["term_id"].tolist() == ["EFO:0000002", "EFO:0000003"]
+    assert ds.terms["name"].tolist() == ["trait two", "trait three"]
+    assert ds.terms["depth"].tolist() == [1, 2]
+    assert dense(ds.labels) == [[1, 1], [1, 1], [1, 0]]
+    assert ds.term_ancestors.nnz == 0  # flat labels
+    propagated = build_dataset("gwas", NO_HOMOLOGY.replace(propagate_gwas=True))
+    assert dense(propagated.term_ancestors) == [[0, 0], [1, 0]]
+    assert dense(propagated.labels) == [[1, 1], [1, 1], [1, 0]]
+
+
+def test_hpo_temporal():
+    ds = build_dataset("hpo-temporal", NO_HOMOLOGY)
+    # 2020 genes 101-103 (104 only has inheritance terms); 2025 genes without any 2020
+    # annotation: 105 (mapped) and 106 (no protein). 2020 HP:0000999 is obsolete in 2025
+    # and replaced by HP:0001627; 2020 HP:0000998 is obsolete without replacement.
+    assert ds.genes["gene_id"].tolist() == ["NCBIGene:101", "NCBIGene:102", "NCBIGene:103", "NCBIGene:105"]
+    assert ds.splits["temporal"].tolist() == ["train", "train", "train", "test"]
+    drops = ds.manifest["drops"]
+    assert drops["training_terms_remapped_to_2025"] == {"obsolete": 1, "ok": 3, "replaced": 1}
+    assert drops["training_terms_obsolete_without_replacement"] == 1
+    assert drops["release_2025_genes_already_in_2020"] == 3
+    assert ds.manifest["test_genes_candidates"] == 2
+    assert ds.terms["term_id"].tolist() == ["HP:0000707", "HP:0001250", "HP:0001626", "HP:0001627"]
+    # gene 103's 2020 labels: HP:0001626 + HP:0000999 -> HP:0001627 (2025 ids)
+    assert dense(ds.labels) == [[1, 1, 0, 0], [1, 1, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1]]
+    assert set(ds.splits.columns) == {"random", "temporal"}
+
+
+def test_unknown_dataset_name():
+    with pytest.raises(GenePhenoError, match="unknown dataset"):
+        build_dataset("cafa9")
+
+
+def _files_digest(path, names):
+    return {n: hashlib.sha256((path / n).read_bytes()).hexdigest() for n in names}
+
+
+def test_build_twice_is_byte_identical_with_homology_split(tmp_path, monkeypatch):
+    # MMseqs2 itself is exercised in test_datasets_splits.py (30 s of fixed start-up cost
+    # on a loaded machine); here a stub clusters P00001 with P00003.
+    from genepheno_core.datasets import splits
+
+    def fake_clusters(ids, sequences, *args, **kwargs):
+        return {i: ("P00001" if i in ("P00001", "P00003") else i) for i in ids}
+
+    monkeypatch.setattr(splits, "mmseqs_clusters", fake_clusters)
+    config = DatasetConfig(min_genes=2)
+    first = save_dataset(build_dataset("hpo", config), tmp_path / "one")
+    second = save_dataset(build_dataset("hpo", config), tmp_path / "two")
+    names = ["labels.indptr.npy", "labels.indices.npy", "splits.tsv", "genes.tsv", "terms.tsv",
+             "go.indptr.npy", "go.indices.npy", "term_ancestors.indices.npy"]
+    assert _files_digest(first, names) == _files_digest(second, names)
+    ds = load_dataset(first)
+    assert set(ds.splits.columns) == {"random", "homology"}
+    assert ds.manifest["homology_clusters"] == 3
+    parts = ds.splits["homology"].tolist()
+    assert parts[0] == parts[2]  # P00001 and P00003 share a cluster -> same part
