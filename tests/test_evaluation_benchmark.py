@@ -52,7 +52,7 @@ def toy_dataset(name="toy", n=60, seed=0):
         term_ancestors=anc,
         go=sp.csr_matrix((n, 3), dtype=np.uint8),
         splits=pd.DataFrame({"random": splits, "homology": splits[::-1]}),
-        manifest={"releases": {"toy": "2025"}, "inputs_sha256": {"toy.txt": "abc"}},
+        manifest={"releases": {"toy": "2025"}, "inputs": [{"filename": "toy.txt", "sha256": "abc"}], "_path": "/x"},
     )
 
 
@@ -110,11 +110,13 @@ def test_run_benchmark_writes_cells_resumes_and_tables(tmp_path):
     assert calls == [("toy", "genepheno", "random", 1)]
 
     md = (tmp_path / "benchmark.md").read_text()
-    assert "cmd --x" in md and "## Ablations" in md and "11-30" in md and '"inputs_sha256"' in md
+    assert "cmd --x" in md and "## Ablations" in md and "11-30" in md and '"sha256": "abc"' in md
+    assert "_path" not in md
     csv = pd.read_csv(tmp_path / "benchmark.csv")
     assert set(csv.method) == {"naive", "genepheno", "genepheno-no-go"} and len(csv) == 6
     payload = json.loads((tmp_path / "benchmark.json").read_text())
     assert payload["command"] == "cmd --x" and len(payload["cells"]) == 6
+    assert payload["commands"] == ["cmd --x"]
     s = summarize(collect_cells(tmp_path))
     g = s[s.method == "genepheno"].iloc[0]
     n = s[s.method == "naive"].iloc[0]

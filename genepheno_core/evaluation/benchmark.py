@@ -220,13 +220,19 @@ def subsample_dataset(ds, n_genes: int, seed: int = 0):
     return sub
 
 
+MANIFEST_KEYS = (
+    "name", "description", "releases", "inputs", "config", "counts", "label_ontology", "go_ontology",
+    "homology_clusters", "genepheno_version",
+)
+
+
 def dataset_manifest_summary(ds) -> dict:
-    """The parts of a dataset's manifest that identify it: releases, input sha256, config."""
+    """The parts of a dataset's manifest that identify it: releases, inputs with sha256,
+    build config and counts."""
     manifest = dict(getattr(ds, "manifest", {}) or {})
-    keep = {}
-    for key, value in manifest.items():
-        if any(word in key for word in ("release", "sha256", "input", "config", "source", "file", "name", "version")):
-            keep[key] = value
+    keep = {k: manifest[k] for k in MANIFEST_KEYS if k in manifest}
+    if not keep:  # an unknown manifest layout: keep what looks like provenance
+        keep = {k: v for k, v in manifest.items() if any(w in k for w in ("release", "sha256", "input", "config"))}
     keep["n_genes"] = int(len(ds.genes))
     keep["n_terms"] = int(ds.labels.shape[1])
     return keep

@@ -154,8 +154,9 @@ def render_markdown(
     manifests: dict | None = None,
     command: str | None = None,
     config=None,
+    history: Sequence[str] = (),
 ) -> str:
-    from genepheno_core.evaluation.benchmark import ABLATIONS, BASELINES, LEAKAGE_DATASET
+    from genepheno_core.evaluation.benchmark import ABLATIONS, LEAKAGE_DATASET
 
     out = ["# GenePheno benchmark", ""]
     out.append(
@@ -167,7 +168,11 @@ def render_markdown(
     )
     out.append("")
     if command:
-        out += ["Command:", "", "```", command, "```", ""]
+        out += ["Command (regenerates every table from the cells in this directory; finished cells are reused):",
+                "", "```", command, "```", ""]
+    earlier = [c for c in history if c != command]
+    if earlier:
+        out += ["Earlier commands that added cells here:", "", "```", *earlier, "```", ""]
     if cells.empty:
         out.append("No finished cells yet.")
         return "\n".join(out) + "\n"
@@ -253,10 +258,22 @@ def write_tables(
 
     out_dir = Path(out_dir)
     paths = {k: out_dir / f"benchmark.{k}" for k in ("csv", "json", "md")}
+    # every command that added cells to this directory, oldest first
+    commands: list[str] = []
+    if paths["json"].exists():
+        try:
+            old = json.loads(paths["json"].read_text())
+            commands = list(old.get("commands") or ([old["command"]] if old.get("command") else []))
+            manifests = {**(old.get("manifests") or {}), **(manifests or {})}
+        except (json.JSONDecodeError, OSError) as exc:
+            logger.warning("could not read %s: %s", paths["json"], exc)
+    if command and command not in commands:
+        commands.append(command)
     atomic_write_text(paths["csv"], cells.to_csv(index=False))
     summary = summarize(cells)
     payload = {
         "command": command,
+        "commands": commands,
         "config": _config_dict(config) if config is not None else None,
         "environment": environment(),
         "manifests": manifests or {},
@@ -264,5 +281,7 @@ def write_tables(
         "cells": cells.to_dict("records"),
     }
     atomic_write_text(paths["json"], json.dumps(_json_clean(payload), indent=1, default=str))
-    atomic_write_text(paths["md"], render_markdown(cells, manifests=manifests, command=command, config=config))
+    atomic_write_text(
+        paths["md"], render_markdown(cells, manifests=manifests, command=command, config=config, history=commands)
+    )
     return paths
