@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Encoder-specific padded-token budgets per batch. The mLSTM costs O(B * D) memory per
-# step whatever the length, so its budget only bounds how many sequences run side by side
-# (bigger batches make the per-step matmuls efficient; see unirep.py). Transformers hold
-# O(B * L^2) attention scores, so their budget is much smaller.
+# Encoder-specific padded-token budgets per batch. The mLSTM needs O(B * D) memory per
+# step whatever the length, and its fast path skips sequences that have ended, so padding
+# costs nothing: its batches are bounded by a sequence count instead (UniRepEncoder:
+# 128 / 256 rows) and the budget only has to admit that many titin-length proteins.
+# Grouping long proteins matters: a lone sequence runs a memory-bound matrix-vector
+# product per residue, and a step over a few rows costs about the same as over one.
+# Transformers hold O(B * L^2) attention scores, so their budget is much smaller.
 DEFAULT_BATCH_TOKENS = {
     "composition": 4_000_000,
-    "unirep64": 400_000,
-    "unirep256": 400_000,
-    "unirep1900": 100_000,
+    "unirep64": 10_000_000,
+    "unirep256": 10_000_000,
+    "unirep1900": 5_000_000,
     "esm2": 8_192,
     "hf": 8_192,
 }

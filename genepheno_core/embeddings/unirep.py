@@ -350,7 +350,7 @@ class UniRepEncoder(Encoder):
         # the per-step matmuls are efficient from ~64-256 rows on; bigger batches only
         # cost memory, so cap the count (unless the caller asked for something else)
         if max_batch is None:
-            max_batch = 64 if self.size >= 1900 else 256
+            max_batch = 128 if self.size >= 1900 else 256
         return super().batches(seqs, batch_tokens, max_batch)
 
     def embed_batch(self, seqs: list[str]) -> np.ndarray:
