@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import random
 import re
 import time
 from collections.abc import Sequence
@@ -126,16 +128,36 @@ def _embed_missing(enc, unique, keys, todo, rows_of, out, store, batch_tokens, m
         pending_vectors.clear()
         last_flush = time.monotonic()
 
+    batches = enc.batches(seqs, batch_tokens, max_batch)
+    if store is not None and len(batches) > 1:
+        # Start at a random batch: another process embedding the same sequences (the cache
+        # is shared) then works on other batches first, and each skips what the other
+        # finished (re-checked below). Batch composition, hence results, does not change.
+        offset = random.Random(os.getpid() ^ time.time_ns()).randrange(len(batches))
+        batches = batches[offset:] + batches[:offset]
     try:
-        for idx, vectors in enc.iter_embed(seqs, batch_tokens, max_batch):
-            for row, j in enumerate(idx):
-                out[rows_of[seqs[j]]] = vectors[row]
-            pending_keys.extend(keys[todo[j]] for j in idx)
-            pending_vectors.append(vectors)
-            if bar is not None:
-                bar.update(sum(len(seqs[j]) for j in idx))
-            if len(pending_keys) >= config.flush_rows or time.monotonic() - last_flush >= config.flush_seconds:
-                flush()
+        for batch in batches:
+            if store is not None:
+                cached = store.lookup(enc, [keys[todo[j]] for j in batch])
+                for j in batch:
+                    if keys[todo[j]] in cached:
+                        out[rows_of[seqs[j]]] = cached[keys[todo[j]]]
+                if bar is not None and cached:
+                    bar.update(sum(len(seqs[j]) for j in batch if keys[todo[j]] in cached))
+                batch = [j for j in batch if keys[todo[j]] not in cached]
+                if not batch:
+                    continue
+            sub = [seqs[j] for j in batch]
+            for local, vectors in enc.iter_embed(sub, batch_tokens, max_batch):
+                idx = [batch[i] for i in local]
+                for row, j in enumerate(idx):
+                    out[rows_of[seqs[j]]] = vectors[row]
+                pending_keys.extend(keys[todo[j]] for j in idx)
+                pending_vectors.append(vectors)
+                if bar is not None:
+                    bar.update(sum(len(seqs[j]) for j in idx))
+                if len(pending_keys) >= config.flush_rows or time.monotonic() - last_flush >= config.flush_seconds:
+                    flush()
     finally:
         # keep what was computed even when interrupted (KeyboardInterrupt, errors)
         flush()

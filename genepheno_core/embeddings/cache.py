@@ -75,6 +75,7 @@ class EmbeddingCache:
         self.root = Path(root) if root is not None else genepheno_home() / "embeddings"
         # shard path -> its keys; shards are immutable, so this never goes stale
         self._keys_memo: dict[Path, np.ndarray] = {}
+        self._index_memo: dict[Path, dict[bytes, int]] = {}
 
     # ------------------------------------------------------------------ layout
     def space_dir(self, encoder: Encoder) -> Path:
@@ -106,6 +107,14 @@ class EmbeddingCache:
             self._keys_memo[shard] = keys
         return keys
 
+    def _row_index(self, shard: Path) -> dict[bytes, int]:
+        index = self._index_memo.get(shard)
+        if index is None:
+            flat = self._read_keys(shard).tobytes()
+            index = {flat[32 * r : 32 * r + 32]: r for r in range(len(flat) // 32)}
+            self._index_memo[shard] = index
+        return index
+
     # ------------------------------------------------------------------ read
     def lookup(self, encoder: Encoder, keys: list[bytes]) -> dict[bytes, np.ndarray]:
         """The cached vectors among `keys` (missing keys are absent from the result)."""
@@ -128,13 +137,9 @@ class EmbeddingCache:
             return found
         for shard in self._shards(space):
             try:
-                keys = self._read_keys(shard)
-                flat = keys.tobytes()
-                rows = [
-                    r for r in range(len(keys))
-                    if (k := flat[32 * r : 32 * r + 32]) in wanted and k not in found
-                ]
-                if not rows:
+                index = self._row_index(shard)
+                hits = [k for k in wanted.intersection(index) if k not in found]
+                if not hits:
                     continue
                 with np.load(shard, allow_pickle=False) as npz:
                     vectors = npz["vectors"]
@@ -146,8 +151,8 @@ class EmbeddingCache:
             if vectors.shape[1] != dim:
                 logger.warning("cache shard %s has dim %d, expected %d; ignored", shard, vectors.shape[1], dim)
                 continue
-            for r in rows:
-                found[keys[r].tobytes()] = vectors[r]
+            for k in hits:
+                found[k] = vectors[index[k]]
             if len(found) == len(wanted):
                 break
         return found
@@ -199,6 +204,7 @@ class EmbeddingCache:
             for shard in shards:
                 shard.unlink(missing_ok=True)
                 self._keys_memo.pop(shard, None)
+                self._index_memo.pop(shard, None)
             logger.info("compacted %d cache shards of %s into one (%d vectors)", len(shards), encoder.name, len(all_keys))
             return True
 
@@ -234,6 +240,7 @@ class EmbeddingCache:
             with contextlib.suppress(OSError):
                 parent.rmdir()  # only when empty
         self._keys_memo.clear()
+        self._index_memo.clear()
         return len(spaces)
 
 
