@@ -85,7 +85,8 @@ def test_map_genes_to_proteins_order_and_duplicates():
         ["g1", "P1", "symbol"], ["g2", "P2", "entrez"], ["g4", "P3", "entrez"],
     ]
     assert mapped["sequence"].tolist() == ["MK", "MA", "MS"]
-    assert counts == {"by_method": {"entrez": 2, "symbol": 1}, "unmapped": 0, "duplicate_accession": 1}
+    assert counts == {"by_method": {"entrez": 2, "symbol": 1}, "unmapped": 0, "duplicate_accession": 1,
+                      "duplicates": {"g3": "g1"}}
 
 
 def test_go_annotations_evidence_and_not():

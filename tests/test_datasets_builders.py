@@ -119,16 +119,21 @@ def test_mpo_single_gene_genotypes_and_no_abnormal_phenotype():
 
 def test_gwas_flat_traits():
     ds = build_dataset("gwas", NO_HOMOLOGY)
-    # "APOE/APOC1" is not one gene symbol; ZZZ9 has no protein; HP:0001250 has 1 gene
+    # "APOE/APOC1" is not one gene symbol; ZZZ9 has no protein; "A1" is a GOA synonym of
+    # AAA1 (same protein P00001): its HP:0001250 is merged into AAA1, so HP:0001250 has
+    # 2 genes (AAA1, CCC3) and is kept.
     assert ds.genes["gene_id"].tolist() == ["AAA1", "BBB2", "CCC3"]
     assert ds.manifest["drops"]["pairs_with_unclean_symbol"] == 1
     assert ds.manifest["drops"]["genes_without_protein"] == 1
-    assert ds.terms["term_id"].tolist() == ["EFO:0000002", "EFO:0000003"]
-    assert ds.terms["name"].tolist() == ["trait two", "trait three"]
-    assert ds.terms["depth"].tolist() == [1, 2]
-    assert dense(ds.labels) == [[1, 1], [1, 1], [1, 0]]
+    assert ds.manifest["drops"]["genes_duplicate_accession"] == 1
+    assert ds.terms["term_id"].tolist() == ["EFO:0000002", "EFO:0000003", "HP:0001250"]
+    assert ds.terms["name"].tolist() == ["trait two", "trait three", "seizure"]
+    assert ds.terms["depth"].tolist() == [1, 2, -1]  # HP:0001250 is not in the EFO fixture
+    assert dense(ds.labels) == [[1, 1, 1], [1, 1, 0], [1, 0, 1]]
     assert ds.term_ancestors.nnz == 0  # flat labels
     propagated = build_dataset("gwas", NO_HOMOLOGY.replace(propagate_gwas=True))
+    # HP:0001250 is unknown to EFO: dropped (counted) when propagating over EFO
+    assert propagated.manifest["drops"]["label_remap"]["counts"]["unknown"] == 2
     assert dense(propagated.term_ancestors) == [[0, 0], [1, 0]]
     assert dense(propagated.labels) == [[1, 1], [1, 1], [1, 0]]
 

@@ -141,8 +141,9 @@ def map_genes_to_proteins(
     sequences: {accession: sequence}.
     Returns (DataFrame[gene_id, symbol, accession, sequence, method] of mapped genes, sorted
     by gene_id, one gene per accession) and counts {"by_method": ..., "unmapped": n,
-    "duplicate_accession": n}. When two genes reach the same accession the one found by the
-    earlier lookup (then the smaller gene_id) keeps it.
+    "duplicate_accession": n, "duplicates": {dropped gene_id: gene_id that kept the
+    accession}}. When two genes reach the same accession the one found by the earlier
+    lookup (then the smaller gene_id) keeps it.
     """
     accession = pd.Series([""] * len(genes), index=genes.index, dtype=object)
     method = pd.Series([""] * len(genes), index=genes.index, dtype=object)
@@ -161,15 +162,19 @@ def map_genes_to_proteins(
     unmapped = int((mapped["accession"] == "").sum())
     mapped = mapped[mapped["accession"] != ""]
     mapped = mapped.sort_values(["_rank", "gene_id"], kind="stable")
-    before = len(mapped)
-    mapped = mapped.drop_duplicates("accession", keep="first")
-    duplicate = before - len(mapped)
+    first = mapped.drop_duplicates("accession", keep="first")
+    keeper = dict(zip(first["accession"], first["gene_id"]))
+    dup_rows = mapped[~mapped.index.isin(first.index)]
+    duplicates = {g: keeper[a] for g, a in zip(dup_rows["gene_id"], dup_rows["accession"])}
+    duplicate = len(duplicates)
+    mapped = first
     mapped = mapped.sort_values("gene_id", kind="stable").reset_index(drop=True)
     mapped["sequence"] = mapped["accession"].map(sequences)
     counts = {
         "by_method": {k: int(v) for k, v in sorted(Counter(mapped["method"]).items())},
         "unmapped": unmapped,
         "duplicate_accession": int(duplicate),
+        "duplicates": duplicates,
     }
     return mapped[["gene_id", "symbol", "accession", "sequence", "method"]], counts
 

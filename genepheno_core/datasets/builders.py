@@ -165,6 +165,7 @@ def _finish(
     term_names: dict[str, str] | None = None,
     vocabulary_genes: set[str] | None = None,
     new_genes: set[str] | None = None,
+    merge_duplicates: bool = False,
 ) -> Dataset:
     """Shared tail of every build (see module docstring).
 
@@ -172,6 +173,8 @@ def _finish(
     genes: DataFrame[gene_id, symbol, + lookup key columns], one row per gene_id.
     vocabulary_genes: genes whose labels decide the term vocabulary (default: all).
     new_genes: hpo-temporal: genes of the test release (temporal split = test).
+    merge_duplicates: genes that reach the same accession give their labels to the gene
+        that keeps it (otherwise the others are dropped and counted).
     """
     empty = sorted(g for g, t in gene_terms.items() if not t)
     drops["genes_without_labels"] = len(empty)
@@ -179,6 +182,13 @@ def _finish(
     mapped, mapping = assemble.map_genes_to_proteins(labelled, lookups, sequences)
     drops["genes_without_protein"] = mapping["unmapped"]
     drops["genes_duplicate_accession"] = mapping["duplicate_accession"]
+    if merge_duplicates and mapping["duplicates"]:
+        # e.g. gwas: an alias symbol (found via a GOA synonym) and the current symbol of
+        # the same gene are one protein; its labels are the union of both
+        gene_terms = dict(gene_terms)
+        for dropped, kept in sorted(mapping["duplicates"].items()):
+            gene_terms[kept] = gene_terms[kept] | gene_terms[dropped]
+        drops["genes_duplicate_accession_merged"] = True
     manifest["protein_mapping"] = mapping["by_method"]
     steps("mapped genes to proteins")
 
@@ -482,7 +492,7 @@ def build_gwas(config: DatasetConfig, progress: bool = False) -> Dataset:
     }
     ds = _finish(
         "gwas", gene_terms, genes, _protein_lookups(gaf, fasta, sequences), sequences, label_ontology, gaf,
-        go_ontology, config, inputs, steps, manifest, drops, term_names=names,
+        go_ontology, config, inputs, steps, manifest, drops, term_names=names, merge_duplicates=True,
     )
     if label_ontology is None:  # depth from EFO where the trait is there (flat labels)
         ds.terms["depth"] = [efo.depth(t) if t in efo else -1 for t in ds.terms["term_id"]]
