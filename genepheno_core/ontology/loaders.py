@@ -74,7 +74,7 @@ def _tuple(value) -> tuple[str, ...]:
 
 def load_obo(path: PathLike, relations: Sequence[str] = ("is_a",), name: str | None = None) -> Ontology:
     """OBO file -> Ontology (obsolete terms kept for remapping)."""
-    graph = read_obo_graph(path, ignore_obsolete=False)
+    graph = read_obo_graph(path, ignore_obsolete=False, slim=True)
     header = graph.graph
     default_ns = header.get("default-namespace")
     if isinstance(default_ns, list):
