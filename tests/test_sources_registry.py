@@ -216,3 +216,11 @@ def test_interrupted_download_leaves_no_file(fake_registry, monkeypatch):
         registry.resource_path("demo", "a.txt")
     target_dir = fake_registry / "home" / "downloads" / "demo" / "1.0"
     assert not target_dir.exists() or list(target_dir.iterdir()) == []
+
+
+def test_mirror_falls_back_to_earlier_download(fake_registry, monkeypatch):
+    downloaded = registry.resource_path("demo", "b.txt")  # no mirror: downloaded
+    mirror = make_mirror(fake_registry, {"demo/1.0/a.txt": CONTENT})
+    monkeypatch.setenv("GENEPHENO_MIRROR", str(mirror))
+    assert registry.resource_path("demo", "b.txt") == downloaded
+    assert registry.resource_path("demo", "a.txt") == mirror / "demo/1.0/a.txt"

@@ -6,7 +6,8 @@ URL, licence and, where the release is pinned, the expected sha256 of the file a
 
 Resolution (`resource_path`, `fetch`):
 - `GENEPHENO_MIRROR=DIR` set: read `DIR/<source>/<release>/<filename>`; nothing is
-  downloaded. Pinned files are verified (ChecksumError on mismatch); a missing file raises
+  downloaded. Pinned files are verified (ChecksumError on mismatch); a file missing from
+  the mirror is taken from the download cache if it was downloaded earlier, else raises
   MissingDataError.
 - otherwise: download `url` into `genepheno_home()/downloads/<source>/<release>/` through
   a temporary file renamed into place only after the checksum matched. Upstream files that
@@ -346,8 +347,12 @@ def fetch(source: str, release: str | None = None, progress: bool = False) -> di
 def obtain(entry: Resource, progress: bool = False) -> Path:
     """Local path of `entry`: from the mirror when set, else the download cache (downloading)."""
     mirror = mirror_dir()
+    cached = download_dir() / entry.relpath
     if mirror is not None:
         path = mirror / entry.relpath
+        if not path.is_file() and cached.is_file():  # downloaded earlier without the mirror
+            verify(cached, entry)
+            return cached
         if not path.is_file():
             raise MissingDataError(
                 f"{entry.source} {entry.release} file {entry.filename!r} is not in the mirror "
@@ -356,7 +361,7 @@ def obtain(entry: Resource, progress: bool = False) -> Path:
             )
         verify(path, entry)
         return path
-    path = download_dir() / entry.relpath
+    path = cached
     if path.is_file():
         verify(path, entry)
         return path
