@@ -50,3 +50,20 @@ def test_batch_size_invariance_through_api(max_batch):
     ref = embed_sequences(seqs, "unirep64", cache=False, max_batch=64)
     got = embed_sequences(seqs, "unirep64", cache=False, max_batch=max_batch)
     np.testing.assert_allclose(got, ref, atol=1e-5, rtol=0)
+
+
+@pytest.mark.integration
+def test_real_proteins_from_mirror(tmp_path):
+    import os
+    from pathlib import Path
+
+    mirror = os.environ.get("GENEPHENO_MIRROR")
+    if not mirror:
+        pytest.skip("GENEPHENO_MIRROR is not set")
+    records = parse_sequences(Path(mirror) / "uniprot" / "2014-01" / "swissprot_human.fasta.gz")
+    rng = np.random.default_rng(0)
+    seqs = [records[i][1][:300] for i in rng.choice(len(records), 24, replace=False)]
+    first = embed_sequences(seqs, "unirep64", cache_root=tmp_path, max_batch=8)
+    assert first.shape == (24, 64) and np.isfinite(first).all()
+    np.testing.assert_allclose(embed_sequences(seqs, "unirep64", cache=False, max_batch=1), first, atol=1e-5)
+    np.testing.assert_array_equal(embed_sequences(seqs, "unirep64", cache_root=tmp_path), first)

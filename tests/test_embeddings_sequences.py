@@ -91,3 +91,17 @@ def test_record_id_and_short_acgt_protein_not_translated():
     assert record_id("my_protein some description") == "my_protein"
     # a short all-ACGT string is a peptide, not DNA
     assert clean_protein("GATTACA") == "GATTACA"
+
+
+@pytest.mark.integration
+def test_real_swissprot_file_from_mirror():
+    import os
+
+    mirror = os.environ.get("GENEPHENO_MIRROR")
+    if not mirror:
+        pytest.skip("GENEPHENO_MIRROR is not set")
+    records = parse_sequences(Path(mirror) / "uniprot" / "2014-01" / "swissprot_human.fasta.gz")
+    assert len(records) == 18154  # as counted in the mirror's README
+    ids = dict(records)
+    assert ids["P01308"] == INS
+    assert len(ids["Q8WZ42"]) == 34350  # titin
