@@ -93,6 +93,21 @@ def get_model(name: str):
     return gp.load_model(path)
 
 
+def core_explain():
+    """genepheno_core.explain, the function.
+
+    Once the subpackage genepheno_core.explain is imported, Python binds the attribute
+    `genepheno_core.explain` to that module, shadowing the lazily exported function of the
+    same name; the subpackage re-exports the function, so take it from there in that case.
+    """
+    import types
+
+    import genepheno_core as gp
+
+    value = gp.explain
+    return value.explain if isinstance(value, types.ModuleType) else value
+
+
 def gp_errors():
     """genepheno_core.errors (the module of the user-facing exception classes)."""
     from genepheno_core import errors
@@ -248,17 +263,26 @@ def _as_tuple(value) -> tuple[str, ...] | None:
     return tuple(str(v) for v in value)
 
 
-def case_study_genes() -> list[GeneRecord]:
-    """The case-study genes of assets/ (empty when the core ships none)."""
+def case_study_genes(model_name: str | None = None) -> list[GeneRecord]:
+    """The case-study genes of assets/ (empty when the core ships none); with a model, only
+    those of the model's dataset (an mpo gene's MP phenotypes mean nothing to an hpo model)."""
     try:
         raw = get_case_studies()
     except gp_errors().GenePhenoError as exc:
         logger.warning("no case studies: %s", exc)
         return []
     rows = raw.to_dict("records") if isinstance(raw, pd.DataFrame) else list(raw or [])
+    wanted = None
+    if model_name is not None:
+        try:
+            wanted = dataset_name(get_model(model_name))
+        except gp_errors().GenePhenoError:
+            wanted = None
     out = []
     for row in rows:
         row = row if isinstance(row, dict) else vars(row)
+        if wanted and row.get("dataset") and str(row["dataset"]) != wanted:
+            continue
         acc = str(row.get("accession") or row.get("gene_id") or row.get("symbol"))
         out.append(GeneRecord(
             key=f"case:{acc}", accession=acc, symbol=str(row.get("symbol") or ""),
@@ -275,7 +299,8 @@ def find_dataset_genes(model_name: str, query: str, limit: int = 25) -> list[Gen
     """Genes of the model's dataset whose symbol or accession matches `query` (exact first)."""
     dataset = get_dataset(model_name)
     if dataset is None:
-        return [g for g in case_study_genes() if query.upper() in (g.symbol.upper(), g.accession.upper())]
+        cases = [g for g in case_study_genes(model_name) if query.upper() in (g.symbol.upper(), g.accession.upper())]
+        return cases or [g for g in [training_gene(model_name, query)] if g is not None]
     genes = dataset.genes
     q = query.strip().upper()
     sym = genes["symbol"].astype(str).str.upper()
@@ -284,6 +309,36 @@ def find_dataset_genes(model_name: str, query: str, limit: int = 25) -> list[Gen
     prefix = genes.index[(sym.str.startswith(q) | acc.str.startswith(q)) & ~((sym == q) | (acc == q))]
     rows = list(exact) + list(prefix)
     return [dataset_gene(model_name, int(i)) for i in rows[:limit]]
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def training_gene(model_name: str, query: str) -> GeneRecord | None:
+    """A training gene of the model found by symbol/accession without the dataset on disk.
+
+    The core's explain() resolves symbols and accessions among the model's training genes;
+    the gene's known phenotypes are those of its own (100 % identity) nearest training protein.
+    """
+    import genepheno_core as gp
+
+    errors = gp_errors()
+    model = get_model(model_name)
+    try:
+        found = core_explain()(model, query, top_terms=1)
+    except errors.GenePhenoError:
+        return None
+    if not found.sequence or (query.upper() not in (found.gene.upper(),) and len(query) < 2):
+        return None
+    phenotypes = None
+    try:
+        hits = gp.nearest_proteins(model, [(found.gene, found.sequence)], k=1)
+    except errors.GenePhenoError:
+        hits = None
+    symbol = query.upper() if query.upper() != found.gene.upper() else ""
+    if hits is not None and len(hits) and float(hits["identity"].iloc[0]) >= 99.9:
+        phenotypes = tuple(hits["phenotypes"].iloc[0])
+        symbol = str(hits["symbol"].iloc[0] or symbol)
+    return GeneRecord(key=f"dataset:{found.gene}", accession=found.gene, symbol=symbol, sequence=found.sequence,
+                      go=tuple(found.go_annotations) or None, phenotypes=phenotypes, source="training gene")
 
 
 def dataset_gene(model_name: str, row: int) -> GeneRecord:
@@ -335,10 +390,17 @@ def run_nearest(model_name: str, queries: tuple) -> pd.DataFrame:
     hits = gp.nearest_proteins(get_model(model_name), list(queries))
     if "phenotypes" in hits:
         names = term_names(model_name)
-        hits = hits.assign(phenotypes=[
-            v if isinstance(v, str) else "; ".join(names.get(t, t) for t in (v or []))
-            for v in hits["phenotypes"]])
+        hits = hits.assign(
+            n_phenotypes=[len(v) if not isinstance(v, str) else None for v in hits["phenotypes"]],
+            phenotypes=[v if isinstance(v, str) else _name_list(v, names) for v in hits["phenotypes"]])
     return hits.reset_index(drop=True)
+
+
+def _name_list(terms, names: dict, limit: int = 6) -> str:
+    """The first `limit` (most specific) phenotype names, then how many more."""
+    terms = list(terms or [])
+    text = "; ".join(names.get(t, t) for t in terms[:limit])
+    return text + (f"; … (+{len(terms) - limit} more)" if len(terms) > limit else "")
 
 
 @dataclass
@@ -382,16 +444,12 @@ def _explain_cached(model_name, gene_id, sequence, go, terms) -> Explanation:
     import genepheno_core as gp
 
     model = get_model(model_name)
-    raw = gp.explain(model, (gene_id, sequence), phenotype=list(terms))
-    return _normalise_explanation(raw, model, terms)
-
-
-def _normalise_explanation(raw, model, terms) -> Explanation:
-    get = raw.get if isinstance(raw, dict) else (lambda k, d=None: getattr(raw, k, d))
+    # go_annotations=[] (not None) keeps the prediction sequence-only even for a known gene
+    raw = core_explain()(model, (gene_id, sequence), phenotype=list(terms), go_annotations=list(go))
     names = term_names_of(model)
-    return Explanation(activations=get("activations"), contributions=get("contributions"),
-                       bias={t: float(v) for t, v in dict(get("bias")).items()},
-                       logit={t: float(v) for t, v in dict(get("logit")).items()},
+    return Explanation(activations=raw.activations, contributions=raw.contributions,
+                       bias={t: float(v) for t, v in raw.bias.items()},
+                       logit={t: float(v) for t, v in raw.logit.items()},
                        term_names={t: names.get(t, t) for t in terms})
 
 
@@ -403,7 +461,7 @@ def term_names_of(model) -> dict[str, str]:
 def _residues_cached(model_name, gene_id, sequence, term) -> pd.DataFrame:
     import genepheno_core as gp
 
-    return gp.residue_attributions(get_model(model_name), sequence, term)
+    return gp.residue_attributions(get_model(model_name), (gene_id, sequence), phenotype=term)
 
 
 def run_residue_attributions(model_name: str, gene: GeneRecord, term: str) -> pd.DataFrame:
@@ -481,29 +539,21 @@ def top_concepts(model_name: str, term: str, n: int = 10) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def wp_matrix(model_name: str, n_terms: int = 25, n_concepts: int = 25) -> pd.DataFrame:
-    """W_p transposed for display: concepts (rows) x the most frequent phenotypes (columns)."""
+    """W_p transposed for display: the most variable concepts (rows) x the most frequent
+    specific phenotypes (columns: the core's default correlation-graph nodes, depth >= 3)."""
+    import genepheno_core as gp
+
     model = get_model(model_name)
     if model.concepts is None:
         raise gp_errors().ModelMismatchError(f"model {model_name} has no GO concept layer")
     W = np.asarray(model.W_p)  # (K, J)
-    terms = model.terms.reset_index(drop=True)
-    order = np.arange(len(terms))
-    dataset = get_dataset(model_name)
-    if "n_genes" in terms:
-        order = np.argsort(-terms["n_genes"].astype(float).to_numpy(), kind="stable")
-    elif dataset is not None and "n_genes" in dataset.terms:
-        n = dataset.terms.set_index("term_id")["n_genes"].reindex(terms["term_id"]).fillna(0).astype(float)
-        order = np.argsort(-n.to_numpy(), kind="stable")
-    # skip very generic terms near the root: they say little; take the next most frequent
-    picked = order[: n_terms * 3]
-    if dataset is not None and "depth" in dataset.terms:
-        depth = dataset.terms.set_index("term_id")["depth"].reindex(terms["term_id"]).fillna(0).to_numpy()
-        deep = [i for i in picked if depth[i] >= 3]
-        picked = np.array(deep if len(deep) >= n_terms else list(picked))
-    picked = picked[:n_terms]
+    _, nodes, _ = gp.correlation_graph(model, max_nodes=n_terms)
+    index = {t: i for i, t in enumerate(model.terms["term_id"].astype(str))}
+    picked = [index[t] for t in nodes["term_id"] if t in index][:n_terms]
     sub = W[picked]  # (n_terms, J)
     concepts = np.argsort(-sub.std(axis=0), kind="stable")[:n_concepts]
     names = _concept_names(model)
+    terms = model.terms
     return pd.DataFrame(sub[:, concepts].T, index=[names[j] for j in concepts],
                         columns=[f"{terms['name'].iloc[i]} ({terms['term_id'].iloc[i]})" for i in picked])
 
@@ -542,18 +592,20 @@ def model_summary(model_name: str) -> dict:
     n_concepts = 0 if model.concepts is None else len(model.concepts)
     headline.append(("phenotypes × concepts", f"{len(model.terms)} × {n_concepts}"))
     bins = None
-    for name, value in _walk(metrics):
-        if "bin" in name.lower() and isinstance(value, dict) and value:
-            rows = []
-            for b, v in value.items():
-                if isinstance(v, dict):
-                    rows.append({"bin": b, "auc": v.get("auc", v.get("macro_auc")), "n_terms": v.get("n_terms")})
-                elif isinstance(v, (int, float)):
-                    rows.append({"bin": b, "auc": v, "n_terms": None})
-            rows = [r for r in rows if isinstance(r["auc"], (int, float))]
-            if rows:
-                bins = pd.DataFrame(rows)
-                break
+    found = [(n, v) for n, v in _walk(metrics) if n.split(".")[-1] == "auc_bins" and isinstance(v, dict) and v]
+    found.sort(key=lambda nv: ("test" not in nv[0], "seq" not in nv[0], len(nv[0])))
+    if found:
+        name, value = found[0]
+        counts = dict(_walk(metrics)).get(name[: -len("auc_bins")] + "auc_bin_terms") or {}
+        rows = []
+        for b, v in value.items():
+            auc = v.get("auc", v.get("macro_auc")) if isinstance(v, dict) else v
+            n = v.get("n_terms") if isinstance(v, dict) else counts.get(b)
+            if isinstance(auc, (int, float)):
+                rows.append({"bin": b, "auc": float(auc), "n_terms": n})
+        bins = pd.DataFrame(rows) if rows else None
+        if bins is not None:
+            bins.attrs["source"] = name
     interp = None
     for name, value in _walk(metrics):
         if "interpretab" in name.lower():

@@ -322,7 +322,8 @@ def network_figure(
         ys += [pos[u][1], pos[v][1], None]
         mid_x.append((pos[u][0] + pos[v][0]) / 2)
         mid_y.append((pos[u][1] + pos[v][1]) / 2)
-        extra = "".join(f"<br>{k}: {_fmt(val)}" for k, val in data.items() if k != weight)
+        extra = "".join(f"<br>{k}: {_fmt(val)}" for k, val in data.items()
+                        if k != weight and not str(k).startswith("name_"))
         mid_text.append(f"{_node_name(graph, u)} — {_node_name(graph, v)}<br>{weight}: {_fmt(data.get(weight))}{extra}")
     for cls, (xs, ys) in sorted(classes.items()):
         fig.add_trace(go.Scatter(

@@ -18,7 +18,7 @@ if model_name is None:
     st.stop()
 
 errors = data_loader.gp_errors()
-genes = data_loader.pasted_genes() + data_loader.case_study_genes()
+genes = data_loader.pasted_genes() + data_loader.case_study_genes(model_name)
 if not genes:
     st.info("Paste a sequence on the Predict page first (or ship case studies in assets/).")
     st.page_link("dashboard/pages/predict.py", label="Go to Predict", icon=":material/biotech:")
@@ -69,8 +69,12 @@ with right:
     contrib = expl.contribution_frame(term)
     fig = figures.contribution_waterfall(contrib, expl.bias[term], expl.logit[term], names[term], top=12)
     export.show_figure(fig, f"contributions {gene.short} {term}", key="waterfall")
+    ranked = float(predictions.set_index("term_id").at[term, "score"])
     st.caption(f"Bias {expl.bias[term]:+.3f} + concept contributions {contrib['contribution'].sum():+.3f} "
-               f"= logit {expl.logit[term]:+.3f} (probability {expl.probability(term):.3f}).")
+               f"= logit {expl.logit[term]:+.3f}, probability {expl.probability(term):.3f}"
+               + ("." if abs(ranked - expl.probability(term)) < 5e-4 else
+                  f"; the ranked score {ranked:.3f} is higher because a more specific phenotype scores "
+                  "higher and scores are propagated to ancestors."))
 
 matrix = expl.heatmap_frame(n_concepts=15)
 fig = figures.heatmap(matrix, f"Concept contributions to the top phenotypes of {gene.short}",

@@ -95,7 +95,7 @@ with left:
     except errors.GenePhenoError as exc:
         st.warning(f"Ancestors unavailable: {exc}")
     else:
-        st.markdown("Ancestors in the ontology")
+        st.markdown("Ontology neighbourhood: its ancestors (root first), the term, its children")
         st.dataframe(ancestors, hide_index=True, width="stretch", key="graph_ancestors")
         export.table_download(ancestors, f"ancestors {node}", key="graph_ancestors")
 with right:

@@ -31,7 +31,8 @@ for col, (label, value) in zip(cols * 2, info["headline"]):
 
 bins = info["auc_bins"]
 if bins is not None and len(bins):
-    fig = figures.auc_bins_bar(bins, title="Test AUC per term-frequency bin")
+    split = bins.attrs.get("source", "").split(".")[0] or "test"
+    fig = figures.auc_bins_bar(bins, title=f"AUC per term-frequency bin ({split} split)")
     export.show_figure(fig, f"auc per bin {model_name}", key="auc_bins")
     export.table_download(bins, f"auc per bin {model_name}", key="auc_bins_table")
 

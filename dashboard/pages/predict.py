@@ -114,7 +114,9 @@ if predictions is not None and len(predictions):
                     "identity": st.column_config.NumberColumn("Identity %", format="%.1f"),
                     "bitscore": st.column_config.NumberColumn("Bit score", format="%.0f"),
                     "evalue": st.column_config.NumberColumn("E-value", format="%.1e"),
-                    "phenotypes": st.column_config.TextColumn("Known phenotypes", width="large"),
+                    "phenotypes": st.column_config.TextColumn("Known phenotypes (most specific first)",
+                                                              width="large"),
+                    "n_phenotypes": st.column_config.NumberColumn("# phenotypes", width="small"),
                 },
             )
             export.table_download(hits, f"nearest proteins {gene}", key="nearest")
