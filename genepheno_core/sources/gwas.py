@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from genepheno_core.errors import InputFormatError
-from genepheno_core.sources._util import PathLike, iter_lines
+from genepheno_core.sources._util import PathLike, iter_lines, open_text
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def read_tiga_gene_trait(path: PathLike) -> pd.DataFrame:
     the wrong number of fields, a trait URI without an id, or non-numeric counts.
     """
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, compression="infer")
+        with open_text(path) as handle:  # gzip detected by content, not by suffix
+            frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
     except pd.errors.ParserError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise InputFormatError(path, f"malformed CSV row: {exc}", line=int(match.group(1)) if match else None) from exc
