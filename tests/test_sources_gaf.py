@@ -73,3 +73,16 @@ def test_mirror_goa_files():
         assert len(frame) == n_lines
         assert (frame["taxon_id"] == taxon).mean() > 0.99
         assert 0 < frame["negated"].sum() < 2000
+
+
+def test_irregular_files_take_the_line_reader_with_same_result(tmp_path):
+    """Comment/blank lines inside the body and CRLF endings give the same table."""
+    reference = read_gaf(DATA / "goa_tiny.gaf")
+    lines = (DATA / "goa_tiny.gaf").read_text().splitlines()
+    irregular = tmp_path / "irregular.gaf"
+    irregular.write_text("\n".join(lines[:5] + ["! a comment in the body", ""] + lines[5:]) + "\n")
+    crlf = tmp_path / "crlf.gaf"
+    crlf.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    for path in (irregular, crlf):
+        frame = read_gaf(path)
+        assert frame.astype(str).values.tolist() == reference.astype(str).values.tolist()
