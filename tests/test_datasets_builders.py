@@ -38,6 +38,8 @@ def test_hpo_join_propagation_and_filters():
     drops = ds.manifest["drops"]
     assert drops["genes_without_labels"] == 1
     assert drops["genes_without_protein"] == 1
+    assert drops["genes_without_protein_no_accession"] == 1
+    assert drops["genes_without_protein_accession_without_sequence"] == 0
     assert drops["annotations_outside_phenotypic_abnormality"] == 2
     # HP:0001249 reaches only gene 103 (< min_genes 2)
     assert drops["terms_below_min_genes"] == 1

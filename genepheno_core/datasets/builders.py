@@ -181,6 +181,12 @@ def _finish(
     labelled = genes[genes["gene_id"].isin({g for g, t in gene_terms.items() if t})]
     mapped, mapping = assemble.map_genes_to_proteins(labelled, lookups, sequences)
     drops["genes_without_protein"] = mapping["unmapped"]
+    # why: no UniProt accession at all for the symbol in GOA, or accession(s) but none with a
+    # Swiss-Prot sequence in the FASTA
+    unmapped = labelled[~labelled["gene_id"].isin(set(mapped["gene_id"]) | set(mapping["duplicates"]))]
+    in_gaf = unmapped["symbol"].astype(str).isin(set(gaf["symbol"].astype(str)))
+    drops["genes_without_protein_accession_without_sequence"] = int(in_gaf.sum())
+    drops["genes_without_protein_no_accession"] = int((~in_gaf).sum())
     drops["genes_duplicate_accession"] = mapping["duplicate_accession"]
     if merge_duplicates and mapping["duplicates"]:
         # e.g. gwas: an alias symbol (found via a GOA synonym) and the current symbol of
