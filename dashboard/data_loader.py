@@ -502,13 +502,15 @@ def default_graph_term(model_name: str) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def phenotype_graph(model_name: str, kind: str, seeds: tuple[str, ...]):
+def phenotype_graph(model_name: str, kind: str, seeds: tuple[str, ...], max_nodes: int = 15,
+                    min_corr: float = 0.3):
     """(networkx graph, nodes frame, edges frame) of the core's correlation/exclusion graph."""
     import genepheno_core as gp
 
     model = get_model(model_name)
-    build = gp.correlation_graph if kind == "correlation" else gp.exclusion_graph
-    return build(model, terms=list(seeds))
+    if kind == "correlation":
+        return gp.correlation_graph(model, terms=list(seeds), max_nodes=max_nodes, min_corr=min_corr)
+    return gp.exclusion_graph(model, terms=list(seeds))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -105,7 +105,9 @@ def prediction_bar(
     if threshold is not None:
         fig.add_vline(x=threshold, line_dash="dash", line_color="#444",
                       annotation_text=f"threshold {threshold:.2f}", annotation_position="top")
-    fig.update_xaxes(title="predicted probability", range=[0, 1])
+    # zoom on the scores (often far below 1) but keep the threshold line in view
+    top_value = max([float(df["score"].max()) if len(df) else 0.0, threshold or 0.0])
+    fig.update_xaxes(title="predicted probability", range=[0, min(1.0, max(0.05, top_value * 1.1))])
     fig.update_yaxes(automargin=True)
     title = f"Top {len(df)} predicted phenotypes" + (f" for {gene}" if gene else "")
     return _base_layout(fig, title, _bar_height(len(df)))
@@ -185,8 +187,8 @@ def heatmap(
     # axis ticks: names without the trailing " (HP:0001250)" id (the hover keeps it)
     rows = [short_label(_TRAILING_ID.sub("", str(r)), 32) for r in matrix.index]
     cols = [short_label(_TRAILING_ID.sub("", str(c)), 24) for c in matrix.columns]
-    rows = _unique_labels(rows, [str(r) for r in matrix.index])
-    cols = _unique_labels(cols, [str(c) for c in matrix.columns])
+    rows = _unique_labels(rows, [_short_id(r) for r in matrix.index])
+    cols = _unique_labels(cols, [_short_id(c) for c in matrix.columns])
     z = matrix.to_numpy(dtype=float)
     hover = np.array([[f"{r}<br>{c}" for c in matrix.columns] for r in matrix.index], dtype=object)
     kwargs: dict = {"colorscale": "RdBu", "zmid": zmid} if zmid is not None else {"colorscale": "Blues"}
@@ -200,7 +202,13 @@ def heatmap(
     )
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(tickangle=-40, automargin=True)
-    return _base_layout(fig, title, height or max(300, 120 + 20 * len(rows)))
+    return _base_layout(fig, title, height or max(300, 180 + 22 * len(rows)))
+
+
+def _short_id(label) -> str:
+    """The id inside a 'name (ID)' label (or the label itself): tells apart equal short names."""
+    match = _TRAILING_ID.search(str(label))
+    return match.group(0).strip(" ()") if match else str(label)
 
 
 def residue_track(attributions: pd.DataFrame, title: str = "Residue attributions") -> go.Figure:
@@ -329,6 +337,7 @@ def network_figure(
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
             line={"width": cls, "color": edge_colour, "dash": "dash" if dashed else "solid"},
+            opacity=0.35 + 0.15 * cls,  # weak edges fade into the background
         ))
     fig.add_trace(go.Scatter(  # invisible edge midpoints carry the edge hover text
         x=mid_x, y=mid_y, mode="markers", marker={"size": 6, "opacity": 0}, showlegend=False,
@@ -345,7 +354,7 @@ def network_figure(
         x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text",
         marker={"size": sizes, "color": colours, "line": {"width": 1, "color": "#333"}},
         text=[short_label(name, 22) for name in names], textposition="top center",
-        textfont={"size": 10}, customdata=nodes, hovertext=hover, hoverinfo="text", showlegend=False,
+        textfont={"size": 11, "color": "#222"}, customdata=nodes, hovertext=hover, hoverinfo="text", showlegend=False,
         name="phenotypes",
     ))
     fig.update_xaxes(visible=False)

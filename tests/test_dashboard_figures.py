@@ -169,3 +169,11 @@ def test_heatmap_axis_drops_ids_hover_keeps_them():
     hm = figures.heatmap(m, "t").data[0]
     assert list(hm.x) == ["Seizure"] and list(hm.y) == ["DNA binding"]
     assert "HP:0001250" in hm.customdata[0][0] and "GO:0003677" in hm.customdata[0][0]
+
+
+def test_heatmap_same_short_names_made_unique_with_ids():
+    long = "Abnormal nervous system morphology of something"
+    m = pd.DataFrame([[0.1, 0.2]], index=["c (GO:0000001)"],
+                     columns=[f"{long} A (HP:0000001)", f"{long} B (HP:0000002)"])
+    x = list(figures.heatmap(m, "t").data[0].x)
+    assert len(set(x)) == 2 and x[1].endswith("[HP:0000002]")

@@ -44,13 +44,17 @@ else:
     st.caption(f"Graph around the {len(seeds)} phenotypes predicted for {gene}"
                + (" above threshold." if len(above) else " (none above threshold: top 5)."))
 
+with st.expander("Graph options"):
+    max_nodes = st.slider("Phenotypes in the correlation graph", 5, 40, 15, key="graph_max_nodes")
+    min_corr = st.slider("Minimum co-annotation correlation (phi)", 0.05, 0.9, 0.3, step=0.05, key="graph_min_corr")
+
 tabs = st.tabs(["Correlation graph", "Exclusion graph"])
 selected = None
 for tab, kind in zip(tabs, ("correlation", "exclusion")):
     with tab:
         try:
             with st.spinner(f"Building the {kind} graph…"):
-                graph, nodes, edges = data_loader.phenotype_graph(model_name, kind, seeds)
+                graph, nodes, edges = data_loader.phenotype_graph(model_name, kind, seeds, max_nodes, min_corr)
         except errors.GenePhenoError as exc:
             st.warning(f"The {kind} graph is unavailable: {exc}")
             continue
@@ -96,11 +100,18 @@ with left:
         st.warning(f"Ancestors unavailable: {exc}")
     else:
         st.markdown("Ontology neighbourhood: its ancestors (root first), the term, its children")
-        st.dataframe(ancestors, hide_index=True, width="stretch", key="graph_ancestors")
+        st.dataframe(ancestors, hide_index=True, width="stretch", key="graph_ancestors", column_config={
+            "relation": st.column_config.TextColumn("Relation", width="small"),
+            "name": st.column_config.TextColumn("Term", width="medium"),
+            "term_id": st.column_config.TextColumn("Id", width="small"),
+        }, column_order=[c for c in ("relation", "name", "term_id", "depth", "n_genes") if c in ancestors])
         export.table_download(ancestors, f"ancestors {node}", key="graph_ancestors")
 with right:
     concepts = data_loader.top_concepts(model_name, node, n=10)
     st.markdown("Top concepts (largest W_p weights)")
     st.dataframe(concepts, hide_index=True, width="stretch", key="graph_concepts", column_config={
-        "weight": st.column_config.NumberColumn("W_p", format="%+.3f")})
+        "concept_name": st.column_config.TextColumn("Concept", width="medium"),
+        "concept_id": st.column_config.TextColumn("GO id", width="small"),
+        "weight": st.column_config.NumberColumn("W_p", format="%+.3f", width="small")},
+        column_order=["concept_name", "weight", "concept_id"])
     export.table_download(concepts, f"top concepts {node}", key="graph_concepts")

@@ -55,7 +55,7 @@ except errors.GenePhenoError as exc:
     st.warning(f"No concept layer: {exc}")
 else:
     fig = figures.heatmap(wp, f"W_p for the {n_terms} most frequent phenotypes (25 most variable concepts)",
-                          colorbar_title="W_p", height=max(420, 160 + 18 * len(wp)))
+                          colorbar_title="W_p", height=max(460, 200 + 22 * len(wp)))
     export.show_figure(fig, f"wp heatmap {model_name}", key="wp")
     export.table_download(wp.reset_index(), f"wp {model_name}", key="wp_table")
 

@@ -70,30 +70,28 @@ if predictions is not None and len(predictions):
     st.markdown(f"**{n_above}** of the top {len(shown)} phenotypes pass the threshold"
                 + (f" ({used:.2f})." if used is not None else "."))
     table = shown[["rank", "term_name", "score", "above_threshold", "term_id"]]
-    left, right = st.columns([1, 1], gap="medium")  # side by side when wide, stacked when narrow
-    with left:
-        st.dataframe(
-            table, hide_index=True, width="stretch", key="predict_table",
-            height=min(38 + 35 * len(table), 740),
-            column_config={
-                "rank": st.column_config.NumberColumn("#", width="small"),
-                "term_name": st.column_config.TextColumn("Phenotype", width="medium"),
-                "term_id": st.column_config.TextColumn("Term", width="small"),
-                "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.3f",
-                                                        width="small"),
-                "above_threshold": st.column_config.CheckboxColumn("Above thr.", width="small"),
-            },
-        )
-        row = st.container(horizontal=True, gap="small")
-        row.download_button("Results CSV", export.table_to_csv(predictions), "genepheno_predictions.csv",
-                            "text/csv", key="dl_pred_csv", on_click="ignore", icon=":material/download:",
-                            help="All proteins of this prediction")
-        row.download_button("Results JSON", export.table_to_json(predictions), "genepheno_predictions.json",
-                            "application/json", key="dl_pred_json", on_click="ignore", icon=":material/download:",
-                            help="All proteins of this prediction")
-    with right:
-        fig = figures.prediction_bar(shown, gene=gene, threshold=used, top=min(25, len(shown)))
-        export.show_figure(fig, f"predictions {gene}", key="predict_bar")
+    # table, then the chart: long phenotype names need the full width
+    st.dataframe(
+        table, hide_index=True, width="stretch", key="predict_table",
+        height=min(38 + 35 * len(table), 740),
+        column_config={
+            "rank": st.column_config.NumberColumn("#", width="small"),
+            "term_name": st.column_config.TextColumn("Phenotype", width="large"),
+            "term_id": st.column_config.TextColumn("Term", width="small"),
+            "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.3f",
+                                                    width="small"),
+            "above_threshold": st.column_config.CheckboxColumn("Above thr.", width="small"),
+        },
+    )
+    row = st.container(horizontal=True, gap="small")
+    row.download_button("Results CSV", export.table_to_csv(predictions), "genepheno_predictions.csv",
+                        "text/csv", key="dl_pred_csv", on_click="ignore", icon=":material/download:",
+                        help="All proteins of this prediction")
+    row.download_button("Results JSON", export.table_to_json(predictions), "genepheno_predictions.json",
+                        "application/json", key="dl_pred_json", on_click="ignore", icon=":material/download:",
+                        help="All proteins of this prediction")
+    fig = figures.prediction_bar(shown, gene=gene, threshold=used, top=min(25, len(shown)))
+    export.show_figure(fig, f"predictions {gene}", key="predict_bar")
 
     st.subheader("Nearest training proteins")
     st.caption("DIAMOND hits of the query among the model's training proteins, with their known phenotypes: "
@@ -102,6 +100,7 @@ if predictions is not None and len(predictions):
     try:
         with st.spinner("Searching the training proteins with DIAMOND…"):
             hits = data_loader.run_nearest(model_name, tuple(queries))
+            hits = hits.drop(columns=["query"], errors="ignore")  # one protein at a time here
     except data_loader.gp_errors().GenePhenoError as exc:
         st.warning(f"Nearest proteins unavailable: {exc}")
     else:
