@@ -36,7 +36,7 @@ def test_embed_writes_npz_and_second_run_uses_cache(tmp_path, capsys):
 
 def test_embed_unirep_and_no_cache(tmp_path, home, capsys):
     out = tmp_path / "u.npz"
-    args = ["embed", str(DATA / "cds.fasta"), "-e", "unirep64", "-o", str(out), "--no-cache", "--batch-tokens", "50"]
+    args = ["embed", str(DATA / "cds.fasta"), "-e", "unirep64", "-o", str(out), "--no-cache", "--batch-tokens", "50", "--threads", "1"]
     assert main(args) == 0
     assert np.load(out)["embeddings"].shape == (1, 64)
     assert "translated" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """`embed` and `cache` subcommands.
 
     genepheno embed FASTA --encoder NAME [-o OUT.npz] [--batch-tokens N] [--no-cache]
+                    [--threads N] [--no-progress]
     genepheno cache info
     genepheno cache clear [--encoder NAME]
 """
@@ -34,6 +35,10 @@ def register(subparsers) -> None:
     embed.add_argument("--batch-tokens", type=int, default=None, metavar="N", help="padded tokens per batch")
     embed.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
     embed.add_argument("--no-progress", action="store_true", help="no progress bar")
+    embed.add_argument(
+        "--threads", type=int, default=None, metavar="N",
+        help="torch CPU threads (default: torch's; use 1 on a busy shared machine)",
+    )
     embed.set_defaults(func=run_embed)
 
     cache = subparsers.add_parser("cache", help="inspect or clear the embedding cache")
@@ -51,6 +56,12 @@ def run_embed(args: argparse.Namespace) -> int:
 
     if args.batch_tokens is not None and args.batch_tokens < 1:
         raise GenePhenoError("--batch-tokens must be a positive number")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise GenePhenoError("--threads must be a positive number")
+        import torch
+
+        torch.set_num_threads(args.threads)
     records = parse_sequences(Path(args.fasta))
     encoder = get_encoder(args.encoder)
     logger.info("%d records from %s, encoder %s (dim %d)", len(records), args.fasta, encoder.name, encoder.dim)
