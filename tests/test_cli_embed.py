@@ -15,9 +15,13 @@ DATA = Path(__file__).parent / "data" / "embeddings"
 
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch):
+    import torch
+
+    threads = torch.get_num_threads()
     monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path / "home"))
     yield tmp_path / "home"
     logging.getLogger("genepheno_core").handlers.clear()
+    torch.set_num_threads(threads)  # --threads must not leak into other tests
 
 
 def test_embed_writes_npz_and_second_run_uses_cache(tmp_path, capsys):
