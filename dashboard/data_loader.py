@@ -108,6 +108,19 @@ def core_explain():
     return value.explain if isinstance(value, types.ModuleType) else value
 
 
+WARM_UP_PEPTIDE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"  # any short protein: loads every lazy part
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def warm_up(name: str) -> bool:
+    """Load the model and run one tiny prediction (loads the explain data and the encoder
+    weights), so that the user's first prediction only pays for its own sequence."""
+    import genepheno_core as gp
+
+    gp.predict(get_model(name), [("warm-up", WARM_UP_PEPTIDE)], top=1, cache=False)
+    return True
+
+
 def gp_errors():
     """genepheno_core.errors (the module of the user-facing exception classes)."""
     from genepheno_core import errors

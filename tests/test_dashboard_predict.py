@@ -28,7 +28,7 @@ def test_ranked_table_chart_and_downloads(predicted):
     at = predicted
     t.assert_clean(at)
     table = t.table(at, "rank", "term_name", "score")
-    assert list(table.columns) == ["rank", "term_name", "score", "above_threshold", "term_id"]
+    assert list(table.columns) == ["rank", "score", "term_name", "above_threshold", "term_id"]
     assert len(table) == 20  # default top N
     assert list(table["rank"]) == list(range(1, 21))
     assert table["score"].is_monotonic_decreasing

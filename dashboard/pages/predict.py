@@ -2,10 +2,14 @@
 
 import streamlit as st
 
-from dashboard import data_loader, export, figures, state
+from dashboard import state
 
 state.init_state()
+# The first page of a fresh `streamlit run`: show the title before importing pandas/plotly
 st.title("Predict knockout phenotypes")
+
+from dashboard import data_loader, export, figures  # noqa: E402  (heavy imports after the title)
+
 st.caption(
     "Paste one or more protein sequences (raw, one per line, or FASTA) or upload a FASTA file. "
     f"Up to {data_loader.MAX_SEQUENCES} sequences of at most {data_loader.MAX_RESIDUES:,} residues each. "
@@ -69,7 +73,7 @@ if predictions is not None and len(predictions):
     n_above = int(shown["above_threshold"].sum())
     st.markdown(f"**{n_above}** of the top {len(shown)} phenotypes pass the threshold"
                 + (f" ({used:.2f})." if used is not None else "."))
-    table = shown[["rank", "term_name", "score", "above_threshold", "term_id"]]
+    table = shown[["rank", "score", "term_name", "above_threshold", "term_id"]]  # score early: narrow screens
     # table, then the chart: long phenotype names need the full width
     st.dataframe(
         table, hide_index=True, width="stretch", key="predict_table",
@@ -124,9 +128,10 @@ if predictions is not None and len(predictions):
 elif predictions is not None:
     st.info("The model returned no phenotypes for this input.")
 else:
-    # warm the cache while the user pastes: the first prediction then only pays for encoding
+    # warm up while the user pastes (model, its explain data, encoder weights): the first
+    # prediction then only pays for encoding its own sequence
     with st.spinner("Loading the model…"):
         try:
-            data_loader.get_model(model_name)
+            data_loader.warm_up(model_name)
         except data_loader.gp_errors().GenePhenoError as exc:
             st.error(f"The {model_name} model cannot be loaded: {exc}")
