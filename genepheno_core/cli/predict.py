@@ -1,0 +1,159 @@
+"""`predict` and `explain`: ranked phenotypes for proteins, and the GO concepts behind them."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "predict",
+        help="rank phenotypes for protein sequences (FASTA or raw), with the top GO concepts",
+        description="Predict knockout phenotypes for proteins: FASTA file (.gz ok), raw sequences one per "
+        "line, or '-' for stdin. Without --model the default model shipped in assets/ is used. "
+        "GO annotations are optional (--go GAF, matched by accession or symbol).",
+    )
+    p.add_argument("input", metavar="INPUT", help="FASTA / raw sequence file, or '-' for stdin")
+    p.add_argument("--model", default=None, metavar="DIR", help="checkpoint directory (default: assets/models/hpo)")
+    p.add_argument("--go", default=None, metavar="ANNOTATIONS.gaf", help="GO annotations of the queries (GAF)")
+    p.add_argument("--top", type=int, default=10, metavar="N", help="phenotypes per protein (default 10)")
+    p.add_argument("--threshold", type=float, default=None, metavar="T",
+                   help="score cut-off for above_threshold (default: the model's validation-optimal one)")
+    p.add_argument("--concepts", type=int, default=3, metavar="N",
+                   help="top contributing GO concepts listed per prediction (0: none; tsv/json)")
+    p.add_argument("--format", choices=("tsv", "json", "cafa"), default="tsv")
+    p.add_argument("-o", "--output", default=None, metavar="OUT", help="output file (default: stdout)")
+    p.set_defaults(func=predict_handler)
+
+    e = subparsers.add_parser(
+        "explain",
+        help="why a protein gets a phenotype: GO concept contributions W_p[k, j] * sigmoid(c_j)",
+        description="Explain one protein's predictions: a gene symbol/accession of a case study or training "
+        "gene, a FASTA file with one record, or a raw sequence. Prints, per phenotype, the GO concepts "
+        "with the largest contributions; contributions + bias = logit.",
+    )
+    e.add_argument("gene", metavar="GENE_OR_FASTA")
+    e.add_argument("--model", default=None, metavar="DIR", help="checkpoint directory (default: assets/models/hpo)")
+    e.add_argument("--phenotype", action="append", default=None, metavar="TERM",
+                   help="phenotype term id (repeatable; default: the top predicted ones)")
+    e.add_argument("--go", default=None, metavar="GO_IDS_OR_GAF",
+                   help="GO annotations: comma-separated GO ids or a GAF file")
+    e.add_argument("--top", type=int, default=10, metavar="N", help="concepts shown per phenotype")
+    e.add_argument("--format", choices=("text", "tsv", "json"), default="text")
+    e.add_argument("-o", "--output", default=None, metavar="OUT")
+    e.set_defaults(func=explain_handler)
+
+
+def _read_input(value: str):
+    from genepheno_core.errors import InputFormatError, MissingDataError
+
+    if value == "-":
+        text = sys.stdin.read()
+        if not text.strip():
+            raise InputFormatError("<stdin>", "no sequences (empty input)")
+        return text
+    path = Path(value)
+    if not path.exists():
+        raise MissingDataError(f"{value}: no such file")
+    return path
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        from genepheno_core.io import atomic_write_text
+
+        atomic_write_text(output, text)
+        logger.info("written to %s", output)
+    else:
+        sys.stdout.write(text)
+
+
+def predict_handler(args: argparse.Namespace) -> int:
+    from genepheno_core.errors import GenePhenoError
+    from genepheno_core.explain.contributions import top_concepts
+    from genepheno_core.explain.default_model import resolve_model
+    from genepheno_core.explain.predict import parse_records, prepare_inputs, ranked_frame, score_matrix
+
+    if args.top < 1:
+        raise GenePhenoError(f"--top must be >= 1, got {args.top}")
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise GenePhenoError(f"--threshold must be within [0, 1], got {args.threshold}")
+    records = parse_records(_read_input(args.input))
+    model = resolve_model(args.model)
+    inputs = prepare_inputs(model, records, args.go)
+    scores = score_matrix(model, inputs)
+    if args.format == "cafa":
+        frame = ranked_frame(model, inputs.ids, scores, args.top, args.threshold)
+        lines = ["AUTHOR\tGenePheno", "MODEL\t1", "KEYWORDS\tmachine learning."]
+        lines += [f"{g}\t{t}\t{s:.3f}" for g, t, s in zip(frame["gene"], frame["term_id"], frame["score"])]
+        _write("\n".join(lines + ["END"]) + "\n", args.output)
+        return 0
+    frame = ranked_frame(model, inputs.ids, scores, args.top, args.threshold)
+    if args.concepts > 0:
+        frame["top_concepts"] = top_concepts(model, inputs, frame, args.concepts)
+    logger.info("%d proteins, model %s (threshold %.2f)", len(records), model.path, frame.attrs["threshold"])
+    if args.format == "json":
+        out = {"model": str(model.path), "threshold": frame.attrs["threshold"],
+               "predictions": frame.to_dict("records")}
+        _write(json.dumps(out, indent=1, default=str) + "\n", args.output)
+    else:
+        frame = frame.assign(score=frame["score"].map(lambda v: f"{v:.4f}"))
+        _write(frame.to_csv(sep="\t", index=False), args.output)
+    return 0
+
+
+def explain_handler(args: argparse.Namespace) -> int:
+    from genepheno_core.errors import MissingDataError
+    from genepheno_core.explain.contributions import explain
+    from genepheno_core.explain.default_model import resolve_model
+
+    model = resolve_model(args.model)
+    gene = args.gene
+    if Path(gene).exists():
+        gene = Path(gene)
+    go = None
+    if args.go:
+        if Path(args.go).exists():
+            go = args.go
+        elif args.go.upper().startswith("GO:"):
+            go = [g for g in args.go.replace(";", ",").split(",") if g.strip()]
+        else:
+            raise MissingDataError(f"--go {args.go}: neither a file nor GO ids")
+    if isinstance(gene, Path):
+        from genepheno_core.explain.predict import parse_records
+
+        records = parse_records(gene)
+        gene = records[0] if len(records) == 1 else gene
+    result = explain(model, gene, phenotype=args.phenotype, go_annotations=go)
+    table = result.contribution_table(top=args.top)
+    if args.format == "json":
+        out = result.to_dict()
+        out["contributions"] = table.to_dict("records")
+        _write(json.dumps(out, indent=1, default=str) + "\n", args.output)
+        return 0
+    if args.format == "tsv":
+        _write(table.to_csv(sep="\t", index=False, float_format="%.4f"), args.output)
+        return 0
+    lines = [f"gene {result.gene} ({len(result.sequence)} aa), model {model.path}, threshold {result.threshold:.2f}"]
+    if result.go_annotations:
+        lines.append(f"GO annotations used: {len(result.go_annotations)}")
+    else:
+        lines.append("no GO annotations: sequence-only prediction")
+    for row in result.terms.to_dict("records"):
+        t = row["term_id"]
+        lines.append("")
+        lines.append(f"{t} {row['term_name']}: score {row['propagated_score']:.3f} (rank {row['rank']}), "
+                     f"logit {row['logit']:+.3f} = bias {row['bias']:+.3f} + sum of concept contributions "
+                     f"{result.contributions[t].sum():+.3f}")
+        sub = table[table["term_id"] == t]
+        for c in sub.to_dict("records"):
+            lines.append(f"  {c['contribution']:+.3f}  = W {c['weight']:+.3f} x a {c['activation']:.3f}  "
+                         f"{c['concept_id']} {c['concept_name']} [{c['namespace']}]")
+    _write("\n".join(lines) + "\n", args.output)
+    return 0

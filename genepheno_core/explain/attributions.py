@@ -1,0 +1,307 @@
+"""captum attributions: concepts (bottleneck), model inputs (GO terms, embedding dims) and
+residues (Integrated Gradients through the UniRep encoder).
+
+The GenePheno forward pass is re-assembled here from the module's own layers with the
+"GO given" indicator passed explicitly (`forward_parts`): the module computes it as
+`go_bag.sum() > 0`, a step function with no gradient, so an IG path from "no GO" to the
+gene's GO bag would jump at alpha = 0 and break completeness. Fixing the indicator at the
+gene's value keeps the path smooth; its own effect is reported separately (go_presence).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from genepheno_core.errors import GenePhenoError, ModelMismatchError
+from genepheno_core.explain.contributions import resolve_gene
+from genepheno_core.explain.default_model import model_extras, resolve_model
+from genepheno_core.explain.predict import prepare_inputs, score_matrix, term_index
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_RESIDUE_TOKEN = 23  # UniRep's "X": the residue-level IG baseline
+
+
+def forward_parts(module, seq_emb=None, go_bag=None, go_present=None, homology=None, homology_present=None):
+    """(concept_logits (B, J), phenotype_logits (B, K)) of a GenePheno module, as its forward,
+    with the GO / homology presence indicators (B, 1) given instead of computed."""
+    from genepheno_core.models.genepheno import normalise_go_bag
+
+    inp = module.inputs
+    batch = next(t.shape[0] for t in (seq_emb, go_bag, homology) if t is not None)
+    h = torch.zeros(batch, inp.hidden, dtype=torch.float32)
+    if inp.seq_proj is not None and seq_emb is not None:
+        h = h + inp.seq_proj((seq_emb - inp.seq_mean) / inp.seq_std)
+    if inp.go_proj is not None and go_bag is not None:
+        h = h + inp.go_proj(normalise_go_bag(go_bag)) + go_present * inp.go_present
+    if inp.homology_proj is not None and homology is not None:
+        h = h + inp.homology_proj(homology) + homology_present * inp.homology_present
+    c = module.concept_head(module.trunk(h))
+    return c, module.phenotype_head(torch.sigmoid(c))
+
+
+@dataclass
+class _Target:
+    kind: str  # "phenotype" or "concept"
+    index: int
+    id: str
+    name: str
+
+
+def _target(model, phenotype, concept, default_scores: np.ndarray | None) -> _Target:
+    if phenotype is not None and concept is not None:
+        raise ValueError("give a phenotype or a concept, not both")
+    if concept is not None:
+        ids = model.concepts["go_id"].astype(str).tolist()
+        if concept not in ids:
+            raise GenePhenoError(f"unknown concept {concept}: not one of the model's {len(ids)} GO concepts")
+        j = ids.index(concept)
+        return _Target("concept", j, concept, str(model.concepts["name"].iloc[j]))
+    if phenotype is None:
+        k = int(np.argmax(default_scores))
+    else:
+        if not isinstance(phenotype, str):
+            raise ValueError("one phenotype term per attribution")
+        k = term_index(model, phenotype)[0]
+    return _Target("phenotype", k, str(model.terms["term_id"].iloc[k]), str(model.terms["name"].iloc[k]))
+
+
+def _gene_tensors(model, gene, go_annotations):
+    from genepheno_core.models import GenePheno
+
+    model = resolve_model(model)
+    if not isinstance(model.module, GenePheno):
+        raise ModelMismatchError(f"{model.path} ({model.kind}) has no GO concept layer")
+    gid, seq, known_go = resolve_gene(model, gene)
+    if go_annotations is None:
+        go_annotations = known_go
+    if go_annotations is not None and not isinstance(go_annotations, dict):
+        go_annotations = {gid: list(go_annotations)}
+    inputs = prepare_inputs(model, [(gid, seq)], go_annotations or None)
+    t = model._inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
+                      inputs.sequences if model.uses_homology else None)
+    present = {k: (v.sum(dim=1, keepdim=True) > 0).float() for k, v in t.items() if k in ("go_bag", "homology")}
+    return model, gid, seq, inputs, t, present
+
+
+@dataclass
+class ConceptAttributions:
+    """captum attributions for one gene and one target (phenotype or concept logit).
+
+    bottleneck: DataFrame[concept_id, concept_name, activation, contribution, ig, layer_ig,
+        layer_ig_exact] (phenotype targets only): `ig` = IntegratedGradients on the concept
+        activations with baseline 0, equal to the exact contributions W_p[k, j] a_j; `layer_ig`
+        = LayerIntegratedGradients on the bottleneck from the input baseline (mean embedding,
+        no GO), equal to W_p[k, j] (a_j - a_j(baseline)) = `layer_ig_exact`.
+    go_inputs: DataFrame[go_id, name, attribution]: IG of the target over the gene's GO input
+        terms (baseline: no term, GO indicator kept at the gene's value).
+    embedding_dims: DataFrame[dim, value, baseline, attribution]: IG over the sequence
+        embedding (baseline: the training mean), sorted by |attribution|.
+    go_presence: exact effect of the "GO given" indicator alone (0 without GO).
+    delta: completeness gap of the input IG (captum's convergence delta):
+        sum(attributions) - (f(x) - f(baseline)).
+    """
+
+    gene: str
+    target: str
+    target_kind: str
+    target_name: str
+    logit: float
+    baseline_logit: float
+    bottleneck: pd.DataFrame | None
+    go_inputs: pd.DataFrame
+    embedding_dims: pd.DataFrame
+    homology: float = 0.0
+    go_presence: float = 0.0
+    delta: float = 0.0
+    bottleneck_delta: float = 0.0
+    info: dict = field(default_factory=dict)
+
+
+def concept_attributions(model, gene, phenotype: str | None = None, concept: str | None = None,
+                         go_annotations=None, n_steps: int = 64) -> ConceptAttributions:
+    """captum attributions of a phenotype logit (to concepts and inputs) or of a concept logit
+    (to inputs) for one gene; see ConceptAttributions. phenotype/concept None: the gene's
+    best-scoring phenotype."""
+    from captum.attr import IntegratedGradients, LayerIntegratedGradients
+
+    model, gid, seq, inputs, t, present = _gene_tensors(model, gene, go_annotations)
+    module = model.module
+    module.eval()
+    T = float(module.config.temperature)
+    target = _target(model, phenotype, concept, score_matrix(model, inputs)[0])
+
+    names = ("seq_emb", "go_bag", "homology")
+    keys = [n for n in names if n in t]
+    x = tuple(t[k] for k in keys)
+    base = []
+    for k, v in zip(keys, x):
+        if k == "seq_emb":
+            base.append(module.inputs.seq_mean.expand_as(v).clone())  # standardised input 0
+        else:
+            base.append(torch.zeros_like(v))
+    base = tuple(base)
+
+    def f(*args):
+        kw = dict(zip(keys, args))
+        c, s = forward_parts(module, kw.get("seq_emb"), kw.get("go_bag"),
+                             present.get("go_bag", torch.zeros(1, 1)).expand(args[0].shape[0], 1),
+                             kw.get("homology"),
+                             present.get("homology", torch.zeros(1, 1)).expand(args[0].shape[0], 1))
+        return c[:, target.index] if target.kind == "concept" else s[:, target.index] / T
+
+    with torch.no_grad():
+        fx = float(f(*x))
+        fb = float(f(*base))
+    ig = IntegratedGradients(f)
+    attrs, delta = ig.attribute(x, baselines=base, n_steps=n_steps, method="gausslegendre",
+                                return_convergence_delta=True)
+    attrs = dict(zip(keys, attrs))
+
+    go_frame = pd.DataFrame(columns=["go_id", "name", "attribution"])
+    go_presence = 0.0
+    if "go_bag" in attrs:
+        a = attrs["go_bag"][0].detach().numpy()
+        on = np.flatnonzero(t["go_bag"][0].numpy() > 0)
+        extras = model_extras(model)
+        name_of = {}
+        if extras.go_terms is not None:
+            name_of = dict(zip(extras.go_terms["go_id"], extras.go_terms["name"]))
+        go_frame = pd.DataFrame({"go_id": [model.go_inputs[i] for i in on],
+                                 "name": [name_of.get(model.go_inputs[i], "") for i in on],
+                                 "attribution": a[on].astype(np.float64)})
+        go_frame = go_frame.iloc[np.argsort(-np.abs(go_frame["attribution"].to_numpy()), kind="stable")]
+        go_frame = go_frame.reset_index(drop=True)
+        if float(present["go_bag"][0, 0]) > 0:
+            # exact effect of the indicator: baseline bag with indicator on minus off
+            kw = dict(zip(keys, base))
+            with torch.no_grad():
+                on_c, on_s = forward_parts(module, kw.get("seq_emb"), kw["go_bag"], torch.ones(1, 1),
+                                           kw.get("homology"), present.get("homology", torch.zeros(1, 1)))
+                off_c, off_s = forward_parts(module, kw.get("seq_emb"), kw["go_bag"], torch.zeros(1, 1),
+                                             kw.get("homology"), present.get("homology", torch.zeros(1, 1)))
+            pick = (lambda c, s: float(c[0, target.index])) if target.kind == "concept" else \
+                (lambda c, s: float(s[0, target.index]) / T)
+            go_presence = pick(on_c, on_s) - pick(off_c, off_s)
+    emb_frame = pd.DataFrame(columns=["dim", "value", "baseline", "attribution"])
+    if "seq_emb" in attrs:
+        a = attrs["seq_emb"][0].detach().numpy().astype(np.float64)
+        emb_frame = pd.DataFrame({"dim": np.arange(a.size), "value": x[keys.index("seq_emb")][0].numpy(),
+                                  "baseline": base[keys.index("seq_emb")][0].numpy(), "attribution": a})
+        emb_frame = emb_frame.iloc[np.argsort(-np.abs(a), kind="stable")].reset_index(drop=True)
+    hom = float(attrs["homology"].sum()) if "homology" in attrs else 0.0
+
+    bottleneck, bdelta = None, 0.0
+    if target.kind == "phenotype":
+        with torch.no_grad():
+            c, _ = forward_parts(module, *(x[keys.index(k)] if k in keys else None for k in ("seq_emb", "go_bag")),
+                                 present.get("go_bag", torch.zeros(1, 1)),
+                                 x[keys.index("homology")] if "homology" in keys else None,
+                                 present.get("homology", torch.zeros(1, 1)))
+            cb, _ = forward_parts(module, *(base[keys.index(k)] if k in keys else None for k in ("seq_emb", "go_bag")),
+                                  present.get("go_bag", torch.zeros(1, 1)),
+                                  base[keys.index("homology")] if "homology" in keys else None,
+                                  present.get("homology", torch.zeros(1, 1)))
+        act = torch.sigmoid(c)  # (1, J)
+        act_b = torch.sigmoid(cb)
+        head = lambda a: module.phenotype_head(a)[:, target.index] / T  # noqa: E731
+        ig_b, bdelta = IntegratedGradients(head).attribute(act, baselines=torch.zeros_like(act), n_steps=n_steps,
+                                                           return_convergence_delta=True)
+        lig = LayerIntegratedGradients(f, module.phenotype_head)
+        lig_attr = lig.attribute(x, baselines=base, n_steps=n_steps, method="gausslegendre",
+                                 attribute_to_layer_input=True)
+        if isinstance(lig_attr, (tuple, list)):
+            lig_attr = lig_attr[0]
+        W = np.asarray(model.W_p, dtype=np.float64)[target.index]
+        a_np = act[0].double().numpy()
+        bottleneck = pd.DataFrame({
+            "concept_id": model.concepts["go_id"].astype(str).to_numpy(),
+            "concept_name": model.concepts["name"].astype(str).to_numpy(),
+            "activation": a_np,
+            "contribution": W * a_np,
+            "ig": ig_b[0].detach().double().numpy(),
+            "layer_ig": lig_attr[0].detach().double().numpy(),
+            "layer_ig_exact": W * (a_np - act_b[0].double().numpy()),
+        })
+        bottleneck = bottleneck.iloc[np.argsort(-np.abs(bottleneck["contribution"].to_numpy()), kind="stable")]
+        bottleneck = bottleneck.reset_index(drop=True)
+        bdelta = float(bdelta)
+    return ConceptAttributions(
+        gene=gid, target=target.id, target_kind=target.kind, target_name=target.name, logit=fx,
+        baseline_logit=fb, bottleneck=bottleneck, go_inputs=go_frame, embedding_dims=emb_frame, homology=hom,
+        go_presence=go_presence, delta=float(delta), bottleneck_delta=bdelta,
+        info={"n_steps": n_steps, "method": "gausslegendre", "baseline": "training-mean embedding, no GO terms"})
+
+
+def residue_attributions(model, sequence, phenotype: str | None = None, concept: str | None = None,
+                         go_annotations=None, n_steps: int = 24, internal_batch_size: int | None = None) -> pd.DataFrame:
+    """Integrated Gradients from a phenotype (or concept) logit back to each residue, through
+    the UniRep encoder (captum LayerIntegratedGradients on its residue embedding layer).
+
+    Baseline: every residue replaced by UniRep's unknown-residue token X (start token kept),
+    so an attribution says how much the real residue at that position moves the logit
+    compared with an uninformative one. GO inputs (if given) are held fixed.
+
+    Returns DataFrame[position (1-based), residue, attribution]; df.attrs holds target,
+    target_kind, logit, baseline_logit, delta (completeness gap, captum's convergence delta:
+    sum of attributions - (logit - baseline_logit)), relative_delta, n_steps and seconds. Models whose encoder is not
+    UniRep raise ModelMismatchError (there is no residue-level path through their features).
+    """
+    from captum.attr import LayerIntegratedGradients
+
+    from genepheno_core.embeddings.unirep import encode_tokens, load_unirep
+
+    start = time.perf_counter()
+    model = resolve_model(model)
+    encoder = str(model.encoder or "")
+    if not encoder.startswith("unirep"):
+        raise ModelMismatchError(
+            f"residue attributions need a UniRep encoder (differentiable down to residues); "
+            f"{model.path} uses {encoder or 'no sequence encoder'}")
+    model, gid, seq, inputs, t, present = _gene_tensors(model, sequence, go_annotations)
+    unirep = load_unirep(int(encoder[len("unirep"):]))
+    module = model.module
+    module.eval()
+    T = float(module.config.temperature)
+    target = _target(model, phenotype, concept, score_matrix(model, inputs)[0])
+
+    tokens = encode_tokens(seq)[None, :]  # (1, L + 1): start token + residues
+    baseline = tokens.clone()
+    baseline[0, 1:] = UNKNOWN_RESIDUE_TOKEN
+    go_bag = t.get("go_bag")
+    hom = t.get("homology")
+
+    def f(tok):
+        batch = tok.shape[0]
+        mask = torch.ones(tok.shape, dtype=torch.bool)
+        emb = unirep(tok, mask)  # (B, D) mean hidden state, differentiable
+        c, s = forward_parts(
+            module, emb, None if go_bag is None else go_bag.expand(batch, -1),
+            present.get("go_bag", torch.zeros(1, 1)).expand(batch, 1),
+            None if hom is None else hom.expand(batch, -1),
+            present.get("homology", torch.zeros(1, 1)).expand(batch, 1))
+        return c[:, target.index] if target.kind == "concept" else s[:, target.index] / T
+
+    with torch.no_grad():
+        fx, fb = (float(v) for v in f(torch.cat([tokens, baseline])))
+    lig = LayerIntegratedGradients(f, unirep.embedding)
+    with torch.enable_grad():
+        attr, delta = lig.attribute(tokens, baselines=baseline, n_steps=n_steps, method="gausslegendre",
+                                    internal_batch_size=internal_batch_size, return_convergence_delta=True)
+    per_residue = attr[0].sum(dim=-1).detach().double().numpy()  # (L + 1,), [0] = start token (0)
+    frame = pd.DataFrame({"position": np.arange(1, len(seq) + 1), "residue": list(seq),
+                          "attribution": per_residue[1:]})
+    diff = fx - fb
+    frame.attrs.update({
+        "gene": gid, "target": target.id, "target_kind": target.kind, "target_name": target.name,
+        "logit": fx, "baseline_logit": fb, "delta": float(delta),
+        "relative_delta": float(abs(float(delta)) / max(abs(diff), 1e-8)), "n_steps": n_steps,
+        "baseline": "X (unknown residue) at every position", "seconds": time.perf_counter() - start,
+    })
+    return frame

@@ -1,0 +1,240 @@
+"""Exact concept contributions: why the model predicts a phenotype for one gene.
+
+The phenotype head is linear in the concept activations a = sigmoid(c):
+
+    s_k = sum_j W_p[k, j] * a_j + b_k
+
+so contribution_kj = W_p[k, j] * a_j, and sum_j contribution_kj + b_k = s_k exactly (up to
+float32 rounding of the forward pass). W_p and b are the model's effective weights
+(TrainedModel.W_p / .bias, training temperature divided out), so s_k is the logit of the
+reported probability sigmoid(s_k).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from genepheno_core.errors import InputFormatError, ModelMismatchError
+from genepheno_core.explain.default_model import model_extras, resolve_model
+from genepheno_core.explain.predict import parse_records, prepare_inputs, term_index
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Explanation:
+    """Concept-level explanation of one gene's predictions.
+
+    activations: DataFrame[concept_id, concept_name, namespace, activation, annotated]
+        (one row per bottleneck concept; activation = sigmoid(c_j); annotated = the concept
+        is among the GO annotations given for the gene, propagated; False without GO).
+    contributions: DataFrame (index concept_id, one column per explained term_id) of
+        W_p[k, j] * activation_j.
+    bias, logit, score: {term_id: b_k}, {term_id: s_k}, {term_id: sigmoid(s_k)} (unpropagated).
+    terms: DataFrame[term_id, term_name, logit, bias, score, propagated_score, rank].
+    """
+
+    gene: str
+    sequence: str
+    activations: pd.DataFrame
+    contributions: pd.DataFrame
+    bias: dict
+    logit: dict
+    score: dict
+    terms: pd.DataFrame
+    go_annotations: list[str] = field(default_factory=list)
+    threshold: float = 0.5
+
+    def contribution_table(self, term: str | None = None, top: int | None = None) -> pd.DataFrame:
+        """Long table [term_id, concept_id, concept_name, namespace, weight, activation,
+        contribution] sorted by |contribution| within each term (optionally top n per term)."""
+        act = self.activations.set_index("concept_id")
+        cols = [term] if term is not None else list(self.contributions.columns)
+        parts = []
+        for t in cols:
+            if t not in self.contributions:
+                raise KeyError(f"{t} was not explained (explained: {', '.join(self.contributions.columns)})")
+            contrib = self.contributions[t]
+            a = act.loc[contrib.index, "activation"].to_numpy()
+            frame = pd.DataFrame({
+                "term_id": t,
+                "concept_id": contrib.index,
+                "concept_name": act.loc[contrib.index, "concept_name"].to_numpy(),
+                "namespace": act.loc[contrib.index, "namespace"].to_numpy(),
+                "weight": np.divide(contrib.to_numpy(), a, out=np.zeros_like(a), where=a != 0),
+                "activation": a,
+                "contribution": contrib.to_numpy(),
+            })
+            frame = frame.iloc[np.argsort(-np.abs(frame["contribution"].to_numpy()), kind="stable")]
+            parts.append(frame.head(top) if top else frame)
+        return pd.concat(parts, ignore_index=True)
+
+    def to_dict(self) -> dict:
+        return {"gene": self.gene, "activations": self.activations.to_dict("records"),
+                "contributions": self.contribution_table().to_dict("records"), "bias": self.bias,
+                "logit": self.logit, "score": self.score, "terms": self.terms.to_dict("records"),
+                "go_annotations": self.go_annotations, "threshold": self.threshold}
+
+
+def find_gene(model, query: str) -> tuple[str, str, list[str] | None] | None:
+    """(id, sequence, GO ids or None) of a gene symbol / accession / gene id among the case
+    studies and the model's training genes; None when not found."""
+    q = query.strip().upper()
+    try:
+        from genepheno_core.explain.case_studies import load_case_studies
+
+        cases = load_case_studies()
+        for _, row in cases.iterrows():
+            if q in (str(row["symbol"]).upper(), str(row["accession"]).upper(), str(row.get("gene_id", "")).upper()):
+                return str(row["accession"]), str(row["sequence"]), list(row["go"] or [])
+    except Exception as exc:  # no case studies shipped: fall through to the training genes
+        logger.debug("case studies unavailable: %s", exc)
+    extras = model_extras(model)
+    if extras.train_genes is not None:
+        genes = extras.train_genes
+        for col in ("symbol", "accession", "gene_id"):
+            hit = np.flatnonzero(genes[col].astype(str).str.upper().to_numpy() == q)
+            if hit.size:
+                i = int(hit[0])
+                return str(genes["accession"].iloc[i] or genes["gene_id"].iloc[i]), extras.train_sequences[i], None
+    return None
+
+
+def resolve_gene(model, gene) -> tuple[str, str, list[str] | None]:
+    """One protein from (id, sequence), a known gene symbol/accession, or sequence/FASTA text
+    or path holding exactly one record."""
+    if isinstance(gene, tuple) and len(gene) == 2:
+        rid, seq = parse_records([gene])[0]
+        return rid, seq, None
+    if isinstance(gene, str) and gene.strip() and "\n" not in gene.strip() and not gene.startswith(">"):
+        found = find_gene(model, gene)
+        if found is not None:
+            return found
+    records = parse_records(gene)
+    if len(records) != 1:
+        raise InputFormatError("<gene>", f"explain takes one protein, got {len(records)} records")
+    return records[0][0], records[0][1], None
+
+
+def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5, embeddings=None) -> Explanation:
+    """Concept activations and exact per-concept contributions for one gene.
+
+    model: TrainedModel, checkpoint path or None (default model).
+    gene: (id, sequence), a gene symbol / accession of a case study or training gene, or a
+        sequence / FASTA text / path with one record.
+    phenotype: a term id (or exact name), a list of them, or None for the `top_terms`
+        best-scoring phenotypes. Unknown terms raise GenePhenoError.
+    go_annotations: GO ids of the gene (list), or a dict / GAF as in `predict`. A case-study
+        gene looked up by name uses its known annotations unless go_annotations=[] is given.
+    """
+    model = resolve_model(model)
+    from genepheno_core.models import GenePheno
+
+    if not isinstance(model.module, GenePheno):
+        raise ModelMismatchError(f"{model.path} ({model.kind}) has no GO concept layer to explain")
+    gid, seq, known_go = resolve_gene(model, gene)
+    if go_annotations is None:
+        go_annotations = known_go
+    if go_annotations is not None and not isinstance(go_annotations, dict) and not _is_path(go_annotations):
+        go_annotations = {gid: list(go_annotations)}
+    inputs = prepare_inputs(model, [(gid, seq)], go_annotations or None, embeddings)
+    tensors = model._inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
+                            inputs.sequences if model.uses_homology else None)
+    model.module.eval()
+    with torch.no_grad():
+        out = model.module(**tensors)
+    temperature = float(model.module.config.temperature)
+    logits = out.phenotype_logits[0].double().numpy() / temperature  # (K,)
+    activation = torch.sigmoid(out.concept_logits[0]).double().numpy()  # (J,)
+
+    from genepheno_core.explain.predict import score_matrix
+
+    propagated = score_matrix(model, inputs)[0]
+    if phenotype is None:
+        cols = list(np.argsort(-propagated, kind="stable")[:top_terms])
+    else:
+        cols = term_index(model, phenotype)
+    W = np.asarray(model.W_p, dtype=np.float64)  # (K, J)
+    b = np.asarray(model.bias, dtype=np.float64)  # (K,)
+    term_ids = model.terms["term_id"].astype(str).to_numpy()
+    names = model.terms["name"].astype(str).to_numpy() if "name" in model.terms else term_ids
+    concepts = model.concepts
+    contrib = W[cols] * activation[None, :]  # (n_terms, J)
+    contributions = pd.DataFrame(contrib.T, index=pd.Index(concepts["go_id"].astype(str), name="concept_id"),
+                                 columns=[term_ids[k] for k in cols])
+    annotated = set(inputs.go_sets[0] or ()) | set(_flatten_go(go_annotations, gid))
+    if annotated:
+        annotated |= _concept_closure(model, annotated)
+    activations = pd.DataFrame({
+        "concept_id": concepts["go_id"].astype(str).to_numpy(),
+        "concept_name": concepts["name"].astype(str).to_numpy() if "name" in concepts else "",
+        "namespace": concepts["namespace"].astype(str).to_numpy() if "namespace" in concepts else "",
+        "activation": activation,
+        "annotated": concepts["go_id"].astype(str).isin(annotated).to_numpy(),
+    })
+    ranks = np.empty(len(propagated), dtype=np.int64)
+    ranks[np.argsort(-propagated, kind="stable")] = np.arange(1, len(propagated) + 1)
+    terms = pd.DataFrame({
+        "term_id": [term_ids[k] for k in cols], "term_name": [names[k] for k in cols],
+        "logit": logits[cols], "bias": b[cols], "score": 1.0 / (1.0 + np.exp(-logits[cols])),
+        "propagated_score": propagated[cols].astype(np.float64), "rank": ranks[cols],
+    })
+    return Explanation(
+        gene=gid, sequence=seq, activations=activations, contributions=contributions,
+        bias={term_ids[k]: float(b[k]) for k in cols}, logit={term_ids[k]: float(logits[k]) for k in cols},
+        score={term_ids[k]: float(1.0 / (1.0 + np.exp(-logits[k]))) for k in cols}, terms=terms,
+        go_annotations=sorted(annotated), threshold=float(model.threshold))
+
+
+def _is_path(value) -> bool:
+    import os
+
+    return isinstance(value, (str, os.PathLike))
+
+
+def _flatten_go(go_annotations, gid: str) -> list[str]:
+    if not go_annotations:
+        return []
+    if isinstance(go_annotations, dict):
+        return list(go_annotations.get(gid) or [])
+    return []
+
+
+def _concept_closure(model, go_ids: set[str]) -> set[str]:
+    """Concept ids implied by GO ids (a concept is one of them or one of their ancestors)."""
+    concepts = model.concepts["go_id"].astype(str).tolist()
+    out = {g for g in go_ids if g in set(concepts)}
+    extras = model_extras(model)
+    if extras.concept_closure is not None:
+        index = extras.go_index()
+        for g in go_ids:
+            row = index.get(g)
+            if row is not None:
+                out.update(concepts[j] for j in extras.concept_closure[row].indices)
+    return out
+
+
+def top_concepts(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[str]:
+    """For each row (gene, term_id) of a `predict` frame, the `n` concepts with the largest
+    positive contribution W_p[k, j] * a_j, as "name (+0.42); ..." text (same row order)."""
+    from genepheno_core.models import GenePheno
+
+    if not isinstance(model.module, GenePheno) or n <= 0:
+        return [""] * len(predictions)
+    act = model.concept_activations(inputs.embeddings, inputs.go_sets if model.uses_go else None,
+                                    inputs.sequences if model.uses_homology else None).astype(np.float64)  # (n, J)
+    W = np.asarray(model.W_p, dtype=np.float64)
+    row_of = {g: i for i, g in enumerate(inputs.ids)}
+    col_of = {t: k for k, t in enumerate(model.terms["term_id"].astype(str))}
+    names = model.concepts["name"].astype(str).tolist()
+    out = []
+    for gene, term in zip(predictions["gene"], predictions["term_id"]):
+        contrib = W[col_of[term]] * act[row_of[gene]]
+        best = [j for j in np.argsort(-contrib, kind="stable")[:n] if contrib[j] > 0]
+        out.append("; ".join(f"{names[j]} ({contrib[j]:+.2f})" for j in best))
+    return out

@@ -1,0 +1,255 @@
+"""The shipped default model(s) and the data a model needs at prediction time.
+
+A checkpoint written by `training.train` holds weights and vocabularies. Explaining a
+prediction needs a little more of the training data, which the dashboard must have without
+the dataset or the ontology files. `write_explain_extras` stores it in `<model>/explain/`:
+
+    terms.tsv              term_id, name, n_genes, depth (label vocabulary, checkpoint order)
+    term_ancestors.npz     (K, K) uint8 csr: [i, j] = 1 when term j is a proper ancestor of i
+    train_genes.tsv        gene_id, symbol, accession of the training genes (rows below)
+    train_sequences.fa     their sequences (DIAMOND database of `nearest_proteins`)
+    train_labels.npz       (N_train, K) uint8 csr training labels
+    train_concepts.npz     (N_train, J) uint8 csr GO concept labels (interpretability check)
+    train_has_go.npy       (N_train,) bool: the gene has GO annotations
+    go_terms.tsv           go_id, name, namespace of every GO term of the dataset
+    go_closure.npz         (n_go, G) uint8 csr: GO term -> the GO input terms that are the
+                           term itself or its ancestors (propagates user GO annotations)
+    concept_closure.npz    (n_go, J) uint8 csr: the same for the bottleneck concepts
+    pairs.tsv              the exclusive phenotype pairs (models/pairs.py) with their rule
+
+`resolve_model(None)` loads the default model in assets/models/hpo (override the directory
+with $GENEPHENO_MODELS_DIR).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from genepheno_core.errors import MissingDataError
+from genepheno_core.io import atomic_path
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXTRAS_DIR = "explain"
+_LOADED: dict[str, object] = {}
+_LOCK = threading.Lock()
+
+
+def models_dir() -> Path:
+    """Directory of the shipped models: $GENEPHENO_MODELS_DIR, else <repo>/assets/models."""
+    env = os.environ.get("GENEPHENO_MODELS_DIR")
+    return Path(env).expanduser() if env else REPO_ROOT / "assets" / "models"
+
+
+def default_model_path(dataset: str = "hpo") -> Path:
+    """Checkpoint directory of the default model for `dataset` (hpo or mpo).
+
+    Raises MissingDataError (saying how to build it) when it is not there.
+    """
+    path = models_dir() / dataset
+    if not (path / "config.json").exists():
+        raise MissingDataError(
+            f"no default {dataset} model in {path}; build it with `make default-model` "
+            "(scripts/build_default_model.py) or pass --model DIR")
+    return path
+
+
+def resolve_model(model=None):
+    """A TrainedModel from a TrainedModel (returned as is), a checkpoint directory, or None
+    (the default hpo model). Directories are loaded once per process."""
+    from genepheno_core.training import TrainedModel, load_model
+
+    if isinstance(model, TrainedModel):
+        return model
+    if model is None:
+        path = default_model_path()
+    elif isinstance(model, (str, os.PathLike)):
+        path = Path(model).expanduser()
+        if not path.exists() and (models_dir() / str(model) / "config.json").exists():
+            path = models_dir() / str(model)  # a shipped model's name: "hpo", "mpo"
+    else:
+        raise TypeError(f"model must be a TrainedModel, a checkpoint path or None, not {type(model).__name__}")
+    key = str(path.resolve())
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = load_model(path)
+        return _LOADED[key]
+
+
+# ----------------------------------------------------------------------------- extras
+@dataclass
+class ModelExtras:
+    """Training-data summaries stored with a model (see the module docstring)."""
+
+    terms: pd.DataFrame  # term_id, name, n_genes, depth
+    term_ancestors: sp.csr_matrix  # (K, K)
+    train_genes: pd.DataFrame | None = None  # gene_id, symbol, accession
+    train_sequences: list[str] | None = None
+    train_labels: sp.csr_matrix | None = None  # (N, K)
+    train_concepts: sp.csr_matrix | None = None  # (N, J)
+    train_has_go: np.ndarray | None = None  # (N,)
+    go_terms: pd.DataFrame | None = None  # go_id, name, namespace
+    go_closure: sp.csr_matrix | None = None  # (n_go, G)
+    concept_closure: sp.csr_matrix | None = None  # (n_go, J)
+    pairs: pd.DataFrame | None = None
+    _go_index: dict = field(default_factory=dict, repr=False)
+
+    def go_index(self) -> dict[str, int]:
+        if not self._go_index and self.go_terms is not None:
+            self._go_index = {g: i for i, g in enumerate(self.go_terms["go_id"])}
+        return self._go_index
+
+
+def write_explain_extras(model_dir: str | Path, dataset, split: str = "random", pairs: pd.DataFrame | None = None,
+                         go_ontology=None) -> Path:
+    """Write `<model_dir>/explain/` from the `dataset` the model was trained on.
+
+    `pairs` defaults to `models.pairs.dataset_pairs(dataset, split)` (needs the label
+    ontology); `go_ontology` (default: dataset.go_ontology()) gives the GO closure.
+    """
+    from genepheno_core.training import load_model
+
+    model_dir = Path(model_dir)
+    model = load_model(model_dir)
+    model.check_compatible(dataset)
+    train = dataset.split_indices("train", split)
+    k = len(dataset.terms)
+    with atomic_path(model_dir / EXTRAS_DIR) as tmp:
+        tmp.mkdir(parents=True)
+        terms = dataset.terms.copy()
+        for col, default in (("n_genes", 0), ("depth", 0)):
+            if col not in terms:
+                terms[col] = default
+        terms[["term_id", "name", "n_genes", "depth"]].to_csv(tmp / "terms.tsv", sep="\t", index=False)
+        sp.save_npz(tmp / "term_ancestors.npz", sp.csr_matrix(dataset.term_ancestors, dtype=np.uint8))
+        genes = dataset.genes.iloc[train]
+        genes[["gene_id", "symbol", "accession"]].to_csv(tmp / "train_genes.tsv", sep="\t", index=False)
+        with open(tmp / "train_sequences.fa", "w") as handle:
+            for gid, seq in zip(genes["gene_id"], genes["sequence"]):
+                handle.write(f">{gid}\n{seq}\n")
+        sp.save_npz(tmp / "train_labels.npz", sp.csr_matrix(dataset.labels[train], dtype=np.uint8))
+        go = sp.csr_matrix(dataset.go, dtype=np.uint8)
+        np.save(tmp / "train_has_go.npy", np.asarray(go[train].sum(axis=1)).ravel() > 0)
+        go_index = {g: i for i, g in enumerate(dataset.go_terms["go_id"].astype(str))}
+        if model.concepts is not None:
+            cols = [go_index[g] for g in model.concepts["go_id"]]
+            sp.save_npz(tmp / "train_concepts.npz", go[train][:, cols].tocsr())
+        go_terms = dataset.go_terms.copy()
+        go_terms[["go_id", "name", "namespace"]].to_csv(tmp / "go_terms.tsv", sep="\t", index=False)
+        if model.go_inputs or model.concepts is not None:
+            ontology = go_ontology if go_ontology is not None else dataset.go_ontology()
+            all_go = dataset.go_terms["go_id"].astype(str).tolist()
+            if model.go_inputs:
+                sp.save_npz(tmp / "go_closure.npz", _go_closure(all_go, model.go_inputs, ontology))
+            if model.concepts is not None:
+                sp.save_npz(tmp / "concept_closure.npz",
+                            _go_closure(all_go, model.concepts["go_id"].astype(str).tolist(), ontology))
+        if pairs is None:
+            from genepheno_core.models.pairs import dataset_pairs
+
+            try:
+                pairs = dataset_pairs(dataset, split, max_overlap=model.config.pair_max_overlap)
+            except Exception as exc:  # the label ontology may be unavailable: graphs lose one edge type
+                logger.warning("no exclusive pairs stored with the model: %s", exc)
+                pairs = None
+        if pairs is not None:
+            pairs[["term_a", "term_b", "rule", "overlap"]].to_csv(tmp / "pairs.tsv", sep="\t", index=False)
+    logger.info("explain extras for %d terms written to %s", k, model_dir / EXTRAS_DIR)
+    return model_dir / EXTRAS_DIR
+
+
+def _go_closure(go_ids: list[str], inputs: list[str], ontology) -> sp.csr_matrix:
+    """(len(go_ids), len(inputs)) uint8: [i, j] = 1 when inputs[j] is go_ids[i] or one of
+    its ancestors (is_a / part_of as the ontology defines them)."""
+    col = {g: j for j, g in enumerate(inputs)}
+    rows, cols = [], []
+    for i, g in enumerate(go_ids):
+        try:
+            anc = ontology.ancestors(g, include_self=True)
+        except Exception:  # a term missing from the ontology: only itself
+            anc = {g}
+        for a in anc:
+            j = col.get(a)
+            if j is not None:
+                rows.append(i)
+                cols.append(j)
+    data = np.ones(len(rows), dtype=np.uint8)
+    return sp.csr_matrix((data, (rows, cols)), shape=(len(go_ids), len(inputs)), dtype=np.uint8)
+
+
+def _read_fasta_sequences(path: Path) -> list[str]:
+    seqs, parts = [], None
+    with open(path) as handle:
+        for line in handle:
+            if line.startswith(">"):
+                if parts is not None:
+                    seqs.append("".join(parts))
+                parts = []
+            elif parts is not None:
+                parts.append(line.strip())
+    if parts is not None:
+        seqs.append("".join(parts))
+    return seqs
+
+
+def model_extras(model) -> ModelExtras:
+    """The extras of a TrainedModel (loaded once and kept on the model object).
+
+    Without an `explain/` directory, only what the checkpoint itself holds is available
+    (no term ancestors: predictions are not propagated; no nearest proteins unless the
+    model has a homology branch; no graphs from training data).
+    """
+    cached = getattr(model, "_explain_extras", None)
+    if cached is not None:
+        return cached
+    root = Path(model.path) / EXTRAS_DIR
+    k = len(model.terms)
+    if not (root / "terms.tsv").exists():
+        logger.warning("%s has no %s/ directory: no ontology structure or training data for explanations",
+                       model.path, EXTRAS_DIR)
+        terms = model.terms.copy()
+        terms["n_genes"] = 0
+        terms["depth"] = 0
+        extras = ModelExtras(terms=terms, term_ancestors=sp.csr_matrix((k, k), dtype=np.uint8))
+        homology = getattr(model, "_homology", None)
+        if homology is not None:
+            ids = [f"train{i}" for i in range(len(homology[0]))]
+            extras.train_genes = pd.DataFrame({"gene_id": ids, "symbol": "", "accession": ids})
+            extras.train_sequences, extras.train_labels = list(homology[0]), homology[1].astype(np.int32)
+    else:
+        read = lambda name: pd.read_csv(root / name, sep="\t", dtype=str, keep_default_na=False)  # noqa: E731
+        terms = read("terms.tsv")
+        terms["n_genes"] = pd.to_numeric(terms["n_genes"], errors="coerce").fillna(0).astype(int)
+        terms["depth"] = pd.to_numeric(terms["depth"], errors="coerce").fillna(0).astype(int)
+        extras = ModelExtras(terms=terms, term_ancestors=sp.load_npz(root / "term_ancestors.npz").tocsr())
+        if (root / "train_genes.tsv").exists():
+            extras.train_genes = read("train_genes.tsv")
+            extras.train_sequences = _read_fasta_sequences(root / "train_sequences.fa")
+            extras.train_labels = sp.load_npz(root / "train_labels.npz").tocsr().astype(np.int32)  # uint8 sums overflow
+        if (root / "train_concepts.npz").exists():
+            extras.train_concepts = sp.load_npz(root / "train_concepts.npz").tocsr().astype(np.int32)
+            extras.train_has_go = np.load(root / "train_has_go.npy")
+        if (root / "go_terms.tsv").exists():
+            extras.go_terms = read("go_terms.tsv")
+        if (root / "go_closure.npz").exists():
+            extras.go_closure = sp.load_npz(root / "go_closure.npz").tocsr()
+        if (root / "concept_closure.npz").exists():
+            extras.concept_closure = sp.load_npz(root / "concept_closure.npz").tocsr()
+        if (root / "pairs.tsv").exists():
+            extras.pairs = read("pairs.tsv")
+            extras.pairs["overlap"] = pd.to_numeric(extras.pairs["overlap"], errors="coerce")
+    if list(extras.terms["term_id"]) != list(model.terms["term_id"]):
+        from genepheno_core.errors import ModelMismatchError
+
+        raise ModelMismatchError(f"{root}: terms.tsv does not match the checkpoint's label vocabulary")
+    model._explain_extras = extras
+    return extras

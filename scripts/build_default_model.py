@@ -1,0 +1,218 @@
+"""Build the default model(s) shipped in assets/ (what `make default-model` runs).
+
+For each dataset (default: hpo): train GenePheno with the project's trainer on the
+random split (sequence embeddings from the shared cache), store the explain/ extras
+(term ancestors, training proteins, GO closure, exclusive pairs), measure test metrics
+sequence-only and with GO, compare fp32 with fp16 weights (fp16 is kept when test Fmax
+and AUC move by less than 0.002), run the interpretability check, add the exclusive pairs'
+co-prediction rate on test genes, and copy the checkpoint to assets/models/<dataset>/.
+Also writes assets/case_studies.json (hpo).
+
+    python scripts/build_default_model.py [--dataset hpo] [--encoder unirep256] [--skip-train]
+
+Needs GENEPHENO_MIRROR (or built datasets under GENEPHENO_HOME).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+logger = logging.getLogger("build_default_model")
+
+# Well-known disease genes; each is kept when it is in the dataset (reason shown in the dashboard).
+CASE_STUDIES = {
+    "FBN1": "Marfan syndrome: a classic multi-system phenotype (skeletal, ocular, cardiovascular) from one extracellular-matrix gene",
+    "CFTR": "Cystic fibrosis: an ion channel whose loss gives respiratory, digestive and reproductive phenotypes",
+    "DMD": "Duchenne muscular dystrophy: a huge (3,685 aa) muscle protein; tests long-sequence handling",
+    "TP53": "Li-Fraumeni syndrome: the best-known tumour suppressor, cancer-predisposition phenotypes",
+    "PAX6": "Aniridia: a developmental transcription factor with eye-restricted phenotypes",
+    "MECP2": "Rett syndrome: a chromatin regulator with neurodevelopmental phenotypes",
+    "SCN1A": "Dravet syndrome: a sodium channel; seizures and epileptic encephalopathy",
+    "COL1A1": "Osteogenesis imperfecta: collagen, bone fragility and connective-tissue phenotypes",
+    "PTEN": "PTEN hamartoma tumour syndrome: a phosphatase with overgrowth, macrocephaly and cancer phenotypes",
+    "NF1": "Neurofibromatosis type 1: a RAS-GAP with skin, nerve-sheath tumour and learning phenotypes",
+    "HBB": "Beta-thalassaemia / sickle cell: a small globin with haematological phenotypes only",
+    "RET": "MEN2 / Hirschsprung: a receptor tyrosine kinase whose gain and loss give opposite phenotypes",
+    "KCNQ1": "Long QT syndrome: a potassium channel with cardiac (and inner-ear) phenotypes",
+    "GJB2": "Connexin 26: the commonest genetic hearing loss, a small protein with a narrow phenotype",
+}
+
+
+def _metrics(y, scores, ancestors, counts) -> dict:
+    from genepheno_core.evaluation.metrics import evaluate_scores
+
+    m = evaluate_scores(y, scores, term_ancestors=ancestors, term_counts=counts)
+    keep = ("fmax", "threshold", "precision", "recall", "coverage", "auc", "aupr", "smin")
+    out = {k: float(m[k]) for k in keep if k in m}
+    for key in ("auc_bins", "auc_by_bin", "auc_by_frequency"):
+        if key in m:
+            out["auc_bins"] = m[key]
+    return out
+
+
+def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_epochs: int | None) -> Path:
+    import torch
+
+    from genepheno_core.datasets import load_dataset
+    from genepheno_core.embeddings import embed_sequences
+    from genepheno_core.explain.case_studies import interpretability_check
+    from genepheno_core.explain.default_model import write_explain_extras
+    from genepheno_core.explain.graphs import pair_coprediction
+    from genepheno_core.explain.predict import propagate_go
+    from genepheno_core.io import genepheno_home
+    from genepheno_core.training import TrainConfig, load_model, train
+
+    torch.set_num_threads(threads)
+    ds = load_dataset(dataset_name)
+    build_dir = genepheno_home() / "models" / f"default-{dataset_name}-{encoder}"
+    config = TrainConfig(dataset=dataset_name, encoder=encoder, split="random", out_dir=str(build_dir),
+                         num_threads=threads, resume=True)
+    if max_epochs:
+        config = config.replace(max_epochs=max_epochs)
+    t0 = time.time()
+    if not (skip_train and (build_dir / "config.json").exists()):
+        logger.info("training %s on %s (%s)", config.run_name, dataset_name, encoder)
+        train(config, dataset=ds)
+    train_seconds = time.time() - t0
+    write_explain_extras(build_dir, ds, split="random")
+
+    # test metrics: sequence only (what a pasted sequence gets) and with GO annotations
+    model = load_model(build_dir)
+    test = ds.split_indices("test", "random")
+    emb = embed_sequences(ds.genes["sequence"].tolist(), encoder, cache=True)[test]
+    go_ids = ds.go_terms["go_id"].astype(str).to_numpy()
+    go_sets = [set(go_ids[ds.go[i].indices]) or None for i in test]
+    go_sets = [propagate_go(model, g) if g else None for g in go_sets]
+    y = ds.labels[test]
+    counts = ds.terms["n_genes"].to_numpy()
+    report = {"train_seconds": round(train_seconds, 1), "n_test": int(test.size)}
+
+    def evaluate(m) -> tuple[dict, dict, np.ndarray]:
+        seq_scores = m.predict_scores(emb)
+        go_scores = m.predict_scores(emb, go_sets=go_sets)
+        return (_metrics(y, seq_scores, ds.term_ancestors, counts),
+                _metrics(y, go_scores, ds.term_ancestors, counts), seq_scores)
+
+    fp32_seq, fp32_go, seq_scores = evaluate(model)
+    report["test_seq_only_fp32"], report["test_with_go_fp32"] = fp32_seq, fp32_go
+
+    # fp16 weights: half the size; keep them only when the metrics do not move
+    from safetensors.torch import load_file, save_file
+
+    weights = build_dir / "model.safetensors"
+    state = load_file(str(weights))
+    half = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
+    fp16_dir = build_dir.with_name(build_dir.name + "-fp16")
+    shutil.rmtree(fp16_dir, ignore_errors=True)
+    shutil.copytree(build_dir, fp16_dir)
+    save_file(half, str(fp16_dir / "model.safetensors"))
+    fp16_seq, fp16_go, fp16_scores = evaluate(load_model(fp16_dir))
+    report["test_seq_only_fp16"], report["test_with_go_fp16"] = fp16_seq, fp16_go
+    worst = max(abs(fp32_seq[k] - fp16_seq[k]) for k in ("fmax", "auc")) if fp16_seq else 1.0
+    worst = max(worst, max(abs(fp32_go[k] - fp16_go[k]) for k in ("fmax", "auc")))
+    use_fp16 = worst < 0.002
+    report["weights"] = "fp16" if use_fp16 else "fp32"
+    report["fp16_max_metric_change"] = worst
+    final = fp16_dir if use_fp16 else build_dir
+    if use_fp16:
+        seq_scores = fp16_scores
+
+    # exclusive pairs: how often both members are predicted above threshold (test genes, seq only)
+    pairs_path = final / "explain" / "pairs.tsv"
+    if pairs_path.exists():
+        import pandas as pd
+
+        pairs = pd.read_csv(pairs_path, sep="\t", dtype={"term_a": str, "term_b": str})
+        from genepheno_core.evaluation.metrics import propagate_scores
+
+        prop = propagate_scores(seq_scores, ds.term_ancestors)
+        pairs = pair_coprediction(pairs, ds.terms["term_id"].tolist(), prop, model.threshold)
+        pairs.to_csv(pairs_path, sep="\t", index=False)
+        report["exclusive_pairs"] = int(len(pairs))
+        report["exclusive_pairs_both_predicted_mean"] = float(pairs["both_predicted"].mean()) if len(pairs) else 0.0
+
+    final_model = load_model(final)
+    summary, _ = interpretability_check(final_model)
+    report["interpretability"] = summary
+    metrics = json.loads((final / "metrics.json").read_text())
+    metrics.update({"test": {"seq_only": report[f"test_seq_only_{report['weights']}"],
+                             "with_go": report[f"test_with_go_{report['weights']}"]},
+                    "interpretability": summary, "default_model_build": report})
+    (final / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float))
+
+    target = REPO / "assets" / "models" / dataset_name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(final, target, ignore=shutil.ignore_patterns("homology", "*.partial"))
+    size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
+    report["size_mb"] = round(size / 2**20, 2)
+    logger.info("%s written (%.1f MB): %s", target, size / 2**20, json.dumps(report, default=float)[:2000])
+    print(json.dumps(report, indent=1, default=float))
+    if dataset_name == "hpo":
+        write_case_studies(ds)
+    return target
+
+
+def write_case_studies(ds) -> Path:
+    """assets/case_studies.json from the genes of CASE_STUDIES found in `ds`."""
+    genes = ds.genes
+    go_ids = ds.go_terms["go_id"].astype(str).to_numpy()
+    term_ids = ds.terms["term_id"].astype(str).to_numpy()
+    names = ds.terms["name"].astype(str).to_numpy()
+    depth = ds.terms["depth"].to_numpy()
+    out = []
+    for symbol, why in CASE_STUDIES.items():
+        hit = np.flatnonzero(genes["symbol"].astype(str).to_numpy() == symbol)
+        if hit.size == 0:
+            logger.warning("case study %s not in dataset %s", symbol, ds.name)
+            continue
+        i = int(hit[0])
+        cols = ds.labels[i].indices
+        cols = cols[np.argsort(-depth[cols], kind="stable")]  # most specific first
+        out.append({
+            "symbol": symbol, "accession": str(genes["accession"].iloc[i]), "gene_id": str(genes["gene_id"].iloc[i]),
+            "dataset": ds.name, "split": str(ds.splits["random"].iloc[i]), "why": why,
+            "sequence": str(genes["sequence"].iloc[i]), "go": sorted(go_ids[ds.go[i].indices].tolist()),
+            "phenotypes": term_ids[cols].tolist(), "phenotype_names": names[cols].tolist(),
+        })
+    path = REPO / "assets" / "case_studies.json"
+    doc = {"description": "Well-known disease genes of the hpo dataset for the dashboard. `split` is the "
+                          "gene's random-split part: predictions for train genes are not held-out.",
+           "dataset_manifest_sha256": ds.manifest.get("sha256"), "genes": out}
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+    logger.info("%d case studies written to %s", len(out), path)
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", action="append", default=None, help="hpo (default) and/or mpo")
+    parser.add_argument("--encoder", default="unirep256")
+    parser.add_argument("--skip-train", action="store_true", help="reuse an existing build checkpoint")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--case-studies-only", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.case_studies_only:
+        from genepheno_core.datasets import load_dataset
+
+        write_case_studies(load_dataset("hpo"))
+        return 0
+    for name in args.dataset or ["hpo"]:
+        build(name, args.encoder, args.skip_train, args.threads, args.max_epochs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

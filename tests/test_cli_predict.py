@@ -1,0 +1,107 @@
+"""`predict` / `explain` subcommands, in process (main(argv)) with capsys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from _explain_toy import temp_home, toy_genes, toy_model
+from genepheno_core.cli import main
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory):
+    return toy_model(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+
+
+@pytest.fixture()
+def fasta(tmp_path):
+    genes = toy_genes().iloc[:2]
+    path = tmp_path / "q.fasta"
+    path.write_text("".join(f">sp|{a}|{a}_HUMAN\n{s}\n" for a, s in zip(genes["accession"], genes["sequence"])))
+    return path
+
+
+def test_predict_tsv(model, fasta, capsys):
+    assert main(["predict", "--model", str(model.path), str(fasta), "--top", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].split("\t") == ["gene", "term_id", "term_name", "score", "above_threshold", "rank", "top_concepts"]
+    rows = [line.split("\t") for line in lines[1:]]
+    assert len(rows) == 6
+    assert [r[5] for r in rows] == ["1", "2", "3"] * 2
+    assert all(r[1].startswith("HP:") for r in rows)
+    assert all(r[6] for r in rows)  # top concepts listed
+
+
+def test_predict_json_and_cafa_to_file(model, fasta, tmp_path, capsys):
+    out = tmp_path / "p.json"
+    assert main(["predict", "--model", str(model.path), str(fasta), "--format", "json", "-o", str(out),
+                 "--threshold", "0.5"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["threshold"] == 0.5 and len(doc["predictions"]) == 20
+    assert {"gene", "term_id", "score", "above_threshold", "rank", "top_concepts"} <= set(doc["predictions"][0])
+    cafa = tmp_path / "p.tsv"
+    assert main(["predict", "--model", str(model.path), str(fasta), "--format", "cafa", "-o", str(cafa), "--top", "2"]) == 0
+    lines = cafa.read_text().splitlines()
+    assert lines[0] == "AUTHOR\tGenePheno" and lines[-1] == "END" and len(lines) == 4 + 4
+
+
+def test_predict_raw_sequence_from_stdin(model, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(toy_genes()["sequence"][0] + "\n"))
+    assert main(["predict", "--model", str(model.path), "-", "--top", "1", "--concepts", "0"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[1].startswith("seq1\tHP:")
+
+
+def test_explain_text_and_json(model, capsys):
+    symbol = toy_genes()["symbol"][0]
+    assert main(["explain", "--model", str(model.path), symbol, "--phenotype", "HP:0012638", "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "HP:0012638" in out and "bias" in out and out.count(" x a ") == 2
+    assert main(["explain", "--model", str(model.path), symbol, "--format", "json", "--go", "GO:0005634"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for t in doc["logit"]:
+        total = sum(c["contribution"] for c in doc["contributions"] if c["term_id"] == t)
+        assert total + doc["bias"][t] == pytest.approx(doc["logit"][t], abs=1e-5)
+
+
+@pytest.mark.parametrize("argv_tail, message", [
+    (["explain", "GENE", "--phenotype", "HP:9999999"], "unknown phenotype"),
+    (["predict", "EMPTY"], "empty input"),
+    (["predict", "MALFORMED"], "MALFORMED"),
+    (["predict", "MISSING"], "no such file"),
+    (["predict", "FASTA", "--top", "0"], "--top"),
+])
+def test_bad_input_exits_nonzero(model, tmp_path, fasta, capsys, argv_tail, message):
+    (tmp_path / "empty.fa").write_text("")
+    (tmp_path / "bad.fa").write_text(">x\nMKV*Q1\n")
+    subst = {"GENE": toy_genes()["symbol"][0], "EMPTY": str(tmp_path / "empty.fa"),
+             "MALFORMED": str(tmp_path / "bad.fa"), "MISSING": str(tmp_path / "nope.fa"), "FASTA": str(fasta)}
+    argv = [argv_tail[0], "--model", str(model.path)] + [subst.get(a, a) for a in argv_tail[1:]]
+    if message == "MALFORMED":
+        message = "bad.fa"
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_model_mismatch_exits_nonzero(model, tmp_path, fasta, capsys):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(model.path, broken)
+    cfg = json.loads((broken / "config.json").read_text())
+    cfg["encoder"] = "composition"  # the weights expect 64-dim UniRep embeddings
+    (broken / "config.json").write_text(json.dumps(cfg))
+    assert main(["predict", "--model", str(broken), str(fasta)]) == 1
+    assert "composition" in capsys.readouterr().err
+    assert main(["predict", "--model", str(tmp_path), str(fasta)]) == 1
+    assert "not a GenePheno checkpoint" in capsys.readouterr().err

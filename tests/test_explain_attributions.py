@@ -1,0 +1,92 @@
+"""captum attributions: bottleneck IG equals the exact contributions; completeness of the
+input and residue-level Integrated Gradients (through UniRep)."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from _explain_toy import temp_home, toy_genes, toy_model
+from genepheno_core.errors import GenePhenoError, ModelMismatchError
+from genepheno_core.explain import concept_attributions, explain, residue_attributions
+from genepheno_core.explain.attributions import forward_parts
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory):
+    return toy_model(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+    torch.set_num_threads(1)
+
+
+def test_forward_parts_matches_module(model):
+    torch.manual_seed(0)
+    seq = torch.randn(3, 64)
+    go = torch.tensor([[1.0] * 10, [0.0] * 10, [1, 0, 1, 0, 0, 0, 0, 0, 0, 1.0]])
+    present = (go.sum(1, keepdim=True) > 0).float()
+    out = model.module(seq_emb=seq, go_bag=go)
+    c, s = forward_parts(model.module, seq, go, present)
+    torch.testing.assert_close(c, out.concept_logits)
+    torch.testing.assert_close(s, out.phenotype_logits)
+
+
+def test_bottleneck_ig_equals_exact_contributions(model):
+    seq = toy_genes()["sequence"][2]
+    go = ["GO:0005634", "GO:0022607"]
+    ca = concept_attributions(model, ("g", seq), phenotype="HP:0012638", go_annotations=go)
+    ex = explain(model, ("g", seq), phenotype="HP:0012638", go_annotations=go)
+    exact = ex.contributions["HP:0012638"]
+    b = ca.bottleneck.set_index("concept_id")
+    np.testing.assert_allclose(b.loc[exact.index, "ig"], exact.to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(b.loc[exact.index, "contribution"], exact.to_numpy(), atol=1e-6)
+    # LayerIntegratedGradients on the bottleneck from the input baseline: W (a - a_baseline)
+    np.testing.assert_allclose(b["layer_ig"], b["layer_ig_exact"], atol=1e-5)
+    assert abs(ca.bottleneck_delta) < 1e-5
+    assert ca.logit == pytest.approx(ex.logit["HP:0012638"], abs=1e-5)
+
+
+@pytest.mark.parametrize("target", [{"phenotype": "HP:0000707"}, {"concept": "GO:0043227"}])
+def test_input_ig_completeness(model, target):
+    seq = toy_genes()["sequence"][5]
+    ca = concept_attributions(model, ("g", seq), go_annotations=["GO:0005634"], n_steps=64, **target)
+    total = ca.go_inputs["attribution"].sum() + ca.embedding_dims["attribution"].sum()
+    # attributions + the GO-indicator effect account for f(x) - f(baseline)
+    assert total == pytest.approx(ca.logit - ca.baseline_logit, abs=1e-3)
+    assert abs(ca.delta) < 1e-3
+    assert set(ca.go_inputs["go_id"]) == {"GO:0005634", "GO:0043231"}  # the gene's propagated inputs
+    if "concept" in target:
+        assert ca.bottleneck is None and ca.target_kind == "concept"
+
+
+def test_residue_ig_completeness(model):
+    seq = toy_genes()["sequence"][6]
+    df = residue_attributions(model, seq, phenotype="HP:0012638", n_steps=48)
+    assert list(df.columns) == ["position", "residue", "attribution"]
+    assert len(df) == len(seq) and "".join(df["residue"]) == seq
+    assert df["position"].tolist() == list(range(1, len(seq) + 1))
+    diff = df.attrs["logit"] - df.attrs["baseline_logit"]
+    # completeness: attributions sum to the logit change from the all-X baseline
+    assert df["attribution"].sum() == pytest.approx(diff + df.attrs["delta"], abs=1e-6)
+    assert abs(df.attrs["delta"]) < 0.05 * max(abs(diff), 0.02)
+    assert df.attrs["target"] == "HP:0012638"
+
+
+def test_residue_ig_needs_unirep(model):
+    other = copy.copy(model)
+    other.encoder = "composition"
+    with pytest.raises(ModelMismatchError, match="UniRep"):
+        residue_attributions(other, ("g", "MKVLAAGIVG"))
+
+
+def test_unknown_targets(model):
+    with pytest.raises(GenePhenoError):
+        concept_attributions(model, ("g", "MKVLAAGIVG"), concept="GO:9999999")
+    with pytest.raises(GenePhenoError):
+        residue_attributions(model, ("g", "MKVLAAGIVG"), phenotype="HP:9999999")

@@ -1,0 +1,85 @@
+"""explain(): exact concept contributions (contributions + bias == logit)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from _explain_toy import temp_home, toy_genes, toy_model
+from genepheno_core.errors import GenePhenoError, InputFormatError
+from genepheno_core.explain import explain, predict
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory):
+    return toy_model(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+    torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("go", [None, ["GO:0005634", "GO:0070062"]])
+def test_contributions_sum_to_logit(model, go):
+    seq = toy_genes()["sequence"][3]
+    e = explain(model, ("g", seq), phenotype=list(model.terms["term_id"]), go_annotations=go)
+    assert list(e.contributions.columns) == list(model.terms["term_id"])
+    assert list(e.contributions.index) == list(model.concepts["go_id"])
+    for term in e.contributions:
+        assert e.contributions[term].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+    # the logit is the log-odds of the model's own (unpropagated) probability
+    from genepheno_core.embeddings import embed_sequences
+    from genepheno_core.explain.predict import propagate_go
+
+    emb = embed_sequences([seq], "unirep64", cache=False)
+    p = model.predict_scores(emb, go_sets=[propagate_go(model, go)])[0]
+    np.testing.assert_allclose([e.score[t] for t in model.terms["term_id"]], p, atol=1e-5)
+    # contribution = W_p[k, j] * sigmoid(c_j), checked against the module's weights
+    W = model.module.phenotype_head.weight.detach().numpy() / model.module.config.temperature
+    a = e.activations["activation"].to_numpy()
+    np.testing.assert_allclose(e.contributions.to_numpy().T, W * a[None, :], atol=1e-6)
+    assert ((a > 0) & (a < 1)).all()
+
+
+def test_default_phenotypes_are_top_predictions(model):
+    seq = toy_genes()["sequence"][4]
+    e = explain(model, ("g", seq), top_terms=3)
+    top = predict(model, [("g", seq)], top=3)
+    assert list(e.terms["term_id"]) == list(top["term_id"])
+    assert list(e.terms["rank"]) == [1, 2, 3]
+
+
+def test_gene_lookup_by_symbol_and_table(model):
+    genes = toy_genes()
+    train = genes[genes["split"] == "train"].iloc[0]
+    e = explain(model, train["symbol"], phenotype="HP:0012638")
+    assert e.sequence == train["sequence"]
+    table = e.contribution_table(top=2)
+    assert len(table) == 2 and set(table["term_id"]) == {"HP:0012638"}
+    assert abs(table["contribution"].iloc[0]) >= abs(table["contribution"].iloc[1])
+    np.testing.assert_allclose(table["weight"] * table["activation"], table["contribution"], atol=1e-9)
+    d = e.to_dict()
+    assert d["gene"] == e.gene and len(d["activations"]) == len(model.concepts)
+
+
+def test_annotated_concepts_follow_go(model):
+    seq = toy_genes()["sequence"][0]
+    e = explain(model, ("g", seq), phenotype="HP:0000707", go_annotations=["GO:0005634"])
+    annotated = set(e.activations.loc[e.activations["annotated"], "concept_id"])
+    # nucleus is part of intracellular organelle / membrane-bounded organelle / intracellular part
+    assert {"GO:0043227", "GO:0043229", "GO:0044424"} <= annotated
+    assert "GO:0005515" not in annotated
+    e0 = explain(model, ("g", seq), phenotype="HP:0000707")
+    assert not e0.activations["annotated"].any()
+
+
+def test_bad_input(model):
+    with pytest.raises(GenePhenoError, match="unknown phenotype"):
+        explain(model, ("g", "MKVLAAGIV"), phenotype="HP:9999999")
+    with pytest.raises(InputFormatError, match="one protein"):
+        explain(model, ">a\nMKV\n>b\nMKA\n")
+    with pytest.raises(InputFormatError):
+        explain(model, ("g", "MK*V1"))

@@ -1,0 +1,71 @@
+"""Default model location, model resolution and the explain/ extras."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from _explain_toy import temp_home, toy_dataset, toy_model
+from genepheno_core.errors import MissingDataError, ModelMismatchError
+from genepheno_core.explain import default_model_path, predict
+from genepheno_core.explain.default_model import model_extras, resolve_model
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory):
+    return toy_model(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+
+
+def test_default_model_path(tmp_path, monkeypatch, model):
+    monkeypatch.setenv("GENEPHENO_MODELS_DIR", str(tmp_path))
+    with pytest.raises(MissingDataError, match="make default-model"):
+        default_model_path()
+    shutil.copytree(model.path, tmp_path / "hpo")
+    assert default_model_path() == tmp_path / "hpo"
+    m = resolve_model(None)
+    assert list(m.terms["term_id"]) == list(model.terms["term_id"])
+    assert resolve_model(None) is m  # loaded once
+    assert resolve_model("hpo") is m  # a shipped model's name
+    assert resolve_model(model) is model
+
+
+def test_extras_round_trip(model):
+    ds, _, _ = toy_dataset()
+    ex = model_extras(model)
+    train = ds.split_indices("train")
+    assert (ex.train_labels.toarray() == ds.labels[train].toarray()).all()
+    assert (ex.term_ancestors.toarray() == ds.term_ancestors.toarray()).all()
+    assert list(ex.train_genes["accession"]) == list(ds.genes["accession"].iloc[train])
+    assert ex.train_sequences == list(ds.genes["sequence"].iloc[train])
+    assert ex.train_has_go.dtype == bool and len(ex.train_has_go) == len(train)
+
+
+def test_model_without_extras_still_predicts(model, tmp_path):
+    bare = tmp_path / "bare"
+    shutil.copytree(model.path, bare, ignore=shutil.ignore_patterns("explain"))
+    m = resolve_model(bare)
+    df = predict(m, [("a", "MKVLAAGIVGLLLA")], top=3)
+    assert len(df) == 3
+
+
+def test_extras_from_other_vocabulary(model, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(model.path, other)
+    terms = (other / "explain" / "terms.tsv").read_text().splitlines()
+    (other / "explain" / "terms.tsv").write_text("\n".join([terms[0], terms[2], terms[1]] + terms[3:]) + "\n")
+    with pytest.raises(ModelMismatchError):
+        model_extras(resolve_model(other))
+
+
+def test_bad_model_paths(tmp_path):
+    with pytest.raises(MissingDataError):
+        resolve_model(tmp_path / "nothing")
+    with pytest.raises(TypeError):
+        resolve_model(42)

@@ -1,0 +1,139 @@
+"""predict(): output format, ranking, propagation, GO input, bad input (toy model)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from _explain_toy import FIXTURES, temp_home, toy_genes, toy_model
+from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatchError
+from genepheno_core.explain import predict
+from genepheno_core.explain.default_model import model_extras
+from genepheno_core.explain.predict import PREDICTION_COLUMNS, parse_records, propagate_go
+
+
+@pytest.fixture(scope="session")
+def model(tmp_path_factory):
+    return toy_model(tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def genes():
+    return toy_genes()
+
+
+def test_columns_ranks_and_order(model, genes):
+    records = list(zip(genes["accession"][:3], genes["sequence"][:3]))
+    df = predict(model, records, top=4)
+    assert list(df.columns) == PREDICTION_COLUMNS
+    assert list(df["gene"]) == [r for r, _ in records for _ in range(4)]  # input order kept
+    for _, sub in df.groupby("gene", sort=False):
+        assert list(sub["rank"]) == [1, 2, 3, 4]
+        assert np.all(np.diff(sub["score"].to_numpy()) <= 0)  # best first
+    assert df.attrs["threshold"] == pytest.approx(model.threshold)
+    assert (df["above_threshold"] == (df["score"] >= model.threshold)).all()
+    names = dict(zip(model.terms["term_id"], model.terms["name"]))
+    assert all(names[t] == n for t, n in zip(df["term_id"], df["term_name"]))
+
+
+def test_scores_are_model_probabilities_propagated(model, genes):
+    from genepheno_core.embeddings import embed_sequences
+
+    seqs = genes["sequence"][:5].tolist()
+    emb = embed_sequences(seqs, "unirep64", cache=False)
+    raw = model.predict_scores(emb)  # (5, K)
+    anc = model_extras(model).term_ancestors.toarray()
+    # hand propagation: a term scores the max over itself and its descendants
+    expected = raw.copy()
+    for i in range(anc.shape[0]):
+        for j in np.flatnonzero(anc[i]):
+            expected[:, j] = np.maximum(expected[:, j], raw[:, i])
+    df = predict(model, list(zip(map(str, range(5)), seqs)), top=None)
+    assert len(df) == 5 * len(model.terms)
+    got = df.pivot(index="gene", columns="term_id", values="score").loc[list(map(str, range(5))), model.terms["term_id"]]
+    np.testing.assert_allclose(got.to_numpy(), expected, atol=1e-6)
+
+
+def test_results_do_not_depend_on_batch(model, genes):
+    records = list(zip(genes["accession"][:6], genes["sequence"][:6]))
+    together = predict(model, records, top=3)
+    alone = [predict(model, [r], top=3) for r in records]
+    for r, one in zip(records, alone):
+        sub = together[together["gene"] == r[0]].reset_index(drop=True)
+        np.testing.assert_allclose(sub["score"], one["score"], atol=1e-6)
+        assert list(sub["term_id"]) == list(one["term_id"])
+
+
+def test_threshold_and_fasta_text(model, genes):
+    fasta = f">sp|{genes['accession'][0]}|X\n{genes['sequence'][0]}\n"
+    df = predict(model, fasta, top=None, threshold=1.0)
+    assert set(df["gene"]) == {genes["accession"][0]}
+    assert not df["above_threshold"].any()
+    raw = predict(model, genes["sequence"][0], top=2)  # raw sequence, no header
+    assert list(raw["gene"]) == ["seq1", "seq1"]
+
+
+def test_go_annotations_change_scores_and_gaf(model, genes, tmp_path):
+    seq = genes["sequence"][0]
+    without = predict(model, [("g", seq)], top=None).set_index("term_id")["score"]
+    with_go = predict(model, [("g", seq)], go_annotations={"g": ["GO:0005634", "GO:0070062"]}, top=None)
+    with_go = with_go.set_index("term_id")["score"]
+    assert not np.allclose(without.to_numpy(), with_go.loc[without.index].to_numpy())
+    gaf = tmp_path / "g.gaf"
+    gaf.write_text("!gaf-version: 2.1\n" + "\t".join(
+        ["UniProtKB", "P0TEST", "TST1", "", "GO:0005634", "PMID:1", "IDA", "", "C", "test protein", "", "protein",
+         "taxon:9606", "20190101", "UniProt", "", ""]) + "\n")
+    from_gaf = predict(model, [("P0TEST", seq)], go_annotations=gaf, top=None).set_index("term_id")["score"]
+    from_dict = predict(model, [("P0TEST", seq)], go_annotations={"P0TEST": ["GO:0005634"]}, top=None)
+    np.testing.assert_allclose(from_gaf.to_numpy(), from_dict.set_index("term_id")["score"].loc[from_gaf.index])
+
+
+def test_go_propagation_uses_stored_closure(model):
+    # GO:0005634 (nucleus) implies its ancestor GO:0043231 in the toy GO inputs
+    implied = propagate_go(model, {"GO:0005634"})
+    assert "GO:0005634" in implied and "GO:0043231" in implied
+    assert propagate_go(model, {"GO:9999999"}) is None
+    assert propagate_go(model, None) is None
+
+
+@pytest.mark.parametrize("bad, error", [
+    ("", InputFormatError),
+    (">x\n\n", InputFormatError),
+    ([("a", "MKV1")], InputFormatError),
+    ([], InputFormatError),
+    ([("a", "MKV"), ("a", "MKA")], InputFormatError),
+])
+def test_bad_sequences(model, bad, error):
+    with pytest.raises(error):
+        predict(model, bad)
+
+
+def test_bad_go_ids_and_arguments(model):
+    with pytest.raises(InputFormatError, match="not a GO id"):
+        predict(model, [("a", "MKVLA")], go_annotations={"a": ["nucleus"]})
+    with pytest.raises(ValueError):
+        predict(model, [("a", "MKVLA")], top=0)
+    with pytest.raises(ValueError):
+        predict(model, [("a", "MKVLA")], threshold=1.5)
+
+
+def test_encoder_mismatch(model):
+    with pytest.raises(ModelMismatchError):
+        predict(model, [("a", "MKVLA")], embeddings=np.zeros((1, 7), dtype=np.float32))
+    with pytest.raises(GenePhenoError):
+        predict(model, [("a", "MKVLA"), ("b", "MKV")], embeddings=np.zeros((1, 64), dtype=np.float32))
+
+
+def test_parse_records_forms(tmp_path):
+    path = tmp_path / "q.fa"
+    path.write_text(">a\nMKV\n>b\nMKA\n")
+    assert parse_records(path) == [("a", "MKV"), ("b", "MKA")]
+    assert parse_records(["MKV", "MKA"]) == [("seq1", "MKV"), ("seq2", "MKA")]
+    assert (FIXTURES / "toy_genes.tsv").exists()
