@@ -26,14 +26,23 @@ def register(subparsers) -> None:
         help="embed protein sequences (FASTA, gz, raw lines or nucleotide CDS) with an encoder",
         description="One vector per record, served from the embedding cache where possible.",
     )
-    embed.add_argument("fasta", metavar="FASTA", help="FASTA file (.gz ok) or raw sequences, one per line")
+    embed.add_argument(
+        "fasta", metavar="FASTA", help="FASTA file (.gz ok) or raw sequences, one per line"
+    )
     embed.add_argument(
         "--encoder", "-e", required=True,
-        help="composition, unirep64, unirep256, unirep1900, esm2_<size> (e.g. esm2_t6_8M) or hf:<id or dir>",
+        help="composition, unirep64, unirep256, unirep1900, esm2_<size> (e.g. esm2_t6_8M) "
+        "or hf:<id or dir>",
     )
-    embed.add_argument("-o", "--output", metavar="OUT.npz", help="write arrays `ids` and `embeddings` here")
-    embed.add_argument("--batch-tokens", type=int, default=None, metavar="N", help="padded tokens per batch")
-    embed.add_argument("--no-cache", action="store_true", help="neither read nor write the embedding cache")
+    embed.add_argument(
+        "-o", "--output", metavar="OUT.npz", help="write arrays `ids` and `embeddings` here"
+    )
+    embed.add_argument(
+        "--batch-tokens", type=int, default=None, metavar="N", help="padded tokens per batch"
+    )
+    embed.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the embedding cache"
+    )
     embed.add_argument("--no-progress", action="store_true", help="no progress bar")
     embed.add_argument(
         "--threads", type=int, default=None, metavar="N",
@@ -64,7 +73,10 @@ def run_embed(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     records = parse_sequences(Path(args.fasta))
     encoder = get_encoder(args.encoder)
-    logger.info("%d records from %s, encoder %s (dim %d)", len(records), args.fasta, encoder.name, encoder.dim)
+    logger.info(
+        "%d records from %s, encoder %s (dim %d)",
+        len(records), args.fasta, encoder.name, encoder.dim,
+    )
     vectors = embed_sequences(
         [seq for _, seq in records],
         encoder,

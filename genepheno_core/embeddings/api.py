@@ -19,7 +19,9 @@ from genepheno_core.errors import GenePhenoError
 
 logger = logging.getLogger(__name__)
 
-ENCODER_NAMES = ("composition", "unirep64", "unirep256", "unirep1900", "esm2_<size>", "hf:<id or dir>")
+ENCODER_NAMES = (
+    "composition", "unirep64", "unirep256", "unirep1900", "esm2_<size>", "hf:<id or dir>",
+)
 _UNIREP = re.compile(r"^unirep(64|256|1900)$")
 
 
@@ -103,31 +105,59 @@ def embed_sequences(
             enc.name, len(unique) - len(todo), len(unique), store.space_dir(enc), len(todo),
         )
     if todo:
-        _embed_missing(enc, unique, keys, todo, rows_of, out, store, batch_tokens, max_batch, progress, config)
+        vectors = _embed_missing(
+            enc, [unique[u] for u in todo], [keys[u] for u in todo], store, config,
+            batch_tokens, max_batch, progress,
+        )
+        for j, u in enumerate(todo):
+            out[rows_of[unique[u]]] = vectors[j]
     return out
 
 
-def _embed_missing(enc, unique, keys, todo, rows_of, out, store, batch_tokens, max_batch, progress, config):
-    seqs = [unique[u] for u in todo]
+class _ShardWriter:
+    """Buffers new vectors and writes a cache shard every `flush_rows` vectors or
+    `flush_seconds` seconds (and on close), so a killed run loses little work."""
+
+    def __init__(self, store: EmbeddingCache | None, encoder: Encoder, config: EmbeddingConfig):
+        self.store, self.encoder, self.config = store, encoder, config
+        self.keys: list[bytes] = []
+        self.vectors: list[np.ndarray] = []
+        self.last = time.monotonic()
+
+    def add(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        self.keys += keys
+        self.vectors.append(vectors)
+        due = time.monotonic() - self.last >= self.config.flush_seconds
+        if len(self.keys) >= self.config.flush_rows or due:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.store is not None and self.keys:
+            self.store.write(self.encoder, self.keys, np.concatenate(self.vectors))
+        self.keys, self.vectors, self.last = [], [], time.monotonic()
+
+
+def _embed_missing(
+    enc: Encoder,
+    seqs: list[str],
+    keys: list[bytes],
+    store: EmbeddingCache | None,
+    config: EmbeddingConfig,
+    batch_tokens: int | None,
+    max_batch: int | None,
+    progress: bool,
+) -> np.ndarray:
+    """(len(seqs), dim) vectors of sequences not (yet) in the cache, written to it as
+    batches complete."""
+    out = np.zeros((len(seqs), enc.dim), dtype=np.float32)
     total_residues = sum(len(s) for s in seqs)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total_residues, unit="res", unit_scale=True, desc=enc.name, smoothing=0.1)
-    pending_keys: list[bytes] = []
-    pending_vectors: list[np.ndarray] = []
-    last_flush = time.monotonic()
+    writer = _ShardWriter(store, enc, config)
     started = time.monotonic()
-
-    def flush():
-        nonlocal last_flush
-        if store is not None and pending_keys:
-            store.write(enc, pending_keys, np.concatenate(pending_vectors))
-        pending_keys.clear()
-        pending_vectors.clear()
-        last_flush = time.monotonic()
-
     batches = enc.batches(seqs, batch_tokens, max_batch)
     if store is not None and len(batches) > 1:
         # Start at a random batch: another process embedding the same sequences (the cache
@@ -138,29 +168,23 @@ def _embed_missing(enc, unique, keys, todo, rows_of, out, store, batch_tokens, m
     try:
         for batch in batches:
             if store is not None:
-                cached = store.lookup(enc, [keys[todo[j]] for j in batch])
+                cached = store.lookup(enc, [keys[j] for j in batch])
                 for j in batch:
-                    if keys[todo[j]] in cached:
-                        out[rows_of[seqs[j]]] = cached[keys[todo[j]]]
+                    if keys[j] in cached:
+                        out[j] = cached[keys[j]]
                 if bar is not None and cached:
-                    bar.update(sum(len(seqs[j]) for j in batch if keys[todo[j]] in cached))
-                batch = [j for j in batch if keys[todo[j]] not in cached]
+                    bar.update(sum(len(seqs[j]) for j in batch if keys[j] in cached))
+                batch = [j for j in batch if keys[j] not in cached]
                 if not batch:
                     continue
-            sub = [seqs[j] for j in batch]
-            for local, vectors in enc.iter_embed(sub, batch_tokens, max_batch):
+            for local, vectors in enc.iter_embed([seqs[j] for j in batch], batch_tokens, max_batch):
                 idx = [batch[i] for i in local]
-                for row, j in enumerate(idx):
-                    out[rows_of[seqs[j]]] = vectors[row]
-                pending_keys.extend(keys[todo[j]] for j in idx)
-                pending_vectors.append(vectors)
+                out[idx] = vectors
+                writer.add([keys[j] for j in idx], vectors)
                 if bar is not None:
                     bar.update(sum(len(seqs[j]) for j in idx))
-                if len(pending_keys) >= config.flush_rows or time.monotonic() - last_flush >= config.flush_seconds:
-                    flush()
     finally:
-        # keep what was computed even when interrupted (KeyboardInterrupt, errors)
-        flush()
+        writer.flush()  # keep what was computed even when interrupted
         if bar is not None:
             bar.close()
     elapsed = time.monotonic() - started
@@ -170,3 +194,4 @@ def _embed_missing(enc, unique, keys, todo, rows_of, out, store, batch_tokens, m
     )
     if store is not None:
         store.compact(enc)
+    return out

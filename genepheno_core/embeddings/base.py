@@ -108,7 +108,8 @@ class Encoder(abc.ABC):
             vectors = np.asarray(self.embed_batch([seqs[i] for i in idx]), dtype=np.float32)
             if vectors.shape != (len(idx), self.dim):
                 raise RuntimeError(
-                    f"{self.name}: batch gave shape {vectors.shape}, expected {(len(idx), self.dim)}"
+                    f"{self.name}: batch gave shape {vectors.shape}, "
+                    f"expected {(len(idx), self.dim)}"
                 )
             yield idx, vectors
 

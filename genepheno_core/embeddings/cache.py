@@ -149,7 +149,9 @@ class EmbeddingCache:
                 logger.warning("skipping unreadable cache shard %s", shard)
                 continue
             if vectors.shape[1] != dim:
-                logger.warning("cache shard %s has dim %d, expected %d; ignored", shard, vectors.shape[1], dim)
+                logger.warning(
+                    "cache shard %s has dim %d, expected %d; ignored", shard, vectors.shape[1], dim
+                )
                 continue
             for k in hits:
                 found[k] = vectors[index[k]]
@@ -164,7 +166,9 @@ class EmbeddingCache:
             return None
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(keys), encoder.dim):
-            raise ValueError(f"vectors shape {vectors.shape} does not match {len(keys)} keys x {encoder.dim}")
+            raise ValueError(
+                f"vectors shape {vectors.shape} does not match {len(keys)} keys x {encoder.dim}"
+            )
         space = self.space_dir(encoder)
         self._ensure_meta(encoder, space)
         key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
@@ -205,7 +209,10 @@ class EmbeddingCache:
                 shard.unlink(missing_ok=True)
                 self._keys_memo.pop(shard, None)
                 self._index_memo.pop(shard, None)
-            logger.info("compacted %d cache shards of %s into one (%d vectors)", len(shards), encoder.name, len(all_keys))
+            logger.info(
+                "compacted %d cache shards of %s into one (%d vectors)",
+                len(shards), encoder.name, len(all_keys),
+            )
             return True
 
     # ------------------------------------------------------------------ admin
@@ -226,8 +233,17 @@ class EmbeddingCache:
                     size += shard.stat().st_size
                 except (OSError, zipfile.BadZipFile, KeyError, ValueError):
                     continue
-            out.append(CacheSpaceInfo(meta.get("encoder", space.parent.name), meta.get("cache_key", space.name),
-                                      int(meta.get("dim", 0)), entries, len(shards), size, space))
+            out.append(
+                CacheSpaceInfo(
+                    encoder=meta.get("encoder", space.parent.name),
+                    cache_key=meta.get("cache_key", space.name),
+                    dim=int(meta.get("dim", 0)),
+                    entries=entries,
+                    shards=len(shards),
+                    size_bytes=size,
+                    path=space,
+                )
+            )
         return out
 
     def clear(self, encoder_name: str | None = None) -> int:

@@ -41,7 +41,8 @@ def esm2_hub_id(name: str) -> str:
     match = _ESM_NAME.match(name)
     if not match:
         raise ValueError(
-            f"unknown ESM-2 model {name!r}; use esm2_<size> with size one of {', '.join(ESM2_MODELS)}"
+            f"unknown ESM-2 model {name!r}; use esm2_<size> with size one of "
+            f"{', '.join(ESM2_MODELS)}"
         )
     return f"facebook/esm2_{match.group(1)}_UR50D"
 

@@ -85,7 +85,8 @@ def clean_protein(seq: str, source: object = "<sequences>", record: str | None =
     if is_nucleotide(seq):
         protein = translate_cds(seq, source, record)
         logger.info(
-            "%s: record %r looks like a nucleotide coding sequence (%d nt); translated to %d residues",
+            "%s: record %r looks like a nucleotide coding sequence (%d nt); "
+            "translated to %d residues",
             source, record, len(seq), len(protein),
         )
         seq = protein
