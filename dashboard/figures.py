@@ -268,10 +268,13 @@ def comparison_bar(comparison: pd.DataFrame, top: int = 30, title: str = "True v
     """Scores of a gene's hits, misses and false alarms (compare_phenotypes output), coloured by status."""
     df = comparison.copy()
     df["score"] = df["score"].fillna(0.0)
-    # every true phenotype (hits and misses) first, then the strongest false alarms
-    true = df[df["status"] != "false alarm"].sort_values("score", ascending=False).head(top)
-    alarms = df[df["status"] == "false alarm"].sort_values("score", ascending=False).head(max(0, top - len(true)))
-    df = pd.concat([true, alarms]).sort_values("score", ascending=False).iloc[::-1]
+    # a share of each status (strongest first), so that a gene with hundreds of true
+    # phenotypes still shows its near misses and false alarms; the rest filled by score
+    quota = max(1, top // 3)
+    parts = [df[df["status"] == s].sort_values("score", ascending=False) for s in ("hit", "miss", "false alarm")]
+    chosen = pd.concat([p.head(quota) for p in parts])
+    rest = df.drop(index=chosen.index).sort_values("score", ascending=False).head(max(0, top - len(chosen)))
+    df = pd.concat([chosen, rest]).sort_values("score", ascending=False).iloc[::-1]
     df["label"] = _unique_labels([short_label(n) for n in df["term_name"]], df["term_id"])
     fig = go.Figure()
     for status in ("hit", "miss", "false alarm"):
@@ -284,7 +287,8 @@ def comparison_bar(comparison: pd.DataFrame, top: int = 30, title: str = "True v
             hovertemplate="%{customdata[1]}<br>%{customdata[0]}<br>score %{x:.3f}<extra>" + status + "</extra>",
         ))
     fig.update_yaxes(categoryorder="array", categoryarray=list(df["label"]), automargin=True)
-    fig.update_xaxes(title="predicted probability", range=[0, 1])
+    top_value = float(df["score"].max()) if len(df) else 0.0
+    fig.update_xaxes(title="predicted probability", range=[0, min(1.0, max(0.05, top_value * 1.1))])
     return _base_layout(fig, title, _bar_height(len(df)))
 
 

@@ -177,3 +177,16 @@ def test_heatmap_same_short_names_made_unique_with_ids():
                      columns=[f"{long} A (HP:0000001)", f"{long} B (HP:0000002)"])
     x = list(figures.heatmap(m, "t").data[0].x)
     assert len(set(x)) == 2 and x[1].endswith("[HP:0000002]")
+
+
+def test_comparison_bar_balances_statuses():
+    # 40 hits scoring above every miss and false alarm: top=9 shows 3 of each status
+    rows = [(f"H:{i}", 0.9 - i * 0.001, "hit") for i in range(40)]
+    rows += [(f"M:{i}", 0.3 - i * 0.01, "miss") for i in range(5)]
+    rows += [(f"F:{i}", 0.5 - i * 0.01, "false alarm") for i in range(5)]
+    comparison = pd.DataFrame(rows, columns=["term_id", "score", "status"]).assign(term_name=lambda d: d["term_id"])
+    fig = figures.comparison_bar(comparison, top=9)
+    shown = {t.name: len(t.y) for t in fig.data}
+    assert shown == {"hit": 3, "miss": 3, "false alarm": 3}
+    miss = next(t for t in fig.data if t.name == "miss")
+    assert sorted(miss.x, reverse=True) == pytest.approx([0.3, 0.29, 0.28])  # the nearest misses
