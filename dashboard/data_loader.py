@@ -237,6 +237,7 @@ def results_table(name: str) -> pd.DataFrame | str | None:
 # --- genes shown on the pages -------------------------------------------------------------
 
 MAX_ATTRIBUTION_RESIDUES = 2000  # Integrated Gradients cost grows with length; CLI for longer
+AUTO_ATTRIBUTION_RESIDUES = 800  # computed without asking up to this length (a toggle above it)
 
 
 @dataclass(frozen=True)

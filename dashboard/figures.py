@@ -324,12 +324,13 @@ def network_figure(
     pos = nx.spring_layout(layout_graph, seed=seed, weight="w")
     weights = [abs(float(d.get(weight, 1.0) or 0.0)) for _, _, d in graph.edges(data=True)]
     wmax = max(weights) if weights and max(weights) > 0 else 1.0
-    # one trace per width class keeps the figure small (plotly lines cannot vary width)
-    classes: dict[int, tuple[list, list]] = {}
+    # one trace per (width class, touches the focus) keeps the figure small (plotly lines cannot
+    # vary width within a trace); edges of the focus node are drawn darker, the others fade
+    classes: dict[tuple[int, bool], tuple[list, list]] = {}
     mid_x, mid_y, mid_text = [], [], []
     for (u, v, data), w in zip(graph.edges(data=True), weights):
         cls = 1 + int(round(3 * w / wmax))
-        xs, ys = classes.setdefault(cls, ([], []))
+        xs, ys = classes.setdefault((cls, focus in (u, v)), ([], []))
         xs += [pos[u][0], pos[v][0], None]
         ys += [pos[u][1], pos[v][1], None]
         mid_x.append((pos[u][0] + pos[v][0]) / 2)
@@ -337,11 +338,11 @@ def network_figure(
         extra = "".join(f"<br>{k}: {_fmt(val)}" for k, val in data.items()
                         if k != weight and not str(k).startswith("name_"))
         mid_text.append(f"{_node_name(graph, u)} — {_node_name(graph, v)}<br>{weight}: {_fmt(data.get(weight))}{extra}")
-    for cls, (xs, ys) in sorted(classes.items()):
+    for (cls, focal), (xs, ys) in sorted(classes.items()):
         fig.add_trace(go.Scatter(
             x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
             line={"width": cls, "color": edge_colour, "dash": "dash" if dashed else "solid"},
-            opacity=0.35 + 0.15 * cls,  # weak edges fade into the background
+            opacity=0.9 if focal or focus is None else 0.15 + 0.08 * cls,
         ))
     fig.add_trace(go.Scatter(  # invisible edge midpoints carry the edge hover text
         x=mid_x, y=mid_y, mode="markers", marker={"size": 6, "opacity": 0}, showlegend=False,

@@ -85,12 +85,15 @@ with st.expander("Contribution table"):
     export.table_download(contrib, f"contributions {gene.short} {term}", key="contrib")
 
 st.subheader("Residue attributions")
-if len(gene.sequence) > data_loader.MAX_ATTRIBUTION_RESIDUES:
+n_res = len(gene.sequence)
+if n_res > data_loader.MAX_ATTRIBUTION_RESIDUES:
     st.info(f"Residue attributions are computed for sequences up to {data_loader.MAX_ATTRIBUTION_RESIDUES:,} "
             "residues in the dashboard; use the CLI for longer ones.")
-else:
+elif st.toggle(f"Compute residue attributions ({n_res} residues)", value=n_res <= data_loader.AUTO_ATTRIBUTION_RESIDUES,
+               key=f"residues_on_{gkey}", help="Integrated Gradients through the sequence encoder: a few seconds "
+               "for a 500-residue protein, longer for long ones."):
     try:
-        with st.spinner("Integrated Gradients along the sequence (a few seconds)…"):
+        with st.spinner("Integrated Gradients along the sequence…"):
             attr = data_loader.run_residue_attributions(model_name, gene, term)
     except errors.GenePhenoError as exc:
         st.warning(f"Residue attributions unavailable: {exc}")
@@ -99,5 +102,7 @@ else:
         export.show_figure(fig, f"residues {gene.short} {term}", key="residues")
         top = attr.reindex(attr["attribution"].abs().sort_values(ascending=False).index).head(10)
         st.caption("Strongest residues: " + ", ".join(f"{r}{p} ({a:+.3f})" for p, r, a in
-                                                      zip(top["position"], top["residue"], top["attribution"])))
+                                                      zip(top["position"], top["residue"], top["attribution"]))
+                   + (f". Completeness gap {attr.attrs['relative_delta']:.1%} of the logit change from the "
+                      "all-X baseline." if "relative_delta" in attr.attrs else "."))
         export.table_download(attr, f"residue attributions {gene.short} {term}", key="residues_csv")
