@@ -22,6 +22,7 @@ USE_MODEL_THRESHOLD = "use_model_threshold"
 TOP_N = "top_n"
 PREDICTIONS = "predictions"  # last predict() frame
 QUERIES = "queries"  # [(id, sequence)] of the last prediction
+PREDICTIONS_MODEL = "predictions_model"  # the model that made PREDICTIONS
 SELECTED_GENE = "selected_gene"  # gene chosen on Explain / Graphs
 SELECTED_PHENOTYPE = "selected_phenotype"
 GRAPH_TERM = "graph_term"
@@ -36,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     TOP_N: 20,
     PREDICTIONS: None,
     QUERIES: None,
+    PREDICTIONS_MODEL: None,
     SELECTED_GENE: None,
     SELECTED_PHENOTYPE: None,
     GRAPH_TERM: None,
@@ -63,6 +65,13 @@ def get(key: str, default: Any = None) -> Any:
 
 def put(key: str, value: Any) -> None:
     _state()[key] = value
+
+
+def predictions_for(model_name: str | None):
+    """The last predictions if `model_name` made them, else None (term ids differ per model)."""
+    if get(PREDICTIONS_MODEL) != model_name:
+        return None
+    return get(PREDICTIONS)
 
 
 def widget_key(key: str) -> str:

@@ -141,3 +141,14 @@ def test_downloads_are_the_predictions(predicted):
     assert list(csv.columns) == ["gene", "term_id", "term_name", "score", "above_threshold", "rank"]
     records = json.loads(export.table_to_json(preds))
     assert records[0]["term_id"] == preds["term_id"].iloc[0] and len(records) == len(preds)
+
+
+def test_predictions_of_another_model_are_not_shown():
+    at = t.app()
+    at.run()
+    t.predict(at, t.fasta_record("P01308"))
+    assert t.table(at, "rank", "term_name", "score") is not None
+    at.session_state["predictions_model"] = "some-other-model"  # as if the sidebar model changed
+    at.run()
+    assert t.table(at, "rank", "term_name", "score") is None
+    assert any("press Predict" in i.value for i in at.info)

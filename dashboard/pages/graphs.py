@@ -19,7 +19,7 @@ if model_name is None:
 errors = data_loader.gp_errors()
 names = data_loader.term_names(model_name)
 
-predictions = state.get(state.PREDICTIONS)
+predictions = state.predictions_for(model_name)
 modes = ["Around a phenotype"] + (["Around a gene's predictions"] if predictions is not None and len(predictions) else [])
 mode = st.radio("Centre", modes, horizontal=True, key="graph_mode")
 

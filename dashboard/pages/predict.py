@@ -58,10 +58,14 @@ if st.button("Predict", type="primary", icon=":material/play_arrow:", key="predi
         state.put(state.PREDICTIONS, None)
     else:
         state.put(state.PREDICTIONS, result)
+        state.put(state.PREDICTIONS_MODEL, model_name)
         state.put(state.QUERIES, records)
         state.put(state.SELECTED_GENE, records[0][0])
 
-predictions = state.get(state.PREDICTIONS)
+predictions = state.predictions_for(model_name)
+if state.get(state.PREDICTIONS) is not None and predictions is None:
+    st.info(f"The last predictions were made with the {state.get(state.PREDICTIONS_MODEL)} model: "
+            "press Predict to run the same input through this one.")
 if predictions is not None and len(predictions):
     genes = list(dict.fromkeys(predictions["gene"]))
     gene = genes[0]
