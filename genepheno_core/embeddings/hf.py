@@ -99,8 +99,13 @@ class TransformersEncoder(Encoder):
         self.layer = None if layer is None else int(layer)
         self.device = device
         self.default_batch_tokens = DEFAULT_BATCH_TOKENS[self.kind]
-        self.tokenizer, self.model = self._load()
-        config = self.model.config
+        # the tokenizer and config are cheap; the weights load on first use, so a run served
+        # entirely from the cache never reads them
+        from transformers import AutoConfig, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        config = AutoConfig.from_pretrained(self.model_dir)
+        self._model = None
         self.dim = int(config.hidden_size)
         n_layers = int(getattr(config, "num_hidden_layers", 0) or 0)
         if self.layer is not None and n_layers and not -n_layers - 1 <= self.layer <= n_layers:
@@ -113,12 +118,17 @@ class TransformersEncoder(Encoder):
         self.chunk = int(chunk) if chunk else max(1, max_tokens - self.n_special)
         self._weights_hash: str | None = None
 
-    def _load(self):
-        from transformers import AutoModel, AutoTokenizer
+    @property
+    def model(self):
+        if self._model is None:
+            logger.info("loading %s from %s", self.name, self.model_dir)
+            self._model = self._load_model().eval().to(self.device)
+        return self._model
 
-        tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-        model = AutoModel.from_pretrained(self.model_dir)
-        return tokenizer, model.eval().to(self.device)
+    def _load_model(self):
+        from transformers import AutoModel
+
+        return AutoModel.from_pretrained(self.model_dir)
 
     def prepare(self, seq: str) -> str:
         """Map the input alphabet to the model's (hook for subclasses)."""
@@ -199,12 +209,10 @@ class EsmEncoder(TransformersEncoder):
 
     kind = "esm2"
 
-    def _load(self):
-        from transformers import AutoTokenizer, EsmModel
+    def _load_model(self):
+        from transformers import EsmModel
 
-        tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-        model = EsmModel.from_pretrained(self.model_dir, add_pooling_layer=False)
-        return tokenizer, model.eval().to(self.device)
+        return EsmModel.from_pretrained(self.model_dir, add_pooling_layer=False)
 
     def prepare(self, seq: str) -> str:
         return seq.replace("J", "X")  # J (I/L) is not in ESM's vocabulary
