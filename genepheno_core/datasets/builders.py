@@ -364,11 +364,12 @@ def build_hpo_temporal(config: DatasetConfig, progress: bool = False) -> Dataset
     """Train/valid: genes of HPO 2020-10-12 (phenotype_to_genes, 2020 hp.obo); test: genes
     annotated in 2025-01-16 (genes_to_phenotype) without any 2020 annotation.
 
-    The vocabulary is decided on the 2020 genes: terms of the 2020 ontology's Phenotypic
-    abnormality subtree with >= min_genes 2020 genes, then remapped to the 2025 ids
-    (alt_id / replaced_by; obsolete without replacement: dropped and counted). All label
-    rows are then closed under the 2025 ancestors within the vocabulary, so labels agree
-    with `term_ancestors` (2025 ontology).
+    The 2020 annotations (Phenotypic abnormality subtree of the 2020 ontology) are remapped
+    to 2025 ids (alt_id / replaced_by; obsolete without replacement: dropped and counted)
+    and closed under the 2025 ancestors (within the 2025 Phenotypic abnormality subtree),
+    so labels agree with `term_ancestors` (2025 ontology). The vocabulary is decided on the
+    2020 genes only: terms with >= min_genes of them. Test genes keep their 2025 labels
+    within that vocabulary.
     """
     from genepheno_core.sources.hpo import read_genes_to_phenotype, read_phenotype_to_genes
 
