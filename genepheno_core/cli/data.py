@@ -19,6 +19,8 @@ from genepheno_core.errors import GenePhenoError
 
 logger = logging.getLogger(__name__)
 
+# = genepheno_core.datasets.config.DATASET_NAMES; not imported here so that building the
+# parser does not pull pandas/scipy (every CLI command builds it)
 _NAMES = ("mpo", "hpo", "gwas", "hpo-temporal")
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, replace
+
+logger = logging.getLogger(__name__)
 
 # GO evidence codes (https://geneontology.org/docs/guide-go-evidence-codes/).
 EXPERIMENTAL_CODES: tuple[str, ...] = ("EXP", "IDA", "IPI", "IMP", "IGI", "IEP")
