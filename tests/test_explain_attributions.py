@@ -90,3 +90,18 @@ def test_unknown_targets(model):
         concept_attributions(model, ("g", "MKVLAAGIVG"), concept="GO:9999999")
     with pytest.raises(GenePhenoError):
         residue_attributions(model, ("g", "MKVLAAGIVG"), phenotype="HP:9999999")
+
+
+def test_unirep_mean_hidden_matches_encoder():
+    from genepheno_core.embeddings.unirep import load_unirep, pad_tokens
+    from genepheno_core.explain.attributions import unirep_mean_hidden
+
+    unirep = load_unirep(64)
+    seqs = ["MKVLAAGIVGW", "MSTNPKPQRKTKRNTNRRPQDVKFPGG"]
+    for s in seqs:
+        tokens, mask = pad_tokens([s])
+        with torch.no_grad():
+            ref = unirep(tokens, mask)
+            got = unirep_mean_hidden(unirep, unirep.embedding(tokens))
+        torch.testing.assert_close(got, ref, atol=1e-6, rtol=1e-5)
+        np.testing.assert_allclose(got.numpy(), unirep.mean_hidden([s]).numpy(), atol=1e-5)
