@@ -69,3 +69,10 @@ def test_fetch_from_mirror(capsys):
     source, release, filename, path = line.split("\t")
     assert (source, release, filename) == ("efo", "3.90.0", "EFO-ontology-v3.90.0.json.zst")
     assert path.startswith(os.environ["GENEPHENO_MIRROR"])
+
+
+def test_cli_dataset_names_match_the_builders():
+    from genepheno_core.cli import data
+    from genepheno_core.datasets import DATASET_NAMES
+
+    assert tuple(data._NAMES) == tuple(DATASET_NAMES)
