@@ -135,3 +135,16 @@ def test_esm_dir_env_var(esm_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("GENEPHENO_ESM_DIR", str(tmp_path))
     enc = get_encoder("esm2_t12_35M")
     assert enc.model_dir == tmp_path / "esm2_t12_35M_UR50D"
+
+
+def test_hf_nucleotide_model_keeps_dna(bert_dir):
+    dna = "ATGGCC" * 6  # would be translated for a protein encoder
+    enc = get_encoder(f"hf:{bert_dir}", translate=False)
+    assert not enc.translate_nucleotides
+    assert enc.cache_key() != get_encoder(f"hf:{bert_dir}").cache_key()
+    from genepheno_core.embeddings import embed_sequences
+
+    kept = embed_sequences([dna], enc, cache=False)
+    translated = embed_sequences([dna], get_encoder(f"hf:{bert_dir}"), cache=False)
+    np.testing.assert_allclose(kept, enc.embed([dna]), atol=1e-6)
+    assert np.abs(kept - translated).max() > 1e-4

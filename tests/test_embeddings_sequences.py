@@ -105,3 +105,9 @@ def test_real_swissprot_file_from_mirror():
     ids = dict(records)
     assert ids["P01308"] == INS
     assert len(ids["Q8WZ42"]) == 34350  # titin
+
+
+def test_translate_false_keeps_nucleotides():
+    cds = (DATA / "cds.fasta").read_text()
+    (rid, seq), = parse_sequences(cds, translate=False)
+    assert rid == "INS_cds_synthetic" and seq.startswith("ATGGCCCTG") and len(seq) == 183

@@ -1,7 +1,7 @@
 """`embed` and `cache` subcommands.
 
     genepheno embed FASTA --encoder NAME [-o OUT.npz] [--batch-tokens N] [--no-cache]
-                    [--threads N] [--no-progress]
+                    [--threads N] [--no-progress] [--no-translate]
     genepheno cache info
     genepheno cache clear [--encoder NAME]
 """
@@ -45,6 +45,10 @@ def register(subparsers) -> None:
     )
     embed.add_argument("--no-progress", action="store_true", help="no progress bar")
     embed.add_argument(
+        "--no-translate", action="store_true",
+        help="keep nucleotide sequences as they are (for a nucleotide language model via hf:)",
+    )
+    embed.add_argument(
         "--threads", type=int, default=None, metavar="N",
         help="torch CPU threads (default: torch's; use 1 on a busy shared machine)",
     )
@@ -71,8 +75,11 @@ def run_embed(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    records = parse_sequences(Path(args.fasta))
-    encoder = get_encoder(args.encoder)
+    options = {"translate": False} if args.no_translate else {}
+    if options and not args.encoder.startswith("hf:"):
+        raise GenePhenoError("--no-translate only applies to hf:<model> encoders")
+    encoder = get_encoder(args.encoder, **options)
+    records = parse_sequences(Path(args.fasta), translate=encoder.translate_nucleotides)
     logger.info(
         "%d records from %s, encoder %s (dim %d)",
         len(records), args.fasta, encoder.name, encoder.dim,

@@ -30,7 +30,8 @@ def get_encoder(name: str, **options) -> Encoder:
 
     composition [reduced_k=3]; unirep64 | unirep256 | unirep1900 [threads=None];
     esm2_t6_8M, esm2_t12_35M, ... [path=DIR, layer=None (last), chunk=None, device="cpu"];
-    hf:<hub id or local dir> [path=, layer=, chunk=, device=].
+    hf:<hub id or local dir> [path=, layer=, chunk=, device=, translate=True
+    (False: nucleotide input stays nucleotide, for DNA language models)].
     """
     if isinstance(name, Encoder):
         return name
@@ -80,7 +81,11 @@ def embed_sequences(
     batch_tokens = batch_tokens or config.batch_tokens
     max_batch = max_batch or config.max_batch
     enc = get_encoder(encoder) if isinstance(encoder, str) else encoder
-    cleaned = [clean_protein(s, "<sequences>", record=f"#{i}") for i, s in enumerate(sequences)]
+    translate = getattr(enc, "translate_nucleotides", True)
+    cleaned = [
+        clean_protein(s, "<sequences>", record=f"#{i}", translate=translate)
+        for i, s in enumerate(sequences)
+    ]
     out = np.zeros((len(cleaned), enc.dim), dtype=np.float32)
     if not cleaned:
         return out

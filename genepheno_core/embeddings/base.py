@@ -78,6 +78,9 @@ class Encoder(abc.ABC):
     name: str
     dim: int
     default_batch_tokens: int = 100_000
+    # protein encoders want nucleotide coding sequences translated; a nucleotide language
+    # model (hf:, translate=False) wants them as they are
+    translate_nucleotides: bool = True
 
     @abc.abstractmethod
     def key_components(self) -> dict:

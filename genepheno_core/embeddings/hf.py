@@ -92,8 +92,10 @@ class TransformersEncoder(Encoder):
         layer: int | None = None,
         chunk: int | None = None,
         device: str = "cpu",
+        translate: bool = True,
     ):
         self.spec = spec
+        self.translate_nucleotides = bool(translate)
         self.name = name
         self.model_dir = model_dir
         self.layer = None if layer is None else int(layer)
@@ -142,6 +144,7 @@ class TransformersEncoder(Encoder):
             "pooling": "mean_residue_tokens",
             "layer": "last" if self.layer is None else self.layer,
             "chunking": {"chunk_residues": self.chunk, "overlap": 0},
+            "translate_nucleotides": self.translate_nucleotides,
         }
 
     def iter_embed(self, seqs, batch_tokens=None, max_batch=None):

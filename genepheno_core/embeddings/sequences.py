@@ -75,14 +75,19 @@ def _read_text(path: Path) -> str:
         raise InputFormatError(path, f"not a text file (byte {exc.start} is not UTF-8)") from exc
 
 
-def clean_protein(seq: str, source: object = "<sequences>", record: str | None = None) -> str:
-    """Upper-case, drop whitespace and one trailing '*', translate nucleotide CDS, validate."""
+def clean_protein(
+    seq: str, source: object = "<sequences>", record: str | None = None, translate: bool = True
+) -> str:
+    """Upper-case, drop whitespace and one trailing '*', translate nucleotide CDS, validate.
+
+    translate=False keeps nucleotide sequences as they are (for nucleotide language models
+    through `hf:`); A C G T U N are all letters of the accepted alphabet."""
     seq = _WHITESPACE.sub("", seq).upper()
     if seq.endswith("*"):
         seq = seq[:-1]
     if not seq:
         raise InputFormatError(source, "empty sequence", record=record)
-    if is_nucleotide(seq):
+    if translate and is_nucleotide(seq):
         protein = translate_cds(seq, source, record)
         logger.info(
             "%s: record %r looks like a nucleotide coding sequence (%d nt); "
@@ -131,7 +136,7 @@ def translate_cds(seq: str, source: object = "<sequences>", record: str | None =
     return protein
 
 
-def _parse_fasta(text: str, source: object) -> list[tuple[str, str]]:
+def _parse_fasta(text: str, source: object, translate: bool) -> list[tuple[str, str]]:
     lines = text.splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is not None and not lines[first].startswith(">"):
@@ -141,29 +146,30 @@ def _parse_fasta(text: str, source: object) -> list[tuple[str, str]]:
         rid = record_id(header)
         if not rid:
             raise InputFormatError(source, "FASTA header without an id", record=header)
-        records.append((rid, clean_protein(seq, source, rid)))
+        records.append((rid, clean_protein(seq, source, rid, translate)))
     return records
 
 
-def _parse_raw(text: str, source: object) -> list[tuple[str, str]]:
+def _parse_raw(text: str, source: object, translate: bool) -> list[tuple[str, str]]:
     records = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         rid = f"seq{len(records) + 1}"
         try:
-            records.append((rid, clean_protein(line, source, rid)))
+            records.append((rid, clean_protein(line, source, rid, translate)))
         except InputFormatError as exc:
             raise InputFormatError(source, exc.problem, line=number, record=rid) from exc
     return records
 
 
-def parse_sequences(text_or_path: str | os.PathLike) -> list[tuple[str, str]]:
+def parse_sequences(text_or_path: str | os.PathLike, translate: bool = True) -> list[tuple[str, str]]:
     """[(id, protein sequence)] from a FASTA/raw/CDS file path (gz ok) or the text itself.
 
     A `Path` (or a one-line string that looks like a file name and exists) is read as a
     file; any other string is parsed as sequence text. Empty input, empty records and
-    duplicate ids raise InputFormatError.
+    duplicate ids raise InputFormatError. translate=False keeps nucleotide sequences as
+    they are (for nucleotide language models through `hf:`).
     """
     if isinstance(text_or_path, os.PathLike) or (
         isinstance(text_or_path, str) and _looks_like_path(text_or_path.strip())
@@ -182,7 +188,8 @@ def parse_sequences(text_or_path: str | os.PathLike) -> list[tuple[str, str]]:
     if not text.strip():
         raise InputFormatError(source, "no sequences (empty input)")
     has_header = any(line.startswith(">") for line in text.splitlines())
-    records = _parse_fasta(text, source) if has_header else _parse_raw(text, source)
+    parse = _parse_fasta if has_header else _parse_raw
+    records = parse(text, source, translate)
     seen: dict[str, int] = {}
     for number, (rid, _) in enumerate(records, start=1):
         if rid in seen:
