@@ -107,6 +107,20 @@ def command_line(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
+def _cached_manifest(name: str) -> dict | None:
+    """Manifest summary of a cached dataset artifact (never builds one)."""
+    from genepheno_core.errors import GenePhenoError
+    from genepheno_core.evaluation.benchmark import dataset_manifest_summary
+
+    try:
+        from genepheno_core.datasets import load_dataset
+
+        return dataset_manifest_summary(load_dataset(name))
+    except (GenePhenoError, OSError, ImportError) as exc:
+        logger.warning("no manifest for dataset %s: %s", name, exc)
+        return None
+
+
 def handler(args: argparse.Namespace) -> int:
     from genepheno_core.evaluation.benchmark import collect_cells, run_benchmark
     from genepheno_core.evaluation.tables import write_tables
@@ -126,7 +140,11 @@ def handler(args: argparse.Namespace) -> int:
             except (json.JSONDecodeError, OSError) as exc:
                 logger.warning("could not read %s: %s", previous, exc)
         df = collect_cells(out)
-        write_tables(df, out, manifests=manifests, command=command, config=config)
+        manifests = dict(manifests or {})
+        for name in sorted(set(df["dataset"]) if not df.empty else ()):
+            if name not in manifests:
+                manifests[name] = _cached_manifest(name)
+        write_tables(df, out, manifests={k: v for k, v in manifests.items() if v}, command=command, config=config)
     else:
         from genepheno_core.evaluation.benchmark import load_smoke_dataset
 
