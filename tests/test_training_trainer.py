@@ -164,3 +164,36 @@ def test_missing_split(tiny):
     ds, emb = tiny
     with pytest.raises(GenePhenoError, match="no 'temporal' split"):
         run(_cfg(split="temporal"), ds, embeddings=emb)
+
+
+@pytest.mark.integration
+def test_real_hpo_subset_end_to_end(tmp_path):
+    """hpo from the mirror (built when absent), 900 genes: GenePheno with real GO concepts,
+    real exclusive pairs and composition embeddings trains, saves, reloads and propagates
+    user GO ids with the training GO release."""
+    import os
+
+    if not os.environ.get("GENEPHENO_MIRROR"):
+        pytest.skip("GENEPHENO_MIRROR is not set")
+    from genepheno_core.datasets import build_dataset, load_dataset, save_dataset
+    from genepheno_core.errors import MissingDataError
+
+    try:
+        full = load_dataset("hpo")
+    except (MissingDataError, FileNotFoundError):
+        full = build_dataset("hpo")
+        save_dataset(full)
+    rows = np.random.default_rng(0).choice(len(full.genes), size=900, replace=False)
+    ds = full.subset(np.sort(rows))
+    cfg = TrainConfig(dataset="hpo", encoder="composition", max_epochs=2, concept_min_genes=10,
+                      out_dir=str(tmp_path / "hpo"), hidden=64)
+    path = train(cfg, ds)
+    model = load_model(path, dataset=ds, encoder="composition")
+    assert len(model.concepts) > 20 and model.go_inputs
+    assert np.isfinite(model.metrics["valid"]["fmax"]) and 0 < model.metrics["valid"]["concept_auc"] <= 1
+    # a leaf GO term is propagated to its ancestors in the input bag
+    leaf = "GO:0007268"  # chemical synaptic transmission
+    bag = model.go_bag([[leaf]])
+    ancestors = model.go_ontology().ancestors(leaf, include_self=True)
+    expected = {g for g in model.go_inputs if g in ancestors}
+    assert {model.go_inputs[j] for j in np.flatnonzero(bag[0])} == expected and expected

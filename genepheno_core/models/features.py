@@ -30,11 +30,13 @@ def select_concepts(
     depth: int = 2,
     min_genes: int = 20,
     explicit: Sequence[str] | None = None,
+    max_depth: int | None = None,
 ) -> np.ndarray:
     """Column indices (into `go_terms`) of the GO concepts of the bottleneck.
 
-    Default: GO terms at `depth` (root = 0) of each sub-ontology annotated to >= `min_genes`
-    training genes. `explicit` GO ids override the rule (ids missing from `go_terms` raise).
+    Default: GO terms at `depth` (root = 0; up to `max_depth` when given) of each
+    sub-ontology annotated to >= `min_genes` training genes. `explicit` GO ids override the
+    rule (ids missing from `go_terms` raise).
     """
     ids = go_terms["go_id"].astype(str).tolist()
     if explicit:
@@ -45,10 +47,11 @@ def select_concepts(
         return np.array([where[g] for g in explicit], dtype=np.int64)
     counts = np.asarray(sp.csr_matrix(go_train).sum(axis=0)).ravel()
     depths = go_terms["depth"].to_numpy()
-    chosen = np.flatnonzero((depths == depth) & (counts >= min_genes))
+    top = depth if max_depth is None else max_depth
+    chosen = np.flatnonzero((depths >= depth) & (depths <= top) & (counts >= min_genes))
     if chosen.size == 0:
         raise GenePhenoError(
-            f"no GO concept at depth {depth} with >= {min_genes} training genes; lower concept_min_genes"
+            f"no GO concept at depth {depth}..{top} with >= {min_genes} training genes; lower concept_min_genes"
         )
     return chosen.astype(np.int64)
 

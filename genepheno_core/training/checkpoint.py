@@ -24,7 +24,7 @@ import scipy.sparse as sp
 import torch
 from safetensors.torch import load_file, save_file
 
-from genepheno_core.errors import MissingDataError, ModelMismatchError
+from genepheno_core.errors import GenePhenoError, MissingDataError, ModelMismatchError
 from genepheno_core.io import atomic_path
 from genepheno_core.models.config import GenePhenoConfig, MLPConfig
 from genepheno_core.models.genepheno import GenePheno, MLPBaseline
@@ -128,6 +128,7 @@ class TrainedModel:
     manifest: dict
     config: TrainConfig
     _homology: tuple[list[str], sp.csr_matrix] | None = field(default=None, repr=False)
+    _go_ontology: object = field(default=None, repr=False)
 
     # -- inputs
     @property
@@ -142,9 +143,46 @@ class TrainedModel:
     def uses_homology(self) -> bool:
         return self._homology is not None
 
-    def go_bag(self, go_sets) -> np.ndarray:
+    def go_ontology(self):
+        """The Gene Ontology release of the training data (from the dataset manifest), or None."""
+        if self._go_ontology is None:
+            entry = (self.manifest or {}).get("go_ontology")
+            if not entry:
+                return None
+            from genepheno_core.ontology import load_ontology
+            from genepheno_core.sources.registry import resource_path
+
+            try:
+                path = resource_path(entry["source"], entry["filename"], entry.get("release"))
+                self._go_ontology = load_ontology(path, relations=tuple(entry.get("relations", ("is_a",))))
+            except GenePhenoError as exc:
+                logger.warning("GO ontology unavailable (%s): GO sets are used as given", exc)
+                self._go_ontology = False
+        return self._go_ontology or None
+
+    def propagate_go(self, go_sets) -> list[set[str]]:
+        """Each GO set with its ancestors (alt_ids remapped) in the training GO release;
+        unchanged when that ontology is unavailable (then pass propagated sets)."""
+        ontology = self.go_ontology()
+        out = []
+        for terms in go_sets:
+            terms = set(terms or ())
+            if ontology is not None:
+                full = set()
+                for term in terms:
+                    current = ontology.remap(term) if term not in ontology else term
+                    if current is not None:
+                        full |= ontology.ancestors(current, include_self=True)
+                terms = full
+            out.append(terms)
+        return out
+
+    def go_bag(self, go_sets, propagate: bool = True) -> np.ndarray:
         """(n, G) multi-hot over the GO input vocabulary. Each entry of `go_sets` is an
-        iterable of GO ids already propagated to their ancestors (None or empty = no GO)."""
+        iterable of GO ids (None or empty = no GO); with `propagate` they are propagated to
+        their ancestors first (harmless for sets that already are)."""
+        if propagate:
+            go_sets = self.propagate_go(go_sets)
         index = {g: i for i, g in enumerate(self.go_inputs)}
         bag = np.zeros((len(go_sets), len(self.go_inputs)), dtype=np.float32)
         for row, terms in enumerate(go_sets):

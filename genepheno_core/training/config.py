@@ -43,12 +43,14 @@ class TrainConfig:
     tau: float = 1.0
     lambda_excl: float = 0.1
     lambda_concept: float = 1.0
+    concept_loss: str = "contrastive"  # loss on the concept logits: contrastive (as L_mlc) or bce
     modality_dropout: float = 0.5  # fraction of training genes whose GO input is dropped
     homology: bool = False  # Diamond-score vectors over training genes as a third input
 
     # vocabularies (chosen on training genes)
     go_min_genes: int = 5  # GO input terms need >= this many training genes
     concept_depth: int = 2  # default concepts: GO terms at this depth ...
+    concept_max_depth: int | None = None  # ... or depths concept_depth..concept_max_depth
     concept_min_genes: int = 20  # ... with >= this many training genes
     concepts: tuple[str, ...] | None = None  # explicit concept GO ids (overrides the rule)
 
@@ -79,8 +81,8 @@ class TrainConfig:
             raise ValueError(f"unknown ablation(s) {bad}; choose from {', '.join(ABLATIONS)}")
         if self.ablations and self.model != "genepheno":
             raise ValueError("ablations apply to --model genepheno only")
-        if self.loss not in ("contrastive", "bce"):
-            raise ValueError(f"loss must be contrastive or bce, got {self.loss!r}")
+        if self.loss not in ("contrastive", "bce") or self.concept_loss not in ("contrastive", "bce"):
+            raise ValueError(f"loss and concept_loss must be contrastive or bce, got {self.loss!r}, {self.concept_loss!r}")
 
     # effective switches after ablations
     @property

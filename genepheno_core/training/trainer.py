@@ -97,7 +97,7 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
         concepts = np.zeros(0, dtype=np.int64)
         if config.model == "genepheno":
             concepts = select_concepts(dataset.go_terms, go_train, config.concept_depth,
-                                       config.concept_min_genes, config.concepts)
+                                       config.concept_min_genes, config.concepts, config.concept_max_depth)
             data.concept_labels = go[:, concepts].tocsr()
             data.concept_ids = dataset.go_terms["go_id"].iloc[concepts].astype(str).tolist()
         if config.use_go:
@@ -240,7 +240,12 @@ def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs) -
         # on s / T, the logit of the reported probability, so "below 0" means "p < 0.5"
         loss = loss + config.effective_lambda_excl * exclusivity_loss(s / temperature, pairs)
     if config.effective_lambda_concept > 0 and out.concept_logits is not None and concept_y is not None:
-        loss = loss + config.effective_lambda_concept * bce_loss(out.concept_logits, concept_y, row_mask=concept_mask)
+        if config.concept_loss == "contrastive":
+            # the paper's L_mlc(c, g): same scale as the phenotype loss (a sum over labels)
+            concept = contrastive_multilabel_loss(out.concept_logits, concept_y, row_mask=concept_mask)
+        else:
+            concept = bce_loss(out.concept_logits, concept_y, row_mask=concept_mask)
+        loss = loss + config.effective_lambda_concept * concept
     return loss
 
 
