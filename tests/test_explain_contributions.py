@@ -83,3 +83,27 @@ def test_bad_input(model):
         explain(model, ">a\nMKV\n>b\nMKA\n")
     with pytest.raises(InputFormatError):
         explain(model, ("g", "MK*V1"))
+
+
+def test_relative_contributions_and_top_concepts(model):
+    from genepheno_core.explain.contributions import baseline_activations, top_concepts
+    from genepheno_core.explain.predict import prepare_inputs
+
+    seq = toy_genes()["sequence"][7]
+    e = explain(model, ("g", seq), phenotype="HP:0000707")
+    a0 = baseline_activations(model)
+    # the average protein: the training-mean embedding, i.e. standardised input 0, no GO
+    with torch.no_grad():
+        out = model.module(seq_emb=model.module.inputs.seq_mean[None], go_bag=torch.zeros(1, len(model.go_inputs)))
+    np.testing.assert_allclose(a0, torch.sigmoid(out.concept_logits[0]).numpy(), atol=1e-6)
+    table = e.contribution_table("HP:0000707")
+    a0_by_id = dict(zip(model.concepts["go_id"], a0))
+    expected = table["weight"] * (table["activation"] - table["concept_id"].map(a0_by_id))
+    np.testing.assert_allclose(table["relative_contribution"], expected, atol=1e-9)
+    inputs = prepare_inputs(model, [("g", seq)])
+    frame = predict(model, [("g", seq)], top=2)
+    text = top_concepts(model, inputs, frame, n=2)
+    assert len(text) == 2
+    best = table.sort_values("relative_contribution", ascending=False)
+    if best["relative_contribution"].iloc[0] > 0 and frame["term_id"].iloc[0] == "HP:0000707":
+        assert text[0].startswith(best["concept_name"].iloc[0])

@@ -154,6 +154,7 @@ def explain_handler(args: argparse.Namespace) -> int:
         sub = table[table["term_id"] == t]
         for c in sub.to_dict("records"):
             lines.append(f"  {c['contribution']:+.3f}  = W {c['weight']:+.3f} x a {c['activation']:.3f}  "
+                         f"(vs average protein {c['relative_contribution']:+.3f})  "
                          f"{c['concept_id']} {c['concept_name']} [{c['namespace']}]")
     _write("\n".join(lines) + "\n", args.output)
     return 0

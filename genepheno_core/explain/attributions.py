@@ -272,13 +272,20 @@ def concept_attributions(model, gene, phenotype: str | None = None, concept: str
 
 
 def residue_attributions(model, sequence, phenotype: str | None = None, concept: str | None = None,
-                         go_annotations=None, n_steps: int = 24, internal_batch_size: int | None = None) -> pd.DataFrame:
+                         go_annotations=None, n_steps: int = 32, tolerance: float = 0.05, max_steps: int = 128,
+                         internal_batch_size: int | None = 32) -> pd.DataFrame:
     """Integrated Gradients from a phenotype (or concept) logit back to each residue, through
     the UniRep encoder (captum LayerIntegratedGradients on its residue embedding layer).
 
     Baseline: every residue replaced by UniRep's unknown-residue token X (start token kept),
     so an attribution says how much the real residue at that position moves the logit
     compared with an uninformative one. GO inputs (if given) are held fixed.
+
+    Completeness: the integral is taken with `n_steps` Gauss-Legendre points and redone with
+    twice as many (up to `max_steps`) while |delta| > tolerance * |logit change| + 1e-3. The
+    mLSTM path from the all-X baseline is far from linear, so long proteins need many steps
+    (measured at 500 residues: ~10 % gap at 128 steps on some proteins); attrs["converged"]
+    says whether the tolerance was met.
 
     Returns DataFrame[position (1-based), residue, attribution]; df.attrs holds target,
     target_kind, logit, baseline_logit, delta (completeness gap, captum's convergence delta:
@@ -322,17 +329,25 @@ def residue_attributions(model, sequence, phenotype: str | None = None, concept:
     with torch.no_grad():
         fx, fb = (float(v) for v in f(torch.cat([tokens, baseline])))
     lig = LayerIntegratedGradients(f, unirep.embedding)
-    with torch.enable_grad():
-        attr, delta = lig.attribute(tokens, baselines=baseline, n_steps=n_steps, method="gausslegendre",
-                                    internal_batch_size=internal_batch_size, return_convergence_delta=True)
+    diff = fx - fb
+    steps = int(n_steps)
+    while True:
+        with torch.enable_grad():
+            attr, delta = lig.attribute(tokens, baselines=baseline, n_steps=steps, method="gausslegendre",
+                                        internal_batch_size=internal_batch_size, return_convergence_delta=True)
+        converged = abs(float(delta)) <= tolerance * abs(diff) + 1e-3
+        if converged or steps * 2 > max_steps:
+            break
+        logger.debug("residue IG: delta %.4f with %d steps; doubling", float(delta), steps)
+        steps *= 2
     per_residue = attr[0].sum(dim=-1).detach().double().numpy()  # (L + 1,), [0] = start token (0)
     frame = pd.DataFrame({"position": np.arange(1, len(seq) + 1), "residue": list(seq),
                           "attribution": per_residue[1:]})
-    diff = fx - fb
     frame.attrs.update({
         "gene": gid, "target": target.id, "target_kind": target.kind, "target_name": target.name,
         "logit": fx, "baseline_logit": fb, "delta": float(delta),
-        "relative_delta": float(abs(float(delta)) / max(abs(diff), 1e-8)), "n_steps": n_steps,
+        "relative_delta": float(abs(float(delta)) / max(abs(diff), 1e-8)), "n_steps": steps,
+        "converged": bool(converged), "tolerance": tolerance,
         "baseline": "X (unknown residue) at every position", "seconds": time.perf_counter() - start,
     })
     return frame

@@ -30,8 +30,9 @@ logger = logging.getLogger(__name__)
 class Explanation:
     """Concept-level explanation of one gene's predictions.
 
-    activations: DataFrame[concept_id, concept_name, namespace, activation, annotated]
-        (one row per bottleneck concept; activation = sigmoid(c_j); annotated = the concept
+    activations: DataFrame[concept_id, concept_name, namespace, activation,
+        baseline_activation, annotated] (one row per bottleneck concept; activation =
+        sigmoid(c_j); baseline_activation = the average protein's; annotated = the concept
         is among the GO annotations given for the gene, propagated; False without GO).
     contributions: DataFrame (index concept_id, one column per explained term_id) of
         W_p[k, j] * activation_j.
@@ -52,7 +53,10 @@ class Explanation:
 
     def contribution_table(self, term: str | None = None, top: int | None = None) -> pd.DataFrame:
         """Long table [term_id, concept_id, concept_name, namespace, weight, activation,
-        contribution] sorted by |contribution| within each term (optionally top n per term)."""
+        contribution, relative_contribution] sorted by |contribution| within each term
+        (optionally top n per term). relative_contribution = W_p[k, j] (a_j - a0_j) with a0
+        the activations of the average protein (training-mean embedding, no GO): what this
+        gene's concept activation adds compared with a typical protein."""
         act = self.activations.set_index("concept_id")
         cols = [term] if term is not None else list(self.contributions.columns)
         parts = []
@@ -70,6 +74,9 @@ class Explanation:
                 "activation": a,
                 "contribution": contrib.to_numpy(),
             })
+            # vs the average protein (training-mean embedding, no GO): W_p[k, j] (a_j - a0_j)
+            base = act.loc[contrib.index, "baseline_activation"].to_numpy()
+            frame["relative_contribution"] = frame["weight"].to_numpy() * (a - base)
             frame = frame.iloc[np.argsort(-np.abs(frame["contribution"].to_numpy()), kind="stable")]
             parts.append(frame.head(top) if top else frame)
         return pd.concat(parts, ignore_index=True)
@@ -79,6 +86,28 @@ class Explanation:
                 "contributions": self.contribution_table().to_dict("records"), "bias": self.bias,
                 "logit": self.logit, "score": self.score, "terms": self.terms.to_dict("records"),
                 "go_annotations": self.go_annotations, "threshold": self.threshold}
+
+
+def baseline_activations(model) -> np.ndarray:
+    """(J,) concept activations of the "average protein": the training-mean sequence
+    embedding, no GO annotations (the baseline of the captum attributions). Cached."""
+    cached = getattr(model, "_baseline_activations", None)
+    if cached is not None:
+        return cached
+    module = model.module
+    kwargs = {}
+    if model.uses_sequence:
+        kwargs["seq_emb"] = module.inputs.seq_mean[None, :].clone()  # standardised input 0
+    if model.uses_go:
+        kwargs["go_bag"] = torch.zeros(1, len(model.go_inputs))
+    if model.uses_homology:
+        kwargs["homology"] = torch.zeros(1, len(model.terms))
+    module.eval()
+    with torch.no_grad():
+        out = module(**kwargs)
+    act = torch.sigmoid(out.concept_logits[0]).double().numpy()
+    model._baseline_activations = act
+    return act
 
 
 def find_gene(model, query: str) -> tuple[str, str, list[str] | None] | None:
@@ -175,6 +204,7 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         "concept_name": concepts["name"].astype(str).to_numpy() if "name" in concepts else "",
         "namespace": concepts["namespace"].astype(str).to_numpy() if "namespace" in concepts else "",
         "activation": activation,
+        "baseline_activation": baseline_activations(model),
         "annotated": concepts["go_id"].astype(str).isin(annotated).to_numpy(),
     })
     ranks = np.empty(len(propagated), dtype=np.int64)
@@ -221,13 +251,17 @@ def _concept_closure(model, go_ids: set[str]) -> set[str]:
 
 def top_concepts(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[str]:
     """For each row (gene, term_id) of a `predict` frame, the `n` concepts with the largest
-    positive contribution W_p[k, j] * a_j, as "name (+0.42); ..." text (same row order)."""
+    positive contribution relative to the average protein, W_p[k, j] (a_j - a0_j), as
+    "name (+0.42); ..." text (same row order). Relative, because the raw contributions
+    W_p[k, j] a_j of generic concepts (protein binding, intracellular) are large for every
+    gene and say nothing about this one."""
     from genepheno_core.models import GenePheno
 
     if not isinstance(model.module, GenePheno) or n <= 0:
         return [""] * len(predictions)
     act = model.concept_activations(inputs.embeddings, inputs.go_sets if model.uses_go else None,
                                     inputs.sequences if model.uses_homology else None).astype(np.float64)  # (n, J)
+    act = act - baseline_activations(model)[None, :]  # relative to the average protein
     W = np.asarray(model.W_p, dtype=np.float64)
     row_of = {g: i for i, g in enumerate(inputs.ids)}
     col_of = {t: k for k, t in enumerate(model.terms["term_id"].astype(str))}

@@ -81,7 +81,9 @@ def resolve_model(model=None):
     key = str(path.resolve())
     with _LOCK:
         if key not in _LOADED:
-            _LOADED[key] = load_model(path)
+            model = load_model(path)
+            model_extras(model)  # loads explain/ once (and the GO closure, see model_extras)
+            _LOADED[key] = model
         return _LOADED[key]
 
 
@@ -251,5 +253,9 @@ def model_extras(model) -> ModelExtras:
         from genepheno_core.errors import ModelMismatchError
 
         raise ModelMismatchError(f"{root}: terms.tsv does not match the checkpoint's label vocabulary")
+    if extras.go_closure is not None and getattr(model, "_go_ontology", False) is None:
+        # GO sets are propagated here with the stored closure; this keeps TrainedModel from
+        # loading (or trying to download) the whole GO release for every new model object
+        model._go_ontology = False
     model._explain_extras = extras
     return extras

@@ -159,17 +159,59 @@ def prepare_inputs(model, records: list[tuple[str, str]], go_annotations=None, e
     return Inputs(ids, seqs, embeddings, go_sets)
 
 
-def score_matrix(model, inputs: Inputs, propagate: bool = True) -> np.ndarray:
-    """(n, K) probabilities (propagated to ancestors when the model has its term ancestors)."""
-    scores = model.predict_scores(
-        inputs.embeddings, go_sets=inputs.go_sets if model.uses_go else None,
-        sequences=inputs.sequences if model.uses_homology else None)
-    extras = model_extras(model)
-    if propagate and extras.term_ancestors.nnz:
-        from genepheno_core.evaluation.metrics import propagate_scores
+def propagation_plan(model) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Levels of (child columns, segment starts, parent columns) for max-propagation over the
+    direct parent edges, deepest children first (evaluation.metrics.propagate_scores'
+    algorithm, with the sparse products done once per model instead of once per call)."""
+    cached = getattr(model, "_propagation_plan", None)
+    if cached is not None:
+        return cached
+    import scipy.sparse as sp
 
-        scores = propagate_scores(scores, extras.term_ancestors)
-    return np.asarray(scores, dtype=np.float32)
+    anc = sp.csr_matrix(model_extras(model).term_ancestors, dtype=np.int32)
+    anc.data[:] = 1
+    anc.eliminate_zeros()
+    plan = []
+    if anc.nnz:
+        indirect = (anc @ anc).astype(bool).astype(np.int32)  # j is an ancestor of an ancestor of i
+        direct = (anc - anc.multiply(indirect)).tocoo()
+        keep = direct.data > 0
+        child, parent = direct.row[keep], direct.col[keep]
+        level = np.asarray(anc.sum(axis=1)).ravel()[child]  # number of ancestors of the child
+        for value in np.unique(level)[::-1]:
+            sel = level == value
+            order = np.argsort(parent[sel], kind="stable")
+            c, p = child[sel][order], parent[sel][order]
+            uniq, starts = np.unique(p, return_index=True)
+            plan.append((c, starts, uniq))
+    model._propagation_plan = plan
+    return plan
+
+
+def propagate(model, scores: np.ndarray) -> np.ndarray:
+    """Max-propagate (n, K) scores to ancestors in place (a term >= all its descendants)."""
+    for c, starts, uniq in propagation_plan(model):
+        reduced = np.maximum.reduceat(scores[:, c], starts, axis=1)  # (n, parents of the level)
+        scores[:, uniq] = np.maximum(scores[:, uniq], reduced)
+    return scores
+
+
+def score_matrix(model, inputs: Inputs, propagate_to_ancestors: bool = True, chunk: int = 2048) -> np.ndarray:
+    """(n, K) probabilities (propagated to ancestors when the model has its term ancestors).
+    Rows are scored in chunks so that the working set stays small."""
+    n = len(inputs.ids)
+    out = np.empty((n, len(model.terms)), dtype=np.float32)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        part = model.predict_scores(
+            None if inputs.embeddings is None else inputs.embeddings[start:stop],
+            go_sets=inputs.go_sets[start:stop] if model.uses_go else None,
+            sequences=inputs.sequences[start:stop] if model.uses_homology else None)
+        part = np.asarray(part, dtype=np.float32)
+        if propagate_to_ancestors:
+            propagate(model, part)
+        out[start:stop] = part
+    return out
 
 
 def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20, threshold: float | None = None,
@@ -205,8 +247,15 @@ def ranked_frame(model, ids: list[str], scores: np.ndarray, top: int | None, thr
     cut = float(model.threshold if threshold is None else threshold)
     n, k = scores.shape
     keep = k if top is None else min(int(top), k)
-    # stable sort on -score: ties keep vocabulary order, so ranks are deterministic
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :keep]  # (n, keep)
+    if keep < k:
+        # top-k by partition, then a stable sort of those k (ties: vocabulary order)
+        part = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]  # (n, keep), unordered
+        part.sort(axis=1)
+        sub = np.take_along_axis(scores, part, axis=1)
+        order = np.take_along_axis(part, np.argsort(-sub, axis=1, kind="stable"), axis=1)
+    else:
+        # stable sort on -score: ties keep vocabulary order, so ranks are deterministic
+        order = np.argsort(-scores, axis=1, kind="stable")  # (n, K)
     rows = np.repeat(np.arange(n), keep)
     cols = order.ravel()
     values = scores[rows, cols]

@@ -1,0 +1,86 @@
+"""Prediction and explanation speed of the default model (prints a Markdown table).
+
+    python benchmarks/bench_predict.py [--model DIR] [--n 20000] [--threads 1] [--ig-steps 24]
+
+1. predict() for `n` proteins from cached embeddings (hpo dataset embeddings, tiled to n).
+2. One new ~500-residue protein end to end: encode (no cache) + predict + explain, with the
+   model already loaded (as in the dashboard), and the cold model load separately.
+3. Residue Integrated Gradients through UniRep for a 500-residue protein (time + completeness).
+The machine is shared: numbers are wall-clock times under whatever load there is (load
+average printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--ig-steps", type=int, default=24)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from genepheno_core.datasets import load_dataset
+    from genepheno_core.embeddings import embed_sequences
+    from genepheno_core.explain import explain, predict, residue_attributions
+    from genepheno_core.explain.default_model import resolve_model
+
+    rows = []
+    t = time.perf_counter()
+    model = resolve_model(args.model)
+    rows.append(("load model + explain extras (cold)", time.perf_counter() - t, str(model.path)))
+
+    ds = load_dataset(model.config.dataset)
+    emb = embed_sequences(ds.genes["sequence"].tolist(), model.encoder, cache=True)
+    reps = int(np.ceil(args.n / len(emb)))
+    big = np.tile(emb, (reps, 1))[: args.n]
+    records = [(f"p{i}", "M") for i in range(args.n)]  # sequences unused: embeddings given
+    t = time.perf_counter()
+    df = predict(model, records, embeddings=big, top=10)
+    rows.append((f"predict {args.n:,} proteins from cached embeddings (top 10)", time.perf_counter() - t,
+                 f"{len(df):,} rows"))
+
+    test = ds.split_indices("test", "random")
+    lengths = ds.genes["sequence"].str.len().to_numpy()
+    i = int(test[np.argmin(np.abs(lengths[test] - 500))])
+    gene, seq = str(ds.genes["accession"].iloc[i]), str(ds.genes["sequence"].iloc[i])
+    embed_sequences(["MKV"], model.encoder, cache=False)  # load the encoder weights once (warm)
+    t = time.perf_counter()
+    e = embed_sequences([seq], model.encoder, cache=False)
+    t_enc = time.perf_counter() - t
+    p = predict(model, [(gene, seq)], embeddings=e, top=10)
+    x = explain(model, (gene, seq), phenotype=list(p["term_id"][:5]), embeddings=e)
+    total = time.perf_counter() - t
+    rows.append((f"one new {len(seq)}-residue protein ({gene}): encode + predict + explain (warm)", total,
+                 f"encode {t_enc:.2f} s"))
+
+    t = time.perf_counter()
+    r = residue_attributions(model, (gene, seq[:500]), phenotype=p["term_id"].iloc[0], n_steps=args.ig_steps)
+    rows.append((f"residue IG, 500 residues, {args.ig_steps} steps (Gauss-Legendre)", time.perf_counter() - t,
+                 f"completeness delta {r.attrs['delta']:+.4f} of logit change "
+                 f"{r.attrs['logit'] - r.attrs['baseline_logit']:+.4f}"))
+
+    print(f"model {model.path} (encoder {model.encoder}), torch threads {args.threads}, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+    print("| task | seconds | note |\n| --- | --- | --- |")
+    for name, sec, note in rows:
+        print(f"| {name} | {sec:.2f} | {note} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
