@@ -55,6 +55,10 @@ def __getattr__(name: str):
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'genepheno_core' has no attribute {name!r}")
+    if name == "explain":
+        # The sub-package of the same name is itself callable as explain(); importing it
+        # binds it here (see genepheno_core/explain/__init__.py).
+        return importlib.import_module(module)
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -11,6 +11,8 @@ Torch and captum are imported on first use.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 # Imported eagerly: the submodule `predict` has the same name as the function, and importing
 # the submodule would otherwise rebind `genepheno_core.explain.predict` to the module.
@@ -44,3 +46,20 @@ def __getattr__(name: str):
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+class _CallablePackage(types.ModuleType):
+    """`genepheno_core.explain` is both this sub-package and the public `explain()` function.
+
+    Importing a sub-package binds the parent's attribute to the module, which would shadow
+    the function exported by `genepheno_core`. Making the package callable keeps
+    `genepheno_core.explain(model, gene, phenotype=None)` working whichever is bound.
+    """
+
+    def __call__(self, *args, **kwargs):
+        from genepheno_core.explain.contributions import explain as _explain
+
+        return _explain(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
