@@ -69,3 +69,35 @@ def test_bad_model_paths(tmp_path):
         resolve_model(tmp_path / "nothing")
     with pytest.raises(TypeError):
         resolve_model(42)
+
+
+
+
+def _shipped():
+    from genepheno_core.explain.default_model import REPO_ROOT
+
+    path = REPO_ROOT / "assets" / "models" / "hpo"
+    if not (path / "config.json").exists():
+        pytest.skip("assets/models/hpo not built (make default-model)")
+    return path
+
+
+def test_shipped_model_size_metrics_and_prediction(monkeypatch):
+    """The shipped default model: < 25 MB, test metrics and interpretability recorded, and
+    a case-study protein predicted sequence-only without training anything."""
+    from genepheno_core.explain import load_case_studies
+
+    path = _shipped()
+    monkeypatch.delenv("GENEPHENO_MODELS_DIR", raising=False)
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    assert size < 25 * 2**20
+    m = resolve_model(None)
+    assert m.path.resolve() == path.resolve()
+    for key in ("seq_only", "with_go"):
+        assert 0 < m.metrics["test"][key]["fmax"] <= 1 and 0.5 < m.metrics["test"][key]["auc"] <= 1
+    assert m.metrics["interpretability"]["n_terms"] > 100
+    assert m.metrics["default_model_build"]["weights"] in ("fp16", "fp32")
+    case = load_case_studies().set_index("symbol").loc["HBB"]
+    df = predict(None, [("HBB", case["sequence"])], top=5)
+    assert len(df) == 5 and df["score"].is_monotonic_decreasing
+    assert set(df["term_id"]) <= set(m.terms["term_id"])
