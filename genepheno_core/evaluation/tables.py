@@ -98,7 +98,8 @@ def main_table(summary: pd.DataFrame, columns: Sequence[tuple[str, str]], method
             if len(parts) == 2:
                 parts = [f"**{p}**" if method in marks[(d, s)].get(m, ()) and p != "-" else p for p, m in zip(parts, ("fmax", "auc"))]
             row.append(" / ".join(parts))
-        rows.append(row)
+        if any(c != "-" for c in row[1:]):  # methods not run on these columns are left out
+            rows.append(row)
     return markdown_table(header, rows)
 
 
