@@ -8,9 +8,11 @@ Only this module configures logging.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
+from collections.abc import Iterator
 
 from genepheno_core.errors import GenePhenoError
 
@@ -40,14 +42,34 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(verbose: int, quiet: bool) -> None:
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at emit time (tests swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+@contextlib.contextmanager
+def _logging_for_cli(verbose: int, quiet: bool) -> Iterator[None]:
+    """Log the package's messages to stderr for one CLI call, then restore the old state,
+    so that calling main() in-process (tests, notebooks) leaves logging as it was."""
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("genepheno_core")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    package_logger = logging.getLogger("genepheno_core")
+    saved = (package_logger.handlers[:], package_logger.level, package_logger.propagate)
+    package_logger.handlers[:] = [handler]
+    package_logger.setLevel(level)
+    package_logger.propagate = False
+    try:
+        yield
+    finally:
+        package_logger.handlers[:], package_logger.level, package_logger.propagate = saved
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,9 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    _configure_logging(args.verbose, args.quiet)
     try:
-        result = args.func(args)
+        with _logging_for_cli(args.verbose, args.quiet):
+            result = args.func(args)
     except GenePhenoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
