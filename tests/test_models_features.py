@@ -29,8 +29,10 @@ def test_select_concepts_and_inputs():
     go = sp.csr_matrix(np.array([[1, 1, 1, 1, 0], [1, 1, 0, 1, 1], [1, 1, 0, 0, 1]]))
     concepts = select_concepts(go_terms, go, depth=2, min_genes=2)
     assert concepts.tolist() == [1]  # C has only 1 training gene
-    inputs = select_go_inputs(go_terms, go, concepts, min_genes=2, max_depth_excluded=2)
+    inputs = select_go_inputs(go_terms, go, concepts, min_genes=2, max_depth_excluded=2, exclude_concepts=True)
     assert inputs.tolist() == [3, 4]
+    # default: concepts stay in the bag, only the coarse terms above them go
+    assert select_go_inputs(go_terms, go, concepts, min_genes=2).tolist() == [1, 3, 4]
     assert select_concepts(go_terms, go, explicit=["C", "A"]).tolist() == [2, 0]
     with pytest.raises(GenePhenoError):
         select_concepts(go_terms, go, explicit=["Z"])

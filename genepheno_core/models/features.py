@@ -61,14 +61,18 @@ def select_go_inputs(
     go_train: sp.spmatrix,
     concepts: np.ndarray,
     min_genes: int = 5,
-    max_depth_excluded: int | None = 2,
+    max_depth_excluded: int | None = 1,
+    exclude_concepts: bool = False,
 ) -> np.ndarray:
     """Column indices of the GO input bag: terms with >= min_genes training genes, minus the
-    concepts and the coarse terms above them (depth <= max_depth_excluded, which contains
-    every ancestor of a depth-2 concept), so the input carries the fine-grained terms."""
+    coarse terms at depth <= max_depth_excluded (the roots and every ancestor of depth-2
+    concepts carry almost no information). With `exclude_concepts`, the concept terms are
+    left out too (then the concept layer must infer them from finer terms: measured worse
+    on hpo validation, because the most frequent informative GO terms are concepts)."""
     counts = np.asarray(sp.csr_matrix(go_train).sum(axis=0)).ravel()
     keep = counts >= min_genes
-    keep[concepts] = False
+    if exclude_concepts:
+        keep[concepts] = False
     if max_depth_excluded is not None:
         keep &= go_terms["depth"].to_numpy() > max_depth_excluded
     return np.flatnonzero(keep).astype(np.int64)

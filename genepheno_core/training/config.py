@@ -13,8 +13,8 @@ SPLITS = ("random", "homology", "temporal")
 class TrainConfig:
     """Everything that defines a run; saved as JSON in the checkpoint.
 
-    Defaults are the hyperparameters chosen on the hpo validation split (see
-    docs in genepheno_core/training/trainer.py and the training report).
+    Defaults are the hyperparameters chosen on the hpo validation split (random split,
+    seed 0, unirep256); see the table in genepheno_core/training/trainer.py.
     """
 
     dataset: str = "hpo"  # dataset name (under genepheno_home()/datasets) or directory
@@ -30,7 +30,7 @@ class TrainConfig:
     weight_decay: float = 1e-2
     batch_size: int = 64
     max_epochs: int = 60
-    patience: int = 8
+    patience: int = 5
     min_epochs: int = 3
 
     # network
@@ -42,17 +42,18 @@ class TrainConfig:
     loss: str = "contrastive"  # contrastive (ZLPR with temperature) or bce
     tau: float = 1.0
     lambda_excl: float = 0.1
-    lambda_concept: float = 1.0
-    concept_loss: str = "contrastive"  # loss on the concept logits: contrastive (as L_mlc) or bce
-    modality_dropout: float = 0.5  # fraction of training genes whose GO input is dropped
+    lambda_concept: float = 10.0
+    concept_loss: str = "bce"  # loss on the concept logits: bce (per-concept calibrated) or contrastive
+    modality_dropout: float = 0.25  # fraction of training genes whose GO input is dropped
     homology: bool = False  # Diamond-score vectors over training genes as a third input
 
     # vocabularies (chosen on training genes)
     go_min_genes: int = 5  # GO input terms need >= this many training genes
     concept_depth: int = 2  # default concepts: GO terms at this depth ...
-    concept_max_depth: int | None = None  # ... or depths concept_depth..concept_max_depth
-    concept_min_genes: int = 20  # ... with >= this many training genes
+    concept_max_depth: int | None = 4  # ... or depths concept_depth..concept_max_depth
+    concept_min_genes: int = 30  # ... with >= this many training genes
     concepts: tuple[str, ...] | None = None  # explicit concept GO ids (overrides the rule)
+    go_inputs_exclude_concepts: bool = False  # leave the concept terms out of the GO input bag
 
     # exclusive pairs
     co_annotation_pairs: bool = False
