@@ -7,8 +7,9 @@ models/config.py, training/config.py); this module gathers them for users.
 from __future__ import annotations
 
 from genepheno_core.datasets.config import DatasetConfig
+from genepheno_core.embeddings.config import CompositionConfig, EmbeddingConfig
 
-__all__ = ["DatasetConfig", "GenePhenoConfig", "TrainConfig"]
+__all__ = ["CompositionConfig", "DatasetConfig", "EmbeddingConfig", "GenePhenoConfig", "TrainConfig"]
 
 
 def __getattr__(name: str):
