@@ -190,9 +190,15 @@ def propagation_plan(model) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
 
 def propagate(model, scores: np.ndarray) -> np.ndarray:
     """Max-propagate (n, K) scores to ancestors in place (a term >= all its descendants)."""
-    for c, starts, uniq in propagation_plan(model):
-        reduced = np.maximum.reduceat(scores[:, c], starts, axis=1)  # (n, parents of the level)
-        scores[:, uniq] = np.maximum(scores[:, uniq], reduced)
+    plan = propagation_plan(model)
+    if not plan:
+        return scores
+    # term-major copy: gathering whole rows of (K, n) is contiguous, columns of (n, K) are not
+    st = np.ascontiguousarray(scores.T)
+    for c, starts, uniq in plan:
+        reduced = np.maximum.reduceat(st[c], starts, axis=0)  # (parents of the level, n)
+        st[uniq] = np.maximum(st[uniq], reduced)
+    scores[:] = st.T
     return scores
 
 
