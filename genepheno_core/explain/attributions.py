@@ -272,7 +272,7 @@ def concept_attributions(model, gene, phenotype: str | None = None, concept: str
 
 
 def residue_attributions(model, sequence, phenotype: str | None = None, concept: str | None = None,
-                         go_annotations=None, n_steps: int = 32, tolerance: float = 0.05, max_steps: int = 128,
+                         go_annotations=None, n_steps: int = 32, tolerance: float = 0.05, max_steps: int = 64,
                          internal_batch_size: int | None = 32) -> pd.DataFrame:
     """Integrated Gradients from a phenotype (or concept) logit back to each residue, through
     the UniRep encoder (captum LayerIntegratedGradients on its residue embedding layer).
