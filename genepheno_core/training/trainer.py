@@ -20,7 +20,12 @@ ROC AUC of the concept layer on validation genes with GO, GO given):
 | d | composition | 595 concepts (depth 2-4, >= 30 genes), modality dropout 0.25 | 0.369 | 0.552 | 0.69 |
 | g | composition | d + phenotype BCE + concept BCE lambda 10 | 0.380 | 0.657 | 0.81 |
 | f | composition | g + homology branch | 0.380 | 0.671 | 0.79 |
-| k | unirep256 | d + concept BCE lambda 10 + concepts kept in the GO bag | 0.394 | 0.675 | 0.94 |
+| k | unirep256 | d + concept BCE lambda 10 + concepts kept in the GO bag (= defaults) | 0.394 | 0.675 | 0.94 |
+| j | unirep256 | k with phenotype BCE ("bce" ablation), 50 epochs | 0.396 | 0.676 | 0.97 |
+| l | unirep256 | k + homology branch | 0.392 | 0.685 | 0.91 |
+| m | unirep256 | l with lr 2e-3 | 0.392 | 0.684 | 0.89 |
+For comparison (same split): go-mlp 0.397 / 0.693, mlp-bce 0.379 / 0.640, naive 0.367 / 0.500,
+diamond-score 0.277 / 0.571, kmer-lr 0.301 / 0.579. GenePheno does not yet beat go-mlp.
 Keeping the concept terms in the GO input bag was the decisive change: the most frequent
 informative GO terms are the concepts themselves, and leaving them out starved the model.
 """
