@@ -70,9 +70,10 @@ def main(argv=None) -> int:
 
     t = time.perf_counter()
     r = residue_attributions(model, (gene, seq[:500]), phenotype=p["term_id"].iloc[0], n_steps=args.ig_steps)
-    rows.append((f"residue IG, 500 residues, {args.ig_steps} steps (Gauss-Legendre)", time.perf_counter() - t,
+    rows.append((f"residue IG, 500 residues, {args.ig_steps} steps doubled up to {r.attrs['n_steps']} "
+                 "(Gauss-Legendre)", time.perf_counter() - t,
                  f"completeness delta {r.attrs['delta']:+.4f} of logit change "
-                 f"{r.attrs['logit'] - r.attrs['baseline_logit']:+.4f}"))
+                 f"{r.attrs['logit'] - r.attrs['baseline_logit']:+.4f}, converged={r.attrs['converged']}"))
 
     print(f"model {model.path} (encoder {model.encoder}), torch threads {args.threads}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
