@@ -46,6 +46,7 @@ _API = {
     "exclusion_graph": "genepheno_core.explain",
     "term_neighbourhood": "genepheno_core.explain",
     "load_case_studies": "genepheno_core.explain",
+    "interpretability_check": "genepheno_core.explain",
 }
 
 __all__ = sorted(_API)
