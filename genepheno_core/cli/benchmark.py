@@ -135,7 +135,9 @@ def handler(args: argparse.Namespace) -> int:
         if previous.exists():
             try:
                 payload = json.loads(previous.read_text())
-                command = payload.get("command") or command
+                explicit = any(getattr(args, k) for k in ("datasets", "methods", "splits", "seeds"))
+                if not explicit:  # no selection given: keep the command of the run
+                    command = payload.get("command") or command
                 manifests = payload.get("manifests") or None
             except (json.JSONDecodeError, OSError) as exc:
                 logger.warning("could not read %s: %s", previous, exc)
