@@ -56,7 +56,9 @@ def _predict(page, fasta: str) -> float:
     page.locator("textarea").first.fill(fasta)
     start = time.monotonic()
     page.get_by_role("button", name="Predict", exact=True).click()
-    page.get_by_text("Predicted phenotypes for").wait_for(timeout=TIMEOUT)
+    # the subheader; the chart title ("Top 20 predicted phenotypes for ...") also contains
+    # this text once drawn, so match the heading role, not any text
+    page.get_by_role("heading", name="Predicted phenotypes for").first.wait_for(timeout=TIMEOUT)
     page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=TIMEOUT)
     return time.monotonic() - start
 
@@ -78,7 +80,8 @@ def test_predict_graphs_export(streamlit_server, browser, screenshots):
     elapsed = _predict(page, _fasta_record("P05155"))  # SERPING1, 500 residues
     _record(timings, "prediction_500_residues_s", elapsed)
     assert elapsed < 30, f"prediction took {elapsed:.1f} s"
-    page.get_by_text("Predicted phenotypes for P05155").wait_for()
+    page.get_by_role("heading", name="Predicted phenotypes for P05155").first.wait_for()
+    assert page.get_by_text("Top 20 predicted phenotypes for P05155").count() >= 1  # chart title
     assert page.get_by_text("pass the threshold").count() == 1
     page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT)  # the bar chart
     page.get_by_text("Nearest training proteins").wait_for()
