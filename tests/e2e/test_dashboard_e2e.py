@@ -81,7 +81,6 @@ def test_predict_graphs_export(streamlit_server, browser, screenshots):
     _record(timings, "prediction_500_residues_s", elapsed)
     assert elapsed < 30, f"prediction took {elapsed:.1f} s"
     page.get_by_role("heading", name="Predicted phenotypes for P05155").first.wait_for()
-    assert page.get_by_text("Top 20 predicted phenotypes for P05155").count() >= 1  # chart title
     assert page.get_by_text("pass the threshold").count() == 1
     page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT)  # the bar chart
     page.get_by_text("Nearest training proteins").wait_for()
