@@ -7,7 +7,7 @@ the dataset or the ontology files. `write_explain_extras` stores it in `<model>/
     terms.tsv              term_id, name, n_genes, depth (label vocabulary, checkpoint order)
     term_ancestors.npz     (K, K) uint8 csr: [i, j] = 1 when term j is a proper ancestor of i
     train_genes.tsv        gene_id, symbol, accession of the training genes (rows below)
-    train_sequences.fa     their sequences (DIAMOND database of `nearest_proteins`)
+    train_sequences.fa.gz  their sequences (DIAMOND database of `nearest_proteins`)
     train_labels.npz       (N_train, K) uint8 csr training labels
     train_concepts.npz     (N_train, J) uint8 csr GO concept labels (interpretability check)
     train_has_go.npy       (N_train,) bool: the gene has GO annotations
@@ -23,6 +23,8 @@ with $GENEPHENO_MODELS_DIR).
 
 from __future__ import annotations
 
+import gzip
+import io
 import logging
 import os
 import threading
@@ -35,8 +37,11 @@ import scipy.sparse as sp
 
 from genepheno_core.errors import MissingDataError
 from genepheno_core.io import atomic_path
+from genepheno_core.sources.fasta import read_fasta
 
 logger = logging.getLogger(__name__)
+
+TRAIN_SEQUENCES = "train_sequences.fa.gz"  # in EXTRAS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXTRAS_DIR = "explain"
@@ -135,7 +140,8 @@ def write_explain_extras(model_dir: str | Path, dataset, split: str = "random", 
         sp.save_npz(tmp / "term_ancestors.npz", sp.csr_matrix(dataset.term_ancestors, dtype=np.uint8))
         genes = dataset.genes.iloc[train]
         genes[["gene_id", "symbol", "accession"]].to_csv(tmp / "train_genes.tsv", sep="\t", index=False)
-        with open(tmp / "train_sequences.fa", "w") as handle:
+        # gzip with mtime=0: the shipped assets stay small and rebuild byte-identical
+        with gzip.GzipFile(tmp / TRAIN_SEQUENCES, "wb", mtime=0) as raw, io.TextIOWrapper(raw) as handle:
             for gid, seq in zip(genes["gene_id"], genes["sequence"]):
                 handle.write(f">{gid}\n{seq}\n")
         sp.save_npz(tmp / "train_labels.npz", sp.csr_matrix(dataset.labels[train], dtype=np.uint8))
@@ -188,21 +194,6 @@ def _go_closure(go_ids: list[str], inputs: list[str], ontology) -> sp.csr_matrix
     return sp.csr_matrix((data, (rows, cols)), shape=(len(go_ids), len(inputs)), dtype=np.uint8)
 
 
-def _read_fasta_sequences(path: Path) -> list[str]:
-    seqs, parts = [], None
-    with open(path) as handle:
-        for line in handle:
-            if line.startswith(">"):
-                if parts is not None:
-                    seqs.append("".join(parts))
-                parts = []
-            elif parts is not None:
-                parts.append(line.strip())
-    if parts is not None:
-        seqs.append("".join(parts))
-    return seqs
-
-
 def model_extras(model) -> ModelExtras:
     """The extras of a TrainedModel (loaded once and kept on the model object).
 
@@ -235,7 +226,7 @@ def model_extras(model) -> ModelExtras:
         extras = ModelExtras(terms=terms, term_ancestors=sp.load_npz(root / "term_ancestors.npz").tocsr())
         if (root / "train_genes.tsv").exists():
             extras.train_genes = read("train_genes.tsv")
-            extras.train_sequences = _read_fasta_sequences(root / "train_sequences.fa")
+            extras.train_sequences = [r.sequence for r in read_fasta(root / TRAIN_SEQUENCES)]
             extras.train_labels = sp.load_npz(root / "train_labels.npz").tocsr().astype(np.int32)  # uint8 sums overflow
         if (root / "train_concepts.npz").exists():
             extras.train_concepts = sp.load_npz(root / "train_concepts.npz").tocsr().astype(np.int32)
