@@ -17,7 +17,7 @@ dashboard:
 report: install
 	bash scripts/report.sh
 
-test:
+test: install
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 test-fast:

@@ -93,21 +93,6 @@ def get_model(name: str):
     return gp.load_model(path)
 
 
-def core_explain():
-    """genepheno_core.explain, the function.
-
-    Once the subpackage genepheno_core.explain is imported, Python binds the attribute
-    `genepheno_core.explain` to that module, shadowing the lazily exported function of the
-    same name; the subpackage re-exports the function, so take it from there in that case.
-    """
-    import types
-
-    import genepheno_core as gp
-
-    value = gp.explain
-    return value.explain if isinstance(value, types.ModuleType) else value
-
-
 WARM_UP_PEPTIDE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"  # any short protein: loads every lazy part
 
 
@@ -339,7 +324,7 @@ def training_gene(model_name: str, query: str) -> GeneRecord | None:
     errors = gp_errors()
     model = get_model(model_name)
     try:
-        found = core_explain()(model, query, top_terms=1)
+        found = gp.explain(model, query, top_terms=1)
     except errors.GenePhenoError:
         return None
     if not found.sequence or (query.upper() not in (found.gene.upper(),) and len(query) < 2):
@@ -461,7 +446,7 @@ def _explain_cached(model_name, gene_id, sequence, go, terms) -> Explanation:
 
     model = get_model(model_name)
     # go_annotations=[] (not None) keeps the prediction sequence-only even for a known gene
-    raw = core_explain()(model, (gene_id, sequence), phenotype=list(terms), go_annotations=list(go))
+    raw = gp.explain(model, (gene_id, sequence), phenotype=list(terms), go_annotations=list(go))
     names = term_names_of(model)
     return Explanation(activations=raw.activations, contributions=raw.contributions,
                        bias={t: float(v) for t, v in raw.bias.items()},

@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 
+import genepheno_core as gp
 from dashboard import testing as t
 
 pytestmark = pytest.mark.skipif(t.model_missing_reason() is not None and not os.environ.get("CI"),
@@ -57,7 +58,7 @@ def test_figures_and_contributions_sum_to_the_predicted_score(explained):
     from dashboard import data_loader
 
     model = data_loader.get_model(data_loader.default_model_name())
-    core = data_loader.core_explain()(model, ("P04637", t.sequence("P04637")), phenotype=[term], go_annotations=[])
+    core = gp.explain(model, ("P04637", t.sequence("P04637")), phenotype=[term], go_annotations=[])
     assert logit == pytest.approx(core.logit[term], abs=1e-4)
     assert 1 / (1 + math.exp(-logit)) <= score + 1e-4
     hm = _figure(specs, "heatmap")["data"][0]
