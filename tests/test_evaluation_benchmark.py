@@ -124,6 +124,31 @@ def test_run_benchmark_writes_cells_resumes_and_tables(tmp_path):
     assert g.fmax_sd == pytest.approx(np.std(csv[csv.method == "genepheno"].fmax, ddof=1))
 
 
+def test_cells_of_another_configuration_are_rerun(tmp_path):
+    calls = []
+    datasets = {"toy": toy_dataset()}
+    trainer = fake_trainer(calls)
+    cfg = BenchmarkConfig(datasets=("toy",), methods=("naive", "genepheno"), splits=("random",), seeds=(0,))
+    run_benchmark(cfg, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert len(calls) == 2
+    # a GenePheno option changes the genepheno cell only; the naive cell stays valid
+    calls.clear()
+    changed = BenchmarkConfig(datasets=("toy",), methods=("naive", "genepheno"), splits=("random",), seeds=(0,),
+                              train_config={"lambda_excl": 0.5})
+    run_benchmark(changed, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert calls == [("toy", "genepheno", "random", 0)]
+    rec = json.loads((tmp_path / "cells" / f"{cell_id('toy', 'random', 'genepheno', 0)}.json").read_text())
+    assert rec["config_key"]["lambda_excl"] == 0.5
+    # a cell written before config keys existed counts as stale
+    path = tmp_path / "cells" / f"{cell_id('toy', 'random', 'naive', 0)}.json"
+    old = json.loads(path.read_text())
+    del old["config_key"]
+    path.write_text(json.dumps(old))
+    calls.clear()
+    run_benchmark(changed, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert calls == [("toy", "naive", "random", 0)]
+
+
 def test_failing_cell_is_recorded_and_skipped(tmp_path):
     def broken(ds, method, *a):
         raise RuntimeError("no GPU today")

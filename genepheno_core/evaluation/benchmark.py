@@ -55,7 +55,7 @@ class BenchmarkConfig:
     methods: Sequence[str] = METHODS
     splits: Sequence[str] | None = None  # None: default_splits(dataset) for each dataset
     seeds: Sequence[int] = (0, 1, 2)
-    encoder: str = "unirep1900"
+    encoder: str = "unirep256"  # the main job's and the default model's encoder
     subsample: int | None = None  # keep this many genes (seeded, split proportions kept)
     train_config: dict = field(default_factory=dict)
     write_predictions: bool = False  # also write each cell's test predictions (CAFA format)
@@ -87,6 +87,49 @@ def trainer_train_and_predict(ds, method: str, encoder: str, split: str, seed: i
 
 def cell_id(dataset: str, split: str, method: str, seed: int) -> str:
     return f"{dataset}__{split}__{method}__seed{seed}"
+
+
+# TrainConfig fields that change each kind of method's result (everything else is ignored
+# when deciding whether a finished cell is still valid, so that tuning GenePheno does not
+# make the baselines' cells stale)
+_NEURAL_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "min_epochs",
+                  "hidden", "n_layers", "dropout")
+_CELL_FIELDS = {
+    "naive": (),
+    "diamond-score": (),
+    "kmer-lr": ("kmer_encoder", "kmer_C"),
+    "mlp-bce": _NEURAL_FIELDS,
+    "go-mlp": _NEURAL_FIELDS + ("go_min_genes",),
+}
+
+
+def cell_config_key(method: str, encoder: str, split: str, seed: int, train_config: dict) -> dict:
+    """The resolved training configuration a cell was computed with (defaults filled in).
+
+    A finished cell is reused only when this matches, so changing a default (or passing a
+    different --set option) reruns exactly the cells it affects."""
+    from genepheno_core.training import TrainConfig
+    from genepheno_core.training.config import RUN_CONTROL_FIELDS
+
+    model, ablations = split_method(method)
+    resolved = TrainConfig(**{**train_config, "model": model, "ablations": ablations}).to_dict()
+    if model == "genepheno":
+        keep = [k for k in resolved if k not in RUN_CONTROL_FIELDS and k not in ("dataset", "model", "encoder", "split", "seed")]
+    else:
+        keep = list(_CELL_FIELDS.get(model, ()))
+    key = {k: resolved[k] for k in sorted(keep)}
+    key.update(method=method, split=split, seed=int(seed),
+               encoder=encoder if model in ("genepheno", "mlp-bce", "go-mlp") else None)
+    return key
+
+
+def cell_is_current(path: Path, key: dict, subsample: int | None) -> bool:
+    """True when the finished cell at `path` was computed with `key` (and `subsample`)."""
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return rec.get("config_key") == _json_safe(key) and rec.get("subsample") == subsample
 
 
 # --------------------------------------------------------------------------------------
@@ -317,6 +360,7 @@ def run_cell(
         "encoder": config.encoder,
         "subsample": config.subsample,
         "train_config": config.train_config,
+        "config_key": _json_safe(cell_config_key(method, config.encoder, split, seed, config.train_config)),
         "metrics": metrics,
         "wall_time_s": train_s,
         "eval_time_s": eval_s,
@@ -374,9 +418,13 @@ def run_benchmark(
     done = skipped = failed = 0
     for dataset, split, method, seed in cells:
         cid = cell_id(dataset, split, method, seed)
-        if (out_dir / "cells" / f"{cid}.json").exists():
-            skipped += 1
-            continue
+        path = out_dir / "cells" / f"{cid}.json"
+        if path.exists():
+            if cell_is_current(path, cell_config_key(method, config.encoder, split, seed, config.train_config),
+                               config.subsample):
+                skipped += 1
+                continue
+            logger.info("cell %s was computed with another configuration; rerunning it", cid)
         if current is None or current[0] != dataset:
             ds = loader(dataset)
             if config.subsample:
