@@ -225,6 +225,7 @@ MAX_ATTRIBUTION_RESIDUES = 2000  # Integrated Gradients cost grows with length; 
 # Integrated Gradients through UniRep's mLSTM measured at ~20 min for 393 residues on this loaded
 # 2-core machine, so the residue track is computed only on request (toggle), never automatically.
 AUTO_ATTRIBUTION_RESIDUES = 0
+DASHBOARD_IG_STEPS = 128  # gradient evaluations for the residue track (adaptive IG budget)
 
 
 @dataclass(frozen=True)
@@ -462,7 +463,10 @@ def term_names_of(model) -> dict[str, str]:
 def _residues_cached(model_name, gene_id, sequence, term) -> pd.DataFrame:
     import genepheno_core as gp
 
-    return gp.residue_attributions(get_model(model_name), (gene_id, sequence), phenotype=term)
+    # a smaller gradient budget than the API default keeps the page interactive; the page
+    # prints the completeness gap that results
+    return gp.residue_attributions(get_model(model_name), (gene_id, sequence), phenotype=term,
+                                   max_steps=DASHBOARD_IG_STEPS)
 
 
 def run_residue_attributions(model_name: str, gene: GeneRecord, term: str) -> pd.DataFrame:
