@@ -158,6 +158,30 @@ def test_config_validation():
     cfg = TrainConfig(ablations=["bce", "no-excl"])
     assert cfg.effective_loss == "bce" and cfg.effective_lambda_excl == 0
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="loss"):
+        TrainConfig(loss="hinge")
+    # the "bce" ablation drops the contrastive part of the combined loss
+    assert TrainConfig(loss="contrastive+bce", ablations=["bce"]).effective_loss == "bce"
+
+
+def test_combined_loss_is_contrastive_plus_weighted_bce():
+    import torch
+
+    from genepheno_core.models.genepheno import GenePhenoOutput
+    from genepheno_core.models.losses import bce_loss, contrastive_multilabel_loss
+    from genepheno_core.training.trainer import _loss
+
+    class Module:
+        class config:
+            temperature = 0.5
+
+    s = torch.tensor([[2.0, -1.0, 0.5], [-3.0, 1.0, 4.0]])
+    y = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    cfg = TrainConfig(loss="contrastive+bce", lambda_bce=7.0, lambda_excl=0.0, lambda_concept=0.0, tau=0.5)
+    got = _loss(Module(), GenePhenoOutput(s), y, None, None, cfg, None)
+    want = contrastive_multilabel_loss(s, y, tau=0.5) + 7.0 * bce_loss(s / 0.5, y)
+    assert float(got) == pytest.approx(float(want))
+    assert float(want) > float(contrastive_multilabel_loss(s, y, tau=0.5))
 
 
 def test_missing_split(tiny):

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields, replace
 METHODS = ("genepheno", "mlp-bce", "go-mlp", "kmer-lr", "naive", "diamond-score")
 ABLATIONS = ("no-go", "no-seq", "bce", "no-excl", "no-concept")
 SPLITS = ("random", "homology", "temporal")
+LOSSES = ("contrastive", "bce", "contrastive+bce")
 
 
 @dataclass
@@ -39,8 +40,9 @@ class TrainConfig:
     dropout: float = 0.3
 
     # GenePheno losses: L = L_mlc(s, y) + lambda_excl * L_excl + lambda_concept * L_concept
-    loss: str = "contrastive"  # contrastive (ZLPR with temperature) or bce
+    loss: str = "contrastive"  # contrastive (ZLPR with temperature), bce, or contrastive+bce (their sum)
     tau: float = 1.0
+    lambda_bce: float = 100.0  # weight of the BCE term of loss "contrastive+bce" (BCE is a mean over K labels)
     lambda_excl: float = 0.1
     lambda_concept: float = 10.0
     concept_loss: str = "bce"  # loss on the concept logits: bce (per-concept calibrated) or contrastive
@@ -82,8 +84,9 @@ class TrainConfig:
             raise ValueError(f"unknown ablation(s) {bad}; choose from {', '.join(ABLATIONS)}")
         if self.ablations and self.model != "genepheno":
             raise ValueError("ablations apply to --model genepheno only")
-        if self.loss not in ("contrastive", "bce") or self.concept_loss not in ("contrastive", "bce"):
-            raise ValueError(f"loss and concept_loss must be contrastive or bce, got {self.loss!r}, {self.concept_loss!r}")
+        if self.loss not in LOSSES or self.concept_loss not in ("contrastive", "bce"):
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)} and concept_loss contrastive or bce, "
+                             f"got {self.loss!r}, {self.concept_loss!r}")
 
     # effective switches after ablations
     @property

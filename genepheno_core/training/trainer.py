@@ -159,7 +159,7 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
     seq_dim = data.seq.shape[1] if data.seq is not None else 0
     go_dim = data.go_bag.shape[1] if data.go_bag is not None else 0
     hom_dim = data.homology.shape[1] if data.homology is not None else 0
-    temperature = config.tau if config.effective_loss == "contrastive" else 1.0
+    temperature = config.tau if config.effective_loss != "bce" else 1.0
     if config.model == "genepheno":
         module = GenePheno(GenePhenoConfig(
             n_terms=n_terms, n_concepts=len(data.concept_ids), seq_dim=seq_dim, go_dim=go_dim,
@@ -255,8 +255,12 @@ def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs) -
     temperature = _temperature(module)
     if config.effective_loss == "contrastive":
         loss = contrastive_multilabel_loss(s, y, tau=temperature)
-    else:
+    elif config.effective_loss == "bce":
         loss = bce_loss(s, y)
+    else:
+        # contrastive ranks a gene's phenotypes against each other; BCE calibrates each
+        # phenotype across genes, which is what the phenotype-centric AUC rewards
+        loss = contrastive_multilabel_loss(s, y, tau=temperature) + config.lambda_bce * bce_loss(s / temperature, y)
     if config.effective_lambda_excl > 0 and pairs is not None and pairs.numel():
         # on s / T, the logit of the reported probability, so "below 0" means "p < 0.5"
         loss = loss + config.effective_lambda_excl * exclusivity_loss(s / temperature, pairs)
