@@ -21,7 +21,7 @@ def test_defaults_and_command_line():
     args = _args([])
     cfg = build_config(args)
     assert cfg.datasets == ("mpo", "hpo", "gwas", "hpo-temporal") and cfg.seeds == (0, 1, 2)
-    assert cfg.encoder == "unirep1900" and "genepheno-no-concept" in cfg.methods
+    assert cfg.encoder == "unirep256" and "genepheno-no-concept" in cfg.methods
     assert cfg.splits_for("hpo") == ("random", "homology") and cfg.splits_for("hpo-temporal") == ("temporal",)
     args = _args(["--datasets", "hpo", "--methods", "naive", "genepheno", "--seeds", "0", "--train-config", '{"max_epochs": 3}'])
     assert command_line(args) == (

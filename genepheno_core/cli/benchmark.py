@@ -1,4 +1,4 @@
-"""`benchmark [--datasets ...] [--methods ...] [--splits ...] [--seeds 0 1 2] [--encoder unirep1900]
+"""`benchmark [--datasets ...] [--methods ...] [--splits ...] [--seeds 0 1 2] [--encoder unirep256]
 [--subsample N] [--out results/] [--smoke]`."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--methods", nargs="+", default=None, metavar="METHOD", help=f"default: {' '.join(METHODS)}")
     p.add_argument("--splits", nargs="+", default=None, metavar="SPLIT", help="random, homology, temporal")
     p.add_argument("--seeds", nargs="+", type=int, default=None, help="default: 0 1 2")
-    p.add_argument("--encoder", default=None, help="sequence encoder (default unirep1900)")
+    p.add_argument("--encoder", default=None, help="sequence encoder (default unirep256, as the main job and the default model)")
     p.add_argument("--subsample", type=int, default=None, metavar="N", help="keep N genes of each dataset")
     p.add_argument(
         "--train-config",
@@ -81,7 +81,7 @@ def build_config(args: argparse.Namespace):
         methods=tuple(args.methods or METHODS),
         splits=tuple(args.splits) if args.splits else None,
         seeds=tuple(args.seeds if args.seeds is not None else (0, 1, 2)),
-        encoder=args.encoder or "unirep1900",
+        encoder=args.encoder or "unirep256",
         subsample=args.subsample,
         train_config=train_config,
         write_predictions=args.write_predictions,
