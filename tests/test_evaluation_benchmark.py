@@ -84,7 +84,7 @@ def test_run_benchmark_writes_cells_resumes_and_tables(tmp_path):
     trainer = fake_trainer(calls)
     # The toy dataset name is not one of the real ones: its default splits are random + homology
     df = run_benchmark(cfg, tmp_path, command="cmd --x", train_and_predict=trainer, load_dataset=datasets.__getitem__)
-    assert len(calls) == 6 and len(df) == 6
+    assert len(calls) == 5 and len(df) == 6  # naive ignores the seed: computed once, reused
     cell = tmp_path / "cells" / f"{cell_id('toy', 'random', 'genepheno', 1)}.json"
     rec = json.loads(cell.read_text())
     assert rec["wall_time_s"] >= 0 and rec["peak_rss_mb"] > 0 and rec["info"]["epochs"] == 3
@@ -147,6 +147,19 @@ def test_cells_of_another_configuration_are_rerun(tmp_path):
     calls.clear()
     run_benchmark(changed, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
     assert calls == [("toy", "naive", "random", 0)]
+
+
+def test_seed_independent_methods_reuse_one_cell(tmp_path):
+    calls = []
+    datasets = {"toy": toy_dataset()}
+    cfg = BenchmarkConfig(datasets=("toy",), methods=("naive", "genepheno"), splits=("random",), seeds=(0, 1, 2))
+    df = run_benchmark(cfg, tmp_path, train_and_predict=fake_trainer(calls), load_dataset=datasets.__getitem__)
+    # naive is computed once, genepheno once per seed
+    assert sorted(calls) == sorted([("toy", "naive", "random", 0)] + [("toy", "genepheno", "random", s) for s in (0, 1, 2)])
+    naive = df[df.method == "naive"]
+    assert sorted(naive.seed) == [0, 1, 2] and naive.fmax.nunique() == 1
+    rec = json.loads((tmp_path / "cells" / f"{cell_id('toy', 'random', 'naive', 2)}.json").read_text())
+    assert rec["seed"] == 2 and rec["info"]["reused_from_seed"] == 0
 
 
 def test_failing_cell_is_recorded_and_skipped(tmp_path):
