@@ -40,7 +40,7 @@ class TrainConfig:
     dropout: float = 0.3
 
     # GenePheno losses: L = L_mlc(s, y) + lambda_excl * L_excl + lambda_concept * L_concept
-    loss: str = "contrastive"  # contrastive (ZLPR with temperature), bce, or contrastive+bce (their sum)
+    loss: str = "contrastive+bce"  # contrastive (ZLPR with temperature), bce, or contrastive+bce (their sum)
     tau: float = 1.0
     lambda_bce: float = 100.0  # weight of the BCE term of loss "contrastive+bce" (BCE is a mean over K labels)
     lambda_excl: float = 0.1
