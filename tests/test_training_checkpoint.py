@@ -69,3 +69,21 @@ def test_refuses_mismatches(checkpoint):
         model.predict_scores(np.zeros((2, 5), dtype=np.float32))
     with pytest.raises(MissingDataError):
         load_model(path.parent / "nothing-here")
+
+
+def test_go_ontology_from_the_manifest_or_skipped(checkpoint, monkeypatch):
+    path, _, _ = checkpoint
+    calls = []
+
+    def fake_loader(entry, what="ontology"):
+        calls.append(entry["filename"])
+        return "the GO"
+
+    monkeypatch.setattr("genepheno_core.datasets.load_manifest_ontology", fake_loader)
+    model = load_model(path)
+    model.manifest = {"go_ontology": {"source": "go", "filename": "go-basic.obo", "release": "x"}}
+    assert model.go_ontology() == "the GO" and model.go_ontology() == "the GO" and calls == ["go-basic.obo"]
+    other = load_model(path)
+    other.manifest = model.manifest
+    other.skip_go_ontology()
+    assert other.go_ontology() is None and calls == ["go-basic.obo"]  # never loaded

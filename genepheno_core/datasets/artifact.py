@@ -132,11 +132,11 @@ class Dataset:
 
     def label_ontology(self):
         """Reload the ontology the label ids come from (registry resource in the manifest)."""
-        return _load_manifest_ontology(self.manifest.get("label_ontology"), "label ontology")
+        return load_manifest_ontology(self.manifest.get("label_ontology"), "label ontology")
 
     def go_ontology(self):
         """Reload the Gene Ontology used for the GO matrix."""
-        return _load_manifest_ontology(self.manifest.get("go_ontology"), "GO ontology")
+        return load_manifest_ontology(self.manifest.get("go_ontology"), "GO ontology")
 
     def stats(self) -> dict:
         from genepheno_core.datasets.stats import dataset_stats
@@ -166,7 +166,9 @@ class Dataset:
             raise GenePhenoError(f"inconsistent dataset {self.name!r}: " + "; ".join(problems))
 
 
-def _load_manifest_ontology(entry: dict | None, what: str):
+def load_manifest_ontology(entry: dict | None, what: str = "ontology"):
+    """Load the ontology a dataset manifest records (its "label_ontology" or "go_ontology"
+    entry: registry source, filename, release, relations) from the mirror or cache."""
     if not entry:
         raise MissingDataError(f"the dataset manifest records no {what}")
     from genepheno_core.ontology import load_ontology

@@ -244,9 +244,9 @@ def model_extras(model) -> ModelExtras:
         from genepheno_core.errors import ModelMismatchError
 
         raise ModelMismatchError(f"{root}: terms.tsv does not match the checkpoint's label vocabulary")
-    if extras.go_closure is not None and getattr(model, "_go_ontology", False) is None:
+    if extras.go_closure is not None:
         # GO sets are propagated here with the stored closure; this keeps TrainedModel from
         # loading (or trying to download) the whole GO release for every new model object
-        model._go_ontology = False
+        model.skip_go_ontology()
     model._explain_extras = extras
     return extras

@@ -149,16 +149,20 @@ class TrainedModel:
             entry = (self.manifest or {}).get("go_ontology")
             if not entry:
                 return None
-            from genepheno_core.ontology import load_ontology
-            from genepheno_core.sources.registry import resource_path
+            from genepheno_core.datasets import load_manifest_ontology
 
             try:
-                path = resource_path(entry["source"], entry["filename"], entry.get("release"))
-                self._go_ontology = load_ontology(path, relations=tuple(entry.get("relations", ("is_a",))))
+                self._go_ontology = load_manifest_ontology(entry, "GO ontology")
             except GenePhenoError as exc:
                 logger.warning("GO ontology unavailable (%s): GO sets are used as given", exc)
                 self._go_ontology = False
         return self._go_ontology or None
+
+    def skip_go_ontology(self) -> None:
+        """Never load the GO release (callers that propagate GO sets themselves, e.g. with the
+        closure stored next to a default model, avoid loading the whole ontology)."""
+        if self._go_ontology is None:
+            self._go_ontology = False
 
     def propagate_go(self, go_sets) -> list[set[str]]:
         """Each GO set with its ancestors (alt_ids remapped) in the training GO release;
