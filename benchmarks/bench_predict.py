@@ -69,12 +69,16 @@ def main(argv=None) -> int:
     rows.append((f"one new {len(seq)}-residue protein ({gene}): encode + predict + explain (warm)", total,
                  f"encode {t_enc:.2f} s"))
 
-    t = time.perf_counter()
-    r = residue_attributions(model, (gene, seq[:500]), phenotype=p["term_id"].iloc[0], n_steps=args.ig_steps)
-    rows.append((f"residue IG, 500 residues, adaptive: {r.attrs['n_segments']} path segments x {args.ig_steps} "
-                 f"Gauss-Legendre points = {r.attrs['n_steps']} gradient evaluations", time.perf_counter() - t,
-                 f"completeness delta {r.attrs['delta']:+.4f} of logit change "
-                 f"{r.attrs['logit'] - r.attrs['baseline_logit']:+.4f}, converged={r.attrs['converged']}"))
+    for method in ("hidden", "input"):
+        t = time.perf_counter()
+        r = residue_attributions(model, (gene, seq[:500]), phenotype=p["term_id"].iloc[0], method=method,
+                                 **({"n_steps": args.ig_steps} if method == "input" else {}))
+        what = ("IG on UniRep's per-residue states" if method == "hidden" else
+                f"IG on UniRep's input embeddings, {r.attrs['n_segments']} adaptive path segments")
+        rows.append((f"residue attributions, 500 residues, {what}, {r.attrs['n_steps']} gradient evaluations",
+                     time.perf_counter() - t,
+                     f"completeness gap {r.attrs['delta']:+.2e} of logit change "
+                     f"{r.attrs['logit'] - r.attrs['baseline_logit']:+.4f}, converged={r.attrs['converged']}"))
 
     print(f"model {model.path} (encoder {model.encoder}), torch threads {args.threads}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")

@@ -73,6 +73,24 @@ def test_explain_text_and_json(model, capsys):
         assert total + doc["bias"][t] == pytest.approx(doc["logit"][t], abs=1e-5)
 
 
+def test_explain_writes_the_residue_track(model, tmp_path, capsys):
+    seq = toy_genes()["sequence"][6]
+    out = tmp_path / "res.tsv"
+    assert main(["explain", "--model", str(model.path), seq, "--phenotype", "HP:0012638", "--residues", str(out)]) == 0
+    capsys.readouterr()
+    header, *rest = out.read_text().splitlines()
+    assert header.startswith("#") and "HP:0012638" in header and "completeness gap" in header
+    import io
+
+    import pandas as pd
+
+    track = pd.read_csv(io.StringIO("\n".join(rest)), sep="\t")
+    assert list(track.columns) == ["position", "residue", "attribution"]
+    assert "".join(track["residue"]) == seq
+    logit, baseline = (float(header.split(key)[1].split(",")[0]) for key in ("logit ", "baseline "))
+    assert track["attribution"].sum() == pytest.approx(logit - baseline, abs=1e-3)
+
+
 @pytest.mark.parametrize("argv_tail, message", [
     (["explain", "GENE", "--phenotype", "HP:9999999"], "unknown phenotype"),
     (["predict", "EMPTY"], "empty input"),

@@ -66,13 +66,22 @@ def test_figures_and_contributions_sum_to_the_predicted_score(explained):
     assert z.shape[1] == 10 and z.shape[0] == 15  # top 10 phenotypes x 15 concepts
 
 
-def test_residue_track_is_opt_in(explained):
-    # captum IG through the UniRep mLSTM takes minutes on a 2-core CPU: the page offers a toggle,
-    # off by default, and draws no residue track until asked
+def _has_residue_track(at) -> bool:
+    return any(len(s["data"]) == 2 and s["data"][1]["type"] == "scatter" for s in t.plotly_specs(at))
+
+
+def test_residue_track_by_default_and_toggle(explained):
+    # IG on UniRep's per-residue states takes about a second: TP53 (393 residues, under the
+    # automatic limit) gets its residue track at once, with the completeness gap stated
     at = explained
     toggle = at.toggle(key="residues_on_pasted:P04637")
-    assert toggle.value is False
-    assert not any(len(s["data"]) == 2 and s["data"][1]["type"] == "scatter" for s in t.plotly_specs(at))
+    assert toggle.value is True
+    assert _has_residue_track(at)
+    assert any("Completeness gap" in c.value for c in at.caption)
+    toggle.set_value(False).run()
+    t.assert_clean(at)
+    assert not _has_residue_track(at)
+    at.toggle(key="residues_on_pasted:P04637").set_value(True).run()
 
 
 def test_switching_phenotype_updates_waterfall(explained):

@@ -71,9 +71,10 @@ def test_input_ig_completeness(model, target):
         assert ca.bottleneck is None and ca.target_kind == "concept"
 
 
-def test_residue_ig_completeness(model):
+@pytest.mark.parametrize("method", ["hidden", "input"])
+def test_residue_ig_completeness(model, method):
     seq = toy_genes()["sequence"][6]
-    df = residue_attributions(model, seq, phenotype="HP:0012638", n_steps=8, max_steps=64)
+    df = residue_attributions(model, seq, phenotype="HP:0012638", method=method, n_steps=8, max_steps=64)
     assert list(df.columns) == ["position", "residue", "attribution"]
     assert len(df) == len(seq) and "".join(df["residue"]) == seq
     assert df["position"].tolist() == list(range(1, len(seq) + 1))
@@ -81,13 +82,30 @@ def test_residue_ig_completeness(model):
     # completeness: attributions sum to the logit change from the all-X baseline
     assert df["attribution"].sum() == pytest.approx(diff + df.attrs["delta"], abs=1e-6)
     assert abs(df.attrs["delta"]) < 0.05 * max(abs(diff), 0.02)
-    assert df.attrs["target"] == "HP:0012638" and df.attrs["converged"] and df.attrs["n_steps"] <= 64 and df.attrs["n_segments"] >= 2
+    assert df.attrs["target"] == "HP:0012638" and df.attrs["converged"] and df.attrs["n_steps"] <= 64
+    assert df.attrs["method"] == method and np.abs(df["attribution"]).sum() > 0
+    # the logit explained is the model's own: the same as explain() gives for this protein
+    ex = explain(model, ("g", seq), phenotype="HP:0012638")
+    assert df.attrs["logit"] == pytest.approx(ex.logit["HP:0012638"], abs=1e-4)
+
+
+@pytest.mark.parametrize("method", ["hidden", "input"])
+def test_residues_equal_to_the_baseline_get_nothing(model, method):
+    # a leading run of X: those positions (embeddings and, being a prefix, UniRep states)
+    # are the baseline's exactly, so IG gives them exactly 0 and the real residues the rest
+    seq = "XXXX" + toy_genes()["sequence"][6]
+    df = residue_attributions(model, seq, phenotype="HP:0012638", method=method, n_steps=8, max_steps=64)
+    assert (df["attribution"].iloc[:4] == 0).all()
+    assert np.abs(df["attribution"].iloc[4:]).sum() > 0
+    with pytest.raises(ValueError, match="method"):
+        residue_attributions(model, seq, method="gradient")
 
 
 def test_residue_ig_refines_until_the_budget(model):
     seq = toy_genes()["sequence"][6]
     # an unreachable tolerance: the worst segment is halved until 64 gradient evaluations
-    df = residue_attributions(model, seq, phenotype="HP:0012638", n_steps=8, max_steps=64, tolerance=0.0)
+    df = residue_attributions(model, seq, phenotype="HP:0012638", method="input", n_steps=8, max_steps=64,
+                              tolerance=0.0)
     assert df.attrs["n_steps"] == 64 and df.attrs["n_segments"] == 2 + (64 - 16) // 16
     diff = df.attrs["logit"] - df.attrs["baseline_logit"]
     assert df["attribution"].sum() == pytest.approx(diff + df.attrs["delta"], abs=1e-6)

@@ -90,9 +90,9 @@ if n_res > data_loader.MAX_ATTRIBUTION_RESIDUES:
     st.info(f"Residue attributions are computed for sequences up to {data_loader.MAX_ATTRIBUTION_RESIDUES:,} "
             "residues in the dashboard; use the CLI for longer ones.")
 elif st.toggle(f"Compute residue attributions ({n_res} residues)", value=n_res <= data_loader.AUTO_ATTRIBUTION_RESIDUES,
-               key=f"residues_on_{gkey}", help="Integrated Gradients through the sequence encoder, up to "
-               f"{data_loader.DASHBOARD_IG_STEPS} gradient evaluations: about half a minute for a 500-residue protein, "
-               "longer for long ones. The completeness gap is shown below the track."):
+               key=f"residues_on_{gkey}", help="Integrated Gradients (captum) from the phenotype's logit to UniRep's per-residue "
+               "states, from an all-X sequence: about a second for a 500-residue protein. The "
+               "completeness gap is shown below the track."):
     try:
         with st.spinner("Integrated Gradients along the sequence…"):
             attr = data_loader.run_residue_attributions(model_name, gene, term)

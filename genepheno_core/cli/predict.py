@@ -47,6 +47,11 @@ def register(subparsers) -> None:
     e.add_argument("--top", type=int, default=10, metavar="N", help="concepts shown per phenotype")
     e.add_argument("--format", choices=("text", "tsv", "json"), default="text")
     e.add_argument("-o", "--output", default=None, metavar="OUT")
+    e.add_argument("--residues", default=None, metavar="OUT.tsv",
+                   help="also write per-residue Integrated Gradients (captum, through UniRep) for the first "
+                        "phenotype explained: position, residue, attribution")
+    e.add_argument("--residue-method", choices=("hidden", "input"), default="hidden",
+                   help="IG on UniRep's per-residue states (fast, default) or on its input embeddings (slow)")
     e.set_defaults(func=explain_handler)
 
 
@@ -132,6 +137,18 @@ def explain_handler(args: argparse.Namespace) -> int:
         gene = records[0] if len(records) == 1 else gene
     result = explain(model, gene, phenotype=args.phenotype, go_annotations=go)
     table = result.contribution_table(top=args.top)
+    if args.residues:
+        from genepheno_core.explain.attributions import residue_attributions
+        from genepheno_core.io import atomic_write_text
+
+        first = str(result.terms["term_id"].iloc[0])
+        track = residue_attributions(model, (result.gene, result.sequence), phenotype=first,
+                                     go_annotations=result.go_annotations or None, method=args.residue_method)
+        header = (f"# {result.gene} {first} {track.attrs['target_name']}: IG ({track.attrs['method']}) from "
+                  f"{track.attrs['baseline']}; logit {track.attrs['logit']:+.4f}, baseline "
+                  f"{track.attrs['baseline_logit']:+.4f}, completeness gap {track.attrs['delta']:+.2e}\n")
+        atomic_write_text(Path(args.residues), header + track.to_csv(sep="\t", index=False, float_format="%.6g"))
+        logger.info("residue attributions for %s written to %s", first, args.residues)
     if args.format == "json":
         out = result.to_dict()
         out["contributions"] = table.to_dict("records")
