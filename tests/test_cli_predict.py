@@ -68,9 +68,14 @@ def test_explain_text_and_json(model, capsys):
     assert "HP:0012638" in out and "bias" in out and out.count(" x a ") == 2
     assert main(["explain", "--model", str(model.path), symbol, "--format", "json", "--go", "GO:0005634", "--top", "1000"]) == 0
     doc = json.loads(capsys.readouterr().out)
+    assert {e["source"] for e in doc["evidence"]} == {"concept", "GO term"}  # the toy model has W_g
     for t in doc["logit"]:
-        total = sum(c["contribution"] for c in doc["contributions"] if c["term_id"] == t)
+        # concepts + GO terms + bias is the logit; the concepts alone are not
+        total = sum(c["contribution"] for c in doc["evidence"] if c["term_id"] == t)
         assert total + doc["bias"][t] == pytest.approx(doc["logit"][t], abs=1e-5)
+        concepts = sum(c["contribution"] for c in doc["contributions"] if c["term_id"] == t)
+        assert concepts == pytest.approx(sum(c["contribution"] for c in doc["evidence"]
+                                             if c["term_id"] == t and c["source"] == "concept"), abs=1e-9)
 
 
 def test_explain_writes_the_residue_track(model, tmp_path, capsys):

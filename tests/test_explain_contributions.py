@@ -29,7 +29,20 @@ def test_contributions_sum_to_logit(model, go):
     assert list(e.contributions.columns) == list(model.terms["term_id"])
     assert list(e.contributions.index) == list(model.concepts["go_id"])
     for term in e.contributions:
-        assert e.contributions[term].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+        # bias + concept contributions + GO term contributions (none without GO) = logit
+        go_part = e.go_term_contributions[term].sum() if len(e.go_term_contributions) else 0.0
+        assert e.contributions[term].sum() + go_part + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+        evidence = e.evidence_table(term)
+        assert evidence["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+        assert set(evidence["source"]) == ({"concept", "GO term"} if go else {"concept"})
+        assert e.source_totals(term)["GO term"] == pytest.approx(go_part, abs=1e-12)
+    if go:
+        # one row per GO input term of the gene, each W_g[k, t] / sqrt(n)
+        on = np.flatnonzero(model.go_bag([propagate_go_set(model, go)])[0])
+        assert list(e.go_term_contributions.index) == [model.go_inputs[i] for i in on]
+        k = 0
+        W_g = model.W_g([k], on)[0]
+        np.testing.assert_allclose(e.go_term_contributions.iloc[:, k].to_numpy(), W_g / np.sqrt(on.size), atol=1e-9)
     # the logit is the log-odds of the model's own (unpropagated) probability
     from genepheno_core.embeddings import embed_sequences
     from genepheno_core.explain.predict import propagate_go
@@ -42,6 +55,12 @@ def test_contributions_sum_to_logit(model, go):
     a = e.activations["activation"].to_numpy()
     np.testing.assert_allclose(e.contributions.to_numpy().T, W * a[None, :], atol=1e-6)
     assert ((a > 0) & (a < 1)).all()
+
+
+def propagate_go_set(model, go):
+    from genepheno_core.explain.predict import propagate_go
+
+    return propagate_go(model, go)
 
 
 def test_default_phenotypes_are_top_predictions(model):

@@ -54,9 +54,16 @@ def test_end_to_end_train_and_predict(tiny, tmp_path):
     assert seq_only.shape == scores.shape and not np.allclose(seq_only, scores)
     acts = model.concept_activations(emb[test], go_sets)
     assert acts.shape == (test.size, len(model.concepts)) and np.all((acts >= 0) & (acts <= 1))
-    # W_p and bias reproduce the probabilities
-    recon = 1 / (1 + np.exp(-(acts @ model.W_p.T + model.bias)))
+    # W_p, W_g and bias reproduce the probabilities: s = W_p a + W_g g / sqrt(n) + b
+    bag = model.go_bag(go_sets)
+    g = bag / np.sqrt(np.maximum(bag.sum(axis=1, keepdims=True), 1.0))
+    recon = 1 / (1 + np.exp(-(acts @ model.W_p.T + g @ model.W_g().T + model.bias)))
     np.testing.assert_allclose(recon, scores, atol=1e-5)
+    # without GO the GO term path adds nothing
+    acts0 = model.concept_activations(emb[test])
+    np.testing.assert_allclose(1 / (1 + np.exp(-(acts0 @ model.W_p.T + model.bias))), seq_only, atol=1e-5)
+    # W_g is formed from its factors only for the rows / columns asked for
+    np.testing.assert_allclose(model.W_g([1, 3], [0, 2]), model.W_g()[np.ix_([1, 3], [0, 2])], atol=1e-12)
     assert model.metrics["valid"]["concept_auc"] > 0.5
 
 

@@ -165,13 +165,25 @@ def explain_handler(args: argparse.Namespace) -> int:
     for row in result.terms.to_dict("records"):
         t = row["term_id"]
         lines.append("")
+        totals = result.source_totals(t)
+        parts = f"bias {row['bias']:+.3f} + concepts {totals['concept']:+.3f}"
+        if getattr(model.module, "go_term_head", None) is not None:
+            parts += f" + GO terms {totals['GO term']:+.3f}"
+        if model.uses_ortholog:
+            parts += f" + {result.ortholog_dataset} homolog phenotypes {totals['ortholog phenotype']:+.3f}"
         lines.append(f"{t} {row['term_name']}: score {row['propagated_score']:.3f} (rank {row['rank']}), "
-                     f"logit {row['logit']:+.3f} = bias {row['bias']:+.3f} + sum of concept contributions "
-                     f"{result.contributions[t].sum():+.3f}")
+                     f"logit {row['logit']:+.3f} = {parts}")
         sub = table[table["term_id"] == t]
+        lines.append("  concepts:")
         for c in sub.to_dict("records"):
             lines.append(f"  {c['contribution']:+.3f}  = W {c['weight']:+.3f} x a {c['activation']:.3f}  "
                          f"(vs average protein {c['relative_contribution']:+.3f})  "
                          f"{c['concept_id']} {c['concept_name']} [{c['namespace']}]")
+        other = result.evidence_table(t)
+        other = other[other["source"] != "concept"].head(args.top or 10)
+        if len(other):
+            lines.append("  GO terms and homolog phenotypes:")
+            for c in other.to_dict("records"):
+                lines.append(f"  {c['contribution']:+.3f}  {c['source']:<18} {c['id']} {c['name']}")
     _write("\n".join(lines) + "\n", args.output)
     return 0

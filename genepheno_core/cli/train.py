@@ -11,8 +11,8 @@ from genepheno_core.errors import GenePhenoError
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("genepheno", "mlp-bce", "go-mlp", "kmer-lr", "naive", "diamond-score")
-ABLATIONS = ("no-go", "no-seq", "bce", "no-excl", "no-concept")
+METHODS = ("genepheno", "mlp-bce", "go-mlp", "go-orth-mlp", "kmer-lr", "naive", "diamond-score")
+ABLATIONS = ("no-go", "no-seq", "bce", "no-excl", "no-concept", "no-orth")
 
 
 def register(subparsers) -> None:

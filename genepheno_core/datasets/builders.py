@@ -528,3 +528,26 @@ def build_dataset(name: str, config: DatasetConfig | None = None, progress: bool
     ds.manifest["genepheno_version"] = genepheno_core.__version__
     logger.info("built %r in %.1f s", ds, ds.manifest["build_seconds"])
     return ds
+
+
+def load_labels_dataset(name: str) -> Dataset:
+    """Dataset `name` when only its genes, sequences and labels are needed (the other
+    species' dataset of the cross-species input): the cached artifact `name`, else
+    `name-no-homology`, else built without the homology split (MMseqs2 clustering is most
+    of the build time; genes and labels are the same) and cached as `name-no-homology`."""
+    from genepheno_core.datasets.artifact import dataset_dir, load_dataset, save_dataset
+    from genepheno_core.errors import MissingDataError
+
+    for candidate in (name, f"{name}-no-homology"):
+        try:
+            return load_dataset(candidate)
+        except MissingDataError:
+            continue
+    logger.info("building dataset %s without the homology split (for its labels)", name)
+    ds = build_dataset(name, DatasetConfig(homology=False))
+    try:
+        save_dataset(ds, dataset_dir(f"{name}-no-homology"))
+    except OSError as exc:  # caching is an optimisation
+        logger.warning("could not cache dataset %s: %s", name, exc)
+    ds.name = name
+    return ds

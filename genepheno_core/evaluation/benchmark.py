@@ -36,8 +36,12 @@ logger = logging.getLogger(__name__)
 
 DATASETS = ("mpo", "hpo", "gwas", "hpo-temporal")
 BASELINES = ("naive", "diamond-score", "kmer-lr", "mlp-bce", "go-mlp")
-ABLATIONS = ("genepheno-no-go", "genepheno-no-seq", "genepheno-bce", "genepheno-no-excl", "genepheno-no-concept")
-METHODS = BASELINES + ("genepheno",) + ABLATIONS
+# GenePheno's non-sequence inputs (GO + the other species' homolog phenotypes) in a plain MLP:
+# not one of the specified baselines, a reference for how much the inputs alone give
+REFERENCES = ("go-orth-mlp",)
+ABLATIONS = ("genepheno-no-go", "genepheno-no-seq", "genepheno-bce", "genepheno-no-excl", "genepheno-no-concept",
+             "genepheno-no-orth")
+METHODS = BASELINES + REFERENCES + ("genepheno",) + ABLATIONS
 # The leakage check: mpo rebuilt without IMP/IGI GO evidence (GENEPHENO.md "Known pitfalls").
 LEAKAGE_DATASET = "mpo-no-imp-igi"
 # Methods whose result does not depend on the seed (the splits are fixed by the dataset and
@@ -103,6 +107,7 @@ _CELL_FIELDS = {
     "kmer-lr": ("kmer_encoder", "kmer_C"),
     "mlp-bce": _NEURAL_FIELDS,
     "go-mlp": _NEURAL_FIELDS + ("go_min_genes",),
+    "go-orth-mlp": _NEURAL_FIELDS + ("go_min_genes", "cross_species", "ortholog_max_hits"),
 }
 
 

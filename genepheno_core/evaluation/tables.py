@@ -157,7 +157,7 @@ def render_markdown(
     config=None,
     history: Sequence[str] = (),
 ) -> str:
-    from genepheno_core.evaluation.benchmark import ABLATIONS, LEAKAGE_DATASET
+    from genepheno_core.evaluation.benchmark import ABLATIONS, LEAKAGE_DATASET, REFERENCES
 
     out = ["# GenePheno benchmark", ""]
     out.append(
@@ -179,7 +179,7 @@ def render_markdown(
         return "\n".join(out) + "\n"
     summary = summarize(cells)
     methods = _method_order(cells["method"].unique())
-    main_methods = [m for m in methods if m not in ABLATIONS]
+    main_methods = [m for m in methods if m not in ABLATIONS and m not in REFERENCES]
     pairs = list(dict.fromkeys(zip(summary.dataset, summary.split)))
     datasets = list(dict.fromkeys(d for d, _ in pairs if d != LEAKAGE_DATASET))
 
@@ -187,6 +187,15 @@ def render_markdown(
         cols = [(d, s) for d, s in pairs if s == split and d != LEAKAGE_DATASET]
         if cols:
             out += [f"## Main table: {split} split (All)", "", main_table(summary, cols, main_methods), ""]
+
+    if any(m in REFERENCES for m in methods):
+        cols = [(d, s) for d, s in pairs if d != LEAKAGE_DATASET]
+        ref_methods = [m for m in methods if m in ("go-mlp", "genepheno") or m in REFERENCES]
+        out += ["## Reference: GenePheno's non-sequence inputs in a plain MLP (All)", "",
+                "go-orth-mlp is not one of the specified baselines: it feeds the GO bag and the other "
+                "species' homolog phenotypes (GenePheno's cross-species input) into the go-mlp network, "
+                "without a bottleneck or readable weights. It shows how much of GenePheno's result the "
+                "inputs alone give.", "", main_table(summary, cols, ref_methods), ""]
 
     ablation_methods = [m for m in methods if m == "genepheno" or m in ABLATIONS]
     if any(m in ABLATIONS for m in ablation_methods):

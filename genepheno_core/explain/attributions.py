@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 UNKNOWN_RESIDUE_TOKEN = 23  # UniRep's "X": the residue-level IG baseline
 
 
-def forward_parts(module, seq_emb=None, go_bag=None, go_present=None, homology=None, homology_present=None):
+def forward_parts(module, seq_emb=None, go_bag=None, go_present=None, homology=None, homology_present=None,
+                  ortholog=None):
     """(concept_logits (B, J), phenotype_logits (B, K)) of a GenePheno module, as its forward,
     with the GO / homology presence indicators (B, 1) given instead of computed."""
     from genepheno_core.models.genepheno import normalise_go_bag
@@ -43,7 +44,12 @@ def forward_parts(module, seq_emb=None, go_bag=None, go_present=None, homology=N
     if inp.homology_proj is not None and homology is not None:
         h = h + inp.homology_proj(homology) + homology_present * inp.homology_present
     c = module.concept_head(module.trunk(h))
-    return c, module.phenotype_head(torch.sigmoid(c))
+    s = module.phenotype_head(torch.sigmoid(c))
+    if getattr(module, "go_term_head", None) is not None and go_bag is not None:
+        s = s + module.go_term_head(normalise_go_bag(go_bag))
+    if getattr(module, "ortholog_head", None) is not None and ortholog is not None:
+        s = s + module.ortholog_head(ortholog)
+    return c, s
 
 
 def unirep_mean_hidden(unirep, emb: torch.Tensor, per_position: bool = False) -> torch.Tensor:
@@ -120,7 +126,7 @@ def _gene_tensors(model, gene, go_annotations):
         go_annotations = {gid: list(go_annotations)}
     inputs = prepare_inputs(model, [(gid, seq)], go_annotations or None)
     t = model._inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
-                      inputs.sequences if model.uses_homology else None)
+                      inputs.sequences if model.needs_sequences else None)
     present = {k: (v.sum(dim=1, keepdim=True) > 0).float() for k, v in t.items() if k in ("go_bag", "homology")}
     return model, gid, seq, inputs, t, present
 
@@ -153,6 +159,7 @@ class ConceptAttributions:
     go_inputs: pd.DataFrame
     embedding_dims: pd.DataFrame
     homology: float = 0.0
+    ortholog: float = 0.0  # summed IG of the ortholog input (exact: its path is linear)
     go_presence: float = 0.0
     delta: float = 0.0
     bottleneck_delta: float = 0.0
@@ -172,7 +179,7 @@ def concept_attributions(model, gene, phenotype: str | None = None, concept: str
     T = float(module.config.temperature)
     target = _target(model, phenotype, concept, score_matrix(model, inputs)[0])
 
-    names = ("seq_emb", "go_bag", "homology")
+    names = ("seq_emb", "go_bag", "homology", "ortholog")
     keys = [n for n in names if n in t]
     x = tuple(t[k] for k in keys)
     base = []
@@ -188,7 +195,8 @@ def concept_attributions(model, gene, phenotype: str | None = None, concept: str
         c, s = forward_parts(module, kw.get("seq_emb"), kw.get("go_bag"),
                              present.get("go_bag", torch.zeros(1, 1)).expand(args[0].shape[0], 1),
                              kw.get("homology"),
-                             present.get("homology", torch.zeros(1, 1)).expand(args[0].shape[0], 1))
+                             present.get("homology", torch.zeros(1, 1)).expand(args[0].shape[0], 1),
+                             kw.get("ortholog"))
         return c[:, target.index] if target.kind == "concept" else s[:, target.index] / T
 
     with torch.no_grad():
@@ -231,6 +239,7 @@ def concept_attributions(model, gene, phenotype: str | None = None, concept: str
                                   "baseline": base[keys.index("seq_emb")][0].numpy(), "attribution": a})
         emb_frame = emb_frame.iloc[np.argsort(-np.abs(a), kind="stable")].reset_index(drop=True)
     hom = float(attrs["homology"].sum()) if "homology" in attrs else 0.0
+    orth = float(attrs["ortholog"].sum()) if "ortholog" in attrs else 0.0
 
     bottleneck, bdelta = None, 0.0
     if target.kind == "phenotype":
@@ -270,6 +279,7 @@ def concept_attributions(model, gene, phenotype: str | None = None, concept: str
     return ConceptAttributions(
         gene=gid, target=target.id, target_kind=target.kind, target_name=target.name, logit=fx,
         baseline_logit=fb, bottleneck=bottleneck, go_inputs=go_frame, embedding_dims=emb_frame, homology=hom,
+        ortholog=orth,
         go_presence=go_presence, delta=float(delta), bottleneck_delta=bdelta,
         info={"n_steps": n_steps, "method": "gausslegendre", "baseline": "training-mean embedding, no GO terms"})
 
@@ -343,6 +353,7 @@ def residue_attributions(model, sequence, phenotype: str | None = None, concept:
         emb_b = unirep.embedding(baseline)  # (1, L + 1, E); position 0 equal to emb_x
     go_bag = t.get("go_bag")
     hom = t.get("homology")
+    orth = t.get("ortholog")  # from a DIAMOND search: fixed along the path (it only shifts the logit)
 
     def head(pooled):  # (B, D) mean UniRep state -> (B,) target logit
         batch = pooled.shape[0]
@@ -350,7 +361,8 @@ def residue_attributions(model, sequence, phenotype: str | None = None, concept:
             module, pooled, None if go_bag is None else go_bag.expand(batch, -1),
             present.get("go_bag", torch.zeros(1, 1)).expand(batch, 1),
             None if hom is None else hom.expand(batch, -1),
-            present.get("homology", torch.zeros(1, 1)).expand(batch, 1))
+            present.get("homology", torch.zeros(1, 1)).expand(batch, 1),
+            None if orth is None else orth.expand(batch, -1))
         return c[:, target.index] if target.kind == "concept" else s[:, target.index] / T
 
     def f(emb):  # (B, L + 1, E) residue embeddings -> (B,) target logit

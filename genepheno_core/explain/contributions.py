@@ -1,13 +1,16 @@
-"""Exact concept contributions: why the model predicts a phenotype for one gene.
+"""Exact contributions: why the model predicts a phenotype for one gene.
 
-The phenotype head is linear in the concept activations a = sigmoid(c):
+The phenotype logit is linear in three kinds of readable evidence:
 
-    s_k = sum_j W_p[k, j] * a_j + b_k
+    s_k = b_k + sum_j W_p[k, j] a_j            a = sigmoid(c): GO concept activations
+              + sum_t W_g[k, t] g_t             g: the gene's GO input terms (multi-hot / sqrt(n))
+              + sum_x W_o[k, x] o_x             o: phenotypes x of its homologs in the other species
 
-so contribution_kj = W_p[k, j] * a_j, and sum_j contribution_kj + b_k = s_k exactly (up to
-float32 rounding of the forward pass). W_p and b are the model's effective weights
-(TrainedModel.W_p / .bias, training temperature divided out), so s_k is the logit of the
-reported probability sigmoid(s_k).
+so each term of each sum is one contribution, and bias + all contributions = s_k exactly
+(up to float32 rounding of the forward pass). The GO term and ortholog sums are absent for
+models without those paths. W_p, W_g, W_o and b are the model's effective weights
+(TrainedModel.W_p / .W_g / .W_o / .bias, training temperature divided out), so s_k is the
+logit of the reported probability sigmoid(s_k).
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ class Explanation:
         is among the GO annotations given for the gene, propagated; False without GO).
     contributions: DataFrame (index concept_id, one column per explained term_id) of
         W_p[k, j] * activation_j.
+    go_term_contributions: DataFrame (index go_id of the gene's GO input terms, one column
+        per explained term_id) of W_g[k, t] * g_t; no rows without GO or without the path.
+    ortholog_contributions: DataFrame (index term id of the other species' ontology, one
+        column per explained term_id) of W_o[k, x] * o_x; no rows without homologs there.
     bias, logit, score: {term_id: b_k}, {term_id: s_k}, {term_id: sigmoid(s_k)} (unpropagated).
     terms: DataFrame[term_id, term_name, logit, bias, score, propagated_score, rank].
     """
@@ -50,6 +57,42 @@ class Explanation:
     terms: pd.DataFrame
     go_annotations: list[str] = field(default_factory=list)
     threshold: float = 0.5
+    go_term_contributions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ortholog_contributions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    evidence_names: dict = field(default_factory=dict)  # GO / other-species term id -> name
+    ortholog_dataset: str = ""  # the other species' dataset (mpo, hpo) of the ortholog evidence
+
+    def evidence_table(self, term: str | None = None, top: int | None = None) -> pd.DataFrame:
+        """Long table [term_id, source, id, name, contribution] of every contribution to the
+        logit (source: "concept", "GO term" or "ortholog phenotype"), sorted by
+        |contribution| within each term (optionally top n per term). Summed with the bias it
+        gives the logit exactly."""
+        cols = [term] if term is not None else list(self.contributions.columns)
+        names = dict(zip(self.activations["concept_id"], self.activations["concept_name"]))
+        parts = []
+        for t in cols:
+            if t not in self.contributions:
+                raise KeyError(f"{t} was not explained (explained: {', '.join(self.contributions.columns)})")
+            frames = []
+            for source, frame, lookup in (("concept", self.contributions, names),
+                                          ("GO term", self.go_term_contributions, self.evidence_names),
+                                          ("ortholog phenotype", self.ortholog_contributions, self.evidence_names)):
+                if frame is None or frame.empty or t not in frame:
+                    continue
+                frames.append(pd.DataFrame({"term_id": t, "source": source, "id": frame.index.astype(str),
+                                            "name": [lookup.get(i, "") for i in frame.index],
+                                            "contribution": frame[t].to_numpy(dtype=np.float64)}))
+            both = pd.concat(frames, ignore_index=True)
+            both = both.iloc[np.argsort(-np.abs(both["contribution"].to_numpy()), kind="stable")]
+            parts.append(both.head(top) if top else both)
+        return pd.concat(parts, ignore_index=True)
+
+    def source_totals(self, term: str) -> dict:
+        """{source: summed contribution} for one term (concept, GO term, ortholog phenotype)."""
+        out = {"concept": float(self.contributions[term].sum())}
+        for source, frame in (("GO term", self.go_term_contributions), ("ortholog phenotype", self.ortholog_contributions)):
+            out[source] = float(frame[term].sum()) if frame is not None and not frame.empty and term in frame else 0.0
+        return out
 
     def contribution_table(self, term: str | None = None, top: int | None = None) -> pd.DataFrame:
         """Long table [term_id, concept_id, concept_name, namespace, weight, activation,
@@ -83,7 +126,8 @@ class Explanation:
 
     def to_dict(self) -> dict:
         return {"gene": self.gene, "activations": self.activations.to_dict("records"),
-                "contributions": self.contribution_table().to_dict("records"), "bias": self.bias,
+                "contributions": self.contribution_table().to_dict("records"),
+                "evidence": self.evidence_table().to_dict("records"), "bias": self.bias,
                 "logit": self.logit, "score": self.score, "terms": self.terms.to_dict("records"),
                 "go_annotations": self.go_annotations, "threshold": self.threshold}
 
@@ -173,7 +217,7 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         go_annotations = {gid: list(go_annotations)}
     inputs = prepare_inputs(model, [(gid, seq)], go_annotations or None, embeddings)
     tensors = model._inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
-                            inputs.sequences if model.uses_homology else None)
+                            inputs.sequences if model.needs_sequences else None)
     model.module.eval()
     with torch.no_grad():
         out = model.module(**tensors)
@@ -196,6 +240,7 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
     contrib = W[cols] * activation[None, :]  # (n_terms, J)
     contributions = pd.DataFrame(contrib.T, index=pd.Index(concepts["go_id"].astype(str), name="concept_id"),
                                  columns=[term_ids[k] for k in cols])
+    go_frame, orth_frame, evidence_names = _path_contributions(model, tensors, cols, [term_ids[k] for k in cols])
     annotated = set(inputs.go_sets[0] or ()) | set(_flatten_go(go_annotations, gid))
     if annotated:
         annotated |= _concept_closure(model, annotated)
@@ -218,7 +263,40 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         gene=gid, sequence=seq, activations=activations, contributions=contributions,
         bias={term_ids[k]: float(b[k]) for k in cols}, logit={term_ids[k]: float(logits[k]) for k in cols},
         score={term_ids[k]: float(1.0 / (1.0 + np.exp(-logits[k]))) for k in cols}, terms=terms,
-        go_annotations=sorted(annotated), threshold=float(model.threshold))
+        go_annotations=sorted(annotated), threshold=float(model.threshold),
+        go_term_contributions=go_frame, ortholog_contributions=orth_frame, evidence_names=evidence_names,
+        ortholog_dataset=model.cross_species.dataset if model.uses_ortholog else "")
+
+
+def _path_contributions(model, tensors: dict, cols: list[int], columns: list[str]):
+    """(GO term contributions, ortholog contributions, {id: name}) of one gene: W_g[k, t] g_t
+    over its GO input terms and W_o[k, x] o_x over its homologs' phenotypes (frames with
+    one column per explained term; empty when the model lacks the path or the input)."""
+    from genepheno_core.models.genepheno import normalise_go_bag
+
+    names: dict = {}
+    go_frame = pd.DataFrame(columns=columns, dtype=np.float64)
+    if getattr(model.module, "go_term_head", None) is not None and "go_bag" in tensors:
+        g = normalise_go_bag(tensors["go_bag"])[0].double().numpy()  # (G,)
+        on = np.flatnonzero(g)
+        ids = [model.go_inputs[i] for i in on]
+        go_frame = pd.DataFrame((model.W_g(cols, on) * g[on][None, :]).T,
+                                index=pd.Index(ids, name="go_id"), columns=columns)
+        extras = model_extras(model)
+        if extras.go_terms is not None and ids:
+            lookup = dict(zip(extras.go_terms["go_id"], extras.go_terms["name"]))
+            names.update({i: lookup.get(i, "") for i in ids})
+    orth_frame = pd.DataFrame(columns=columns, dtype=np.float64)
+    if getattr(model.module, "ortholog_head", None) is not None and "ortholog" in tensors:
+        o = tensors["ortholog"][0].double().numpy()  # (K',)
+        on = np.flatnonzero(o)
+        terms = model.cross_species.terms
+        ids = terms["term_id"].astype(str).to_numpy()[on].tolist()
+        orth_frame = pd.DataFrame((model.W_o(cols, on) * o[on][None, :]).T,
+                                  index=pd.Index(ids, name="ortholog_term_id"), columns=columns)
+        if "name" in terms:
+            names.update(dict(zip(ids, terms["name"].astype(str).to_numpy()[on])))
+    return go_frame, orth_frame, names
 
 
 def _is_path(value) -> bool:
@@ -260,7 +338,7 @@ def top_concepts(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[s
     if not isinstance(model.module, GenePheno) or n <= 0:
         return [""] * len(predictions)
     act = model.concept_activations(inputs.embeddings, inputs.go_sets if model.uses_go else None,
-                                    inputs.sequences if model.uses_homology else None).astype(np.float64)  # (n, J)
+                                    inputs.sequences if model.needs_sequences else None).astype(np.float64)  # (n, J)
     act = act - baseline_activations(model)[None, :]  # relative to the average protein
     W = np.asarray(model.W_p, dtype=np.float64)
     row_of = {g: i for i, g in enumerate(inputs.ids)}

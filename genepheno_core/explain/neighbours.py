@@ -3,55 +3,42 @@ biologist checks first."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from genepheno_core.errors import GenePhenoError, MissingDataError
+from genepheno_core.errors import MissingDataError
 from genepheno_core.explain.default_model import model_extras, resolve_model
 from genepheno_core.explain.predict import parse_records
-from genepheno_core.io import atomic_path, genepheno_home
 
 logger = logging.getLogger(__name__)
 
 NEAREST_COLUMNS = ["query", "accession", "symbol", "identity", "bitscore", "evalue", "phenotypes"]
 
 
-def _diamond() -> str:
-    exe = shutil.which("diamond")
-    if exe is None:
-        raise MissingDataError("the `diamond` executable is not installed (Debian package diamond-aligner)")
-    return exe
+def _blastp(records: list[tuple[str, str]], database: list[str], k: int, evalue: float, threads: int) -> pd.DataFrame:
+    """DIAMOND blastp (--more-sensitive) of `records` against `database` sequences:
+    DataFrame[q (query row), t (database row), identity, bitscore, evalue], the best HSP per
+    pair. The database is built once per content (models.features.diamond_database)."""
+    from genepheno_core.models.features import run_diamond, diamond_database
 
-
-def _database(sequences: list[str], ids: list[str], threads: int) -> Path:
-    """A DIAMOND database of the training proteins, built once per content (cached)."""
-    digest = hashlib.sha256()
-    for i, s in zip(ids, sequences):
-        digest.update(f">{i}\n{s}\n".encode())
-    db = genepheno_home() / "diamond" / f"train-{digest.hexdigest()[:24]}.dmnd"
-    if db.exists():
-        return db
+    db = diamond_database(database, threads)
     with tempfile.TemporaryDirectory(prefix="genepheno-nearest-") as tmp:
-        fasta = Path(tmp) / "db.fa"
-        fasta.write_text("".join(f">{i}\n{s}\n" for i, s in zip(ids, sequences)))
-        with atomic_path(db) as out:
-            # diamond appends .dmnd unless the name already ends with it
-            _run([_diamond(), "makedb", "--in", str(fasta), "-d", str(out), "--threads", str(threads), "--quiet"])
-    return db
-
-
-def _run(cmd: list[str]) -> None:
-    try:
-        subprocess.run(cmd, check=True, capture_output=True, text=True)
-    except subprocess.CalledProcessError as exc:
-        raise GenePhenoError(f"diamond failed: {exc.stderr.strip()[-500:]}") from exc
+        query = Path(tmp) / "q.fa"
+        query.write_text("".join(f">q{i}\n{s}\n" for i, (_, s) in enumerate(records)))
+        out = Path(tmp) / "hits.tsv"
+        run_diamond(["blastp", "--more-sensitive", "-d", str(db), "-q", str(query), "-o", str(out),
+                      "-e", str(evalue), "--max-target-seqs", str(k), "--threads", str(threads), "--quiet",
+                      "--outfmt", "6", "qseqid", "sseqid", "pident", "bitscore", "evalue"])
+        raw = pd.read_csv(out, sep="\t", header=None, names=["q", "t", "identity", "bitscore", "evalue"])
+    # several HSPs per pair: keep the best-scoring one
+    raw = raw.sort_values("bitscore", ascending=False, kind="stable").drop_duplicates(["q", "t"])
+    raw["q"] = raw["q"].str[1:].astype(int)
+    raw["t"] = raw["t"].str[1:].astype(int)
+    return raw
 
 
 def nearest_proteins(model, sequences, k: int = 5, evalue: float = 1e-3, threads: int = 1,
@@ -69,22 +56,11 @@ def nearest_proteins(model, sequences, k: int = 5, evalue: float = 1e-3, threads
         raise MissingDataError(f"{model.path} stores no training proteins (no explain/ data): no nearest proteins")
     records = parse_records(sequences)
     genes = extras.train_genes
-    ids = [f"t{i}" for i in range(len(genes))]  # DIAMOND-safe ids; map back by row
-    db = _database(extras.train_sequences, ids, threads)
-    with tempfile.TemporaryDirectory(prefix="genepheno-nearest-") as tmp:
-        query = Path(tmp) / "q.fa"
-        query.write_text("".join(f">q{i}\n{s}\n" for i, (_, s) in enumerate(records)))
-        out = Path(tmp) / "hits.tsv"
-        _run([_diamond(), "blastp", "--more-sensitive", "-d", str(db), "-q", str(query), "-o", str(out),
-              "-e", str(evalue), "--max-target-seqs", str(k), "--threads", str(threads), "--quiet",
-              "--outfmt", "6", "qseqid", "sseqid", "pident", "bitscore", "evalue"])
-        raw = pd.read_csv(out, sep="\t", header=None, names=["q", "t", "identity", "bitscore", "evalue"])
+    raw = _blastp(records, extras.train_sequences, k, evalue, threads)
     if raw.empty:
         return pd.DataFrame(columns=NEAREST_COLUMNS)
-    # several HSPs per pair: keep the best-scoring one
-    raw = raw.sort_values("bitscore", ascending=False).drop_duplicates(["q", "t"])
-    qrow = raw["q"].str[1:].astype(int).to_numpy()
-    trow = raw["t"].str[1:].astype(int).to_numpy()
+    qrow = raw["q"].to_numpy()
+    trow = raw["t"].to_numpy()
     term_ids = extras.terms["term_id"].to_numpy()
     depth = extras.terms["depth"].to_numpy()
     labels = extras.train_labels
@@ -108,3 +84,49 @@ def nearest_proteins(model, sequences, k: int = 5, evalue: float = 1e-3, threads
     frame = frame.sort_values(["_q", "bitscore"], ascending=[True, False], kind="stable")
     frame = frame.groupby("_q", sort=False).head(k).drop(columns="_q").reset_index(drop=True)
     return frame[NEAREST_COLUMNS]
+
+
+ORTHOLOG_COLUMNS = ["query", "gene_id", "symbol", "accession", "identity", "bitscore", "weight", "phenotypes"]
+
+
+def ortholog_evidence(model, sequences, max_phenotypes: int | None = None, threads: int = 1) -> pd.DataFrame:
+    """The other species' proteins behind a model's ortholog input: for each query, its
+    DIAMOND hits among the other species' labelled genes (the same search as the input:
+    --more-sensitive, e-value 1e-3, the model's max_hits), best first.
+
+    Returns DataFrame[query, gene_id, symbol, accession, identity (%), bitscore, weight
+    (the hit's share of the query's summed bit scores: the ortholog input is sum over hits
+    of weight x the hit's phenotypes), phenotypes (term ids in the other ontology, most
+    specific first when the ontology depth is unknown: as stored)]. Models without the
+    ortholog input raise ModelMismatchError.
+    """
+    from genepheno_core.errors import ModelMismatchError
+
+    model = resolve_model(model)
+    if not model.uses_ortholog:
+        raise ModelMismatchError(f"{model.path} has no cross-species (ortholog) input")
+    cs = model.cross_species
+    records = parse_records(sequences)
+    raw = _blastp(records, cs.sequences, cs.max_hits, 1e-3, threads)
+    if raw.empty:
+        return pd.DataFrame(columns=ORTHOLOG_COLUMNS)
+    raw = raw.sort_values(["q", "bitscore"], ascending=[True, False], kind="stable")
+    total = raw.groupby("q")["bitscore"].transform("sum").to_numpy()
+    term_ids = cs.terms["term_id"].astype(str).to_numpy()
+    trow = raw["t"].to_numpy()
+
+    def phenotypes(row: int) -> list[str]:
+        out = term_ids[cs.labels[row].indices].tolist()
+        return out[:max_phenotypes] if max_phenotypes else out
+
+    frame = pd.DataFrame({
+        "query": [records[i][0] for i in raw["q"].to_numpy()],
+        "gene_id": cs.genes["gene_id"].to_numpy()[trow],
+        "symbol": cs.genes["symbol"].to_numpy()[trow],
+        "accession": cs.genes["accession"].to_numpy()[trow],
+        "identity": raw["identity"].to_numpy(dtype=float),
+        "bitscore": raw["bitscore"].to_numpy(dtype=float),
+        "weight": raw["bitscore"].to_numpy(dtype=float) / total,
+        "phenotypes": [phenotypes(t) for t in trow],
+    })
+    return frame.reset_index(drop=True)[ORTHOLOG_COLUMNS]

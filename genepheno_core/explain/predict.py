@@ -212,7 +212,7 @@ def score_matrix(model, inputs: Inputs, propagate_to_ancestors: bool = True, chu
         part = model.predict_scores(
             None if inputs.embeddings is None else inputs.embeddings[start:stop],
             go_sets=inputs.go_sets[start:stop] if model.uses_go else None,
-            sequences=inputs.sequences[start:stop] if model.uses_homology else None)
+            sequences=inputs.sequences[start:stop] if model.needs_sequences else None)
         part = np.asarray(part, dtype=np.float32)
         if propagate_to_ancestors:
             propagate(model, part)

@@ -20,7 +20,7 @@ from genepheno_core.models.genepheno import MLPBaseline
 
 logger = logging.getLogger(__name__)
 
-NEURAL_METHODS = ("genepheno", "mlp-bce", "go-mlp")
+NEURAL_METHODS = ("genepheno", "mlp-bce", "go-mlp", "go-orth-mlp")
 BASELINE_METHODS = ("naive", "diamond-score", "kmer-lr")
 METHODS = NEURAL_METHODS + BASELINE_METHODS
 

@@ -21,6 +21,10 @@ class GenePhenoConfig:
     hidden: int = 512  # width of the fusion MLP
     n_layers: int = 2  # hidden layers of the fusion MLP (>= 1)
     dropout: float = 0.3
+    go_term_rank: int = 0  # rank of the direct GO term -> phenotype weights W_g; 0 = off
+    path_dropout: float = 0.0
+    ortholog_dim: int = 0  # K' of the other species' phenotype vector; 0 = off
+    ortholog_rank: int = 0  # rank of the direct ortholog phenotype -> phenotype weights W_o; 0 = off
     # Scores are sigmoid(s / temperature): the contrastive loss is trained on s / tau, so the
     # decision threshold 0 of the loss is probability 0.5 at prediction time.
     temperature: float = 1.0
@@ -42,6 +46,7 @@ class MLPConfig:
     seq_dim: int = 0
     go_dim: int = 0
     homology_dim: int = 0
+    ortholog_dim: int = 0
     hidden: int = 512
     n_layers: int = 1
     dropout: float = 0.3

@@ -85,6 +85,35 @@ def _write_fasta(path: Path, prefix: str, sequences: Sequence[str]) -> None:
             handle.write(f">{prefix}{i}\n{seq}\n")
 
 
+def diamond_database(database: Sequence[str], threads: int = 2) -> Path:
+    """A DIAMOND database of `database` sequences (ids d0, d1, ... by row), built once per
+    content under genepheno_home()/diamond/ and reused (prediction-time searches of one
+    query against the training or other-species proteins then skip `makedb`)."""
+    digest = hashlib.sha256()
+    for seq in database:
+        digest.update(seq.encode())
+        digest.update(b"\n")
+    db = genepheno_home() / "diamond" / f"db-{len(database)}-{digest.hexdigest()[:24]}.dmnd"
+    if db.exists():
+        return db
+    with tempfile.TemporaryDirectory(prefix="genepheno-diamond-") as tmp:
+        fasta = Path(tmp) / "db.fa"
+        _write_fasta(fasta, "d", database)
+        with atomic_path(db) as out:
+            run_diamond(["makedb", "--in", str(fasta), "-d", str(out), "--threads", str(threads), "--quiet"])
+    return db
+
+
+def run_diamond(args: list[str]) -> None:
+    exe = shutil.which("diamond")
+    if exe is None:
+        raise MissingDataError("the `diamond` executable is not installed (Debian package diamond-aligner)")
+    try:
+        subprocess.run([exe, *args], check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as exc:
+        raise GenePhenoError(f"diamond failed: {exc.stderr.strip()[-500:]}") from exc
+
+
 def diamond_hits(
     query: Sequence[str],
     database: Sequence[str],
@@ -97,7 +126,8 @@ def diamond_hits(
     """DIAMOND blastp of `query` against `database` sequences.
 
     Returns DataFrame[query (int row), target (int row), bitscore]. Results are cached under
-    genepheno_home()/diamond/ keyed by the sequences and every search parameter.
+    genepheno_home()/diamond/ keyed by the sequences and every search parameter; the
+    database itself is built once per content (`diamond_database`).
     """
     key = hashlib.sha256()
     for part in ("v1", sensitivity, str(evalue), str(max_target_seqs), "\n".join(query), "\x00", "\n".join(database)):
@@ -105,26 +135,17 @@ def diamond_hits(
     cache_file = genepheno_home() / "diamond" / f"hits-{key.hexdigest()[:32]}.tsv"
     if cache and cache_file.exists():
         return pd.read_csv(cache_file, sep="\t")
-    exe = shutil.which("diamond")
-    if exe is None:
-        raise MissingDataError("the `diamond` executable is not installed (Debian package diamond-aligner)")
+    db = diamond_database(database, threads)
     with tempfile.TemporaryDirectory(prefix="genepheno-diamond-") as tmp:
         tmp = Path(tmp)
-        _write_fasta(tmp / "db.fa", "d", database)
         _write_fasta(tmp / "q.fa", "q", query)
         out = tmp / "hits.tsv"
-        common = ["--threads", str(threads), "--quiet"]
-        try:
-            subprocess.run([exe, "makedb", "--in", str(tmp / "db.fa"), "-d", str(tmp / "db"), *common],
-                           check=True, capture_output=True, text=True)
-            cmd = [exe, "blastp", "-d", str(tmp / "db"), "-q", str(tmp / "q.fa"), "-o", str(out),
-                   "-e", str(evalue), "--max-target-seqs", str(max_target_seqs),
-                   "--outfmt", "6", "qseqid", "sseqid", "bitscore", *common]
-            if sensitivity:
-                cmd.insert(2, sensitivity)
-            subprocess.run(cmd, check=True, capture_output=True, text=True)
-        except subprocess.CalledProcessError as exc:
-            raise GenePhenoError(f"diamond failed: {exc.stderr.strip()[-500:]}") from exc
+        cmd = ["blastp", "-d", str(db), "-q", str(tmp / "q.fa"), "-o", str(out),
+               "-e", str(evalue), "--max-target-seqs", str(max_target_seqs),
+               "--outfmt", "6", "qseqid", "sseqid", "bitscore", "--threads", str(threads), "--quiet"]
+        if sensitivity:
+            cmd.insert(1, sensitivity)
+        run_diamond(cmd)
         raw = pd.read_csv(out, sep="\t", header=None, names=["qseqid", "sseqid", "bitscore"])
     hits = pd.DataFrame({
         "query": raw["qseqid"].str[1:].astype(np.int64),
@@ -185,3 +206,19 @@ def homology_vectors(
 
 def default_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
+
+
+def cross_species_vectors(
+    sequences: Sequence[str],
+    other_sequences: Sequence[str],
+    other_labels: sp.spmatrix,
+    threads: int = 2,
+    max_hits: int = 5,
+    cache: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Diamond-score vectors (n, K') of `sequences` over the other species' labelled genes:
+    the bit-score-weighted phenotypes (in the other ontology) of each protein's best
+    `max_hits` DIAMOND hits, mostly its ortholog. Returns (vectors, has_hit (n,))."""
+    hits = diamond_hits(list(sequences), list(other_sequences), threads=threads, cache=cache,
+                        max_target_seqs=max_hits)
+    return diamond_score_matrix(hits, sp.csr_matrix(other_labels), len(sequences))

@@ -38,20 +38,22 @@ def normalise_go_bag(go_bag: torch.Tensor) -> torch.Tensor:
 class _Inputs(nn.Module):
     """Projects each available input to the hidden width and sums them."""
 
-    def __init__(self, seq_dim: int, go_dim: int, homology_dim: int, hidden: int):
+    def __init__(self, seq_dim: int, go_dim: int, homology_dim: int, hidden: int, ortholog_dim: int = 0):
         super().__init__()
         self.seq_proj = nn.Linear(seq_dim, hidden) if seq_dim else None
         self.go_proj = nn.Linear(go_dim, hidden, bias=False) if go_dim else None
         self.homology_proj = nn.Linear(homology_dim, hidden, bias=False) if homology_dim else None
+        self.ortholog_proj = nn.Linear(ortholog_dim, hidden, bias=False) if ortholog_dim else None
         # learned offsets telling the network that a modality is present for this gene
         self.go_present = nn.Parameter(torch.zeros(hidden)) if go_dim else None
         self.homology_present = nn.Parameter(torch.zeros(hidden)) if homology_dim else None
+        self.ortholog_present = nn.Parameter(torch.zeros(hidden)) if ortholog_dim else None
         # sequence embeddings are standardised with training-set statistics (buffers, saved)
         self.register_buffer("seq_mean", torch.zeros(seq_dim))
         self.register_buffer("seq_std", torch.ones(seq_dim))
         self.hidden = hidden
 
-    def forward(self, batch_size, seq_emb=None, go_bag=None, homology=None, device=None):
+    def forward(self, batch_size, seq_emb=None, go_bag=None, homology=None, device=None, ortholog=None):
         h = torch.zeros(batch_size, self.hidden, device=device)
         if self.seq_proj is not None and seq_emb is not None:
             h = h + self.seq_proj((seq_emb - self.seq_mean) / self.seq_std)
@@ -61,6 +63,9 @@ class _Inputs(nn.Module):
         if self.homology_proj is not None and homology is not None:
             present = (homology.sum(dim=1, keepdim=True) > 0).to(h.dtype)
             h = h + self.homology_proj(homology) + present * self.homology_present
+        if self.ortholog_proj is not None and ortholog is not None:
+            present = (ortholog.sum(dim=1, keepdim=True) > 0).to(h.dtype)
+            h = h + self.ortholog_proj(ortholog) + present * self.ortholog_present
         return h
 
 
@@ -83,24 +88,46 @@ class GenePheno(nn.Module):
 
     def __init__(self, config: GenePhenoConfig):
         super().__init__()
-        if not (config.seq_dim or config.go_dim or config.homology_dim):
+        if not (config.seq_dim or config.go_dim or config.homology_dim or config.ortholog_dim):
             raise ValueError("GenePheno needs at least one input (seq_dim, go_dim or homology_dim)")
         self.config = config
+        # the ortholog vector enters only through its own readable head W_o (measured on hpo and
+        # mpo validation: feeding it to the fusion MLP as well changed nothing), so the concepts
+        # stay functions of the gene's own sequence and GO annotations
         self.inputs = _Inputs(config.seq_dim, config.go_dim, config.homology_dim, config.hidden)
         self.trunk = _trunk(config.hidden, config.n_layers, config.dropout)
         self.concept_head = nn.Linear(config.hidden, config.n_concepts)  # W_c (J, H)
         self.phenotype_head = nn.Linear(config.n_concepts, config.n_terms)  # W_p (K, J), b (K)
+        self.go_term_head = None
+        if config.go_dim and config.go_term_rank:
+            # W_g = U V (K, G), rank r: a readable GO term -> phenotype weight per pair
+            self.go_term_head = nn.Sequential(nn.Linear(config.go_dim, config.go_term_rank, bias=False),  # V (r, G)
+                                              nn.Dropout(config.path_dropout),
+                                              nn.Linear(config.go_term_rank, config.n_terms, bias=False))  # U (K, r)
+            nn.init.zeros_(self.go_term_head[2].weight)
+        self.ortholog_head = None
+        if config.ortholog_dim and config.ortholog_rank:
+            # W_o = U V (K, K'): the other species' phenotype -> this phenotype
+            self.ortholog_head = nn.Sequential(nn.Linear(config.ortholog_dim, config.ortholog_rank, bias=False),
+                                               nn.Dropout(config.path_dropout),
+                                               nn.Linear(config.ortholog_rank, config.n_terms, bias=False))
+            nn.init.zeros_(self.ortholog_head[2].weight)
 
     def forward(
         self,
         seq_emb: torch.Tensor | None = None,  # (B, D)
         go_bag: torch.Tensor | None = None,  # (B, G) multi-hot; all-zero row = no GO
         homology: torch.Tensor | None = None,  # (B, K) diamond-score vector
+        ortholog: torch.Tensor | None = None,  # (B, K') other species' diamond-score vector
     ) -> GenePhenoOutput:
-        batch, device = _batch_size(seq_emb, go_bag, homology)
+        batch, device = _batch_size(seq_emb, go_bag, homology, ortholog)
         h = self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device))
         concept_logits = self.concept_head(h)  # (B, J)
         phenotype_logits = self.phenotype_head(torch.sigmoid(concept_logits))  # (B, K)
+        if self.go_term_head is not None and go_bag is not None:
+            phenotype_logits = phenotype_logits + self.go_term_head(normalise_go_bag(go_bag))
+        if self.ortholog_head is not None and ortholog is not None:
+            phenotype_logits = phenotype_logits + self.ortholog_head(ortholog)
         return GenePhenoOutput(phenotype_logits, concept_logits)
 
 
@@ -112,10 +139,11 @@ class MLPBaseline(nn.Module):
         if not (config.seq_dim or config.go_dim or config.homology_dim):
             raise ValueError("MLPBaseline needs at least one input")
         self.config = config
-        self.inputs = _Inputs(config.seq_dim, config.go_dim, config.homology_dim, config.hidden)
+        self.inputs = _Inputs(config.seq_dim, config.go_dim, config.homology_dim, config.hidden,
+                              config.ortholog_dim)
         self.trunk = _trunk(config.hidden, config.n_layers, config.dropout)
         self.head = nn.Linear(config.hidden, config.n_terms)
 
-    def forward(self, seq_emb=None, go_bag=None, homology=None) -> GenePhenoOutput:
-        batch, device = _batch_size(seq_emb, go_bag, homology)
-        return GenePhenoOutput(self.head(self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device))))
+    def forward(self, seq_emb=None, go_bag=None, homology=None, ortholog=None) -> GenePhenoOutput:
+        batch, device = _batch_size(seq_emb, go_bag, homology, ortholog)
+        return GenePhenoOutput(self.head(self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device, ortholog))))

@@ -7,12 +7,17 @@ A checkpoint is a directory:
     concepts.tsv       go_id, name, namespace: the bottleneck units (GenePheno)
     go_inputs.tsv      go_id: the GO input bag vocabulary (models with GO input)
     homology/          train_sequences.fasta + train_labels.npz (homology branch)
+    cross_species/     the other species' dataset the ortholog input is computed against:
+                       genes.tsv (gene_id, symbol, accession), sequences.fa.gz, labels.npz
+                       (N', K') uint8, terms.tsv (term_id, name), info.json (dataset, max_hits)
     manifest.json      the dataset manifest the model was trained on
     metrics.json       validation metrics, the validation-optimal threshold, training history
 """
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import logging
 from dataclasses import dataclass, field
@@ -89,6 +94,8 @@ def save_checkpoint(out_dir: str | Path, result, dataset, config: TrainConfig) -
                 for i in data.train:
                     handle.write(f">{dataset.genes['gene_id'].iloc[i]}\n{seqs[i]}\n")
             sp.save_npz(tmp / "homology" / "train_labels.npz", sp.csr_matrix(data.labels[data.train], dtype=np.uint8))
+        if data.ortholog is not None and data.ortholog_source is not None:
+            write_cross_species(tmp / CROSS_SPECIES_DIR, data.ortholog_source, config.ortholog_max_hits)
         if module is not None:
             save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp / "model.safetensors"))
         elif "test_scores" not in result.extra:
@@ -105,6 +112,59 @@ def save_checkpoint(out_dir: str | Path, result, dataset, config: TrainConfig) -
         }
         (tmp / "metrics.json").write_text(_dumps(metrics))
     return out_dir
+
+
+CROSS_SPECIES_DIR = "cross_species"
+
+
+def write_cross_species(path: Path, other, max_hits: int) -> None:
+    """Store the other species' genes, sequences, labels and term names (what the ortholog
+    input of a new protein is computed from) in `path`."""
+    path.mkdir(parents=True)
+    other.genes[["gene_id", "symbol", "accession"]].to_csv(path / "genes.tsv", sep="\t", index=False)
+    # gzip with mtime=0: shipped models rebuild byte-identical
+    with gzip.GzipFile(path / "sequences.fa.gz", "wb", mtime=0) as raw, io.TextIOWrapper(raw) as handle:
+        for gid, seq in zip(other.genes["gene_id"], other.genes["sequence"]):
+            handle.write(f">{gid}\n{seq}\n")
+    sp.save_npz(path / "labels.npz", sp.csr_matrix(other.labels, dtype=np.uint8))
+    terms = other.terms[["term_id", "name"]] if "name" in other.terms else other.terms[["term_id"]]
+    terms.to_csv(path / "terms.tsv", sep="\t", index=False)
+    (path / "info.json").write_text(_dumps({"dataset": getattr(other, "name", ""), "max_hits": int(max_hits),
+                                            "n_genes": int(len(other.genes)), "n_terms": int(len(terms))}))
+
+
+@dataclass
+class CrossSpecies:
+    """The other species' labelled genes a model's ortholog input is computed against."""
+
+    dataset: str
+    genes: pd.DataFrame  # gene_id, symbol, accession
+    sequences: list[str]
+    labels: sp.csr_matrix  # (N', K') uint8
+    terms: pd.DataFrame  # term_id, name (column k' of labels and of the ortholog input)
+    max_hits: int = 5
+
+    def vectors(self, sequences, threads: int = 1) -> np.ndarray:
+        """(n, K') Diamond-score vectors of `sequences` over these genes (the ortholog input)."""
+        from genepheno_core.models.features import cross_species_vectors
+
+        scores, _ = cross_species_vectors(list(sequences), self.sequences, self.labels, threads=threads,
+                                          max_hits=self.max_hits)
+        return scores
+
+
+def read_cross_species(path: Path) -> CrossSpecies:
+    from genepheno_core.sources.fasta import read_fasta
+
+    info = json.loads((path / "info.json").read_text())
+    read = lambda name: pd.read_csv(path / name, sep="\t", dtype=str, keep_default_na=False)  # noqa: E731
+    cs = CrossSpecies(dataset=info.get("dataset", ""), genes=read("genes.tsv"),
+                      sequences=[r.sequence for r in read_fasta(path / "sequences.fa.gz")],
+                      labels=sp.load_npz(path / "labels.npz").tocsr(), terms=read("terms.tsv"),
+                      max_hits=int(info.get("max_hits", 5)))
+    if not (len(cs.genes) == len(cs.sequences) == cs.labels.shape[0]) or cs.labels.shape[1] != len(cs.terms):
+        raise ModelMismatchError(f"{path}: genes, sequences, labels and terms disagree in size")
+    return cs
 
 
 @dataclass
@@ -128,6 +188,7 @@ class TrainedModel:
     manifest: dict
     config: TrainConfig
     _homology: tuple[list[str], sp.csr_matrix] | None = field(default=None, repr=False)
+    cross_species: CrossSpecies | None = field(default=None, repr=False)
     _go_ontology: object = field(default=None, repr=False)
 
     # -- inputs
@@ -142,6 +203,16 @@ class TrainedModel:
     @property
     def uses_homology(self) -> bool:
         return self._homology is not None
+
+    @property
+    def uses_ortholog(self) -> bool:
+        """The model reads the phenotypes of the protein's homologs in the other species."""
+        return self.cross_species is not None
+
+    @property
+    def needs_sequences(self) -> bool:
+        """Predictions need the protein sequences themselves (DIAMOND-based inputs)."""
+        return self.uses_homology or self.uses_ortholog
 
     def go_ontology(self):
         """The Gene Ontology release of the training data (from the dataset manifest), or None."""
@@ -229,6 +300,10 @@ class TrainedModel:
                 out["homology"] = torch.from_numpy(self.homology_input(sequences))
             else:
                 logger.warning("homology model used without sequences: homology input left empty")
+        if self.uses_ortholog:
+            if sequences is None:
+                raise ValueError("this model needs the protein sequences (its ortholog input is a DIAMOND search)")
+            out["ortholog"] = torch.from_numpy(self.cross_species.vectors(sequences))
         if not out:
             raise ValueError("no input given")
         lengths = {v.shape[0] for v in out.values()}
@@ -272,6 +347,30 @@ class TrainedModel:
             raise ModelMismatchError(f"{self.path} ({self.kind}) has no concept layer")
         t = float(self.module.config.temperature)
         return self.module.phenotype_head.weight.detach().numpy() / t
+
+    def W_g(self, terms=None, go_inputs=None) -> np.ndarray | None:
+        """Effective GO input term -> phenotype weights of the direct GO term path, rows
+        `terms` (phenotype column indices) x columns `go_inputs` (GO input indices), all when
+        None; None for models without the path. The full (K, G) matrix is large (hpo: 4,910 x
+        ~15,000), so it is formed from its low-rank factors U V only for the rows and columns
+        asked for. A gene's GO term t contributes W_g[k, t] * g_t with g = multi-hot / sqrt(n)."""
+        return self._low_rank(getattr(self.module, "go_term_head", None), terms, go_inputs)
+
+    def W_o(self, terms=None, ortholog_terms=None) -> np.ndarray | None:
+        """Effective other-species phenotype -> phenotype weights (rows `terms`, columns
+        `ortholog_terms`, all when None; None without the ortholog path)."""
+        return self._low_rank(getattr(self.module, "ortholog_head", None), terms, ortholog_terms)
+
+    def _low_rank(self, head, rows, cols) -> np.ndarray | None:
+        if head is None:
+            return None
+        U = head[2].weight.detach()  # (K, r)
+        V = head[0].weight.detach()  # (r, G)
+        if rows is not None:
+            U = U[torch.as_tensor(np.asarray(rows, dtype=np.int64))]
+        if cols is not None:
+            V = V[:, torch.as_tensor(np.asarray(cols, dtype=np.int64))]
+        return (U.double() @ V.double()).numpy() / float(self.module.config.temperature)
 
     @property
     def bias(self) -> np.ndarray:
@@ -342,11 +441,17 @@ def load_model(path: str | Path, dataset=None, encoder: str | None = None) -> Tr
 
         seqs = [s for _, s in parse_sequences(path / "homology" / "train_sequences.fasta")]
         homology = (seqs, sp.load_npz(path / "homology" / "train_labels.npz").tocsr())
+    cross_species = None
+    if (path / CROSS_SPECIES_DIR).exists():
+        cross_species = read_cross_species(path / CROSS_SPECIES_DIR)
+        if module is not None and cross_species.labels.shape[1] != getattr(module.config, "ortholog_dim", 0):
+            raise ModelMismatchError(f"{path}: {CROSS_SPECIES_DIR}/ has {cross_species.labels.shape[1]} terms, "
+                                     f"the module expects {module.config.ortholog_dim}")
     metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").exists() else {}
     manifest = json.loads((path / "manifest.json").read_text()) if (path / "manifest.json").exists() else {}
     model = TrainedModel(
         path=path, kind=meta["kind"], module=module, terms=terms, concepts=concepts, go_inputs=go_inputs,
         encoder=meta.get("encoder"), threshold=float(metrics.get("threshold", 0.5)),
-        metrics=metrics, manifest=manifest, config=config, _homology=homology)
+        metrics=metrics, manifest=manifest, config=config, _homology=homology, cross_species=cross_species)
     model.check_compatible(dataset, encoder)
     return model

@@ -77,7 +77,7 @@ from genepheno_core.models.features import homology_vectors, select_concepts, se
 from genepheno_core.models.genepheno import MLPBaseline
 from genepheno_core.models.losses import bce_loss, contrastive_multilabel_loss, exclusivity_loss
 from genepheno_core.models.pairs import dataset_pairs, pairs_tensor
-from genepheno_core.training.config import RUN_CONTROL_FIELDS, TrainConfig
+from genepheno_core.training.config import NEURAL, RUN_CONTROL_FIELDS, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +100,8 @@ class PreparedData:
     concept_labels: sp.csr_matrix | None = None  # (n, J) GO concept labels
     has_go: np.ndarray | None = None  # (n,) bool: gene has any GO annotation
     homology: np.ndarray | None = None  # (n, K) Diamond-score vectors vs training genes
+    ortholog: np.ndarray | None = None  # (n, K') Diamond-score vectors vs the other species' dataset
+    ortholog_source: object = None  # the other species' Dataset (its genes, labels and terms are saved with the model)
     go_vocab: list[str] = field(default_factory=list)  # GO id per go_bag column
     concept_ids: list[str] = field(default_factory=list)  # GO id per concept
     pairs: torch.Tensor | None = None  # (P, 2) exclusive pairs (column indices)
@@ -126,12 +128,12 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
         term_ancestors=sp.csr_matrix(dataset.term_ancestors),
         term_counts=dataset.terms["n_genes"].to_numpy() if "n_genes" in dataset.terms else np.asarray(labels.sum(0)).ravel(),
     )
-    neural = config.model in ("genepheno", "mlp-bce", "go-mlp")
+    neural = config.model in NEURAL
     if neural and config.use_seq:
         data.seq = _embeddings(dataset, config.encoder, embeddings, config.progress)
     if config.model == "kmer-lr":
         data.seq = _embeddings(dataset, config.kmer_encoder, embeddings, config.progress)
-    if config.model in ("genepheno", "go-mlp"):
+    if config.model in ("genepheno", "go-mlp", "go-orth-mlp"):
         go = sp.csr_matrix(dataset.go, dtype=np.float32)
         data.has_go = np.asarray(go.sum(axis=1)).ravel() > 0
         go_train = go[train]
@@ -150,6 +152,17 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
     if config.model == "genepheno" and config.homology:
         data.homology, _ = homology_vectors(dataset.genes["sequence"].tolist(), train, labels,
                                             threads=config.diamond_threads)
+    other = config.cross_species_dataset
+    if other:
+        from genepheno_core.models.features import cross_species_vectors
+
+        from genepheno_core.datasets import load_labels_dataset
+
+        other_ds = load_labels_dataset(other)
+        data.ortholog, _ = cross_species_vectors(dataset.genes["sequence"].tolist(),
+                                                 other_ds.genes["sequence"].tolist(), other_ds.labels,
+                                                 threads=config.diamond_threads, max_hits=config.ortholog_max_hits)
+        data.ortholog_source = other_ds
     if config.model == "genepheno" and config.effective_lambda_excl > 0:
         try:
             pairs = dataset_pairs(dataset, config.split, config.co_annotation_pairs, config.pairs_tsv,
@@ -180,16 +193,20 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
     seq_dim = data.seq.shape[1] if data.seq is not None else 0
     go_dim = data.go_bag.shape[1] if data.go_bag is not None else 0
     hom_dim = data.homology.shape[1] if data.homology is not None else 0
+    orth_dim = data.ortholog.shape[1] if data.ortholog is not None else 0
     temperature = config.tau if config.effective_loss != "bce" else 1.0
     if config.model == "genepheno":
         module = GenePheno(GenePhenoConfig(
             n_terms=n_terms, n_concepts=len(data.concept_ids), seq_dim=seq_dim, go_dim=go_dim,
             homology_dim=hom_dim, hidden=config.hidden, n_layers=config.n_layers,
-            dropout=config.dropout, temperature=temperature))
+            dropout=config.dropout, temperature=temperature, go_term_rank=config.go_term_rank,
+            path_dropout=config.path_dropout, ortholog_dim=orth_dim, ortholog_rank=config.ortholog_rank))
         head = module.phenotype_head
     else:
+        # go-orth-mlp: the GO bag and the ortholog vector into one MLP (GenePheno's inputs
+        # without its bottleneck and readable paths: a reference for what the data alone gives)
         module = MLPBaseline(MLPConfig(
-            n_terms=n_terms, seq_dim=seq_dim, go_dim=go_dim, hidden=config.hidden,
+            n_terms=n_terms, seq_dim=seq_dim, go_dim=go_dim, ortholog_dim=orth_dim, hidden=config.hidden,
             n_layers=max(1, config.n_layers - 1), dropout=config.dropout, temperature=1.0))
         head = module.head
     with torch.no_grad():
@@ -219,6 +236,8 @@ def _batch_inputs(data: PreparedData, idx: np.ndarray, drop_go: np.ndarray | Non
         out["go_bag"] = torch.from_numpy(bag)
     if data.homology is not None:
         out["homology"] = torch.from_numpy(data.homology[idx])
+    if data.ortholog is not None:
+        out["ortholog"] = torch.from_numpy(data.ortholog[idx])
     return out
 
 
@@ -299,9 +318,10 @@ def _resume_dir(out_dir: Path) -> Path:
     return out_dir.with_name(out_dir.name + ".partial")
 
 
-def _save_resume(path: Path, module, best_state, optimiser, generator, state: dict) -> None:
+def _save_resume(path: Path, module, best_state, optimiser, generator, state: dict, ema: dict | None = None) -> None:
     tensors = {f"model.{k}": v.detach().clone().contiguous() for k, v in module.state_dict().items()}
     tensors.update({f"best.{k}": v.clone().contiguous() for k, v in best_state.items()})
+    tensors.update({f"ema.{k}": v.clone().contiguous() for k, v in (ema or {}).items()})
     opt = optimiser.state_dict()
     for i, st in opt["state"].items():
         for key, value in st.items():
@@ -314,13 +334,14 @@ def _save_resume(path: Path, module, best_state, optimiser, generator, state: di
     atomic_write_text(path / "state.json", json.dumps(state, indent=1))
 
 
-def _load_resume(path: Path, module, optimiser, generator) -> tuple[dict, dict] | None:
+def _load_resume(path: Path, module, optimiser, generator) -> tuple[dict, dict, dict] | None:
     if not (path / "state.json").exists() or not (path / "state.safetensors").exists():
         return None
     state = json.loads((path / "state.json").read_text())
     tensors = load_file(str(path / "state.safetensors"))
     module.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
+    ema = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
     opt = optimiser.state_dict()
     opt_state: dict = {}
     for key, value in tensors.items():
@@ -331,7 +352,7 @@ def _load_resume(path: Path, module, optimiser, generator) -> tuple[dict, dict] 
     optimiser.load_state_dict(opt)
     torch.set_rng_state(tensors["rng.torch"])
     generator.set_state(tensors["rng.generator"])
-    return state, best
+    return state, best, ema
 
 
 def fit_module(
@@ -351,6 +372,11 @@ def fit_module(
     optimiser = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     state = {"epoch": 0, "best_fmax": -1.0, "best_epoch": 0, "history": [], "config": config.to_dict()}
     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    # exponential moving average of the weights (config.ema_decay > 0): validation, early
+    # stopping and the returned model use the averaged weights
+    ema = None
+    if config.effective_ema_decay > 0:
+        ema = {k: v.detach().clone() for k, v in module.state_dict().items()}
     if resume_dir is not None and config.resume:
         loaded = _load_resume(resume_dir, module, optimiser, generator)
         if loaded is not None:
@@ -358,7 +384,9 @@ def fit_module(
             wanted = {k: v for k, v in config.to_dict().items() if k not in RUN_CONTROL_FIELDS}
             if saved_config != wanted:
                 raise GenePhenoError(f"cannot resume from {resume_dir}: it was started with a different configuration")
-            state, best_state = loaded
+            state, best_state, saved_ema = loaded
+            if ema is not None:
+                ema = saved_ema or {k: v.detach().clone() for k, v in module.state_dict().items()}
             logger.info("resumed from %s after epoch %d", resume_dir, state["epoch"])
 
     train_idx = data.train
@@ -389,8 +417,19 @@ def fit_module(
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            if ema is not None:
+                with torch.no_grad():
+                    for k, v in module.state_dict().items():
+                        if v.dtype.is_floating_point:
+                            ema[k].lerp_(v, 1.0 - config.effective_ema_decay)
+                        else:
+                            ema[k].copy_(v)
             total += float(loss.detach())
             n_batches += 1
+        live = None
+        if ema is not None:
+            live = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            module.load_state_dict(ema)
         valid_scores = predict_module(module, data, data.valid, config.eval_batch_size)
         valid = validation_fmax(data, valid_scores, data.valid)
         record = {"epoch": epoch, "loss": total / max(1, n_batches), "valid_fmax": valid["fmax"],
@@ -400,13 +439,15 @@ def fit_module(
         if valid["fmax"] > state["best_fmax"]:
             state["best_fmax"], state["best_epoch"] = valid["fmax"], epoch
             best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        if live is not None:
+            module.load_state_dict(live)
         logger.debug("epoch %d: loss %.4f valid Fmax %.4f", epoch, record["loss"], valid["fmax"])
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{record['loss']:.4f}", fmax=f"{valid['fmax']:.4f}",
                             best=f"{state['best_fmax']:.4f}")
         if resume_dir is not None:
-            _save_resume(resume_dir, module, best_state, optimiser, generator, state)
+            _save_resume(resume_dir, module, best_state, optimiser, generator, state, ema)
         if epoch_callback is not None:
             epoch_callback(epoch, record)
         if epoch - state["best_epoch"] >= config.patience and epoch >= config.min_epochs:
@@ -506,7 +547,7 @@ def run(
     start = time.perf_counter()
     data = prepare_data(dataset, config, embeddings)
     module, fit, extra = None, {}, {}
-    if config.model in ("genepheno", "mlp-bce", "go-mlp"):
+    if config.model in NEURAL:
         torch.manual_seed(config.seed)
         module = build_module(config, data)
         fit = fit_module(module, data, config, resume_dir, epoch_callback)
