@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -399,6 +399,29 @@ def run_nearest(model_name: str, queries: tuple) -> pd.DataFrame:
     return hits.reset_index(drop=True)
 
 
+# what the other species' dataset of a model's ortholog input is, for captions
+SPECIES_DATA = {"mpo": "mouse knockout phenotypes (MGI)", "hpo": "human disease phenotypes (HPO)"}
+
+
+def ortholog_source(model_name: str) -> str | None:
+    """The other species' dataset name (mpo, hpo) of the model's ortholog input, or None."""
+    model = get_model(model_name)
+    return model.cross_species.dataset if model.uses_ortholog else None
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def run_ortholog_evidence(model_name: str, queries: tuple) -> pd.DataFrame:
+    """The core's ortholog_evidence(): the other species' proteins behind the ortholog input,
+    their share of it and their phenotypes as names."""
+    import genepheno_core as gp
+
+    model = get_model(model_name)
+    hits = gp.ortholog_evidence(model, list(queries))
+    names = dict(zip(model.cross_species.terms["term_id"].astype(str), model.cross_species.terms["name"].astype(str)))
+    return hits.assign(n_phenotypes=[len(v) for v in hits["phenotypes"]],
+                       phenotypes=[_name_list(v, names) for v in hits["phenotypes"]]).reset_index(drop=True)
+
+
 def _name_list(terms, names: dict, limit: int = 6) -> str:
     """The first `limit` (most specific) phenotype names, then how many more."""
     terms = list(terms or [])
@@ -406,22 +429,33 @@ def _name_list(terms, names: dict, limit: int = 6) -> str:
     return text + (f"; … (+{len(terms) - limit} more)" if len(terms) > limit else "")
 
 
+SOURCE_NAMES = {"concept": "concepts", "GO term": "GO terms", "ortholog phenotype": "homolog phenotypes"}
+
+
 @dataclass
 class Explanation:
-    """Concept activations and contributions of one gene, for a few phenotypes."""
+    """Concept activations and every contribution to a few phenotypes of one gene."""
 
     activations: pd.DataFrame  # concept_id, concept_name, activation (sigmoid(c_j))
     contributions: pd.DataFrame  # (J concepts) x (phenotypes): W_p[k, j] * sigmoid(c_j)
     bias: dict  # term_id -> b_k
     logit: dict  # term_id -> s_k
     term_names: dict  # term_id -> name
+    # long [term_id, source, id, name, contribution]: concepts, GO terms (W_g) and the other
+    # species' homolog phenotypes (W_o); with the bias it sums to the logit
+    evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ortholog_dataset: str = ""  # mpo (mouse knockouts) or hpo (human disease) when the model has W_o
 
     def contribution_frame(self, term: str) -> pd.DataFrame:
-        names = dict(zip(self.activations["concept_id"], self.activations["concept_name"]))
-        col = self.contributions[term]
-        return pd.DataFrame({"concept_id": col.index, "concept_name": [names.get(c, c) for c in col.index],
-                             "contribution": col.to_numpy(dtype=float)}).sort_values(
+        """[source, id, name, contribution] of every contribution to `term`, largest first."""
+        rows = self.evidence[self.evidence["term_id"] == term]
+        return rows[["source", "id", "name", "contribution"]].sort_values(
             "contribution", key=lambda s: -s.abs()).reset_index(drop=True)
+
+    def source_totals(self, term: str) -> dict:
+        """{source: summed contribution to `term`}."""
+        rows = self.evidence[self.evidence["term_id"] == term]
+        return {k: float(v) for k, v in rows.groupby("source")["contribution"].sum().items()}
 
     def heatmap_frame(self, n_concepts: int = 15) -> pd.DataFrame:
         """Rows: the concepts with the largest |contribution| to any shown phenotype (names)."""
@@ -453,7 +487,8 @@ def _explain_cached(model_name, gene_id, sequence, go, terms) -> Explanation:
     return Explanation(activations=raw.activations, contributions=raw.contributions,
                        bias={t: float(v) for t, v in raw.bias.items()},
                        logit={t: float(v) for t, v in raw.logit.items()},
-                       term_names={t: names.get(t, t) for t in terms})
+                       term_names={t: names.get(t, t) for t in terms},
+                       evidence=raw.evidence_table(), ortholog_dataset=raw.ortholog_dataset)
 
 
 def term_names_of(model) -> dict[str, str]:

@@ -135,24 +135,33 @@ def concept_bar(activations: pd.DataFrame, top: int = 20, title: str = "GO conce
     return _base_layout(fig, title, _bar_height(len(df)))
 
 
+SOURCE_PREFIX = {"concept": "", "GO term": "GO term · ", "ortholog phenotype": "homolog · "}
+
+
 def contribution_waterfall(
     contributions: pd.DataFrame, bias: float, logit: float, phenotype: str, top: int = 12
 ) -> go.Figure:
-    """Waterfall from the bias to the phenotype logit through the largest concept contributions.
+    """Waterfall from the bias to the phenotype logit through the largest contributions.
 
-    contributions: [concept_id, concept_name, contribution] with contribution = W_p[k, j] *
-    sigmoid(c_j); the concepts outside the top `top` (by absolute value) are summed into one
-    "other concepts" step, so the bars always end exactly at bias + sum = logit.
+    contributions: [id, name, contribution] and optionally source ("concept": W_p[k, j] *
+    sigmoid(c_j); "GO term": W_g[k, t] g_t; "ortholog phenotype": W_o[k, x] o_x, labelled
+    with a prefix); the rows outside the top `top` (by absolute value) are summed into one
+    "other contributions" step, so the bars always end exactly at bias + sum = logit.
     """
     df = contributions.reindex(contributions["contribution"].abs().sort_values(ascending=False).index)
     head, rest = df.head(top), df.iloc[top:]
-    labels = ["bias"] + _unique_labels([short_label(n, 32) for n in head["concept_name"]], head["concept_id"])
+    sources = head["source"] if "source" in head else pd.Series("concept", index=head.index)
+    names = [SOURCE_PREFIX.get(src, f"{src} · ") + short_label(n or i, 32)
+             for src, n, i in zip(sources, head["name"], head["id"])]
+    labels = ["bias"] + _unique_labels(names, head["id"])
     values = [float(bias)] + [float(v) for v in head["contribution"]]
-    hover = ["phenotype bias b_k"] + [term_label(i, n) for i, n in zip(head["concept_id"], head["concept_name"])]
+    hover = ["phenotype bias b_k"] + [f"{src}: {term_label(i, n)}" for src, i, n in zip(sources, head["id"], head["name"])]
     if len(rest):
-        labels.append(f"{len(rest)} other concepts")
+        only_concepts = "source" not in rest or set(rest["source"]) == {"concept"}
+        word = "concept" if only_concepts else "contribution"
+        labels.append(f"{len(rest)} other {word}{'' if len(rest) == 1 else 's'}")
         values.append(float(rest["contribution"].sum()))
-        hover.append("sum of the remaining concepts")
+        hover.append("sum of the remaining contributions")
     labels.append("logit")
     values.append(float(logit))
     hover.append("phenotype logit s_k = bias + sum of contributions")

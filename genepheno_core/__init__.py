@@ -40,6 +40,7 @@ _API = {
     "explain": "genepheno_core.explain",
     "default_model_path": "genepheno_core.explain",
     "nearest_proteins": "genepheno_core.explain",
+    "ortholog_evidence": "genepheno_core.explain",
     "residue_attributions": "genepheno_core.explain",
     "concept_attributions": "genepheno_core.explain",
     "correlation_graph": "genepheno_core.explain",

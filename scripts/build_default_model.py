@@ -98,9 +98,11 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
     counts = ds.terms["n_genes"].to_numpy()
     report = {"train_seconds": round(train_seconds, 1), "n_test": int(test.size)}
 
+    seqs = [str(ds.genes["sequence"].iloc[i]) for i in test]  # the ortholog input is a DIAMOND search
+
     def evaluate(m) -> tuple[dict, dict, np.ndarray]:
-        seq_scores = m.predict_scores(emb)
-        go_scores = m.predict_scores(emb, go_sets=go_sets)
+        seq_scores = m.predict_scores(emb, sequences=seqs)
+        go_scores = m.predict_scores(emb, go_sets=go_sets, sequences=seqs)
         return (_metrics(y, seq_scores, ds.term_ancestors, counts),
                 _metrics(y, go_scores, ds.term_ancestors, counts), seq_scores)
 

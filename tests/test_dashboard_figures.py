@@ -65,8 +65,8 @@ def test_concept_bar():
 
 
 def test_waterfall_ends_at_logit():
-    contrib = pd.DataFrame({"concept_id": [f"GO:{i}" for i in range(6)],
-                            "concept_name": [f"concept {i}" for i in range(6)],
+    contrib = pd.DataFrame({"id": [f"GO:{i}" for i in range(6)],
+                            "name": [f"concept {i}" for i in range(6)],
                             "contribution": [0.5, -1.2, 0.1, 2.0, -0.05, 0.3]})
     bias = -0.7
     logit = bias + contrib["contribution"].sum()
@@ -78,6 +78,19 @@ def test_waterfall_ends_at_logit():
     assert wf.y[4] == "3 other concepts"
     assert math.isclose(sum(wf.x[:-1]), logit, abs_tol=1e-12)
     assert wf.x[-1] == pytest.approx(logit)
+
+
+def test_waterfall_labels_each_source():
+    contrib = pd.DataFrame({"source": ["concept", "GO term", "ortholog phenotype", "concept"],
+                            "id": ["GO:1", "GO:2", "MP:3", "GO:4"],
+                            "name": ["DNA binding", "apoptotic process", "abnormal heart", "transport"],
+                            "contribution": [0.4, -0.9, 1.5, 0.01]})
+    bias = 0.2
+    logit = bias + contrib["contribution"].sum()
+    wf = figures.contribution_waterfall(contrib, bias, logit, "Neoplasm", top=3).data[0]
+    assert list(wf.y)[1:4] == ["homolog · abnormal heart", "GO term · apoptotic process", "DNA binding"]
+    assert wf.y[4] == "1 other concept"  # the rest is one concept here
+    assert math.isclose(sum(wf.x[:-1]), logit, abs_tol=1e-12)
 
 
 def test_heatmap_labels_and_scale():

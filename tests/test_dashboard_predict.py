@@ -68,6 +68,22 @@ def test_nearest_training_proteins(predicted):
     assert hits["identity"].max() == pytest.approx(100.0)
 
 
+def test_homologs_in_the_other_species(predicted):
+    # the default hpo model reads the mouse knockout phenotypes of the query's homologs
+    at = predicted
+    from dashboard import data_loader
+
+    model = data_loader.get_model(data_loader.default_model_name())
+    assert model.uses_ortholog and model.cross_species.dataset == "mpo"
+    assert any(s.value == "Homologs in the other species" for s in at.subheader)
+    orth = t.table(at, "gene_id", "weight")
+    assert {"symbol", "identity", "weight", "phenotypes"} <= set(orth.columns)
+    # weights are each hit's share of the bit scores: they sum to 1 for the one query
+    assert orth["weight"].sum() == pytest.approx(1.0, abs=1e-6)
+    assert orth["symbol"].iloc[0] == "Serping1"  # the mouse ortholog is the best hit
+    assert orth["phenotypes"].str.len().min() > 0
+
+
 def test_several_sequences_and_state_survives_page_switch():
     at = t.app()
     at.run()

@@ -126,3 +126,24 @@ def test_relative_contributions_and_top_concepts(model):
     best = table.sort_values("relative_contribution", ascending=False)
     if best["relative_contribution"].iloc[0] > 0 and frame["term_id"].iloc[0] == "HP:0000707":
         assert text[0].startswith(best["concept_name"].iloc[0])
+
+
+def test_top_evidence_lists_the_largest_go_term_contributions(model):
+    from genepheno_core.explain.contributions import top_evidence
+    from genepheno_core.explain.predict import prepare_inputs
+
+    seq = toy_genes()["sequence"][3]
+    go = ["GO:0005634", "GO:0070062"]
+    frame = predict(model, [("g", seq)], go_annotations={"g": go}, top=4)
+    inputs = prepare_inputs(model, [("g", seq)], {"g": go})
+    texts = top_evidence(model, inputs, frame, n=2)
+    e = explain(model, ("g", seq), phenotype=list(frame["term_id"]), go_annotations=go)
+    for term, text in zip(frame["term_id"], texts):
+        best = e.go_term_contributions[term].sort_values(ascending=False)
+        best = best[best > 0].head(2)
+        assert text.count("GO: ") == len(best)
+        if len(best):
+            assert f"({best.iloc[0]:+.2f})" in text.split(";")[0]
+    # without GO annotations there is nothing to list (no homolog input in the toy model)
+    no_go = prepare_inputs(model, [("g", seq)], None)
+    assert top_evidence(model, no_go, frame, n=2) == [""] * len(frame)

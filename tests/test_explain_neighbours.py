@@ -47,3 +47,49 @@ def test_training_protein_finds_itself(model):
 def test_query_without_hits(model):
     hits = nearest_proteins(model, [("poly", "WP" * 20)], k=5)
     assert hits.empty and list(hits.columns) == NEAREST_COLUMNS
+
+
+def test_ortholog_evidence_is_the_ortholog_input(model, tmp_path, monkeypatch):
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from genepheno_core.errors import ModelMismatchError
+    from genepheno_core.explain import explain, ortholog_evidence
+    from genepheno_core.explain.neighbours import ORTHOLOG_COLUMNS
+    from genepheno_core.training import load_model
+
+    sys.path.insert(0, str(Path(__file__).parent / "data" / "models"))
+    from tiny_dataset import train_tiny_cross_species
+
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    path, ds, emb, other = train_tiny_cross_species(tmp_path / "model")
+    plain, model = model, load_model(path)
+    queries = [("a", ds.genes["sequence"].iloc[0]), ("b", ds.genes["sequence"].iloc[40]), ("none", "M" + "W" * 60)]
+    hits = ortholog_evidence(model, queries)
+    assert list(hits.columns) == ORTHOLOG_COLUMNS
+    assert set(hits["query"]) == {"a", "b"}  # no homolog for the poly-W protein
+    for q, fam in (("a", "0"), ("b", "1")):
+        sub = hits[hits["query"] == q]
+        assert 1 <= len(sub) <= model.cross_species.max_hits
+        assert sub["weight"].sum() == pytest.approx(1.0)
+        assert list(sub["bitscore"]) == sorted(sub["bitscore"], reverse=True)
+        assert all(g.startswith(f"O{fam}") for g in sub["gene_id"])  # its own family in the other species
+        # the weighted phenotypes of the hits are exactly the model's ortholog input
+        vec = np.zeros(other.labels.shape[1])
+        for gid, w in zip(sub["gene_id"], sub["weight"]):
+            vec += w * other.labels[other.genes["gene_id"].tolist().index(gid)].toarray().ravel()
+        seq = dict(queries)[q]
+        np.testing.assert_allclose(model.cross_species.vectors([seq])[0], vec, atol=1e-5)
+    # explanations add the homolog phenotypes' contributions W_o[k, x] o_x
+    e = explain(model, queries[0], phenotype=list(model.terms["term_id"][:3]), go_annotations=[], embeddings=emb[:1])
+    assert len(e.ortholog_contributions) > 0 and e.ortholog_dataset == "tiny-other"
+    for term in e.contributions:
+        total = e.evidence_table(term)["contribution"].sum()
+        assert total + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+        assert e.source_totals(term)["ortholog phenotype"] == pytest.approx(e.ortholog_contributions[term].sum())
+    assert "ortholog phenotype" in set(e.evidence_table()["source"])
+    # a model without the input says so
+    with pytest.raises(ModelMismatchError, match="ortholog"):
+        ortholog_evidence(plain, queries[:1])

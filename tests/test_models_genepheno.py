@@ -67,3 +67,56 @@ def test_config_round_trip_and_mlp():
     mlp = MLPBaseline(MLPConfig(n_terms=3, go_dim=4, hidden=5))
     out = mlp(go_bag=torch.ones(2, 4))
     assert out.phenotype_logits.shape == (2, 3) and out.concept_logits is None
+
+
+def _with_paths(**kw):
+    torch.manual_seed(0)
+    cfg = GenePhenoConfig(n_terms=7, n_concepts=4, seq_dim=5, go_dim=6, hidden=8, go_term_rank=3,
+                          ortholog_dim=9, ortholog_rank=2, path_dropout=0.5, **kw)
+    model = GenePheno(cfg)
+    with torch.no_grad():  # the U factors start at 0 (the paths add nothing before training)
+        for head in (model.go_term_head, model.ortholog_head):
+            head[2].weight.normal_()
+    return model.eval()
+
+
+def test_direct_paths_start_at_zero():
+    torch.manual_seed(0)
+    model = GenePheno(GenePhenoConfig(n_terms=7, n_concepts=4, seq_dim=5, go_dim=6, hidden=8, go_term_rank=3,
+                                      ortholog_dim=9, ortholog_rank=2)).eval()
+    seq, go, orth = torch.randn(2, 5), torch.ones(2, 6), torch.rand(2, 9)
+    out = model(seq, go, ortholog=orth)
+    W, b = model.phenotype_head.weight, model.phenotype_head.bias
+    assert torch.allclose(torch.sigmoid(out.concept_logits) @ W.T + b, out.phenotype_logits, atol=1e-6)
+
+
+def test_logits_are_concepts_plus_go_terms_plus_orthologs():
+    model = _with_paths()
+    seq = torch.randn(4, 5)
+    go = (torch.rand(4, 6) > 0.4).float()
+    go[3] = 0.0  # one gene without GO
+    orth = torch.rand(4, 9) * (torch.rand(4, 9) > 0.5)
+    out = model(seq, go, ortholog=orth)
+    W_p, b = model.phenotype_head.weight, model.phenotype_head.bias
+    W_g = model.go_term_head[2].weight @ model.go_term_head[0].weight  # (K, G) = U V
+    W_o = model.ortholog_head[2].weight @ model.ortholog_head[0].weight  # (K, K')
+    g = go / go.sum(1, keepdim=True).clamp_min(1).sqrt()
+    recon = torch.sigmoid(out.concept_logits) @ W_p.T + g @ W_g.T + orth @ W_o.T + b
+    assert torch.allclose(recon, out.phenotype_logits, atol=1e-5)
+    # the GO bag of the gene without GO and a missing ortholog input contribute nothing
+    plain = model(seq, go).phenotype_logits
+    assert torch.allclose(plain, out.phenotype_logits - orth @ W_o.T, atol=1e-5)
+    # the ortholog vector does not reach the concepts (they stay functions of sequence and GO)
+    assert torch.allclose(model(seq, go, ortholog=torch.zeros(4, 9)).concept_logits, out.concept_logits)
+    # path dropout acts in training only: eval outputs are deterministic
+    assert torch.allclose(model(seq, go, ortholog=orth).phenotype_logits, out.phenotype_logits)
+
+
+def test_ortholog_only_model_and_mlp_with_orthologs():
+    model = GenePheno(GenePhenoConfig(n_terms=3, n_concepts=2, ortholog_dim=4, ortholog_rank=2, hidden=5))
+    # no sequence or GO: the concepts see only the learned bias; the ortholog path still reads o
+    assert model(ortholog=torch.ones(2, 4)).phenotype_logits.shape == (2, 3)
+    mlp = MLPBaseline(MLPConfig(n_terms=3, go_dim=4, ortholog_dim=6, hidden=5)).eval()
+    a = mlp(go_bag=torch.ones(2, 4), ortholog=torch.zeros(2, 6)).phenotype_logits
+    b = mlp(go_bag=torch.ones(2, 4), ortholog=torch.rand(2, 6) + 0.1).phenotype_logits
+    assert a.shape == (2, 3) and not torch.allclose(a, b)

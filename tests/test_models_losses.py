@@ -110,3 +110,44 @@ def test_exclusivity_empty_and_stable():
 def test_bad_tau():
     with pytest.raises(ValueError):
         contrastive_multilabel_loss(torch.zeros(1, 2), torch.zeros(1, 2), tau=0.0)
+
+
+def _chain():
+    # terms 0 <- 1 <- 2 (2 is the deepest) and 0 <- 3: closure pairs (descendant, ancestor)
+    pairs = [(1, 0), (2, 1), (2, 0), (3, 0)]
+    d = torch.tensor([p[0] for p in pairs])
+    a = torch.tensor([p[1] for p in pairs])
+    return d, a
+
+
+def test_max_propagate_matches_the_evaluator():
+    import numpy as np
+    import scipy.sparse as sp
+
+    from genepheno_core.evaluation.metrics import propagate_scores
+    from genepheno_core.models.losses import max_propagate
+
+    d, a = _chain()
+    s = torch.tensor([[-1.0, 0.5, 2.0, -3.0], [4.0, -1.0, -2.0, 1.0]])
+    out = max_propagate(s, d, a)
+    assert out.tolist() == [[2.0, 2.0, 2.0, -3.0], [4.0, -1.0, -2.0, 1.0]]
+    anc = sp.csr_matrix((np.ones(4), (d.numpy(), a.numpy())), shape=(4, 4))
+    probs = torch.sigmoid(s).numpy().astype(np.float64)
+    np.testing.assert_allclose(torch.sigmoid(out).numpy(), propagate_scores(probs, anc), atol=1e-7)
+    # the gradient reaches the argmax only
+    s.requires_grad_(True)
+    max_propagate(s, d, a)[0, 0].backward()
+    assert s.grad[0].tolist() == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_hierarchical_logits_positives_read_positive_descendants():
+    from genepheno_core.models.losses import hierarchical_logits
+
+    d, a = _chain()
+    s = torch.tensor([[-1.0, 0.5, 2.0, 3.0]])
+    # gene annotated with 1 (and so 0); 2 and 3 negative
+    y = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+    h = hierarchical_logits(s, y, d, a)
+    # positives: max over positive descendants (0 -> max(s0, s1) = 0.5, not the negative 3.0)
+    # negatives: max over all descendants (2 -> 2.0, 3 -> 3.0)
+    assert h.tolist() == [[0.5, 0.5, 2.0, 3.0]]

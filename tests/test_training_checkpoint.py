@@ -87,3 +87,41 @@ def test_go_ontology_from_the_manifest_or_skipped(checkpoint, monkeypatch):
     other.manifest = model.manifest
     other.skip_go_ontology()
     assert other.go_ontology() is None and calls == ["go-basic.obo"]  # never loaded
+
+
+@pytest.mark.skipif(__import__("shutil").which("diamond") is None, reason="diamond not installed")
+def test_cross_species_round_trip(tmp_path, monkeypatch):
+    from tiny_dataset import train_tiny_cross_species
+
+    from genepheno_core.models.features import cross_species_vectors
+
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    path, ds, emb, other = train_tiny_cross_species(tmp_path / "model")
+    names = {p.name for p in (path / "cross_species").iterdir()}
+    assert names == {"genes.tsv", "sequences.fa.gz", "labels.npz", "terms.tsv", "info.json"}
+    model = load_model(path, dataset=ds)
+    cs = model.cross_species
+    assert model.uses_ortholog and model.needs_sequences and cs.dataset == "tiny-other" and cs.max_hits == 5
+    assert cs.sequences == other.genes["sequence"].tolist()
+    assert (cs.labels != other.labels).nnz == 0
+    assert cs.terms["term_id"].tolist() == other.terms["term_id"].tolist()
+    # the stored data give the same ortholog input as training did
+    seqs = ds.genes["sequence"].tolist()[:6]
+    expected, _ = cross_species_vectors(seqs, other.genes["sequence"].tolist(), other.labels)
+    np.testing.assert_allclose(cs.vectors(seqs), expected)
+    with pytest.raises(ValueError, match="sequences"):
+        model.predict_scores(emb[:6])
+    scores = model.predict_scores(emb[:6], sequences=seqs)
+    assert scores.shape == (6, len(ds.terms))
+    # W_o is what the scores read: zeroing it changes them
+    W_o = model.W_o()
+    assert W_o.shape == (len(ds.terms), other.labels.shape[1]) and np.abs(W_o).sum() > 0
+    # a cross_species/ directory that does not fit the module is refused
+    bad = tmp_path / "bad"
+    import shutil
+
+    shutil.copytree(path, bad)
+    terms = pd.read_csv(bad / "cross_species" / "terms.tsv", sep="\t")
+    terms.iloc[:-1].to_csv(bad / "cross_species" / "terms.tsv", sep="\t", index=False)
+    with pytest.raises(ModelMismatchError, match="disagree"):
+        load_model(bad)

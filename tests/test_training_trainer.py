@@ -228,3 +228,79 @@ def test_real_hpo_subset_end_to_end(tmp_path):
     ancestors = model.go_ontology().ancestors(leaf, include_self=True)
     expected = {g for g in model.go_inputs if g in ancestors}
     assert {model.go_inputs[j] for j in np.flatnonzero(bag[0])} == expected and expected
+
+
+def test_cross_species_resolution():
+    assert TrainConfig(dataset="hpo").cross_species_dataset == "mpo"
+    assert TrainConfig(dataset="hpo-temporal").cross_species_dataset == "mpo"
+    assert TrainConfig(dataset="mpo").cross_species_dataset == "hpo"
+    assert TrainConfig(dataset="/data/datasets/mpo-no-imp-igi").cross_species_dataset == "hpo"
+    assert TrainConfig(dataset="tiny").cross_species_dataset is None  # no known other species
+    assert TrainConfig(dataset="hpo", cross_species="my-mouse").cross_species_dataset == "my-mouse"
+    assert TrainConfig(dataset="hpo", ablations=("no-orth",)).cross_species_dataset is None
+    assert TrainConfig(dataset="hpo", ortholog_rank=0).cross_species_dataset is None
+    assert TrainConfig(dataset="hpo", cross_species=None).cross_species_dataset is None
+    assert TrainConfig(dataset="hpo", model="go-mlp").cross_species_dataset is None
+    assert TrainConfig(dataset="hpo", model="go-orth-mlp").cross_species_dataset == "mpo"
+
+
+def test_weight_average_is_bias_corrected():
+    import torch
+
+    from genepheno_core.training.trainer import WeightAverage
+
+    module = torch.nn.Linear(2, 1, bias=False)
+    avg = WeightAverage(module, decay=0.9)
+    assert torch.equal(avg.averaged(module)["weight"], module.weight)  # no step yet: as is
+    seen = []
+    for value in (1.0, 2.0, 4.0):
+        with torch.no_grad():
+            module.weight.fill_(value)
+        avg.update(module)
+        seen.append(value)
+    # sum_i (1 - d) d^(t - i) w_i / (1 - d^t): the initial weights carry no weight
+    w = np.array([0.9 ** 2, 0.9, 1.0]) * 0.1
+    expected = float((w * np.array(seen)).sum() / (1 - 0.9 ** 3))
+    assert avg.averaged(module)["weight"][0, 0].item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_ema_off_changes_the_result(tiny):
+    ds, emb = tiny
+    on = run(_cfg(max_epochs=3), ds, embeddings=emb)
+    off = run(_cfg(max_epochs=3, ema_decay=0.0), ds, embeddings=emb)
+    assert not np.allclose(on.valid_scores, off.valid_scores)
+    # baselines never average
+    assert TrainConfig(model="go-mlp").effective_ema_decay == 0.0
+
+
+@needs_diamond
+def test_cross_species_input(tmp_path, monkeypatch):
+    from unittest import mock
+
+    from tiny_dataset import FAMILY_PHENOTYPES, make_tiny_other_species
+
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    ds = make_tiny_dataset()
+    emb = family_embeddings(ds)
+    other = make_tiny_other_species(ds)
+    cfg = _cfg(max_epochs=3, cross_species="tiny-other", ortholog_rank=4, go_term_rank=4)
+    with mock.patch("genepheno_core.datasets.load_labels_dataset", return_value=other) as loader:
+        result = run(cfg, ds, embeddings=emb)
+        loader.assert_called_once_with("tiny-other")
+        orth = result.data.ortholog
+        assert orth.shape == (len(ds.genes), other.labels.shape[1])
+        assert (orth.sum(axis=1) > 0).mean() > 0.9  # nearly every gene has a homolog there
+        # each gene's homologs carry its own family's phenotypes (weights sum to 1 per gene)
+        fam = ds.genes["gene_id"].str[1].astype(int).to_numpy()
+        col = {t: j for j, t in enumerate(ds.terms["term_id"])}
+        hit = orth.sum(axis=1) > 0
+        for f, phenos in enumerate(FAMILY_PHENOTYPES):
+            rows = hit & (fam == f)
+            assert np.allclose(orth[rows][:, col[phenos[0]]], 1.0)
+        assert result.module.ortholog_head is not None and result.module.config.ortholog_dim == orth.shape[1]
+        # the ablation and the reference MLP
+        ablated = run(cfg.replace(ablations=("no-orth",)), ds, embeddings=emb)
+        assert ablated.data.ortholog is None and ablated.module.ortholog_head is None
+        mlp = run(cfg.replace(model="go-orth-mlp"), ds, embeddings=emb)
+        assert mlp.module.config.ortholog_dim == orth.shape[1] and mlp.module.config.seq_dim == 0
+        assert np.isfinite(mlp.valid_metrics["fmax"])

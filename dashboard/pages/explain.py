@@ -7,8 +7,10 @@ from dashboard import data_loader, export, figures, state
 state.init_state()
 st.title("Explain a prediction")
 st.caption(
-    "Every phenotype logit is a sum over GO concepts: s_k = b_k + Σ_j W_p[k, j]·σ(c_j). "
-    "Pick a protein and one of its predicted phenotypes to see the concepts behind it, and the "
+    "Every phenotype logit is a sum of readable contributions: s_k = b_k + Σ_j W_p[k, j]·σ(c_j) "
+    "over GO concepts, + Σ_t W_g[k, t]·g_t over the gene's GO terms (when GO annotations are given) "
+    "+ Σ_x W_o[k, x]·o_x over the phenotypes of its homologs in the other species' data. "
+    "Pick a protein and one of its predicted phenotypes to see what is behind it, and the "
     "residues that move it (captum Integrated Gradients through the sequence encoder)."
 )
 
@@ -70,7 +72,9 @@ with right:
     fig = figures.contribution_waterfall(contrib, expl.bias[term], expl.logit[term], names[term], top=12)
     export.show_figure(fig, f"contributions {gene.short} {term}", key="waterfall")
     ranked = float(predictions.set_index("term_id").at[term, "score"])
-    st.caption(f"Bias {expl.bias[term]:+.3f} + concept contributions {contrib['contribution'].sum():+.3f} "
+    totals = expl.source_totals(term)
+    parts = " + ".join(f"{data_loader.SOURCE_NAMES.get(k, k)} {v:+.3f}" for k, v in totals.items())
+    st.caption(f"Bias {expl.bias[term]:+.3f} + {parts} "
                f"= logit {expl.logit[term]:+.3f}, probability {expl.probability(term):.3f}"
                + ("." if abs(ranked - expl.probability(term)) < 5e-4 else
                   f"; the ranked score {ranked:.3f} is higher because a more specific phenotype scores "

@@ -127,6 +127,35 @@ if predictions is not None and len(predictions):
                 },
             )
             export.table_download(hits, f"nearest proteins {gene}", key="nearest")
+    other = data_loader.ortholog_source(model_name)
+    if other:
+        st.subheader("Homologs in the other species")
+        st.caption(f"DIAMOND hits of the query among the genes with {data_loader.SPECIES_DATA.get(other, other)}: "
+                   "the model reads their phenotypes, weighted by each hit's share of the bit scores, "
+                   "through its homolog weights W_o (see Explain).")
+        try:
+            with st.spinner("Searching the other species with DIAMOND…"):
+                orth = data_loader.run_ortholog_evidence(model_name, tuple(queries))
+                orth = orth.drop(columns=["query"], errors="ignore")
+        except data_loader.gp_errors().GenePhenoError as exc:
+            st.warning(f"Homologs unavailable: {exc}")
+        else:
+            if not len(orth):
+                st.info("No homolog in the other species' data: this input contributes nothing.")
+            else:
+                st.dataframe(
+                    orth, hide_index=True, width="stretch", key="ortholog_table",
+                    column_config={
+                        "identity": st.column_config.NumberColumn("Identity %", format="%.1f"),
+                        "bitscore": st.column_config.NumberColumn("Bit score", format="%.0f"),
+                        "weight": st.column_config.ProgressColumn("Weight", min_value=0.0, max_value=1.0,
+                                                                  format="%.2f", width="small"),
+                        "phenotypes": st.column_config.TextColumn("Their phenotypes (most specific first)",
+                                                                  width="large"),
+                        "n_phenotypes": st.column_config.NumberColumn("# phenotypes", width="small"),
+                    },
+                )
+                export.table_download(orth, f"homologs {gene}", key="orthologs")
     st.page_link("dashboard/pages/explain.py", label="Why these phenotypes? Open Explain",
                  icon=":material/insights:")
 elif predictions is not None:

@@ -26,7 +26,8 @@ def register(subparsers) -> None:
     p.add_argument("--threshold", type=float, default=None, metavar="T",
                    help="score cut-off for above_threshold (default: the model's validation-optimal one)")
     p.add_argument("--concepts", type=int, default=3, metavar="N",
-                   help="top contributing GO concepts listed per prediction (0: none; tsv/json)")
+                   help="top contributing GO concepts listed per prediction, and the top GO terms and homolog "
+                   "phenotypes for models with those weights (0: none; tsv/json)")
     p.add_argument("--format", choices=("tsv", "json", "cafa"), default="tsv")
     p.add_argument("-o", "--output", default=None, metavar="OUT", help="output file (default: stdout)")
     p.set_defaults(func=predict_handler)
@@ -81,7 +82,7 @@ def _write(text: str, output: str | None) -> None:
 
 def predict_handler(args: argparse.Namespace) -> int:
     from genepheno_core.errors import GenePhenoError
-    from genepheno_core.explain.contributions import top_concepts
+    from genepheno_core.explain.contributions import top_concepts, top_evidence
     from genepheno_core.explain.default_model import resolve_model
     from genepheno_core.explain.predict import parse_records, prepare_inputs, ranked_frame, score_matrix
 
@@ -102,6 +103,9 @@ def predict_handler(args: argparse.Namespace) -> int:
     frame = ranked_frame(model, inputs.ids, scores, args.top, args.threshold)
     if args.concepts > 0:
         frame["top_concepts"] = top_concepts(model, inputs, frame, args.concepts)
+        evidence = top_evidence(model, inputs, frame, args.concepts)
+        if any(evidence):  # models with GO term / homolog weights: their largest contributions
+            frame["top_evidence"] = evidence
     logger.info("%d proteins, model %s (threshold %.2f)", len(records), model.path, frame.attrs["threshold"])
     if args.format == "json":
         out = {"model": str(model.path), "threshold": frame.attrs["threshold"],

@@ -1,6 +1,7 @@
 """Predictions and explanations for any protein.
 
-predict / explain (exact concept contributions), nearest_proteins (DIAMOND), captum
+predict / explain (exact contributions of concepts, GO terms and the other species' homolog
+phenotypes), nearest_proteins and ortholog_evidence (DIAMOND), captum
 attributions (concept_attributions, residue_attributions), phenotype graphs
 (correlation_graph, exclusion_graph, term_neighbourhood), the shipped default model
 (default_model_path) and case studies (load_case_studies), and the interpretability check.
@@ -26,6 +27,7 @@ _API = {
     "resolve_model": "genepheno_core.explain.default_model",
     "write_explain_extras": "genepheno_core.explain.default_model",
     "nearest_proteins": "genepheno_core.explain.neighbours",
+    "ortholog_evidence": "genepheno_core.explain.neighbours",
     "residue_attributions": "genepheno_core.explain.attributions",
     "concept_attributions": "genepheno_core.explain.attributions",
     "ConceptAttributions": "genepheno_core.explain.attributions",

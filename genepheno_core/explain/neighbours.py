@@ -19,8 +19,9 @@ logger = logging.getLogger(__name__)
 NEAREST_COLUMNS = ["query", "accession", "symbol", "identity", "bitscore", "evalue", "phenotypes"]
 
 
-def _blastp(records: list[tuple[str, str]], database: list[str], k: int, evalue: float, threads: int) -> pd.DataFrame:
-    """DIAMOND blastp (--more-sensitive) of `records` against `database` sequences:
+def _blastp(records: list[tuple[str, str]], database: list[str], k: int, evalue: float, threads: int,
+            sensitivity: str = "--more-sensitive") -> pd.DataFrame:
+    """DIAMOND blastp (default --more-sensitive) of `records` against `database` sequences:
     DataFrame[q (query row), t (database row), identity, bitscore, evalue], the best HSP per
     pair. The database is built once per content (models.features.diamond_database)."""
     from genepheno_core.models.features import run_diamond, diamond_database
@@ -30,9 +31,12 @@ def _blastp(records: list[tuple[str, str]], database: list[str], k: int, evalue:
         query = Path(tmp) / "q.fa"
         query.write_text("".join(f">q{i}\n{s}\n" for i, (_, s) in enumerate(records)))
         out = Path(tmp) / "hits.tsv"
-        run_diamond(["blastp", "--more-sensitive", "-d", str(db), "-q", str(query), "-o", str(out),
-                      "-e", str(evalue), "--max-target-seqs", str(k), "--threads", str(threads), "--quiet",
-                      "--outfmt", "6", "qseqid", "sseqid", "pident", "bitscore", "evalue"])
+        cmd = ["blastp", "-d", str(db), "-q", str(query), "-o", str(out),
+               "-e", str(evalue), "--max-target-seqs", str(k), "--threads", str(threads), "--quiet",
+               "--outfmt", "6", "qseqid", "sseqid", "pident", "bitscore", "evalue"]
+        if sensitivity:
+            cmd.insert(1, sensitivity)
+        run_diamond(cmd)
         raw = pd.read_csv(out, sep="\t", header=None, names=["q", "t", "identity", "bitscore", "evalue"])
     # several HSPs per pair: keep the best-scoring one
     raw = raw.sort_values("bitscore", ascending=False, kind="stable").drop_duplicates(["q", "t"])
@@ -92,13 +96,13 @@ ORTHOLOG_COLUMNS = ["query", "gene_id", "symbol", "accession", "identity", "bits
 def ortholog_evidence(model, sequences, max_phenotypes: int | None = None, threads: int = 1) -> pd.DataFrame:
     """The other species' proteins behind a model's ortholog input: for each query, its
     DIAMOND hits among the other species' labelled genes (the same search as the input:
-    --more-sensitive, e-value 1e-3, the model's max_hits), best first.
+    DIAMOND's default mode, e-value 1e-3, the model's max_hits), best first.
 
     Returns DataFrame[query, gene_id, symbol, accession, identity (%), bitscore, weight
     (the hit's share of the query's summed bit scores: the ortholog input is sum over hits
     of weight x the hit's phenotypes), phenotypes (term ids in the other ontology, most
-    specific first when the ontology depth is unknown: as stored)]. Models without the
-    ortholog input raise ModelMismatchError.
+    specific first)]. Queries without a hit have no row. Models without the ortholog input
+    raise ModelMismatchError.
     """
     from genepheno_core.errors import ModelMismatchError
 
@@ -107,16 +111,21 @@ def ortholog_evidence(model, sequences, max_phenotypes: int | None = None, threa
         raise ModelMismatchError(f"{model.path} has no cross-species (ortholog) input")
     cs = model.cross_species
     records = parse_records(sequences)
-    raw = _blastp(records, cs.sequences, cs.max_hits, 1e-3, threads)
+    from genepheno_core.models.features import CROSS_SPECIES_SENSITIVITY
+
+    raw = _blastp(records, cs.sequences, cs.max_hits, 1e-3, threads, sensitivity=CROSS_SPECIES_SENSITIVITY)
     if raw.empty:
         return pd.DataFrame(columns=ORTHOLOG_COLUMNS)
     raw = raw.sort_values(["q", "bitscore"], ascending=[True, False], kind="stable")
     total = raw.groupby("q")["bitscore"].transform("sum").to_numpy()
     term_ids = cs.terms["term_id"].astype(str).to_numpy()
+    depth = pd.to_numeric(cs.terms.get("depth", pd.Series(0, index=cs.terms.index)), errors="coerce").fillna(0).to_numpy()
     trow = raw["t"].to_numpy()
 
     def phenotypes(row: int) -> list[str]:
-        out = term_ids[cs.labels[row].indices].tolist()
+        cols = cs.labels[row].indices
+        cols = cols[np.argsort(-depth[cols], kind="stable")]
+        out = term_ids[cols].tolist()
         return out[:max_phenotypes] if max_phenotypes else out
 
     frame = pd.DataFrame({

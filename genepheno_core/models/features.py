@@ -208,6 +208,9 @@ def default_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+CROSS_SPECIES_SENSITIVITY = ""  # DIAMOND's default mode
+
+
 def cross_species_vectors(
     sequences: Sequence[str],
     other_sequences: Sequence[str],
@@ -219,6 +222,9 @@ def cross_species_vectors(
     """Diamond-score vectors (n, K') of `sequences` over the other species' labelled genes:
     the bit-score-weighted phenotypes (in the other ontology) of each protein's best
     `max_hits` DIAMOND hits, mostly its ortholog. Returns (vectors, has_hit (n,))."""
+    # DIAMOND's default mode (hits above ~40 % identity): mouse-human orthologs are mostly far
+    # above that, and a query then takes ~0.5 s against 8,000 proteins instead of ~4.5 s with
+    # --more-sensitive, which matters for one pasted sequence in the dashboard
     hits = diamond_hits(list(sequences), list(other_sequences), threads=threads, cache=cache,
-                        max_target_seqs=max_hits)
+                        max_target_seqs=max_hits, sensitivity=CROSS_SPECIES_SENSITIVITY)
     return diamond_score_matrix(hits, sp.csr_matrix(other_labels), len(sequences))

@@ -14,6 +14,10 @@
 - `bce_loss`: binary cross-entropy with logits, the ablation alternative.
 - `exclusivity_loss`: softplus(s_a + s_b) averaged over genes and exclusive pairs (a, b);
   minimising it pushes at least one of the two logits below 0.
+- `max_propagate` / `hierarchical_logits`: the scores the evaluation sees are max-propagated
+  to ancestors (a term scores at least its best descendant); training on them is C-HMCNN's
+  max constraint (Giunchiglia & Lukasiewicz, NeurIPS 2020): a positive term's loss reads
+  the max over its positive descendants, a negative term's the max over all of them.
 """
 
 from __future__ import annotations
@@ -84,3 +88,24 @@ def _masked_mean(values: torch.Tensor, row_mask: torch.Tensor | None) -> torch.T
     row_mask = row_mask.to(values.dtype)
     # the clamp keeps a batch with no selected gene at 0 (and its gradient finite)
     return (values * row_mask).sum() / row_mask.sum().clamp_min(1.0)
+
+
+def max_propagate(logits: torch.Tensor, descendants: torch.Tensor, ancestors: torch.Tensor) -> torch.Tensor:
+    """(B, K) -> (B, K): s'_k = max(s_k, max_{d below k} s_d). descendants, ancestors: (P,)
+    long, one pair per (term d, proper ancestor a of d) in the vocabulary (the transitive
+    closure, so one scatter suffices). The gradient reaches the argmax."""
+    if descendants.numel() == 0:
+        return logits
+    src = logits[:, descendants]  # (B, P)
+    return logits.scatter_reduce(1, ancestors.expand(logits.shape[0], -1), src, reduce="amax", include_self=True)
+
+
+def hierarchical_logits(logits: torch.Tensor, y: torch.Tensor, descendants: torch.Tensor,
+                        ancestors: torch.Tensor) -> torch.Tensor:
+    """(B, K) logits the loss should read under the max constraint: for a positive label the
+    max over its positive descendants (itself included), for a negative label the max over
+    all its descendants (all negative too under the true-path rule)."""
+    low = torch.finfo(logits.dtype).min
+    everything = max_propagate(logits, descendants, ancestors)
+    positives = max_propagate(torch.where(y > 0, logits, torch.full_like(logits, low)), descendants, ancestors)
+    return torch.where(y > 0, positives, everything)

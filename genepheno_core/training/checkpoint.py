@@ -9,7 +9,7 @@ A checkpoint is a directory:
     homology/          train_sequences.fasta + train_labels.npz (homology branch)
     cross_species/     the other species' dataset the ortholog input is computed against:
                        genes.tsv (gene_id, symbol, accession), sequences.fa.gz, labels.npz
-                       (N', K') uint8, terms.tsv (term_id, name), info.json (dataset, max_hits)
+                       (N', K') uint8, terms.tsv (term_id, name, depth), info.json (dataset, max_hits)
     manifest.json      the dataset manifest the model was trained on
     metrics.json       validation metrics, the validation-optimal threshold, training history
 """
@@ -127,7 +127,7 @@ def write_cross_species(path: Path, other, max_hits: int) -> None:
         for gid, seq in zip(other.genes["gene_id"], other.genes["sequence"]):
             handle.write(f">{gid}\n{seq}\n")
     sp.save_npz(path / "labels.npz", sp.csr_matrix(other.labels, dtype=np.uint8))
-    terms = other.terms[["term_id", "name"]] if "name" in other.terms else other.terms[["term_id"]]
+    terms = other.terms[[c for c in ("term_id", "name", "depth") if c in other.terms]]
     terms.to_csv(path / "terms.tsv", sep="\t", index=False)
     (path / "info.json").write_text(_dumps({"dataset": getattr(other, "name", ""), "max_hits": int(max_hits),
                                             "n_genes": int(len(other.genes)), "n_terms": int(len(terms))}))
@@ -141,7 +141,7 @@ class CrossSpecies:
     genes: pd.DataFrame  # gene_id, symbol, accession
     sequences: list[str]
     labels: sp.csr_matrix  # (N', K') uint8
-    terms: pd.DataFrame  # term_id, name (column k' of labels and of the ortholog input)
+    terms: pd.DataFrame  # term_id, name, depth (column k' of labels and of the ortholog input)
     max_hits: int = 5
 
     def vectors(self, sequences, threads: int = 1) -> np.ndarray:

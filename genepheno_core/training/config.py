@@ -51,6 +51,7 @@ class TrainConfig:
     lambda_excl: float = 0.1
     lambda_concept: float = 10.0
     concept_loss: str = "bce"  # loss on the concept logits: bce (per-concept calibrated) or contrastive
+    hierarchical_loss: bool = False  # losses on max-propagated logits (C-HMCNN's max constraint)
     modality_dropout: float = 0.25  # fraction of training genes whose GO input is dropped
     # readable direct paths next to the concepts: s = W_p sigmoid(c) + W_g g + W_o o + b
     go_term_rank: int = 512  # rank of W_g (K, G): the gene's GO input terms -> phenotypes; 0 = off

@@ -75,7 +75,7 @@ from genepheno_core.models.baselines import diamond_scores, kmer_lr_scores, naiv
 from genepheno_core.models.config import MLPConfig
 from genepheno_core.models.features import homology_vectors, select_concepts, select_go_inputs
 from genepheno_core.models.genepheno import MLPBaseline
-from genepheno_core.models.losses import bce_loss, contrastive_multilabel_loss, exclusivity_loss
+from genepheno_core.models.losses import bce_loss, contrastive_multilabel_loss, exclusivity_loss, hierarchical_logits
 from genepheno_core.models.pairs import dataset_pairs, pairs_tensor
 from genepheno_core.training.config import NEURAL, RUN_CONTROL_FIELDS, TrainConfig
 
@@ -290,9 +290,12 @@ def concept_auc(data: PreparedData, module, idx: np.ndarray, use_go: bool = True
 
 
 # ----------------------------------------------------------------------------- fitting
-def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs) -> torch.Tensor:
+def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs, hierarchy=None) -> torch.Tensor:
     s = out.phenotype_logits
     temperature = _temperature(module)
+    if hierarchy is not None:
+        # the evaluated scores are max-propagated to ancestors: train on what is evaluated
+        s = hierarchical_logits(s, y, *hierarchy)
     if config.effective_loss == "contrastive":
         loss = contrastive_multilabel_loss(s, y, tau=temperature)
     elif config.effective_loss == "bce":
@@ -314,14 +317,42 @@ def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs) -
     return loss
 
 
+class WeightAverage:
+    """Bias-corrected exponential moving average of a module's floating-point state (as
+    Adam's moment estimates): after t optimiser steps with weights w_1..w_t it is
+    sum_i (1 - d) d^(t - i) w_i / (1 - d^t), so the initial weights carry no weight and a
+    short run is averaged over its own steps only."""
+
+    def __init__(self, module: torch.nn.Module, decay: float):
+        self.decay = float(decay)
+        self.steps = 0
+        self.sums = {k: torch.zeros_like(v) for k, v in module.state_dict().items() if v.dtype.is_floating_point}
+
+    @torch.no_grad()
+    def update(self, module: torch.nn.Module) -> None:
+        self.steps += 1
+        for k, v in module.state_dict().items():
+            if k in self.sums:
+                self.sums[k].mul_(self.decay).add_(v, alpha=1.0 - self.decay)
+
+    def averaged(self, module: torch.nn.Module) -> dict:
+        """The averaged state dict (integer buffers and a not-yet-updated average: as is)."""
+        scale = 1.0 - self.decay ** self.steps
+        return {k: (self.sums[k] / scale if k in self.sums and self.steps else v.detach().clone())
+                for k, v in module.state_dict().items()}
+
+
 def _resume_dir(out_dir: Path) -> Path:
     return out_dir.with_name(out_dir.name + ".partial")
 
 
-def _save_resume(path: Path, module, best_state, optimiser, generator, state: dict, ema: dict | None = None) -> None:
+def _save_resume(path: Path, module, best_state, optimiser, generator, state: dict,
+                 ema: WeightAverage | None = None) -> None:
     tensors = {f"model.{k}": v.detach().clone().contiguous() for k, v in module.state_dict().items()}
     tensors.update({f"best.{k}": v.clone().contiguous() for k, v in best_state.items()})
-    tensors.update({f"ema.{k}": v.clone().contiguous() for k, v in (ema or {}).items()})
+    if ema is not None:
+        tensors.update({f"ema.{k}": v.clone().contiguous() for k, v in ema.sums.items()})
+        state["ema_steps"] = ema.steps
     opt = optimiser.state_dict()
     for i, st in opt["state"].items():
         for key, value in st.items():
@@ -372,11 +403,9 @@ def fit_module(
     optimiser = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     state = {"epoch": 0, "best_fmax": -1.0, "best_epoch": 0, "history": [], "config": config.to_dict()}
     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-    # exponential moving average of the weights (config.ema_decay > 0): validation, early
-    # stopping and the returned model use the averaged weights
-    ema = None
-    if config.effective_ema_decay > 0:
-        ema = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    # moving average of the weights (config.ema_decay > 0): validation, early stopping and
+    # the returned model use the averaged weights
+    ema = WeightAverage(module, config.effective_ema_decay) if config.effective_ema_decay > 0 else None
     if resume_dir is not None and config.resume:
         loaded = _load_resume(resume_dir, module, optimiser, generator)
         if loaded is not None:
@@ -385,13 +414,17 @@ def fit_module(
             if saved_config != wanted:
                 raise GenePhenoError(f"cannot resume from {resume_dir}: it was started with a different configuration")
             state, best_state, saved_ema = loaded
-            if ema is not None:
-                ema = saved_ema or {k: v.detach().clone() for k, v in module.state_dict().items()}
+            if ema is not None and saved_ema:
+                ema.sums, ema.steps = saved_ema, int(state.get("ema_steps", 0))
             logger.info("resumed from %s after epoch %d", resume_dir, state["epoch"])
 
     train_idx = data.train
     y_all = data.labels
     pairs = data.pairs
+    hierarchy = None
+    if config.model == "genepheno" and config.hierarchical_loss:
+        closure = sp.coo_matrix(data.term_ancestors)  # [d, a] = 1: a is a proper ancestor of d
+        hierarchy = (torch.from_numpy(closure.row.astype(np.int64)), torch.from_numpy(closure.col.astype(np.int64)))
     bar = None
     if config.progress:
         from tqdm.auto import tqdm
@@ -413,23 +446,18 @@ def fit_module(
             if data.concept_labels is not None:
                 concept_y = torch.from_numpy(data.concept_labels[idx].toarray())
                 concept_mask = torch.from_numpy(data.has_go[idx])  # genes without GO: no concept loss
-            loss = _loss(module, out, y, concept_y, concept_mask, config, pairs)
+            loss = _loss(module, out, y, concept_y, concept_mask, config, pairs, hierarchy)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             if ema is not None:
-                with torch.no_grad():
-                    for k, v in module.state_dict().items():
-                        if v.dtype.is_floating_point:
-                            ema[k].lerp_(v, 1.0 - config.effective_ema_decay)
-                        else:
-                            ema[k].copy_(v)
+                ema.update(module)
             total += float(loss.detach())
             n_batches += 1
         live = None
         if ema is not None:
             live = {k: v.detach().clone() for k, v in module.state_dict().items()}
-            module.load_state_dict(ema)
+            module.load_state_dict(ema.averaged(module))
         valid_scores = predict_module(module, data, data.valid, config.eval_batch_size)
         valid = validation_fmax(data, valid_scores, data.valid)
         record = {"epoch": epoch, "loss": total / max(1, n_batches), "valid_fmax": valid["fmax"],

@@ -149,3 +149,58 @@ def family_embeddings(ds: TinyDataset, dim: int = 16, seed: int = 0) -> np.ndarr
     centres = rng.normal(size=(3, dim))
     fam = ds.genes["gene_id"].str[1].astype(int).to_numpy()
     return (centres[fam] + 0.5 * rng.normal(size=(len(fam), dim))).astype(np.float32)
+
+
+def make_tiny_other_species(ds: TinyDataset, n_per_family: int = 8, seed: int = 5) -> TinyDataset:
+    """The "other species" of `ds` for the cross-species input: for each family, copies of
+    its first `n_per_family` genes mutated at 20 % (so DIAMOND finds them as homologs), with
+    the family's phenotypes (all of them, propagated) as labels and no GO or splits."""
+    from genepheno_core.ontology import load_ontology
+
+    rng = np.random.default_rng(seed)
+    ont = load_ontology(OBO)
+    root = "HP:0000118"
+    term_ids = ds.terms["term_id"].tolist()
+    col = {t: j for j, t in enumerate(term_ids)}
+    genes, rows = [], []
+    fam_of = ds.genes["gene_id"].str[1].astype(int).to_numpy()
+    for fam, phenos in enumerate(FAMILY_PHENOTYPES):
+        for i in np.flatnonzero(fam_of == fam)[:n_per_family]:
+            seq = np.array(list(ds.genes["sequence"].iloc[i]))
+            mutate = rng.random(seq.size) < 0.2
+            mutate[0] = False  # keep the start methionine
+            seq[mutate] = rng.choice(list(AMINO), size=int(mutate.sum()))
+            genes.append((f"O{fam}{len(genes):03d}", f"Osym{len(genes)}", f"Q{fam}{len(genes):04d}", "".join(seq)))
+            terms = set()
+            for leaf in phenos:
+                terms |= ont.ancestors(leaf, include_self=True) - {root}
+            rows.append(sorted(col[t] for t in terms))
+    n = len(genes)
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    indices = np.array([j for r in rows for j in r], dtype=np.int64)
+    labels = sp.csr_matrix((np.ones(indices.size, dtype=np.uint8), indices, indptr), shape=(n, len(term_ids)))
+    return TinyDataset(
+        name="tiny-other", genes=pd.DataFrame(genes, columns=["gene_id", "symbol", "accession", "sequence"]),
+        labels=labels, terms=ds.terms.copy(), term_ancestors=ds.term_ancestors, go=sp.csr_matrix((n, 0)),
+        go_terms=ds.go_terms.iloc[:0].copy(), splits=pd.DataFrame(index=range(n)),
+        manifest={"name": "tiny-other", "fixture": "tests/data/models/tiny_dataset.py"})
+
+
+def train_tiny_cross_species(out_dir, **overrides):
+    """Train GenePheno on the tiny dataset with `make_tiny_other_species` as the other
+    species (the dataset loader is patched to return it). Needs DIAMOND and a temporary
+    GENEPHENO_HOME (DIAMOND databases are cached there). Returns (path, ds, emb, other)."""
+    from unittest import mock
+
+    from genepheno_core.training import TrainConfig, train
+
+    ds = make_tiny_dataset()
+    emb = family_embeddings(ds)
+    other = make_tiny_other_species(ds)
+    base = dict(dataset="tiny", encoder="family16", hidden=16, lr=1e-2, batch_size=16, max_epochs=4,
+                concept_min_genes=5, go_min_genes=2, cross_species="tiny-other", go_term_rank=4, ortholog_rank=4,
+                out_dir=str(out_dir))
+    base.update(overrides)
+    with mock.patch("genepheno_core.datasets.load_labels_dataset", return_value=other):
+        path = train(TrainConfig(**base), ds, embeddings=emb)
+    return path, ds, emb, other
