@@ -579,6 +579,21 @@ def top_concepts(model_name: str, term: str, n: int = 10) -> pd.DataFrame:
     return pd.concat([pos, neg]).drop_duplicates("concept_id").reset_index(drop=True)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def top_homolog_phenotypes(model_name: str, term: str, n: int = 10) -> pd.DataFrame:
+    """The other species' phenotypes with the largest positive W_o weight for `term`
+    (a homolog annotated with one raises `term` by that weight times its share): the
+    cross-species associations the model learned. Empty without the ortholog path."""
+    model = get_model(model_name)
+    k = model.terms.index[model.terms["term_id"] == term]
+    W = model.W_o([int(k[0])]) if len(k) else None
+    if W is None:
+        return pd.DataFrame(columns=["term_id", "name", "weight"])
+    terms = model.cross_species.terms
+    df = pd.DataFrame({"term_id": terms["term_id"], "name": terms.get("name", terms["term_id"]), "weight": W[0]})
+    return df.sort_values("weight", ascending=False).head(n).reset_index(drop=True)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def wp_matrix(model_name: str, n_terms: int = 25, n_concepts: int = 25) -> pd.DataFrame:
     """W_p transposed for display: the most variable concepts (rows) x the most frequent

@@ -51,6 +51,11 @@ def test_node_details_ancestors_and_concepts(page):
     model = data_loader.get_model(data_loader.default_model_name())
     k = model.terms.index[model.terms["term_id"] == current][0]
     assert concepts["weight"].iloc[0] == pytest.approx(float(model.W_p[k].max()), rel=1e-5)
+    # ... and the mouse phenotypes of homologs with the largest W_o weights (the hpo model reads mpo)
+    homologs = t.table(at, "term_id", "name", "weight")
+    assert homologs is not None and len(homologs) == 10 and homologs["term_id"].str.startswith("MP:").all()
+    assert homologs["weight"].is_monotonic_decreasing
+    assert homologs["weight"].iloc[0] == pytest.approx(float(model.W_o([k]).max()), rel=1e-4)
     # choosing another node updates the details
     others = [n for n in at.session_state["graph_nodes_correlation"] if n != current]
     if others:

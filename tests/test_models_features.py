@@ -73,3 +73,38 @@ def test_diamond_hits_and_homology_vectors(tmp_path, monkeypatch):
     ref, _ = diamond_score_matrix(diamond_hits(seqs[:1], [seqs[i] for i in others], threads=1),
                                   ds.labels[others], 1)
     np.testing.assert_allclose(vec[0], ref[0], atol=1e-6)
+
+
+@needs_diamond
+def test_cross_species_vectors_and_the_cached_database(tmp_path, monkeypatch):
+    from genepheno_core.models.features import cross_species_vectors, diamond_database
+
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    rng = np.random.default_rng(0)
+    amino = list("ACDEFGHIKLMNPQRSTVWY")
+    fam = ["M" + "".join(rng.choice(amino, 120)) for _ in range(2)]
+
+    def mutant(seq, rate=0.1):
+        s = np.array(list(seq))
+        hit = rng.random(s.size) < rate
+        hit[0] = False
+        s[hit] = rng.choice(amino, int(hit.sum()))
+        return "".join(s)
+
+    other = [mutant(fam[0]), mutant(fam[0]), mutant(fam[1])]
+    labels = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 0], [0, 0, 1]], dtype=np.uint8))
+    queries = [mutant(fam[0]), mutant(fam[1]), "M" + "W" * 80]
+    vec, has = cross_species_vectors(queries, other, labels, threads=1)
+    assert has.tolist() == [True, True, False]
+    # query 0 hits the two family-0 genes: term 0 in both, term 1 in one (bit-score weighted)
+    assert vec[0, 0] == pytest.approx(1.0) and 0 < vec[0, 1] < 1 and vec[0, 2] == 0
+    assert vec[1].tolist() == [0.0, 0.0, 1.0] and vec[2].tolist() == [0.0, 0.0, 0.0]
+    # the database is built once per content and reused
+    db = diamond_database(other, threads=1)
+    stamp = db.stat().st_mtime_ns
+    assert diamond_database(list(other), threads=1) == db and db.stat().st_mtime_ns == stamp
+    assert diamond_database(other[:2], threads=1) != db
+    # a search without any hit (cached or not) gives zeros, not a dtype error
+    for cache in (True, True, False):
+        v, h = cross_species_vectors(["M" + "W" * 80], other, labels, threads=1, cache=cache)
+        assert not h.any() and not v.any()

@@ -228,6 +228,13 @@ def test_real_hpo_subset_end_to_end(tmp_path):
     ancestors = model.go_ontology().ancestors(leaf, include_self=True)
     expected = {g for g in model.go_inputs if g in ancestors}
     assert {model.go_inputs[j] for j in np.flatnonzero(bag[0])} == expected and expected
+    # the cross-species input: the real mpo genes (mouse knockouts), stored with the model
+    assert model.uses_ortholog and model.cross_species.dataset == "mpo"
+    assert len(model.cross_species.genes) > 7000 and model.cross_species.terms["term_id"].str.startswith("MP:").all()
+    # most human disease genes find a mouse homolog whose knockout phenotypes they then read
+    o = model.cross_species.vectors(ds.genes["sequence"].iloc[:20].tolist())
+    assert o.shape == (20, len(model.cross_species.terms)) and (o.sum(axis=1) > 0).sum() >= 12
+    assert (o >= 0).all() and (o <= 1 + 1e-6).all()  # bit-score-weighted means of 0/1 labels
 
 
 def test_cross_species_resolution():

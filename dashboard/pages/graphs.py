@@ -115,3 +115,13 @@ with right:
         "weight": st.column_config.NumberColumn("W_p", format="%+.3f", width="small")},
         column_order=["concept_name", "weight", "concept_id"])
     export.table_download(concepts, f"top concepts {node}", key="graph_concepts")
+    homologs = data_loader.top_homolog_phenotypes(model_name, node, n=10)
+    if len(homologs):
+        other = data_loader.ortholog_source(model_name)
+        st.markdown(f"Top {data_loader.SPECIES_DATA.get(other, other)} of homologs (largest W_o weights)")
+        st.dataframe(homologs, hide_index=True, width="stretch", key="graph_homologs", column_config={
+            "name": st.column_config.TextColumn("Homolog phenotype", width="medium"),
+            "term_id": st.column_config.TextColumn("Id", width="small"),
+            "weight": st.column_config.NumberColumn("W_o", format="%+.3f", width="small")},
+            column_order=["name", "weight", "term_id"])
+        export.table_download(homologs, f"top homolog phenotypes {node}", key="graph_homologs")

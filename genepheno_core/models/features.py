@@ -172,9 +172,10 @@ def diamond_score_matrix(
 
     Returns (scores (n_query, K) float32, has_hit (n_query,) bool); rows without a hit are 0.
     """
-    q = hits["query"].to_numpy()
-    t = hits["target"].to_numpy()
-    b = hits["bitscore"].to_numpy()
+    # explicit dtypes: a search without any hit reads back as empty object columns
+    q = hits["query"].to_numpy(dtype=np.int64)
+    t = hits["target"].to_numpy(dtype=np.int64)
+    b = hits["bitscore"].to_numpy(dtype=np.float64)
     if exclude is not None:
         keep = t != np.asarray(exclude)[q]
         q, t, b = q[keep], t[keep], b[keep]

@@ -1,12 +1,21 @@
-"""The GenePheno module: inputs -> fusion MLP -> GO concept bottleneck -> phenotype logits.
+"""The GenePheno module: inputs -> fusion MLP -> GO concept bottleneck -> phenotype logits,
+plus two readable direct paths.
 
     h = MLP(P_seq x + P_go g + P_hom d + e_go * has_go)        (B, H)
     c = W_c h + b_c                                            (B, J)  concept logits
-    s = W_p sigmoid(c) + b                                     (B, K)  phenotype logits
+    s = W_p sigmoid(c) + W_g g + W_o o + b                     (B, K)  phenotype logits
 
-Missing inputs contribute 0 to the sum (modality dropout and sequence-only prediction use
-that), and `e_go` tells the network whether GO annotations were given at all.
-`forward` returns logits only; probabilities are sigmoid(s / config.temperature).
+g is the gene's GO input bag (multi-hot / sqrt(n terms)), o the phenotypes (in the other
+species' ontology, K') of its DIAMOND homologs in the other species' dataset. W_g (K, G)
+and W_o (K, K') are stored as low-rank factors U V (hpo: 4,910 x 4,093 would be 20 M
+weights; rank 512 + 256 is 7 M) with dropout between the factors in training; each entry
+is still one readable weight "GO term t -> phenotype k" or "homolog phenotype x ->
+phenotype k", so every logit is bias + concept + GO term + homolog phenotype contributions.
+Missing inputs contribute 0 to the sums (modality dropout and sequence-only prediction use
+that), and `e_go` tells the network whether GO annotations were given at all. The ortholog
+vector does not enter the fusion MLP: the concepts stay functions of the gene's own
+sequence and GO annotations. `forward` returns logits only; probabilities are
+sigmoid(s / config.temperature).
 """
 
 from __future__ import annotations
