@@ -125,3 +125,31 @@ def test_cross_species_round_trip(tmp_path, monkeypatch):
     terms.iloc[:-1].to_csv(bad / "cross_species" / "terms.tsv", sep="\t", index=False)
     with pytest.raises(ModelMismatchError, match="disagree"):
         load_model(bad)
+
+
+def test_int8_storage_round_trip(checkpoint, tmp_path):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from genepheno_core.training.checkpoint import dequantize_state, quantize_state
+
+    path, ds, emb = checkpoint
+    state = load_file(str(path / "model.safetensors"))
+    q = quantize_state(state, min_numel=64)
+    big = [k for k, v in state.items() if v.is_floating_point() and v.ndim == 2 and v.numel() >= 64]
+    assert big and all(q[k + ".int8"].dtype == torch.int8 for k in big)
+    back = dequantize_state(q)
+    assert set(back) == set(state)
+    for k in big:  # each entry within half a quantisation step of its row
+        step = state[k].abs().amax(dim=1, keepdim=True) / 127
+        assert ((back[k] - state[k]).abs() <= step / 2 + 1e-3 * step + 1e-8).all()
+    # a checkpoint stored that way loads and predicts (nearly) the same
+    small = tmp_path / "int8"
+    shutil.copytree(path, small)
+    save_file(q, str(small / "model.safetensors"))
+    a = load_model(path).predict_scores(emb[:10])
+    b = load_model(small).predict_scores(emb[:10])
+    assert np.abs(a - b).max() < 0.02 and (small / "model.safetensors").stat().st_size < (path / "model.safetensors").stat().st_size
+    assert dequantize_state(state).keys() == state.keys()  # plain weights pass through

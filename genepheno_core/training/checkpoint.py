@@ -115,6 +115,38 @@ def save_checkpoint(out_dir: str | Path, result, dataset, config: TrainConfig) -
 
 
 CROSS_SPECIES_DIR = "cross_species"
+INT8_SUFFIX, SCALE_SUFFIX = ".int8", ".int8_scale"
+
+
+def quantize_state(state: dict, min_numel: int = 65_536) -> dict:
+    """Compact storage for shipping a model: every floating 2-D weight with >= `min_numel`
+    entries as int8 with one float32 scale per row (row max |w| / 127: symmetric, round to
+    nearest, so each entry is off by at most half a step), everything else fp16.
+    `dequantize_state` (run by load_model) restores float32 tensors."""
+    out = {}
+    for name, value in state.items():
+        if value.is_floating_point() and value.ndim == 2 and value.numel() >= min_numel:
+            w = value.float()
+            scale = (w.abs().amax(dim=1, keepdim=True) / 127.0).clamp_min(1e-12)  # (rows, 1)
+            out[name + INT8_SUFFIX] = torch.round(w / scale).clamp(-127, 127).to(torch.int8).contiguous()
+            out[name + SCALE_SUFFIX] = scale.squeeze(1).contiguous()  # float32: exact half-step bound
+        else:
+            out[name] = value.half().contiguous() if value.is_floating_point() else value.contiguous()
+    return out
+
+
+def dequantize_state(tensors: dict) -> dict:
+    """Inverse of `quantize_state` (a plain state dict passes through unchanged)."""
+    out = {}
+    for name, value in tensors.items():
+        if name.endswith(SCALE_SUFFIX):
+            continue
+        if name.endswith(INT8_SUFFIX):
+            base = name[: -len(INT8_SUFFIX)]
+            out[base] = value.float() * tensors[base + SCALE_SUFFIX].float()[:, None]
+        else:
+            out[name] = value
+    return out
 
 
 def write_cross_species(path: Path, other, max_hits: int) -> None:
@@ -143,13 +175,14 @@ class CrossSpecies:
     labels: sp.csr_matrix  # (N', K') uint8
     terms: pd.DataFrame  # term_id, name, depth (column k' of labels and of the ortholog input)
     max_hits: int = 5
+    cache_hits: bool = True  # keep DIAMOND results under genepheno_home() (a repeated query is free)
 
     def vectors(self, sequences, threads: int = 1) -> np.ndarray:
         """(n, K') Diamond-score vectors of `sequences` over these genes (the ortholog input)."""
         from genepheno_core.models.features import cross_species_vectors
 
         scores, _ = cross_species_vectors(list(sequences), self.sequences, self.labels, threads=threads,
-                                          max_hits=self.max_hits)
+                                          max_hits=self.max_hits, cache=self.cache_hits)
         return scores
 
 
@@ -427,7 +460,7 @@ def load_model(path: str | Path, dataset=None, encoder: str | None = None) -> Tr
         else:
             module = MLPBaseline(MLPConfig.from_dict(meta["module_config"]))
         try:
-            module.load_state_dict(load_file(str(path / "model.safetensors")))
+            module.load_state_dict(dequantize_state(load_file(str(path / "model.safetensors"))))
         except RuntimeError as exc:
             raise ModelMismatchError(f"{path}: weights do not fit the saved configuration: {exc}") from exc
         module.eval()
