@@ -177,10 +177,13 @@ class CrossSpecies:
     max_hits: int = 5
     cache_hits: bool = True  # keep DIAMOND results under genepheno_home() (a repeated query is free)
 
-    def vectors(self, sequences, threads: int = 1) -> np.ndarray:
-        """(n, K') Diamond-score vectors of `sequences` over these genes (the ortholog input)."""
-        from genepheno_core.models.features import cross_species_vectors
+    def vectors(self, sequences, threads: int | None = None) -> np.ndarray:
+        """(n, K') Diamond-score vectors of `sequences` over these genes (the ortholog input).
+        threads: DIAMOND threads (default: up to 2; one query takes ~0.4 s with 2 threads vs
+        ~0.8 s with 1 against 8,000 mouse proteins, with identical hits)."""
+        from genepheno_core.models.features import cross_species_vectors, default_threads
 
+        threads = threads or default_threads()
         scores, _ = cross_species_vectors(list(sequences), self.sequences, self.labels, threads=threads,
                                           max_hits=self.max_hits, cache=self.cache_hits)
         return scores
