@@ -26,7 +26,7 @@ test-fast:
 benchmark: install
 	$(PYTHON) -m genepheno_core benchmark --out results
 	# the leakage check: mpo without IMP/IGI GO evidence, for the methods that read GO
-	$(PYTHON) -m genepheno_core benchmark --out results --datasets mpo-no-imp-igi --splits random --methods naive go-mlp genepheno
+	$(PYTHON) -m genepheno_core benchmark --out results --datasets mpo-no-imp-igi --splits random --methods naive go-mlp go-orth-mlp genepheno
 
 default-model: install
 	$(PYTHON) scripts/build_default_model.py --dataset hpo --dataset mpo

@@ -45,16 +45,20 @@ def test_bad_train_config_is_a_user_error(capsys, tmp_path):
 def test_tables_only_rebuilds_from_cells(tmp_path, capsys):
     cells = tmp_path / "cells"
     cells.mkdir()
-    for seed, f in enumerate((0.40, 0.42)):
+    from genepheno_core.evaluation.benchmark import _json_safe, cell_config_key
+
+    for seed, f in enumerate((0.40, 0.42, 0.10)):
+        # seed 2 was computed with another configuration (an older default): left out
+        key = cell_config_key("genepheno", "unirep256", "random", seed, {"lr": 0.5} if seed == 2 else {})
         rec = {
             "dataset": "hpo", "split": "random", "method": "genepheno", "seed": seed, "encoder": "x",
             "metrics": {"fmax": f, "auc": 0.7, "auc_bins": {"11-30": 0.6}, "fmax_bins": {"11-30": 0.3}},
-            "wall_time_s": 1.0, "peak_rss_mb": 100.0,
+            "wall_time_s": 1.0, "peak_rss_mb": 100.0, "config_key": _json_safe(key), "subsample": None,
         }
         (cells / f"hpo__random__genepheno__seed{seed}.json").write_text(json.dumps(rec))
     assert cli.main(["-q", "benchmark", "--tables-only", "--out", str(tmp_path)]) == 0
     md = (tmp_path / "benchmark.md").read_text()
-    assert "41.00 ± 1.41 / 70.00 ± 0.00" in md
+    assert "41.00 ± 1.41 / 70.00 ± 0.00" in md and "Left out: 1 cells" in md
     # a second --tables-only keeps the command recorded by the first
     payload = json.loads((tmp_path / "benchmark.json").read_text())
     payload["command"] = "python -m genepheno_core benchmark --seeds 0 1"

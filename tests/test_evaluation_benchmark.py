@@ -149,6 +149,23 @@ def test_cells_of_another_configuration_are_rerun(tmp_path):
     assert calls == [("toy", "naive", "random", 0)]
 
 
+def test_tables_leave_out_cells_of_another_configuration(tmp_path):
+    calls = []
+    datasets = {"toy": toy_dataset()}
+    trainer = fake_trainer(calls)
+    old = BenchmarkConfig(datasets=("toy",), methods=("naive", "genepheno", "genepheno-no-go"), splits=("random",),
+                          seeds=(0,), train_config={"lambda_excl": 0.5})
+    run_benchmark(old, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    # the current defaults rerun genepheno only; the stale genepheno-no-go cell is not in the tables
+    new = BenchmarkConfig(datasets=("toy",), methods=("naive", "genepheno"), splits=("random",), seeds=(0,))
+    df = run_benchmark(new, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert sorted(df.method) == ["genepheno", "naive"]
+    assert df.attrs["stale"] == [cell_id("toy", "random", "genepheno-no-go", 0)]
+    assert len(collect_cells(tmp_path)) == 3  # without a configuration every cell is read
+    md = (tmp_path / "benchmark.md").read_text()
+    assert "Left out: 1 cells" in md and "genepheno-no-go" not in md.split("Left out")[0]
+
+
 def test_seed_independent_methods_reuse_one_cell(tmp_path):
     calls = []
     datasets = {"toy": toy_dataset()}

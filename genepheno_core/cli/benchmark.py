@@ -141,7 +141,7 @@ def handler(args: argparse.Namespace) -> int:
                 manifests = payload.get("manifests") or None
             except (json.JSONDecodeError, OSError) as exc:
                 logger.warning("could not read %s: %s", previous, exc)
-        df = collect_cells(out)
+        df = collect_cells(out, config)
         manifests = dict(manifests or {})
         for name in sorted(set(df["dataset"]) if not df.empty else ()):
             if name not in manifests:

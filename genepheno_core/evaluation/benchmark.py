@@ -463,7 +463,7 @@ def run_benchmark(
                 logger.warning("no manifest for %s: %s", dataset, exc)
     from genepheno_core.evaluation.tables import write_tables
 
-    df = collect_cells(out_dir)
+    df = collect_cells(out_dir, config)
     write_tables(df, out_dir, manifests=manifests, command=command, config=config)
     return df
 
@@ -486,11 +486,20 @@ def _reuse_other_seed(out_dir: Path, dataset: str, split: str, method: str, seed
     return False
 
 
-def collect_cells(out_dir: str | os.PathLike) -> pd.DataFrame:
-    """One row per finished cell: identifiers, metrics (bins flattened) and resources."""
-    rows = []
+def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = None) -> pd.DataFrame:
+    """One row per finished cell: identifiers, metrics (bins flattened) and resources.
+
+    With `config`, cells computed with another resolved training configuration than the one
+    `config` gives them (stale cells of older defaults) are left out; their ids are listed
+    in df.attrs["stale"], so that no table mixes configurations."""
+    rows, stale = [], []
     for path in sorted(Path(out_dir, "cells").glob("*.json")):
         rec = json.loads(path.read_text())
+        if config is not None:
+            key = cell_config_key(rec["method"], config.encoder, rec["split"], rec["seed"], config.train_config)
+            if rec.get("config_key") != _json_safe(key) or rec.get("subsample") != config.subsample:
+                stale.append(path.stem)
+                continue
         m = rec["metrics"]
         row = {k: rec[k] for k in ("dataset", "split", "method", "seed", "encoder")}
         for key in ("fmax", "threshold", "precision", "recall", "coverage", "aupr", "smin", "auc"):
@@ -509,6 +518,9 @@ def collect_cells(out_dir: str | os.PathLike) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if not df.empty:
         df = df.astype({c: float for c in df.columns if c.startswith(("fmax", "auc", "threshold", "precision", "recall", "coverage", "aupr", "smin"))})
+    if stale:
+        logger.warning("%d stale cells (another configuration) left out of the tables", len(stale))
+    df.attrs["stale"] = stale
     return df
 
 

@@ -227,6 +227,10 @@ def render_markdown(
             out += [f"### {name}", "", "```json", json.dumps(manifest, indent=1, sort_keys=True, default=str), "```", ""]
     if config is not None:
         out += ["## Run configuration", "", "```json", json.dumps(_config_dict(config), indent=1, default=str), "```", ""]
+    stale = cells.attrs.get("stale") or []
+    if stale:
+        out += [f"Left out: {len(stale)} cells computed with another configuration than this run's "
+                "(older defaults); the command above reruns them:", "", ", ".join(f"`{c}`" for c in stale), ""]
     n_cells = len(cells)
     out.append(f"{n_cells} cells; generated {time.strftime('%Y-%m-%d %H:%M %Z')}.")
     return "\n".join(out) + "\n"
