@@ -670,7 +670,11 @@ def model_summary(model_name: str) -> dict:
             break
     description = (f"Model `{model_name}` ({model.kind}) trained on the `{dataset_name(model)}` dataset with the "
                    f"`{model.encoder}` encoder: {len(model.terms):,} phenotypes, {n_concepts} GO concepts, "
-                   f"{len(model.go_inputs):,} GO input terms. Loaded from `{model.path}`.")
+                   f"{len(model.go_inputs):,} GO input terms"
+                   + (f", and the phenotypes of each protein's homologs among {len(model.cross_species.genes):,} "
+                      f"genes of `{model.cross_species.dataset}` ({SPECIES_DATA.get(model.cross_species.dataset, '')})"
+                      if model.uses_ortholog else "")
+                   + f". Loaded from `{model.path}`.")
     return {"description": description, "metrics": metrics, "headline": headline, "auc_bins": bins,
             "interpretability": interp}
 

@@ -352,10 +352,14 @@ def top_concepts(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[s
     return out
 
 
+# how the phenotypes of a gene's homologs in the other species' dataset are labelled
+OTHER_SPECIES_LABEL = {"mpo": "mouse KO", "hpo": "human disease"}
+
+
 def top_evidence(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[str]:
     """For each row (gene, term_id) of a `predict` frame, the `n` largest positive
     contributions of the direct paths: the gene's GO terms (W_g[k, t] g_t) and its homologs'
-    phenotypes in the other species (W_o[k, x] o_x), as "GO: name (+0.42); mpo: name
+    phenotypes in the other species (W_o[k, x] o_x), as "GO: name (+0.42); mouse KO: name
     (+0.30)" text (same row order). Empty strings for a model without those paths."""
     from genepheno_core.models.genepheno import normalise_go_bag
 
@@ -372,7 +376,7 @@ def top_evidence(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[s
     if g is not None and extras.go_terms is not None:
         go_names = dict(zip(extras.go_terms["go_id"], extras.go_terms["name"]))
     orth_terms = model.cross_species.terms if has_o else None
-    orth_label = model.cross_species.dataset if has_o else ""
+    orth_label = OTHER_SPECIES_LABEL.get(model.cross_species.dataset, model.cross_species.dataset) if has_o else ""
     row_of = {gid: i for i, gid in enumerate(inputs.ids)}
     col_of = {t: k for k, t in enumerate(model.terms["term_id"].astype(str))}
     out = []
