@@ -89,7 +89,6 @@ kept as an option (hierarchical_loss), off: it did not move either dataset.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -109,7 +108,7 @@ from genepheno_core.io import atomic_path, atomic_write_text, genepheno_home
 from genepheno_core.models import GenePheno, GenePhenoConfig
 from genepheno_core.models.baselines import diamond_scores, kmer_lr_scores, naive_scores
 from genepheno_core.models.config import MLPConfig
-from genepheno_core.models.features import homology_vectors, select_concepts, select_go_inputs
+from genepheno_core.models.features import cross_species_vectors, homology_vectors, select_concepts, select_go_inputs
 from genepheno_core.models.genepheno import MLPBaseline
 from genepheno_core.models.losses import bce_loss, contrastive_multilabel_loss, exclusivity_loss, hierarchical_logits
 from genepheno_core.models.pairs import dataset_pairs, pairs_tensor
@@ -190,8 +189,6 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
                                             threads=config.diamond_threads)
     other = config.cross_species_dataset
     if other:
-        from genepheno_core.models.features import cross_species_vectors
-
         from genepheno_core.datasets import load_labels_dataset
 
         other_ds = load_labels_dataset(other)
