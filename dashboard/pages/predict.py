@@ -13,8 +13,9 @@ from dashboard import data_loader, export, figures  # noqa: E402  (heavy imports
 st.caption(
     "Paste one or more protein sequences (raw, one per line, or FASTA) or upload a FASTA file. "
     f"Up to {data_loader.MAX_SEQUENCES} sequences of at most {data_loader.MAX_RESIDUES:,} residues each. "
-    "GenePheno ranks the phenotypes a loss of the gene is likely to cause, through GO concepts "
-    "you can inspect on the Explain page."
+    "GenePheno ranks the phenotypes a loss of the gene is likely to cause, from GO concepts and "
+    "the phenotypes of the protein's homologs in the other species (mouse knockouts for human "
+    "proteins); the Explain page shows what each prediction is made of."
 )
 
 model_name = data_loader.sidebar_model_picker()

@@ -105,6 +105,17 @@ def test_predict_graphs_export(streamlit_server, browser, screenshots):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 10_000
 
+    # Explain: the waterfall from the bias to the logit through concept, GO term and homolog
+    # phenotype contributions, for the pasted protein's top phenotype
+    page.get_by_role("link", name="Explain").click()
+    page.get_by_text("Explain a prediction").wait_for(timeout=TIMEOUT)
+    page.get_by_role("heading", name="Residue attributions").first.wait_for(timeout=TIMEOUT)
+    _idle(page)
+    page.wait_for_timeout(1000)
+    _shot(page, screenshots / "07_explain.png", height=3000)
+    assert page.get_by_text("homolog phenotypes", exact=False).count() >= 1  # the caption names every source
+    assert page.get_by_text("Traceback").count() == 0
+
     # state survives page switches: back on Predict the pasted sequence is still there
     page.get_by_role("link", name="Predict").click()
     page.get_by_text("Predict knockout phenotypes").wait_for(timeout=TIMEOUT)
