@@ -5,6 +5,19 @@ import streamlit as st
 from dashboard import state
 
 state.init_state()
+
+
+def _hit_columns(phenotypes_label: str, extra: dict) -> dict:
+    """Column formats of a DIAMOND hit table (nearest proteins, homologs in the other species)."""
+    return {
+        "identity": st.column_config.NumberColumn("Identity %", format="%.1f"),
+        "bitscore": st.column_config.NumberColumn("Bit score", format="%.0f"),
+        **extra,
+        "phenotypes": st.column_config.TextColumn(phenotypes_label, width="large"),
+        "n_phenotypes": st.column_config.NumberColumn("# phenotypes", width="small"),
+    }
+
+
 # The first page of a fresh `streamlit run`: show the title before importing pandas/plotly
 st.title("Predict knockout phenotypes")
 
@@ -118,14 +131,8 @@ if predictions is not None and len(predictions):
         else:
             st.dataframe(
                 hits, hide_index=True, width="stretch", key="nearest_table",
-                column_config={
-                    "identity": st.column_config.NumberColumn("Identity %", format="%.1f"),
-                    "bitscore": st.column_config.NumberColumn("Bit score", format="%.0f"),
-                    "evalue": st.column_config.NumberColumn("E-value", format="%.1e"),
-                    "phenotypes": st.column_config.TextColumn("Known phenotypes (most specific first)",
-                                                              width="large"),
-                    "n_phenotypes": st.column_config.NumberColumn("# phenotypes", width="small"),
-                },
+                column_config=_hit_columns("Known phenotypes (most specific first)", {
+                    "evalue": st.column_config.NumberColumn("E-value", format="%.1e")}),
             )
             export.table_download(hits, f"nearest proteins {gene}", key="nearest")
     other = data_loader.ortholog_source(model_name)
@@ -146,15 +153,9 @@ if predictions is not None and len(predictions):
             else:
                 st.dataframe(
                     orth, hide_index=True, width="stretch", key="ortholog_table",
-                    column_config={
-                        "identity": st.column_config.NumberColumn("Identity %", format="%.1f"),
-                        "bitscore": st.column_config.NumberColumn("Bit score", format="%.0f"),
+                    column_config=_hit_columns("Their phenotypes (most specific first)", {
                         "weight": st.column_config.ProgressColumn("Weight", min_value=0.0, max_value=1.0,
-                                                                  format="%.2f", width="small"),
-                        "phenotypes": st.column_config.TextColumn("Their phenotypes (most specific first)",
-                                                                  width="large"),
-                        "n_phenotypes": st.column_config.NumberColumn("# phenotypes", width="small"),
-                    },
+                                                                  format="%.2f", width="small")}),
                 )
                 export.table_download(orth, f"homologs {gene}", key="orthologs")
     st.page_link("dashboard/pages/explain.py", label="Why these phenotypes? Open Explain",
