@@ -45,7 +45,7 @@ def test_bad_train_config_is_a_user_error(capsys, tmp_path):
 def test_tables_only_rebuilds_from_cells(tmp_path, capsys):
     cells = tmp_path / "cells"
     cells.mkdir()
-    from genepheno_core.evaluation.benchmark import _json_safe, cell_config_key
+    from genepheno_core.benchmark.config import cell_config_key, json_safe
 
     for seed, f in enumerate((0.40, 0.42, 0.10)):
         # seed 2 was computed with another configuration (an older default): left out
@@ -53,7 +53,7 @@ def test_tables_only_rebuilds_from_cells(tmp_path, capsys):
         rec = {
             "dataset": "hpo", "split": "random", "method": "genepheno", "seed": seed, "encoder": "x",
             "metrics": {"fmax": f, "auc": 0.7, "auc_bins": {"11-30": 0.6}, "fmax_bins": {"11-30": 0.3}},
-            "wall_time_s": 1.0, "peak_rss_mb": 100.0, "config_key": _json_safe(key), "subsample": None,
+            "wall_time_s": 1.0, "peak_rss_mb": 100.0, "config_key": json_safe(key), "subsample": None,
         }
         (cells / f"hpo__random__genepheno__seed{seed}.json").write_text(json.dumps(rec))
     assert cli.main(["-q", "benchmark", "--tables-only", "--out", str(tmp_path)]) == 0

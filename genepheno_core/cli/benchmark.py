@@ -17,7 +17,7 @@ SMOKE_TRAIN_CONFIG = {"max_epochs": 5, "min_epochs": 1, "patience": 2}  # TrainC
 
 
 def register(subparsers) -> None:
-    from genepheno_core.evaluation.benchmark import DATASETS, LEAKAGE_DATASET, METHODS
+    from genepheno_core.benchmark import DATASETS, LEAKAGE_DATASET, METHODS
 
     p = subparsers.add_parser(
         "benchmark",
@@ -55,7 +55,7 @@ def register(subparsers) -> None:
 
 def build_config(args: argparse.Namespace):
     from genepheno_core.errors import GenePhenoError
-    from genepheno_core.evaluation.benchmark import DATASETS, METHODS, SMOKE_METHODS, BenchmarkConfig
+    from genepheno_core.benchmark import DATASETS, METHODS, SMOKE_METHODS, BenchmarkConfig
 
     train_config = {}
     if args.train_config:
@@ -110,7 +110,7 @@ def command_line(args: argparse.Namespace) -> str:
 def _cached_manifest(name: str) -> dict | None:
     """Manifest summary of a cached dataset artifact (never builds one)."""
     from genepheno_core.errors import GenePhenoError
-    from genepheno_core.evaluation.benchmark import dataset_manifest_summary
+    from genepheno_core.benchmark import dataset_manifest_summary
 
     try:
         from genepheno_core.datasets import load_dataset
@@ -122,8 +122,8 @@ def _cached_manifest(name: str) -> dict | None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from genepheno_core.evaluation.benchmark import collect_cells, run_benchmark
-    from genepheno_core.evaluation.tables import write_tables
+    from genepheno_core.benchmark import collect_cells, run_benchmark
+    from genepheno_core.benchmark import write_tables
 
     config = build_config(args)
     command = command_line(args)
@@ -148,7 +148,7 @@ def handler(args: argparse.Namespace) -> int:
                 manifests[name] = _cached_manifest(name)
         write_tables(df, out, manifests={k: v for k, v in manifests.items() if v}, command=command, config=config)
     else:
-        from genepheno_core.evaluation.benchmark import load_smoke_dataset
+        from genepheno_core.benchmark import load_smoke_dataset
 
         df = run_benchmark(config, out, command=command, load_dataset=load_smoke_dataset if args.smoke else None)
     print(f"{len(df)} cells in {out / 'cells'}; tables: {out / 'benchmark.md'}")

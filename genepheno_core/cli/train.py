@@ -8,11 +8,9 @@ import logging
 import time
 
 from genepheno_core.errors import GenePhenoError
+from genepheno_core.methods import ABLATIONS, METHODS
 
 logger = logging.getLogger(__name__)
-
-METHODS = ("genepheno", "mlp-bce", "go-mlp", "go-orth-mlp", "kmer-lr", "naive", "diamond-score")
-ABLATIONS = ("no-go", "no-seq", "bce", "no-excl", "no-concept", "no-orth")
 
 
 def register(subparsers) -> None:
@@ -23,11 +21,11 @@ def register(subparsers) -> None:
         "and write a checkpoint directory; optionally write test predictions (CAFA TSV).",
     )
     p.add_argument("--dataset", required=True, help="dataset name (mpo, hpo, gwas, hpo-temporal) or directory")
-    p.add_argument("--model", default="genepheno", choices=METHODS)
+    p.add_argument("--model", default="genepheno", choices=tuple(METHODS))
     p.add_argument("--encoder", default="unirep256", help="sequence encoder (composition, unirep64|256|1900, ...)")
     p.add_argument("--split", default="random", choices=("random", "homology", "temporal"))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--ablation", action="append", default=[], choices=ABLATIONS,
+    p.add_argument("--ablation", action="append", default=[], choices=tuple(ABLATIONS),
                    help="GenePheno ablation (repeatable)")
     p.add_argument("--homology", action="store_true", help="GenePheno: add the Diamond-score homology branch")
     p.add_argument("--out", default=None, help="checkpoint directory (default: GENEPHENO_HOME/models/<run>)")

@@ -20,11 +20,7 @@ from genepheno_core.models.genepheno import MLPBaseline
 
 logger = logging.getLogger(__name__)
 
-NEURAL_METHODS = ("genepheno", "mlp-bce", "go-mlp", "go-orth-mlp")
-BASELINE_METHODS = ("naive", "diamond-score", "kmer-lr")
-METHODS = NEURAL_METHODS + BASELINE_METHODS
-
-__all__ = ["MLPBaseline", "naive_scores", "diamond_scores", "kmer_lr_scores", "METHODS"]
+__all__ = ["MLPBaseline", "naive_scores", "diamond_scores", "kmer_lr_scores"]
 
 
 def naive_scores(train_labels: sp.spmatrix, n_query: int) -> np.ndarray:

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-METHODS = ("genepheno", "mlp-bce", "go-mlp", "go-orth-mlp", "kmer-lr", "naive", "diamond-score")
-NEURAL = ("genepheno", "mlp-bce", "go-mlp", "go-orth-mlp")
-ABLATIONS = ("no-go", "no-seq", "bce", "no-excl", "no-concept", "no-orth")
+from genepheno_core.methods import ABLATIONS as _ABLATION_SPECS
+from genepheno_core.methods import METHODS as _METHOD_SPECS
+from genepheno_core.methods import reads
+
+# names of the trainer methods and ablations (the specs live in genepheno_core/methods.py)
+METHODS = tuple(_METHOD_SPECS)
+ABLATIONS = tuple(_ABLATION_SPECS)
 SPLITS = ("random", "homology", "temporal")
 LOSSES = ("contrastive", "bce", "contrastive+bce")
 
@@ -21,7 +25,7 @@ class TrainConfig:
     """
 
     dataset: str = "hpo"  # dataset name (under genepheno_home()/datasets) or directory
-    model: str = "genepheno"  # one of METHODS
+    model: str = "genepheno"  # one of METHODS (genepheno_core/methods.py)
     encoder: str = "unirep256"  # sequence encoder for the neural models
     split: str = "random"  # split column of the dataset
     seed: int = 0
@@ -93,48 +97,55 @@ class TrainConfig:
             self.concepts = tuple(self.concepts)
         if self.model not in METHODS:
             raise ValueError(f"unknown model {self.model!r}; choose from {', '.join(METHODS)}")
-        bad = [a for a in self.ablations if a not in ABLATIONS]
+        allowed = self.spec.ablations
+        if self.ablations and not allowed:
+            having = " / ".join(m for m, spec in _METHOD_SPECS.items() if spec.ablations)
+            raise ValueError(f"ablations apply to --model {having} only")
+        bad = [a for a in self.ablations if a not in allowed]
         if bad:
-            raise ValueError(f"unknown ablation(s) {bad}; choose from {', '.join(ABLATIONS)}")
-        if self.ablations and self.model != "genepheno":
-            raise ValueError("ablations apply to --model genepheno only")
+            raise ValueError(f"unknown ablation(s) {bad}; choose from {', '.join(allowed)}")
         if self.loss not in LOSSES or self.concept_loss not in ("contrastive", "bce"):
             raise ValueError(f"loss must be one of {', '.join(LOSSES)} and concept_loss contrastive or bce, "
                              f"got {self.loss!r}, {self.concept_loss!r}")
 
-    # effective switches after ablations
+    @property
+    def spec(self):
+        """The method's entry in the registry (genepheno_core.methods.MethodSpec)."""
+        return _METHOD_SPECS[self.model]
+
+    # effective switches after ablations (what the method reads: the registry)
     @property
     def use_go(self) -> bool:
-        return self.model in ("genepheno", "go-mlp", "go-orth-mlp") and "no-go" not in self.ablations
+        return reads(self.model, self.ablations)["go"]
 
     @property
     def use_seq(self) -> bool:
-        return self.model in ("genepheno", "mlp-bce") and "no-seq" not in self.ablations
+        return reads(self.model, self.ablations)["embeddings"]
 
     @property
     def effective_loss(self) -> str:
-        if self.model != "genepheno":
+        if not self.spec.bottleneck:
             return "bce"
         return "bce" if "bce" in self.ablations else self.loss
 
     @property
     def effective_lambda_excl(self) -> float:
-        return 0.0 if (self.model != "genepheno" or "no-excl" in self.ablations) else self.lambda_excl
+        return 0.0 if (not self.spec.bottleneck or "no-excl" in self.ablations) else self.lambda_excl
 
     @property
     def effective_lambda_concept(self) -> float:
-        return 0.0 if (self.model != "genepheno" or "no-concept" in self.ablations) else self.lambda_concept
+        return 0.0 if (not self.spec.bottleneck or "no-concept" in self.ablations) else self.lambda_concept
 
     @property
     def effective_ema_decay(self) -> float:
-        return self.ema_decay if self.model == "genepheno" else 0.0
+        return self.ema_decay if self.spec.bottleneck else 0.0
 
     @property
     def cross_species_dataset(self) -> str | None:
-        """The other species' dataset name, or None (off, the "no-orth" ablation, or a baseline
-        other than go-orth-mlp)."""
-        if (self.model not in ("genepheno", "go-orth-mlp") or not self.cross_species or self.cross_species == "none"
-                or self.ortholog_rank <= 0 or "no-orth" in self.ablations):
+        """The other species' dataset name, or None (off, the "no-orth" ablation, or a method
+        that does not read it)."""
+        if (not reads(self.model, self.ablations)["cross_species"] or not self.cross_species
+                or self.cross_species == "none" or self.ortholog_rank <= 0):
             return None
         if self.cross_species == "auto":
             return CROSS_SPECIES.get(Path(self.dataset).name)
@@ -144,7 +155,7 @@ class TrainConfig:
     def run_name(self) -> str:
         parts = [self.dataset.replace("/", "_"), self.model, self.encoder, self.split, f"seed{self.seed}"]
         parts += [a for a in self.ablations]
-        if self.homology and self.model == "genepheno":
+        if self.homology and self.spec.bottleneck:
             parts.append("hom")
         return "-".join(parts)
 

@@ -105,6 +105,7 @@ from safetensors.torch import load_file, save_file
 
 from genepheno_core.errors import GenePhenoError
 from genepheno_core.io import atomic_path, atomic_write_text, genepheno_home
+from genepheno_core.methods import METHODS
 from genepheno_core.models import GenePheno, GenePhenoConfig
 from genepheno_core.models.baselines import diamond_scores, kmer_lr_scores, naive_scores
 from genepheno_core.models.config import MLPConfig
@@ -112,7 +113,7 @@ from genepheno_core.models.features import cross_species_vectors, homology_vecto
 from genepheno_core.models.genepheno import MLPBaseline
 from genepheno_core.models.losses import bce_loss, contrastive_multilabel_loss, exclusivity_loss, hierarchical_logits
 from genepheno_core.models.pairs import dataset_pairs, pairs_tensor
-from genepheno_core.training.config import NEURAL, RUN_CONTROL_FIELDS, TrainConfig
+from genepheno_core.training.config import RUN_CONTROL_FIELDS, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -163,28 +164,28 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
         term_ancestors=sp.csr_matrix(dataset.term_ancestors),
         term_counts=dataset.terms["n_genes"].to_numpy() if "n_genes" in dataset.terms else np.asarray(labels.sum(0)).ravel(),
     )
-    neural = config.model in NEURAL
-    if neural and config.use_seq:
+    spec = config.spec
+    if config.use_seq:
         data.seq = _embeddings(dataset, config.encoder, embeddings, config.progress)
-    if config.model == "kmer-lr":
+    if config.model == "kmer-lr":  # its own k-mer composition features, not the --encoder's
         data.seq = _embeddings(dataset, config.kmer_encoder, embeddings, config.progress)
-    if config.model in ("genepheno", "go-mlp", "go-orth-mlp"):
+    if spec.reads_go:
         go = sp.csr_matrix(dataset.go, dtype=np.float32)
         data.has_go = np.asarray(go.sum(axis=1)).ravel() > 0
         go_train = go[train]
         concepts = np.zeros(0, dtype=np.int64)
-        if config.model == "genepheno":
+        if spec.bottleneck:
             concepts = select_concepts(dataset.go_terms, go_train, config.concept_depth,
                                        config.concept_min_genes, config.concepts, config.concept_max_depth)
             data.concept_labels = go[:, concepts].tocsr()
             data.concept_ids = dataset.go_terms["go_id"].iloc[concepts].astype(str).tolist()
         if config.use_go:
             vocab = select_go_inputs(dataset.go_terms, go_train, concepts, config.go_min_genes,
-                                     config.concept_depth - 1 if config.model == "genepheno" else None,
+                                     config.concept_depth - 1 if spec.bottleneck else None,
                                      exclude_concepts=config.go_inputs_exclude_concepts)
             data.go_bag = go[:, vocab].tocsr()
             data.go_vocab = dataset.go_terms["go_id"].iloc[vocab].astype(str).tolist()
-    if config.model == "genepheno" and config.homology:
+    if spec.bottleneck and config.homology:
         data.homology, _ = homology_vectors(dataset.genes["sequence"].tolist(), train, labels,
                                             threads=config.diamond_threads)
     other = config.cross_species_dataset
@@ -196,7 +197,7 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
                                                  other_ds.genes["sequence"].tolist(), other_ds.labels,
                                                  threads=config.diamond_threads, max_hits=config.ortholog_max_hits)
         data.ortholog_source = other_ds
-    if config.model == "genepheno" and config.effective_lambda_excl > 0:
+    if config.effective_lambda_excl > 0:
         try:
             pairs = dataset_pairs(dataset, config.split, config.co_annotation_pairs, config.pairs_tsv,
                                   max_overlap=config.pair_max_overlap)
@@ -228,7 +229,7 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
     hom_dim = data.homology.shape[1] if data.homology is not None else 0
     orth_dim = data.ortholog.shape[1] if data.ortholog is not None else 0
     temperature = config.tau if config.effective_loss != "bce" else 1.0
-    if config.model == "genepheno":
+    if config.spec.bottleneck:
         module = GenePheno(GenePhenoConfig(
             n_terms=n_terms, n_concepts=len(data.concept_ids), seq_dim=seq_dim, go_dim=go_dim,
             homology_dim=hom_dim, hidden=config.hidden, n_layers=config.n_layers,
@@ -455,7 +456,7 @@ def fit_module(
     y_all = data.labels
     pairs = data.pairs
     hierarchy = None
-    if config.model == "genepheno" and config.hierarchical_loss:
+    if config.spec.bottleneck and config.hierarchical_loss:
         closure = sp.coo_matrix(data.term_ancestors)  # [d, a] = 1: a is a proper ancestor of d
         hierarchy = (torch.from_numpy(closure.row.astype(np.int64)), torch.from_numpy(closure.col.astype(np.int64)))
     bar = None
@@ -472,7 +473,7 @@ def fit_module(
         total, n_batches = 0.0, 0
         for b in range(0, order.size, config.batch_size):
             idx = order[b:b + config.batch_size]
-            drop_go = drop[b:b + config.batch_size] if data.go_bag is not None and config.model == "genepheno" else None
+            drop_go = drop[b:b + config.batch_size] if data.go_bag is not None and config.spec.bottleneck else None
             out = module(**_batch_inputs(data, idx, drop_go))
             y = torch.from_numpy(y_all[idx].toarray())
             concept_y = concept_mask = None
@@ -608,7 +609,7 @@ def run(
     start = time.perf_counter()
     data = prepare_data(dataset, config, embeddings)
     module, fit, extra = None, {}, {}
-    if config.model in NEURAL:
+    if config.spec.neural:
         torch.manual_seed(config.seed)
         module = build_module(config, data)
         fit = fit_module(module, data, config, resume_dir, epoch_callback)
@@ -656,7 +657,7 @@ def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
     base = config or TrainConfig()
     config = base.replace(dataset=getattr(dataset, "name", base.dataset), model=method,
                           encoder=encoder, split=split, seed=seed,
-                          ablations=base.ablations if method == "genepheno" else ())
+                          ablations=base.ablations if METHODS[method].ablations else ())
     checkpoint = None
     if config.out_dir:
         result = run_and_save(config, dataset)

@@ -1,6 +1,6 @@
 """Benchmark tables: per-cell rows -> mean +- sd over seeds -> Markdown, CSV and JSON.
 
-Pure functions from the per-cell DataFrame (`benchmark.collect_cells`) to text, plus
+Pure functions from the per-cell DataFrame (`grid.collect_cells`) to text, plus
 `write_tables` which writes benchmark.csv / .json / .md atomically.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -17,8 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genepheno_core.benchmark.config import ABLATIONS, LEAKAGE_DATASET, METHODS, REFERENCES, json_safe
+from genepheno_core.benchmark.resources import environment
 from genepheno_core.evaluation.metrics import FREQUENCY_BINS
 from genepheno_core.io import atomic_write_text
+from genepheno_core.methods import is_ablation, method_spec
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +34,6 @@ METRIC_COLUMNS = (
 
 
 def _method_order(methods: Sequence[str]) -> list[str]:
-    from genepheno_core.evaluation.benchmark import METHODS
-
     known = [m for m in METHODS if m in set(methods)]
     return known + sorted(set(methods) - set(known))
 
@@ -157,8 +157,6 @@ def render_markdown(
     config=None,
     history: Sequence[str] = (),
 ) -> str:
-    from genepheno_core.evaluation.benchmark import ABLATIONS, LEAKAGE_DATASET, REFERENCES
-
     out = ["# GenePheno benchmark", ""]
     out.append(
         "Fmax / AUC in %, mean ± sd over seeds (no ± when one seed). Fmax: gene-centric, CAFA "
@@ -190,7 +188,8 @@ def render_markdown(
 
     if any(m in REFERENCES for m in methods):
         cols = [(d, s) for d, s in pairs if d != LEAKAGE_DATASET]
-        ref_methods = [m for m in methods if m in ("go-mlp", "genepheno") or m in REFERENCES]
+        # the methods that read GO, to compare with the reference (go-mlp, go-orth-mlp, genepheno)
+        ref_methods = [m for m in methods if m in METHODS and not is_ablation(m) and method_spec(m).reads_go]
         out += ["## Reference: GenePheno's non-sequence inputs in a plain MLP (All)", "",
                 "go-orth-mlp is not one of the specified baselines: it feeds the GO bag and the other "
                 "species' homolog phenotypes (GenePheno's cross-species input) into the go-mlp network, "
@@ -244,20 +243,6 @@ def _config_dict(config) -> dict:
     return dict(config)
 
 
-def _json_clean(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_clean(v) for v in value]
-    if isinstance(value, (np.floating,)):
-        return _json_clean(float(value))
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    return value
-
-
 def write_tables(
     cells: pd.DataFrame,
     out_dir: str | os.PathLike,
@@ -268,8 +253,6 @@ def write_tables(
 ) -> dict[str, Path]:
     """Write benchmark.csv (one row per cell), benchmark.json (cells, summary, manifests,
     command, config, environment) and benchmark.md. Returns the paths."""
-    from genepheno_core.evaluation.benchmark import environment
-
     out_dir = Path(out_dir)
     paths = {k: out_dir / f"benchmark.{k}" for k in ("csv", "json", "md")}
     # every command that added cells to this directory, oldest first
@@ -294,7 +277,7 @@ def write_tables(
         "summary": summary.to_dict("records") if not summary.empty else [],
         "cells": cells.to_dict("records"),
     }
-    atomic_write_text(paths["json"], json.dumps(_json_clean(payload), indent=1, default=str))
+    atomic_write_text(paths["json"], json.dumps(json_safe(payload), indent=1, default=str))
     atomic_write_text(
         paths["md"], render_markdown(cells, manifests=manifests, command=command, config=config, history=commands)
     )

@@ -1,4 +1,4 @@
-"""The benchmark runner on a toy dataset with a fake trainer: cells, resume, metrics, tables."""
+"""genepheno_core.benchmark (grid, tables, resources): the runner on a toy dataset with a fake trainer: cells, resume, metrics, tables."""
 
 import json
 from dataclasses import dataclass, field
@@ -9,16 +9,10 @@ import pytest
 import scipy.sparse as sp
 
 from genepheno_core.evaluation import evaluate_scores, information_accretion
-from genepheno_core.evaluation.benchmark import (
-    BenchmarkConfig,
-    PeakMemory,
-    cell_id,
-    collect_cells,
-    plan_cells,
-    run_benchmark,
-    subsample_dataset,
-)
-from genepheno_core.evaluation.tables import pct, render_markdown, summarize
+from genepheno_core.benchmark.config import BenchmarkConfig, cell_id
+from genepheno_core.benchmark.grid import collect_cells, evaluate_cell, plan_cells, run_benchmark, subsample_dataset
+from genepheno_core.benchmark.resources import PeakMemory
+from genepheno_core.benchmark.tables import pct, render_markdown, summarize
 
 
 @dataclass
@@ -230,22 +224,7 @@ def test_pct_and_empty_markdown():
     assert "No finished cells" in render_markdown(pd.DataFrame())
 
 
-def test_split_method_names():
-    from genepheno_core.evaluation.benchmark import METHODS, split_method
-
-    assert split_method("genepheno-no-go") == ("genepheno", ("no-go",))
-    assert split_method("genepheno-bce") == ("genepheno", ("bce",))
-    assert split_method("diamond-score") == ("diamond-score", ())
-    from genepheno_core.training import ABLATIONS, METHODS as TRAINER_METHODS
-
-    for method in METHODS:
-        model, ablations = split_method(method)
-        assert model in TRAINER_METHODS and set(ablations) <= set(ABLATIONS)
-
-
 def test_evaluate_cell_follows_trainer_test_index():
-    from genepheno_core.evaluation.benchmark import evaluate_cell
-
     ds = toy_dataset()
     test = np.flatnonzero(ds.splits["random"].to_numpy() == "test")
     scores = np.random.default_rng(0).random((len(test), 4))

@@ -3,7 +3,7 @@
 Each finished cell (dataset, split, method, seed) is written atomically as its own JSON under
 `<out>/cells/` and skipped when present, so an interrupted run resumes where it stopped.
 `collect_cells` + `write_tables` turn the cells into `benchmark.csv`, `benchmark.json` and
-`benchmark.md` (tables in `genepheno_core.evaluation.tables`).
+`benchmark.md` (tables in `genepheno_core.benchmark.tables`).
 
 Training and prediction go through the trainer's API:
 `genepheno_core.training.train_and_predict(dataset, method, encoder, split, seed, config)
@@ -15,71 +15,31 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import os
-import platform
-import resource
-import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from genepheno_core.benchmark.config import (
+    DETERMINISTIC_METHODS,
+    LEAKAGE_DATASET,
+    BenchmarkConfig,
+    cell_config_key,
+    cell_id,
+    cell_is_current,
+    json_safe,
+)
+from genepheno_core.benchmark.resources import PeakMemory
+from genepheno_core.benchmark.tables import write_tables
 from genepheno_core.evaluation.metrics import evaluate_scores, information_accretion
 from genepheno_core.io import atomic_write_text
+from genepheno_core.methods import split_method
 
 logger = logging.getLogger(__name__)
-
-DATASETS = ("mpo", "hpo", "gwas", "hpo-temporal")
-BASELINES = ("naive", "diamond-score", "kmer-lr", "mlp-bce", "go-mlp")
-# GenePheno's non-sequence inputs (GO + the other species' homolog phenotypes) in a plain MLP:
-# not one of the specified baselines, a reference for how much the inputs alone give
-REFERENCES = ("go-orth-mlp",)
-ABLATIONS = ("genepheno-no-go", "genepheno-no-seq", "genepheno-bce", "genepheno-no-excl", "genepheno-no-concept",
-             "genepheno-no-orth")
-METHODS = BASELINES + REFERENCES + ("genepheno",) + ABLATIONS
-# The leakage check: mpo rebuilt without IMP/IGI GO evidence (GENEPHENO.md "Known pitfalls").
-LEAKAGE_DATASET = "mpo-no-imp-igi"
-# Methods whose result does not depend on the seed (the splits are fixed by the dataset and
-# these fit deterministically): their other seeds reuse one computed cell (sd 0).
-DETERMINISTIC_METHODS = ("naive", "diamond-score", "kmer-lr")
-SMOKE_METHODS = ("naive", "mlp-bce", "go-mlp", "genepheno")  # kmer-lr alone takes ~1 min
-
-
-def default_splits(dataset: str) -> tuple[str, ...]:
-    return ("temporal",) if dataset == "hpo-temporal" else ("random", "homology")
-
-
-@dataclass
-class BenchmarkConfig:
-    """What to run. `train_config` is passed through to train_and_predict unchanged."""
-
-    datasets: Sequence[str] = DATASETS
-    methods: Sequence[str] = METHODS
-    splits: Sequence[str] | None = None  # None: default_splits(dataset) for each dataset
-    seeds: Sequence[int] = (0, 1, 2)
-    encoder: str = "unirep256"  # the main job's and the default model's encoder
-    subsample: int | None = None  # keep this many genes (seeded, split proportions kept)
-    train_config: dict = field(default_factory=dict)
-    write_predictions: bool = False  # also write each cell's test predictions (CAFA format)
-
-    def splits_for(self, dataset: str) -> tuple[str, ...]:
-        if self.splits is None:
-            return default_splits(dataset)
-        allowed = default_splits(dataset)
-        return tuple(s for s in self.splits if s in allowed)
-
-
-def split_method(method: str) -> tuple[str, tuple[str, ...]]:
-    """Benchmark method name -> (trainer model, ablations): "genepheno-no-go" -> ("genepheno",
-    ("no-go",)); "genepheno-bce" -> ("genepheno", ("bce",)); baselines map to themselves."""
-    if method.startswith("genepheno-"):
-        return "genepheno", (method[len("genepheno-") :],)
-    return method, ()
 
 
 def trainer_train_and_predict(ds, method: str, encoder: str, split: str, seed: int, train_config: dict):
@@ -90,103 +50,6 @@ def trainer_train_and_predict(ds, method: str, encoder: str, split: str, seed: i
     model, ablations = split_method(method)
     config = TrainConfig(**{**train_config, "ablations": ablations})
     return train_and_predict(ds, model, encoder, split, seed, config)
-
-
-def cell_id(dataset: str, split: str, method: str, seed: int) -> str:
-    return f"{dataset}__{split}__{method}__seed{seed}"
-
-
-# TrainConfig fields that change each kind of method's result (everything else is ignored
-# when deciding whether a finished cell is still valid, so that tuning GenePheno does not
-# make the baselines' cells stale)
-_NEURAL_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "min_epochs",
-                  "hidden", "n_layers", "dropout")
-_CELL_FIELDS = {
-    "naive": (),
-    "diamond-score": (),
-    "kmer-lr": ("kmer_encoder", "kmer_C"),
-    "mlp-bce": _NEURAL_FIELDS,
-    "go-mlp": _NEURAL_FIELDS + ("go_min_genes",),
-    "go-orth-mlp": _NEURAL_FIELDS + ("go_min_genes", "cross_species", "ortholog_max_hits"),
-}
-
-
-def cell_config_key(method: str, encoder: str, split: str, seed: int, train_config: dict) -> dict:
-    """The resolved training configuration a cell was computed with (defaults filled in).
-
-    A finished cell is reused only when this matches, so changing a default (or passing a
-    different --set option) reruns exactly the cells it affects."""
-    from genepheno_core.training import TrainConfig
-    from genepheno_core.training.config import RUN_CONTROL_FIELDS
-
-    model, ablations = split_method(method)
-    resolved = TrainConfig(**{**train_config, "model": model, "ablations": ablations}).to_dict()
-    if model == "genepheno":
-        keep = [k for k in resolved if k not in RUN_CONTROL_FIELDS and k not in ("dataset", "model", "encoder", "split", "seed")]
-    else:
-        keep = list(_CELL_FIELDS.get(model, ()))
-    key = {k: resolved[k] for k in sorted(keep)}
-    key.update(method=method, split=split, seed=None if method in DETERMINISTIC_METHODS else int(seed),
-               encoder=encoder if model in ("genepheno", "mlp-bce", "go-mlp") else None)
-    return key
-
-
-def cell_is_current(path: Path, key: dict, subsample: int | None) -> bool:
-    """True when the finished cell at `path` was computed with `key` (and `subsample`)."""
-    try:
-        rec = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    return rec.get("config_key") == _json_safe(key) and rec.get("subsample") == subsample
-
-
-# --------------------------------------------------------------------------------------
-# resources
-
-
-class PeakMemory:
-    """Peak resident memory of this process while the block runs (MiB).
-
-    ru_maxrss is a lifetime high-water mark, so a later cell that uses less than an earlier
-    one would show nothing; a sampling thread reads /proc/self/statm every `interval` s
-    instead (Linux), with ru_maxrss as the fallback elsewhere.
-    """
-
-    def __init__(self, interval: float = 0.05):
-        self.interval = interval
-        self.baseline_mb = math.nan
-        self.peak_mb = math.nan
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    @staticmethod
-    def _rss_mb() -> float:
-        try:
-            with open("/proc/self/statm") as handle:
-                pages = int(handle.read().split()[1])
-            return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-        except (OSError, ValueError):
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak_mb = max(self.peak_mb, self._rss_mb())
-
-    def __enter__(self) -> "PeakMemory":
-        self.baseline_mb = self.peak_mb = self._rss_mb()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self.peak_mb = max(self.peak_mb, self._rss_mb())
-
-    @property
-    def delta_mb(self) -> float:
-        return self.peak_mb - self.baseline_mb
 
 
 # --------------------------------------------------------------------------------------
@@ -293,27 +156,6 @@ def dataset_manifest_summary(ds) -> dict:
 # cells
 
 
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist()) if value.size <= 64 else f"<array {value.shape}>"
-    if isinstance(value, (str, int, bool)) or value is None:
-        return value
-    if isinstance(value, Path):
-        return str(value)
-    if dataclasses.is_dataclass(value):
-        return _json_safe(dataclasses.asdict(value))
-    return repr(value)
-
-
 def evaluate_cell(ds, split: str, test_scores, test_index=None) -> dict:
     """Metrics of test-split scores for one dataset: IA estimated on the training genes,
     AUC bins by the dataset's term frequencies (terms.n_genes). Score rows follow
@@ -368,7 +210,7 @@ def run_cell(
         "encoder": config.encoder,
         "subsample": config.subsample,
         "train_config": config.train_config,
-        "config_key": _json_safe(cell_config_key(method, config.encoder, split, seed, config.train_config)),
+        "config_key": json_safe(cell_config_key(method, config.encoder, split, seed, config.train_config)),
         "metrics": metrics,
         "wall_time_s": train_s,
         "eval_time_s": eval_s,
@@ -386,7 +228,7 @@ def run_cell(
             out_dir / "predictions" / f"{cid}.tsv.gz", gene_ids, ds.terms["term_id"].tolist(), scores, model=1,
             keywords=(method,),
         )
-    atomic_write_text(out_dir / "cells" / f"{cid}.json", json.dumps(_json_safe(record), indent=1, sort_keys=True))
+    atomic_write_text(out_dir / "cells" / f"{cid}.json", json.dumps(json_safe(record), indent=1, sort_keys=True))
     logger.info(
         "cell %s: Fmax %.4f AUC %.4f (%.1fs, peak %.0f MiB)", cid, metrics["fmax"], metrics["auc"], train_s, mem.peak_mb
     )
@@ -461,8 +303,6 @@ def run_benchmark(
                 manifests[dataset] = dataset_manifest_summary(loader(dataset))
             except Exception as exc:  # noqa: BLE001
                 logger.warning("no manifest for %s: %s", dataset, exc)
-    from genepheno_core.evaluation.tables import write_tables
-
     df = collect_cells(out_dir, config)
     write_tables(df, out_dir, manifests=manifests, command=command, config=config)
     return df
@@ -479,7 +319,7 @@ def _reuse_other_seed(out_dir: Path, dataset: str, split: str, method: str, seed
         record["info"] = {**record.get("info", {}), "reused_from_seed": record["seed"]}
         record["seed"] = int(seed)
         atomic_write_text(out_dir / "cells" / f"{cell_id(dataset, split, method, seed)}.json",
-                          json.dumps(_json_safe(record), indent=1, sort_keys=True))
+                          json.dumps(json_safe(record), indent=1, sort_keys=True))
         logger.info("cell %s: %s ignores the seed; reused the seed-%s cell", cell_id(dataset, split, method, seed),
                     method, record["info"]["reused_from_seed"])
         return True
@@ -497,7 +337,7 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
         rec = json.loads(path.read_text())
         if config is not None:
             key = cell_config_key(rec["method"], config.encoder, rec["split"], rec["seed"], config.train_config)
-            if rec.get("config_key") != _json_safe(key) or rec.get("subsample") != config.subsample:
+            if rec.get("config_key") != json_safe(key) or rec.get("subsample") != config.subsample:
                 stale.append(path.stem)
                 continue
         m = rec["metrics"]
@@ -522,7 +362,3 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
         logger.warning("%d stale cells (another configuration) left out of the tables", len(stale))
     df.attrs["stale"] = stale
     return df
-
-
-def environment() -> dict:
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}

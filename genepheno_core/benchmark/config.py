@@ -1,0 +1,117 @@
+"""What a benchmark run covers and how a finished cell is identified.
+
+The method groups come from the method registry (genepheno_core/methods.py); a cell's key is
+the resolved training configuration of the fields that change that method's result, so that
+a finished cell is reused only when it would be computed the same way again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from genepheno_core.methods import METHODS as METHOD_SPECS
+from genepheno_core.methods import benchmark_methods, is_ablation, method_spec, reads, split_method
+
+DATASETS = ("mpo", "hpo", "gwas", "hpo-temporal")
+METHODS = benchmark_methods()
+BASELINES = tuple(m for m, spec in METHOD_SPECS.items() if spec.family == "baseline")
+# not specified baselines: references for how much the inputs alone give (go-orth-mlp:
+# GenePheno's non-sequence inputs in a plain MLP)
+REFERENCES = tuple(m for m, spec in METHOD_SPECS.items() if spec.family == "reference")
+ABLATIONS = tuple(m for m in METHODS if is_ablation(m))
+# The leakage check: mpo rebuilt without IMP/IGI GO evidence (GENEPHENO.md "Known pitfalls").
+LEAKAGE_DATASET = "mpo-no-imp-igi"
+# Methods whose result does not depend on the seed (the splits are fixed by the dataset and
+# these fit deterministically): their other seeds reuse one computed cell (sd 0).
+DETERMINISTIC_METHODS = tuple(m for m in METHODS if method_spec(m).deterministic)
+SMOKE_METHODS = ("naive", "mlp-bce", "go-mlp", "genepheno")  # kmer-lr alone takes ~1 min
+
+
+def default_splits(dataset: str) -> tuple[str, ...]:
+    return ("temporal",) if dataset == "hpo-temporal" else ("random", "homology")
+
+
+@dataclass
+class BenchmarkConfig:
+    """What to run. `train_config` is passed through to train_and_predict unchanged."""
+
+    datasets: Sequence[str] = DATASETS
+    methods: Sequence[str] = METHODS
+    splits: Sequence[str] | None = None  # None: default_splits(dataset) for each dataset
+    seeds: Sequence[int] = (0, 1, 2)
+    encoder: str = "unirep256"  # the main job's and the default model's encoder
+    subsample: int | None = None  # keep this many genes (seeded, split proportions kept)
+    train_config: dict = field(default_factory=dict)
+    write_predictions: bool = False  # also write each cell's test predictions (CAFA format)
+
+    def splits_for(self, dataset: str) -> tuple[str, ...]:
+        if self.splits is None:
+            return default_splits(dataset)
+        allowed = default_splits(dataset)
+        return tuple(s for s in self.splits if s in allowed)
+
+
+def cell_id(dataset: str, split: str, method: str, seed: int) -> str:
+    return f"{dataset}__{split}__{method}__seed{seed}"
+
+
+def cell_config_key(method: str, encoder: str, split: str, seed: int, train_config: dict) -> dict:
+    """The resolved training configuration a cell was computed with (defaults filled in).
+
+    A finished cell is reused only when this matches, so changing a default (or passing a
+    different --set option) reruns exactly the cells it affects: the registry's cell_fields
+    of the method (all non-run-control fields for GenePheno), the seed unless the method is
+    deterministic, and the encoder only when the method reads the encoder's embeddings."""
+    from genepheno_core.training import TrainConfig
+    from genepheno_core.training.config import RUN_CONTROL_FIELDS
+
+    model, ablations = split_method(method)
+    spec = METHOD_SPECS[model]
+    resolved = TrainConfig(**{**train_config, "model": model, "ablations": ablations}).to_dict()
+    if spec.cell_fields is None:
+        keep = [k for k in resolved if k not in RUN_CONTROL_FIELDS and k not in ("dataset", "model", "encoder", "split", "seed")]
+    else:
+        keep = list(spec.cell_fields)
+    key = {k: resolved[k] for k in sorted(keep)}
+    key.update(method=method, split=split, seed=None if spec.deterministic else int(seed),
+               encoder=encoder if reads(model, ablations)["embeddings"] else None)
+    return key
+
+
+def cell_is_current(path: Path, key: dict, subsample: int | None) -> bool:
+    """True when the finished cell at `path` was computed with `key` (and `subsample`)."""
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return rec.get("config_key") == json_safe(key) and rec.get("subsample") == subsample
+
+
+def json_safe(value):
+    """`value` with numpy scalars, paths, tuples and dataclasses made JSON types and
+    non-finite floats None (small arrays as lists, large ones as a placeholder)."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist()) if value.size <= 64 else f"<array {value.shape}>"
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if dataclasses.is_dataclass(value):
+        return json_safe(dataclasses.asdict(value))
+    return repr(value)

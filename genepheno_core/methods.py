@@ -1,0 +1,139 @@
+"""The method registry: what every method reads and how the benchmark names, keys and groups it.
+
+One table (`METHODS`) read by the training config (inputs, losses), the trainer (which arrays
+to prepare, neural or not), the benchmark (cell keys, seed reuse) and its tables (row groups).
+Adding a method or an input means adding one entry here. Nothing in this module imports
+torch, so configs can read it cheaply.
+
+Benchmark method names are a trainer method plus at most one ablation:
+"genepheno-no-go" -> ("genepheno", ("no-go",)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# TrainConfig fields that change a neural baseline's result (the benchmark's cell key)
+_NEURAL_FIELDS = ("lr", "weight_decay", "batch_size", "max_epochs", "patience", "min_epochs",
+                  "hidden", "n_layers", "dropout")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One trainer method.
+
+    family: "baseline" (the specified baselines), "reference" (not a specified baseline,
+        shown in its own table) or "genepheno".
+    neural: trained by `fit_module` (else scored directly by a function of models.baselines).
+    reads_embeddings: reads the `--encoder` sequence embeddings (the benchmark's encoder).
+    reads_go: reads the gene's GO annotations.
+    reads_cross_species: reads the other species' homolog phenotypes (DIAMOND against it).
+    deterministic: the result does not depend on the seed (fixed splits, deterministic fit),
+        so the benchmark computes one cell and reuses it for the other seeds.
+    cell_fields: TrainConfig fields that change the result; None = every field that is not
+        run control (GenePheno, whose every option matters).
+    bottleneck: the GenePheno module (concept bottleneck): GenePheno's own options apply
+        (contrastive loss, exclusion and concept losses, weight EMA, GO modality dropout,
+        the homology branch); every other neural method is an MLPBaseline trained with BCE.
+    ablations: the ablations that exist for this method (keys of ABLATIONS).
+    """
+
+    name: str
+    family: str
+    description: str
+    neural: bool = False
+    reads_embeddings: bool = False
+    reads_go: bool = False
+    reads_cross_species: bool = False
+    deterministic: bool = False
+    cell_fields: tuple[str, ...] | None = ()
+    bottleneck: bool = False
+    ablations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AblationSpec:
+    """One GenePheno ablation: which input it removes or which loss term it switches off."""
+
+    name: str
+    description: str
+    drops_embeddings: bool = False
+    drops_go: bool = False
+    drops_cross_species: bool = False
+
+
+ABLATIONS: dict[str, AblationSpec] = {a.name: a for a in (
+    AblationSpec("no-go", "without the GO input", drops_go=True),
+    AblationSpec("no-seq", "without the sequence embeddings", drops_embeddings=True),
+    AblationSpec("bce", "BCE instead of the contrastive loss"),
+    AblationSpec("no-excl", "without the exclusion loss"),
+    AblationSpec("no-concept", "without concept supervision"),
+    AblationSpec("no-orth", "without the other species' homolog phenotypes", drops_cross_species=True),
+)}
+
+METHODS: dict[str, MethodSpec] = {m.name: m for m in (
+    MethodSpec("naive", "baseline", "term frequency among training genes", deterministic=True),
+    MethodSpec("diamond-score", "baseline", "DIAMOND bit-score weighted labels of training homologs",
+               deterministic=True),
+    MethodSpec("kmer-lr", "baseline", "k-mer composition + logistic regression per term", deterministic=True,
+               cell_fields=("kmer_encoder", "kmer_C")),
+    MethodSpec("mlp-bce", "baseline", "MLP with BCE on sequence embeddings (DeepGOPlus-like head)",
+               neural=True, reads_embeddings=True, cell_fields=_NEURAL_FIELDS),
+    MethodSpec("go-mlp", "baseline", "MLP on the GO annotations (DeepPheno-like)", neural=True, reads_go=True,
+               cell_fields=_NEURAL_FIELDS + ("go_min_genes",)),
+    MethodSpec("go-orth-mlp", "reference",
+               "go-mlp's network fed GenePheno's GO bag and cross-species vector (not a specified baseline)",
+               neural=True, reads_go=True, reads_cross_species=True,
+               cell_fields=_NEURAL_FIELDS + ("go_min_genes", "cross_species", "ortholog_max_hits")),
+    MethodSpec("genepheno", "genepheno", "GO-concept bottleneck with direct GO-term and homolog-phenotype paths",
+               neural=True, reads_embeddings=True, reads_go=True, reads_cross_species=True, cell_fields=None,
+               bottleneck=True, ablations=tuple(ABLATIONS)),
+)}
+
+# The order methods appear in: the baselines, the references, then each method with ablations
+# followed by its ablation rows.
+TRAINER_METHODS: tuple[str, ...] = tuple(METHODS)
+
+
+def benchmark_methods() -> tuple[str, ...]:
+    """Every benchmark method name, in table order."""
+    names = [m.name for m in METHODS.values() if m.family != "genepheno"]
+    for spec in METHODS.values():
+        if spec.family == "genepheno":
+            names.append(spec.name)
+            names += [f"{spec.name}-{a}" for a in spec.ablations]
+    return tuple(names)
+
+
+def split_method(method: str) -> tuple[str, tuple[str, ...]]:
+    """Benchmark method name -> (trainer method, ablations): "genepheno-no-go" -> ("genepheno",
+    ("no-go",)); a trainer method maps to itself. Unknown names raise ValueError."""
+    if method in METHODS:
+        return method, ()
+    for spec in METHODS.values():
+        for ablation in spec.ablations:
+            if method == f"{spec.name}-{ablation}":
+                return spec.name, (ablation,)
+    raise ValueError(f"unknown method {method!r}; choose from {', '.join(benchmark_methods())}")
+
+
+def method_spec(method: str) -> MethodSpec:
+    """The spec of a trainer or benchmark method name (an ablation row gets its method's spec)."""
+    return METHODS[split_method(method)[0]]
+
+
+def is_ablation(method: str) -> bool:
+    return bool(split_method(method)[1])
+
+
+def reads(method: str, ablations: tuple[str, ...] = ()) -> dict[str, bool]:
+    """What `method` (with `ablations`, or those in its benchmark name) reads:
+    {"embeddings", "go", "cross_species"}."""
+    name, named = split_method(method)
+    spec = METHODS[name]
+    dropped = [ABLATIONS[a] for a in tuple(named) + tuple(ablations)]
+    return {
+        "embeddings": spec.reads_embeddings and not any(a.drops_embeddings for a in dropped),
+        "go": spec.reads_go and not any(a.drops_go for a in dropped),
+        "cross_species": spec.reads_cross_species and not any(a.drops_cross_species for a in dropped),
+    }

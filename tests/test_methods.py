@@ -1,0 +1,68 @@
+"""genepheno_core.methods: the one table of methods read by the config, trainer and benchmark."""
+
+import pytest
+
+from genepheno_core.benchmark.config import ABLATIONS, BASELINES, METHODS, REFERENCES, cell_config_key
+from genepheno_core.methods import ABLATIONS as ABLATION_SPECS
+from genepheno_core.methods import METHODS as METHOD_SPECS
+from genepheno_core.methods import benchmark_methods, reads, split_method
+from genepheno_core.training import TrainConfig
+
+
+def test_split_method_names():
+    assert split_method("genepheno-no-go") == ("genepheno", ("no-go",))
+    assert split_method("genepheno-bce") == ("genepheno", ("bce",))
+    assert split_method("diamond-score") == ("diamond-score", ())
+    with pytest.raises(ValueError, match="unknown method 'genepheno-no-nothing'"):
+        split_method("genepheno-no-nothing")
+    for method in benchmark_methods():
+        model, ablations = split_method(method)
+        assert model in METHOD_SPECS and set(ablations) <= set(METHOD_SPECS[model].ablations)
+
+
+def test_benchmark_groups_come_from_the_registry():
+    assert BASELINES == ("naive", "diamond-score", "kmer-lr", "mlp-bce", "go-mlp")
+    assert REFERENCES == ("go-orth-mlp",)
+    assert ABLATIONS == tuple(f"genepheno-{a}" for a in ABLATION_SPECS)
+    assert METHODS == BASELINES + REFERENCES + ("genepheno",) + ABLATIONS
+
+
+@pytest.mark.parametrize("method, expected", [
+    ("naive", (False, False, False)),
+    ("mlp-bce", (True, False, False)),
+    ("go-mlp", (False, True, False)),
+    ("go-orth-mlp", (False, True, True)),
+    ("genepheno", (True, True, True)),
+    ("genepheno-no-go", (True, False, True)),
+    ("genepheno-no-seq", (False, True, True)),
+    ("genepheno-no-orth", (True, True, False)),
+    ("genepheno-bce", (True, True, True)),
+])
+def test_inputs_read_by_each_method(method, expected):
+    got = reads(method)
+    assert (got["embeddings"], got["go"], got["cross_species"]) == expected
+    model, ablations = split_method(method)
+    config = TrainConfig(model=model, ablations=ablations)
+    assert (config.use_seq, config.use_go, config.cross_species_dataset is not None) == expected
+
+
+def test_cell_key_names_the_encoder_only_for_methods_that_read_embeddings():
+    # go-mlp reads no sequence: its cells must not go stale when the encoder changes
+    assert cell_config_key("go-mlp", "unirep256", "random", 0, {})["encoder"] is None
+    assert cell_config_key("genepheno-no-seq", "unirep256", "random", 0, {})["encoder"] is None
+    assert cell_config_key("mlp-bce", "unirep256", "random", 0, {})["encoder"] == "unirep256"
+    assert cell_config_key("genepheno", "unirep256", "random", 0, {})["encoder"] == "unirep256"
+    # seed-independent methods share one key across seeds; the others do not
+    assert cell_config_key("naive", "x", "random", 0, {}) == cell_config_key("naive", "x", "random", 2, {})
+    assert cell_config_key("go-mlp", "x", "random", 0, {}) != cell_config_key("go-mlp", "x", "random", 2, {})
+
+
+def test_genepheno_options_apply_to_the_bottleneck_only():
+    go_mlp = TrainConfig(model="go-mlp")
+    assert go_mlp.effective_loss == "bce" and go_mlp.effective_lambda_excl == 0.0
+    assert go_mlp.effective_lambda_concept == 0.0 and go_mlp.effective_ema_decay == 0.0
+    gp = TrainConfig(model="genepheno", ablations=("no-excl",))
+    assert gp.effective_loss == "contrastive+bce" and gp.effective_lambda_excl == 0.0
+    assert gp.effective_lambda_concept > 0 and gp.effective_ema_decay > 0
+    with pytest.raises(ValueError, match="ablations apply to --model genepheno only"):
+        TrainConfig(model="naive", ablations=("bce",))
