@@ -21,7 +21,7 @@ class TrainConfig:
     """Everything that defines a run; saved as JSON in the checkpoint.
 
     Defaults are the hyperparameters chosen on the hpo validation split (random split,
-    seed 0, unirep256); see the table in genepheno_core/training/trainer.py.
+    seed 0, unirep256); every run is recorded in docs/VALIDATION_RUNS.md.
     """
 
     dataset: str = "hpo"  # dataset name (under genepheno_home()/datasets) or directory
