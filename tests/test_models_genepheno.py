@@ -120,3 +120,34 @@ def test_ortholog_only_model_and_mlp_with_orthologs():
     a = mlp(go_bag=torch.ones(2, 4), ortholog=torch.zeros(2, 6)).phenotype_logits
     b = mlp(go_bag=torch.ones(2, 4), ortholog=torch.rand(2, 6) + 0.1).phenotype_logits
     assert a.shape == (2, 3) and not torch.allclose(a, b)
+
+
+def test_logit_parts_sum_to_forward_and_follow_each_path():
+    torch.manual_seed(0)
+    cfg = GenePhenoConfig(n_terms=7, n_concepts=4, seq_dim=5, go_dim=6, hidden=8, go_term_rank=3,
+                          ortholog_dim=9, ortholog_rank=2)
+    model = GenePheno(cfg).eval()
+    for head in (model.go_term_head[2], model.ortholog_head[2]):  # zero-initialised: make them count
+        torch.nn.init.normal_(head.weight)
+    seq, go, orth = torch.randn(3, 5), (torch.rand(3, 6) > 0.5).float(), torch.rand(3, 9)
+    parts = model.logit_parts(seq, go, ortholog=orth)
+    out = model(seq, go, ortholog=orth)
+    assert torch.equal(parts.phenotype_logits, out.phenotype_logits)  # bit for bit
+    assert torch.equal(parts.concept_logits, out.concept_logits)
+    W_g = model.go_term_head[2].weight @ model.go_term_head[0].weight  # (K, G)
+    assert torch.allclose(parts.go_terms, normalise_go_bag(go) @ W_g.T, atol=1e-5)
+    W_o = model.ortholog_head[2].weight @ model.ortholog_head[0].weight  # (K, K')
+    assert torch.allclose(parts.ortholog, orth @ W_o.T, atol=1e-5)
+    no_orth = model.logit_parts(seq, go)
+    assert torch.equal(no_orth.ortholog, torch.zeros(3, 7))
+
+
+def test_presence_override_is_what_forward_computes_by_default():
+    model = _model()
+    torch.nn.init.normal_(model.inputs.go_present)  # zero-initialised: make "GO given" count
+    seq, go = torch.randn(2, 5), torch.ones(2, 6)
+    default = model.logit_parts(seq, go).phenotype_logits
+    assert torch.equal(model.logit_parts(seq, go, go_present=torch.ones(2, 1)).phenotype_logits, default)
+    # held at "present" while the bag is scaled to zero (the attribution path's baseline)
+    scaled = model.logit_parts(seq, go * 0, go_present=torch.ones(2, 1)).phenotype_logits
+    assert not torch.allclose(scaled, model.logit_parts(seq, go * 0).phenotype_logits)

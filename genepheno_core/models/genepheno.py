@@ -15,7 +15,9 @@ Missing inputs contribute 0 to the sums (modality dropout and sequence-only pred
 that), and `e_go` tells the network whether GO annotations were given at all. The ortholog
 vector does not enter the fusion MLP: the concepts stay functions of the gene's own
 sequence and GO annotations. `forward` returns logits only; probabilities are
-sigmoid(s / config.temperature).
+sigmoid(s / config.temperature). `logit_parts` splits s by path (what the explanations and
+attributions read), with the presence indicators optionally given instead of computed
+(Integrated Gradients holds them fixed along its path).
 """
 
 from __future__ import annotations
@@ -35,6 +37,23 @@ logger = logging.getLogger(__name__)
 class GenePhenoOutput:
     phenotype_logits: torch.Tensor  # (B, K)
     concept_logits: torch.Tensor | None = None  # (B, J); None for models without concepts
+
+
+@dataclass
+class LogitParts:
+    """GenePheno's phenotype logits by path (before the temperature):
+    phenotype_logits = concepts_and_bias + go_terms + ortholog, where concepts_and_bias =
+    W_p sigmoid(c) + b (one fused linear, as in forward, so that the sum is forward's bit for
+    bit); the GO-term and ortholog parts are zeros when the path or its input is absent."""
+
+    concept_logits: torch.Tensor  # (B, J)
+    concepts_and_bias: torch.Tensor  # (B, K)
+    go_terms: torch.Tensor  # (B, K)
+    ortholog: torch.Tensor  # (B, K)
+
+    @property
+    def phenotype_logits(self) -> torch.Tensor:  # (B, K)
+        return self.concepts_and_bias + self.go_terms + self.ortholog
 
 
 def normalise_go_bag(go_bag: torch.Tensor) -> torch.Tensor:
@@ -62,16 +81,21 @@ class _Inputs(nn.Module):
         self.register_buffer("seq_std", torch.ones(seq_dim))
         self.hidden = hidden
 
-    def forward(self, batch_size, seq_emb=None, go_bag=None, homology=None, device=None, ortholog=None):
+    def forward(self, batch_size, seq_emb=None, go_bag=None, homology=None, device=None, ortholog=None,
+                go_present=None, homology_present=None):
+        """go_present / homology_present: (B, 1) presence indicators to use instead of the
+        ones computed from the inputs (attributions keep them fixed while scaling the input)."""
         h = torch.zeros(batch_size, self.hidden, device=device)
         if self.seq_proj is not None and seq_emb is not None:
             h = h + self.seq_proj((seq_emb - self.seq_mean) / self.seq_std)
         if self.go_proj is not None and go_bag is not None:
-            present = (go_bag.sum(dim=1, keepdim=True) > 0).to(h.dtype)  # (B, 1)
-            h = h + self.go_proj(normalise_go_bag(go_bag)) + present * self.go_present
+            if go_present is None:
+                go_present = (go_bag.sum(dim=1, keepdim=True) > 0).to(h.dtype)  # (B, 1)
+            h = h + self.go_proj(normalise_go_bag(go_bag)) + go_present * self.go_present
         if self.homology_proj is not None and homology is not None:
-            present = (homology.sum(dim=1, keepdim=True) > 0).to(h.dtype)
-            h = h + self.homology_proj(homology) + present * self.homology_present
+            if homology_present is None:
+                homology_present = (homology.sum(dim=1, keepdim=True) > 0).to(h.dtype)
+            h = h + self.homology_proj(homology) + homology_present * self.homology_present
         if self.ortholog_proj is not None and ortholog is not None:
             present = (ortholog.sum(dim=1, keepdim=True) > 0).to(h.dtype)
             h = h + self.ortholog_proj(ortholog) + present * self.ortholog_present
@@ -129,15 +153,32 @@ class GenePheno(nn.Module):
         homology: torch.Tensor | None = None,  # (B, K) diamond-score vector
         ortholog: torch.Tensor | None = None,  # (B, K') other species' diamond-score vector
     ) -> GenePhenoOutput:
+        parts = self.logit_parts(seq_emb, go_bag, homology, ortholog)
+        return GenePhenoOutput(parts.phenotype_logits, parts.concept_logits)
+
+    def logit_parts(
+        self,
+        seq_emb: torch.Tensor | None = None,  # (B, D)
+        go_bag: torch.Tensor | None = None,  # (B, G)
+        homology: torch.Tensor | None = None,  # (B, K)
+        ortholog: torch.Tensor | None = None,  # (B, K')
+        go_present: torch.Tensor | None = None,  # (B, 1) override of "GO was given"
+        homology_present: torch.Tensor | None = None,  # (B, 1)
+    ) -> LogitParts:
+        """The phenotype logits split by path (see LogitParts); forward is their sum."""
         batch, device = _batch_size(seq_emb, go_bag, homology, ortholog)
-        h = self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device))
+        h = self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device,
+                                   go_present=go_present, homology_present=homology_present))
         concept_logits = self.concept_head(h)  # (B, J)
-        phenotype_logits = self.phenotype_head(torch.sigmoid(concept_logits))  # (B, K)
+        concepts_and_bias = self.phenotype_head(torch.sigmoid(concept_logits))  # (B, K)
+        zeros = torch.zeros_like(concepts_and_bias)
+        go_terms = zeros
         if self.go_term_head is not None and go_bag is not None:
-            phenotype_logits = phenotype_logits + self.go_term_head(normalise_go_bag(go_bag))
+            go_terms = self.go_term_head(normalise_go_bag(go_bag))
+        ortholog_part = zeros
         if self.ortholog_head is not None and ortholog is not None:
-            phenotype_logits = phenotype_logits + self.ortholog_head(ortholog)
-        return GenePhenoOutput(phenotype_logits, concept_logits)
+            ortholog_part = self.ortholog_head(ortholog)
+        return LogitParts(concept_logits, concepts_and_bias, go_terms, ortholog_part)
 
 
 class MLPBaseline(nn.Module):
