@@ -13,6 +13,14 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _API = {
+    # errors with messages meant for users (the CLI and the dashboard show them as they are)
+    "GenePhenoError": "genepheno_core.errors",
+    "InputFormatError": "genepheno_core.errors",
+    "ChecksumError": "genepheno_core.errors",
+    "MissingDataError": "genepheno_core.errors",
+    "ModelMismatchError": "genepheno_core.errors",
+    "ModelLoadError": "genepheno_core.errors",
+    "UnknownGeneError": "genepheno_core.errors",
     # data layer
     "fetch": "genepheno_core.sources.registry",
     "load_ontology": "genepheno_core.ontology",
@@ -24,6 +32,9 @@ _API = {
     "DatasetConfig": "genepheno_core.datasets",
     # sequences and encoders
     "parse_sequences": "genepheno_core.embeddings",
+    "check_query_sequences": "genepheno_core.embeddings",
+    "MIN_QUERY_LENGTH": "genepheno_core.embeddings",
+    "MAX_NONSTANDARD_FRACTION": "genepheno_core.embeddings",
     "get_encoder": "genepheno_core.embeddings",
     "embed_sequences": "genepheno_core.embeddings",
     # models and training

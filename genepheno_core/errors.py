@@ -35,3 +35,30 @@ class MissingDataError(GenePhenoError, FileNotFoundError):
 
 class ModelMismatchError(GenePhenoError):
     """A checkpoint does not fit the data or encoder it is used with."""
+
+
+class ModelLoadError(GenePhenoError):
+    """A model file is missing, unreadable, corrupt or inconsistent with the rest of the
+    checkpoint. One line: the file and the problem (newlines in a library's message are
+    folded, so the CLI and the dashboard can show it as it is)."""
+
+    def __init__(self, path: object, problem: str):
+        problem = " ".join(str(problem).split())
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class UnknownGeneError(GenePhenoError):
+    """A gene name that is neither a known symbol / accession of the model nor a file.
+    `suggestions` holds close matches among the known names (may be empty)."""
+
+    def __init__(self, query: str, suggestions: list[str] | tuple = (), hint: str = ""):
+        message = f"unknown gene {query!r}"
+        if suggestions:
+            message += f"; did you mean {', '.join(suggestions)}?"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+        self.query = query
+        self.suggestions = list(suggestions)

@@ -43,3 +43,19 @@ def test_evaluate_bad_file_names_file_and_line(capsys):
 def test_evaluate_missing_file(capsys, tmp_path):
     assert cli.main(["evaluate", str(tmp_path / "nope.tsv"), *ARGS[1:]]) == 1
     assert "nope.tsv: no such file" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_empty_predictions_and_prints_warnings(capsys, tmp_path):
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("")
+    assert cli.main(["evaluate", str(empty), *ARGS[1:]]) == 1
+    err = capsys.readouterr().err
+    assert "empty.tsv: no predictions" in err and "Traceback" not in err
+    partial = tmp_path / "partial.tsv"
+    partial.write_text("G1\tHP:0001250\t0.8\n")
+    assert cli.main(["-q", "evaluate", str(partial), *ARGS[1:]]) == 0
+    captured = capsys.readouterr()
+    assert "warning: only 1 of 3 truth genes have predictions" in captured.out
+    assert "WARNING" in captured.err  # and logged
+    assert cli.main(["-q", "evaluate", str(partial), *ARGS[1:], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"][0].startswith("only 1 of 3")

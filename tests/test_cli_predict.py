@@ -81,7 +81,8 @@ def test_explain_text_and_json(model, capsys):
 def test_explain_writes_the_residue_track(model, tmp_path, capsys):
     seq = toy_genes()["sequence"][6]
     out = tmp_path / "res.tsv"
-    assert main(["explain", "--model", str(model.path), seq, "--phenotype", "HP:0012638", "--residues", str(out)]) == 0
+    assert main(["explain", "--model", str(model.path), "--sequence", seq, "--phenotype", "HP:0012638",
+                 "--residues", str(out)]) == 0
     capsys.readouterr()
     header, *rest = out.read_text().splitlines()
     assert header.startswith("#") and "HP:0012638" in header and "completeness gap" in header

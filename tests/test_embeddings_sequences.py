@@ -111,3 +111,30 @@ def test_translate_false_keeps_nucleotides():
     cds = (DATA / "cds.fasta").read_text()
     (rid, seq), = parse_sequences(cds, translate=False)
     assert rid == "INS_cds_synthetic" and seq.startswith("ATGGCCCTG") and len(seq) == 183
+
+
+def test_query_checks_length_and_ambiguity():
+    from genepheno_core.embeddings.sequences import MAX_NONSTANDARD_FRACTION, MIN_QUERY_LENGTH, check_query_sequences
+
+    ok = [("a", "M" * MIN_QUERY_LENGTH)]
+    assert check_query_sequences(ok) is ok
+    with pytest.raises(InputFormatError, match=rf"q\.fa, record 'b': sequence is 19 residues long; the minimum is 20"):
+        check_query_sequences([("b", "M" * 19)], "q.fa")
+    half = int(40 * MAX_NONSTANDARD_FRACTION)
+    assert check_query_sequences([("c", "M" * (40 - half) + "X" * half)])
+    with pytest.raises(InputFormatError, match="record 'c': 21 of 40 residues are unknown or non-standard"):
+        check_query_sequences([("c", "M" * 19 + "BZJXUO" * 3 + "XXX")])
+    assert check_query_sequences([("d", "X")], min_length=1, max_nonstandard=1.0)
+    # parse_sequences leaves length alone unless asked (embedding a short peptide is legitimate)
+    assert parse_sequences("MKV\n") == [("seq1", "MKV")]
+    with pytest.raises(InputFormatError, match="record 'seq1'.*the minimum is 20"):
+        parse_sequences("MKV\n", min_length=MIN_QUERY_LENGTH)
+
+
+def test_duplicate_ids_error_or_rename(caplog):
+    text = ">a\nMKV\n>a\nMKA\n>a\nMKW\n"
+    with pytest.raises(InputFormatError, match="duplicate id"):
+        parse_sequences(text)
+    with caplog.at_level("WARNING"):
+        assert parse_sequences(text, duplicates="rename") == [("a", "MKV"), ("a_2", "MKA"), ("a_3", "MKW")]
+    assert "record 3 is reported as 'a_3'" in caplog.text

@@ -219,3 +219,47 @@ def test_agrees_with_cafaeval_on_real_hpo(tmp_path):
     np.testing.assert_allclose(c.recall[idx], curves_ref["rc"], atol=1e-9)
     np.testing.assert_allclose(c.coverage[idx], curves_ref["cov"], atol=1e-9)
     assert curves_ref["cov"].min() < 0.5  # genes without predictions at high t are part of the check
+
+
+# --------------------------------------------------------------------------------------
+# Inputs that would give a meaningless score: refused or warned about
+
+
+def test_empty_or_unrelated_predictions_are_refused(tmp_path):
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("AUTHOR\tx\nMODEL\t1\nEND\n")
+    with pytest.raises(InputFormatError, match=r"empty\.tsv: no predictions"):
+        evaluate_files(empty, DATA / "truth.tsv", _ontology(DATA / "tiny_hp.obo"))
+    other = tmp_path / "other.tsv"
+    other.write_text("G8\tHP:0001250\t0.9\nG9\tHP:0000234\t0.5\n")
+    with pytest.raises(InputFormatError, match=r"other\.tsv: no prediction for any of the 3 truth genes"):
+        evaluate_files(other, DATA / "truth.tsv", _ontology(DATA / "tiny_hp.obo"))
+
+
+def _truncated_obo(tmp_path, drop):
+    text = (DATA / "tiny_hp.obo").read_text()
+    head, *stanzas = text.split("[Term]")
+    kept = [s for s in stanzas if not any(f"id: {t}\n" in s for t in drop)]
+    path = tmp_path / "truncated.obo"
+    path.write_text(head + "".join("[Term]" + s for s in kept))
+    return path
+
+
+def test_truncated_ontology_and_missing_predictions_warn(tmp_path, caplog):
+    # seizure, AR and the obsolete term gone: 3 of 4 truth annotations unknown, 1 of 3 genes left
+    obo = _truncated_obo(tmp_path, ["HP:0001250", "HP:0000007", "HP:0000009"])
+    with caplog.at_level("WARNING"):
+        r = evaluate_files(DATA / "predictions.tsv", DATA / "truth.tsv", _ontology(obo))
+    assert r["n_annotated_genes"] == 1
+    assert any("3 of 4 truth annotations (75%) use terms missing from the ontology; 2 of 3 truth genes" in w
+               for w in r["warnings"])
+    assert "missing from the ontology" in caplog.text
+    # the complete ontology, but predictions for only one of the three truth genes
+    partial = tmp_path / "partial.tsv"
+    partial.write_text("G1\tHP:0001250\t0.8\n")
+    r = evaluate_files(partial, DATA / "truth.tsv", _ontology(DATA / "tiny_hp.obo"))
+    assert r["warnings"] == ["only 1 of 3 truth genes have predictions: the others count as missed "
+                             "(a partial prediction file or different gene ids?)"]
+    # the fixture (2 of 3 genes predicted, all truth terms known) gets no warning
+    fixture = evaluate_files(DATA / "predictions.tsv", DATA / "truth.tsv", _ontology(DATA / "tiny_hp.obo"))
+    assert fixture["warnings"] == []

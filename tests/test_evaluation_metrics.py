@@ -239,3 +239,15 @@ def test_fmax_by_frequency_restricts_columns():
     # term 1 alone: gene 0 predicts it falsely, genes 1 and 2 miss it -> P 0, F 0
     assert r[">=301"] == 0.0
     assert math.isnan(r["31-100"])
+
+
+def test_all_zero_scores_are_warned_about(caplog):
+    y_true = np.array([[1, 0], [0, 1]], dtype=bool)
+    with caplog.at_level("WARNING"):
+        r = evaluate_scores(y_true, np.zeros((2, 2)))
+    assert "every score is 0" in caplog.text
+    assert r["fmax"] == 0  # the metrics themselves are unchanged
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        evaluate_scores(y_true, np.array([[0.9, 0.1], [0.2, 0.8]]))
+    assert "every score is 0" not in caplog.text

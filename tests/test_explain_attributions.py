@@ -74,7 +74,7 @@ def test_input_ig_completeness(model, target):
 @pytest.mark.parametrize("method", ["hidden", "input"])
 def test_residue_ig_completeness(model, method):
     seq = toy_genes()["sequence"][6]
-    df = residue_attributions(model, seq, phenotype="HP:0012638", method=method, n_steps=8, max_steps=64)
+    df = residue_attributions(model, ("g", seq), phenotype="HP:0012638", method=method, n_steps=8, max_steps=64)
     assert list(df.columns) == ["position", "residue", "attribution"]
     assert len(df) == len(seq) and "".join(df["residue"]) == seq
     assert df["position"].tolist() == list(range(1, len(seq) + 1))
@@ -94,37 +94,61 @@ def test_residues_equal_to_the_baseline_get_nothing(model, method):
     # a leading run of X: those positions (embeddings and, being a prefix, UniRep states)
     # are the baseline's exactly, so IG gives them exactly 0 and the real residues the rest
     seq = "XXXX" + toy_genes()["sequence"][6]
-    df = residue_attributions(model, seq, phenotype="HP:0012638", method=method, n_steps=8, max_steps=64)
+    df = residue_attributions(model, ("g", seq), phenotype="HP:0012638", method=method, n_steps=8, max_steps=64)
     assert (df["attribution"].iloc[:4] == 0).all()
     assert np.abs(df["attribution"].iloc[4:]).sum() > 0
     with pytest.raises(ValueError, match="method"):
-        residue_attributions(model, seq, method="gradient")
+        residue_attributions(model, ("g", seq), method="gradient")
 
 
 def test_residue_ig_refines_until_the_budget(model):
     seq = toy_genes()["sequence"][6]
     # an unreachable tolerance: the worst segment is halved until 64 gradient evaluations
-    df = residue_attributions(model, seq, phenotype="HP:0012638", method="input", n_steps=8, max_steps=64,
+    df = residue_attributions(model, ("g", seq), phenotype="HP:0012638", method="input", n_steps=8, max_steps=64,
                               tolerance=0.0)
     assert df.attrs["n_steps"] == 64 and df.attrs["n_segments"] == 2 + (64 - 16) // 16
     diff = df.attrs["logit"] - df.attrs["baseline_logit"]
     assert df["attribution"].sum() == pytest.approx(diff + df.attrs["delta"], abs=1e-6)
     with pytest.raises(ValueError, match="n_steps"):
-        residue_attributions(model, seq, n_steps=8, max_steps=8)
+        residue_attributions(model, ("g", seq), n_steps=8, max_steps=8)
 
 
 def test_residue_ig_needs_unirep(model):
     other = copy.copy(model)
     other.encoder = "composition"
     with pytest.raises(ModelMismatchError, match="UniRep"):
-        residue_attributions(other, ("g", "MKVLAAGIVG"))
+        residue_attributions(other, ("g", "MKVLAAGIVG" * 3))
 
 
 def test_unknown_targets(model):
     with pytest.raises(GenePhenoError):
-        concept_attributions(model, ("g", "MKVLAAGIVG"), concept="GO:9999999")
-    with pytest.raises(GenePhenoError):
-        residue_attributions(model, ("g", "MKVLAAGIVG"), phenotype="HP:9999999")
+        concept_attributions(model, ("g", "MKVLAAGIVG" * 3), concept="GO:9999999")
+    with pytest.raises(GenePhenoError, match="unknown phenotype"):
+        residue_attributions(model, ("g", "MKVLAAGIVG" * 3), phenotype="HP:9999999")
+
+
+def test_residue_length_limit(model):
+    from genepheno_core.errors import InputFormatError
+    from genepheno_core.explain.attributions import MAX_ATTRIBUTION_RESIDUES
+
+    seq = toy_genes()["sequence"][6]
+    with pytest.raises(InputFormatError, match=f"{len(seq)} residues: residue attributions are limited to 50 .*"
+                                               "max_residues="):
+        residue_attributions(model, ("g", seq), max_residues=50)
+    too_long = ("long", "MKVLAAGIVG" * (MAX_ATTRIBUTION_RESIDUES // 10 + 1))
+    with pytest.raises(InputFormatError, match=f"limited to {MAX_ATTRIBUTION_RESIDUES:,}"):
+        residue_attributions(model, too_long)
+
+
+def test_ig_batches_shrink_with_length():
+    from genepheno_core.explain.attributions import IG_BATCH_BYTES, ig_batch_size
+
+    assert ig_batch_size(500, 64, "hidden") == 32  # short proteins: the usual batch
+    for method, per_value in (("hidden", 4), ("input", 24)):
+        b = ig_batch_size(10_000, 256, method)
+        assert 1 <= b < 32 and b * 10_001 * 256 * 4 * per_value <= IG_BATCH_BYTES
+    assert ig_batch_size(10**7, 256, "input") == 1
+    assert ig_batch_size(500, 64, "hidden", limit=4) == 4
 
 
 def test_unirep_mean_hidden_matches_encoder():

@@ -97,9 +97,9 @@ def test_annotated_concepts_follow_go(model):
 
 def test_bad_input(model):
     with pytest.raises(GenePhenoError, match="unknown phenotype"):
-        explain(model, ("g", "MKVLAAGIV"), phenotype="HP:9999999")
+        explain(model, ("g", "MKVLAAGIV" * 3), phenotype="HP:9999999")
     with pytest.raises(InputFormatError, match="one protein"):
-        explain(model, ">a\nMKV\n>b\nMKA\n")
+        explain(model, ">a\n" + "MKV" * 10 + "\n>b\n" + "MKA" * 10 + "\n")
     with pytest.raises(InputFormatError):
         explain(model, ("g", "MK*V1"))
 
@@ -147,3 +147,32 @@ def test_top_evidence_lists_the_largest_go_term_contributions(model):
     # without GO annotations there is nothing to list (no homolog input in the toy model)
     no_go = prepare_inputs(model, [("g", seq)], None)
     assert top_evidence(model, no_go, frame, n=2) == [""] * len(frame)
+
+
+def test_unknown_gene_name_is_an_error_with_close_matches(model):
+    from genepheno_core.errors import UnknownGeneError
+
+    symbol = toy_genes()["symbol"][0]
+    typo = symbol[:-2] + symbol[-1] + symbol[-2]  # last two letters swapped, as CFRT for CFTR
+    with pytest.raises(UnknownGeneError, match=f"unknown gene '{typo}'; did you mean {symbol}") as info:
+        explain(model, typo)
+    assert info.value.suggestions[0] == symbol
+    with pytest.raises(UnknownGeneError, match="unknown gene 'ZZZQQQ'"):
+        explain(model, "ZZZQQQ")
+    # a file name that does not exist is a missing file, not an unknown gene
+    from genepheno_core.errors import MissingDataError
+
+    with pytest.raises(MissingDataError):
+        explain(model, "/nonexistent/query.fasta")
+
+
+def test_explanation_reports_given_used_and_unknown_go(model, caplog):
+    seq = toy_genes()["sequence"][3]
+    with caplog.at_level("WARNING"):
+        e = explain(model, ("g", seq), phenotype="HP:0000707", go_annotations=["GO:0005634", "GO:9999999"])
+    assert e.go_given == ["GO:0005634", "GO:9999999"]
+    assert e.go_used == ["GO:0005634"] and e.go_unknown == ["GO:9999999"]
+    assert "GO:9999999" in caplog.text
+    assert e.to_dict()["go_unknown"] == ["GO:9999999"]
+    with pytest.raises(InputFormatError, match="not a GO id"):
+        explain(model, ("g", seq), go_annotations=["GO:12345"])

@@ -51,7 +51,7 @@ def test_model_without_extras_still_predicts(model, tmp_path):
     bare = tmp_path / "bare"
     shutil.copytree(model.path, bare, ignore=shutil.ignore_patterns("explain"))
     m = resolve_model(bare)
-    df = predict(m, [("a", "MKVLAAGIVGLLLA")], top=3)
+    df = predict(m, [("a", "MKVLAAGIVGLLLAQPSHAEG")], top=3)
     assert len(df) == 3
 
 
@@ -104,3 +104,19 @@ def test_shipped_model_size_metrics_and_prediction(monkeypatch):
     df = predict(None, [("HBB", case["sequence"])], top=5)
     assert len(df) == 5 and df["score"].is_monotonic_decreasing
     assert set(df["term_id"]) <= set(m.terms["term_id"])
+
+
+@pytest.mark.parametrize("name, damage, problem", [
+    ("go_terms.tsv", lambda p: p.write_text("name\nnucleus\n"), "no go_id column"),
+    ("train_labels.npz", lambda p: p.write_bytes(p.read_bytes()[:40]), "corrupt or truncated"),
+    ("train_has_go.npy", lambda p: p.write_bytes(b"not numpy"), "ValueError"),
+])
+def test_damaged_extras_name_the_file(model, tmp_path, name, damage, problem):
+    from genepheno_core.errors import ModelLoadError
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(model.path, damaged)
+    damage(damaged / "explain" / name)
+    with pytest.raises(ModelLoadError) as info:
+        resolve_model(damaged)
+    assert str(info.value).startswith(f"{damaged / 'explain' / name}:") and problem in str(info.value)

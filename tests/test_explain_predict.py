@@ -29,6 +29,9 @@ def genes():
     return toy_genes()
 
 
+PEPTIDE = "MKVLAAGIVGLLLAQPSHAEG"  # 21 residues: just above the default minimum length
+
+
 def test_columns_ranks_and_order(model, genes):
     records = list(zip(genes["accession"][:3], genes["sequence"][:3]))
     df = predict(model, records, top=4)
@@ -108,7 +111,10 @@ def test_go_propagation_uses_stored_closure(model):
     (">x\n\n", InputFormatError),
     ([("a", "MKV1")], InputFormatError),
     ([], InputFormatError),
-    ([("a", "MKV"), ("a", "MKA")], InputFormatError),
+    ([("a", "MKV")], InputFormatError),  # shorter than MIN_QUERY_LENGTH
+    ([("a", "X" * 40)], InputFormatError),  # all unknown residues
+    ([("a", "MKVLXXBZJU" * 4)], InputFormatError),  # 24 of 40 non-standard
+    ("N" * 99 + "\n", InputFormatError),  # an N-only CDS translates to 33 X
 ])
 def test_bad_sequences(model, bad, error):
     with pytest.raises(error):
@@ -117,23 +123,56 @@ def test_bad_sequences(model, bad, error):
 
 def test_bad_go_ids_and_arguments(model):
     with pytest.raises(InputFormatError, match="not a GO id"):
-        predict(model, [("a", "MKVLA")], go_annotations={"a": ["nucleus"]})
+        predict(model, [("a", PEPTIDE)], go_annotations={"a": ["nucleus"]})
+    with pytest.raises(InputFormatError, match="not a GO id: GO:123"):
+        predict(model, [("a", PEPTIDE)], go_annotations={"a": ["GO:123"]})
     with pytest.raises(ValueError):
-        predict(model, [("a", "MKVLA")], top=0)
+        predict(model, [("a", PEPTIDE)], top=0)
     with pytest.raises(ValueError):
-        predict(model, [("a", "MKVLA")], threshold=1.5)
+        predict(model, [("a", PEPTIDE)], threshold=1.5)
 
 
 def test_encoder_mismatch(model):
     with pytest.raises(ModelMismatchError):
-        predict(model, [("a", "MKVLA")], embeddings=np.zeros((1, 7), dtype=np.float32))
+        predict(model, [("a", PEPTIDE)], embeddings=np.zeros((1, 7), dtype=np.float32))
     with pytest.raises(GenePhenoError):
-        predict(model, [("a", "MKVLA"), ("b", "MKV")], embeddings=np.zeros((1, 64), dtype=np.float32))
+        predict(model, [("a", PEPTIDE), ("b", PEPTIDE)], embeddings=np.zeros((1, 64), dtype=np.float32))
 
 
 def test_parse_records_forms(tmp_path):
     path = tmp_path / "q.fa"
     path.write_text(">a\nMKV\n>b\nMKA\n")
-    assert parse_records(path) == [("a", "MKV"), ("b", "MKA")]
-    assert parse_records(["MKV", "MKA"]) == [("seq1", "MKV"), ("seq2", "MKA")]
+    assert parse_records(path, min_length=1) == [("a", "MKV"), ("b", "MKA")]
+    assert parse_records(["MKV", "MKA"], min_length=3) == [("seq1", "MKV"), ("seq2", "MKA")]
     assert (FIXTURES / "toy_genes.tsv").exists()
+
+
+def test_short_and_ambiguous_sequences_are_refused_with_the_record(tmp_path):
+    path = tmp_path / "q.fa"
+    path.write_text(f">ok\n{PEPTIDE}\n>tiny\nM\n")
+    with pytest.raises(InputFormatError, match=r"q\.fa, record 'tiny': sequence is 1 residue long; the minimum is 20"):
+        parse_records(path)
+    assert parse_records(path, min_length=1)[1] == ("tiny", "M")
+    with pytest.raises(InputFormatError, match=r"record 'x': 40 of 40 residues are unknown"):
+        parse_records([("x", "X" * 40)])
+    # exactly half non-standard is still accepted; one more is not
+    assert parse_records([("h", "MA" * 10 + "X" * 20)])[0][0] == "h"
+    with pytest.raises(InputFormatError, match="21 of 40"):
+        parse_records([("h", "M" * 19 + "X" * 21)])
+
+
+def test_duplicate_ids_are_renamed_with_a_warning(model, caplog):
+    with caplog.at_level("WARNING"):
+        records = parse_records([("a", PEPTIDE), ("a", PEPTIDE[::-1]), ("a_2", PEPTIDE)])
+    assert [r for r, _ in records] == ["a", "a_3", "a_2"]
+    assert "duplicate id 'a' (records 1 and 2)" in caplog.text and "'a_3'" in caplog.text
+    frame = predict(model, f">a\n{PEPTIDE}\n>a\n{PEPTIDE[::-1]}\n", top=1)
+    assert list(frame["gene"]) == ["a", "a_2"]
+
+
+def test_unknown_go_ids_are_a_warning_naming_them(model, caplog):
+    with caplog.at_level("INFO"):
+        frame = predict(model, [("g", PEPTIDE)], go_annotations={"g": ["GO:0005634", "GO:9999999"]}, top=1)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "GO:9999999" in r.getMessage()]
+    assert warnings and "GO:0005634" not in warnings[0].getMessage()
+    assert frame.attrs["go_unknown"] == {"g": ["GO:9999999"]}

@@ -153,3 +153,61 @@ def test_int8_storage_round_trip(checkpoint, tmp_path):
     b = load_model(small).predict_scores(emb[:10])
     assert np.abs(a - b).max() < 0.02 and (small / "model.safetensors").stat().st_size < (path / "model.safetensors").stat().st_size
     assert dequantize_state(state).keys() == state.keys()  # plain weights pass through
+
+
+# --------------------------------------------------------------------------------------
+# Damaged checkpoints: one-line ModelLoadError naming the file and the problem
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def _edit_json(name, change):
+    def edit(ck):
+        meta = json.loads((ck / name).read_text())
+        change(meta)
+        (ck / name).write_text(json.dumps(meta))
+    return edit
+
+
+DAMAGE = {
+    "truncated weights": ("model.safetensors", lambda ck: _truncate(ck / "model.safetensors"), "corrupt or truncated"),
+    "missing weights": ("model.safetensors", lambda ck: (ck / "model.safetensors").unlink(), "missing file"),
+    "broken config": ("config.json", lambda ck: (ck / "config.json").write_text('{"format_version": 1, "kind"'),
+                      "not valid JSON"),
+    "config not an object": ("config.json", lambda ck: (ck / "config.json").write_text("[1, 2]"),
+                             "expected a JSON object, found list"),
+    "config without train_config": ("config.json", _edit_json("config.json", lambda m: m.pop("train_config")),
+                                    "missing train_config"),
+    "train_config not an object": ("config.json", _edit_json("config.json", lambda m: m.update(train_config=3)),
+                                   "invalid train_config"),
+    "shape does not fit the config": ("model.safetensors", _edit_json(
+        "config.json", lambda m: m["module_config"].update(hidden=m["module_config"]["hidden"] + 1)),
+        "weights do not fit config.json: size mismatch"),
+    "missing terms": ("terms.tsv", lambda ck: (ck / "terms.tsv").unlink(), "missing file"),
+    "terms without term_id": ("terms.tsv", lambda ck: (ck / "terms.tsv").write_text("id\tname\nHP:1\tx\n"),
+                              "no term_id column"),
+    "go inputs cut": ("go_inputs.tsv", lambda ck: (ck / "go_inputs.tsv").write_text("go_id\nGO:0000001\n"),
+                      "the module expects"),
+    "broken metrics": ("metrics.json", lambda ck: (ck / "metrics.json").write_text("{"), "not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGE))
+def test_damaged_checkpoint_is_a_one_line_error_naming_the_file(checkpoint, tmp_path, case):
+    import shutil
+
+    from genepheno_core.errors import ModelLoadError
+
+    path, _, _ = checkpoint
+    damaged = tmp_path / "model"
+    shutil.copytree(path, damaged)
+    name, damage, problem = DAMAGE[case]
+    damage(damaged)
+    with pytest.raises(ModelLoadError) as info:
+        load_model(damaged)
+    message = str(info.value)
+    assert message.startswith(str(damaged / name) + ":"), message
+    assert problem in message and "\n" not in message

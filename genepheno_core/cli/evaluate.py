@@ -83,4 +83,6 @@ def handler(args: argparse.Namespace) -> int:
         ignored = {k: v for k, v in result["ignored"].items() if v}
         if ignored:
             print("ignored lines: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in ignored.items()))
+        for message in result.get("warnings", []):
+            print(f"warning: {message}")
     return 0

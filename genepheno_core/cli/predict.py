@@ -30,16 +30,22 @@ def register(subparsers) -> None:
                    "phenotypes for models with those weights (0: none; tsv/json)")
     p.add_argument("--format", choices=("tsv", "json", "cafa"), default="tsv")
     p.add_argument("-o", "--output", default=None, metavar="OUT", help="output file (default: stdout)")
+    _add_min_length(p)
     p.set_defaults(func=predict_handler)
 
     e = subparsers.add_parser(
         "explain",
         help="why a protein gets a phenotype: GO concept contributions W_p[k, j] * sigmoid(c_j)",
-        description="Explain one protein's predictions: a gene symbol/accession of a case study or training "
-        "gene, a FASTA file with one record, or a raw sequence. Prints, per phenotype, the GO concepts "
-        "with the largest contributions; contributions + bias = logit.",
+        description="Explain one protein's predictions. The protein is either GENE_OR_FASTA, a gene "
+        "symbol/accession of a case study or training gene of the model (CFTR, P13569) or a FASTA file "
+        "with one record, or a raw sequence given with --sequence SEQ. A name that is neither a known gene "
+        "nor a file is an error listing close matches; it is never read as a sequence. Prints, per "
+        "phenotype, the GO concepts with the largest contributions; contributions + bias = logit.",
     )
-    e.add_argument("gene", metavar="GENE_OR_FASTA")
+    e.add_argument("gene", metavar="GENE_OR_FASTA", nargs="?", default=None,
+                   help="gene symbol / accession (case study or training gene), or a FASTA file with one record")
+    e.add_argument("--sequence", default=None, metavar="SEQ",
+                   help="explain this raw protein sequence (one-letter codes) instead of GENE_OR_FASTA")
     e.add_argument("--model", default=None, metavar="DIR", help="checkpoint directory (default: assets/models/hpo)")
     e.add_argument("--phenotype", action="append", default=None, metavar="TERM",
                    help="phenotype term id (repeatable; default: the top predicted ones)")
@@ -53,7 +59,17 @@ def register(subparsers) -> None:
                         "phenotype explained: position, residue, attribution")
     e.add_argument("--residue-method", choices=("hidden", "input"), default="hidden",
                    help="IG on UniRep's per-residue states (fast, default) or on its input embeddings (slow)")
+    e.add_argument("--max-residues", type=int, default=None, metavar="N",
+                   help="longest protein for --residues (default: the core's limit, 10,000 residues; time and "
+                        "memory grow with length: about 0.9 GB and minutes at 10,000)")
+    _add_min_length(e)
     e.set_defaults(func=explain_handler)
+
+
+def _add_min_length(parser) -> None:
+    parser.add_argument("--min-length", type=int, default=None, metavar="N",
+                        help="shortest sequence accepted (default 20 residues); sequences with more than half "
+                             "unknown or non-standard residues (X B Z J U O) are refused too")
 
 
 def _read_input(value: str):
@@ -84,13 +100,14 @@ def predict_handler(args: argparse.Namespace) -> int:
     from genepheno_core.errors import GenePhenoError
     from genepheno_core.explain.contributions import top_concepts, top_evidence
     from genepheno_core.explain.default_model import resolve_model
-    from genepheno_core.explain.predict import parse_records, prepare_inputs, ranked_frame, score_matrix
+    from genepheno_core.explain.predict import (
+        parse_records, prepare_inputs, ranked_frame, score_matrix, unknown_go_by_gene)
 
     if args.top < 1:
         raise GenePhenoError(f"--top must be >= 1, got {args.top}")
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise GenePhenoError(f"--threshold must be within [0, 1], got {args.threshold}")
-    records = parse_records(_read_input(args.input))
+    records = parse_records(_read_input(args.input), min_length=args.min_length)
     model = resolve_model(args.model)
     inputs = prepare_inputs(model, records, args.go)
     scores = score_matrix(model, inputs)
@@ -109,7 +126,7 @@ def predict_handler(args: argparse.Namespace) -> int:
     logger.info("%d proteins, model %s (threshold %.2f)", len(records), model.path, frame.attrs["threshold"])
     if args.format == "json":
         out = {"model": str(model.path), "threshold": frame.attrs["threshold"],
-               "predictions": frame.to_dict("records")}
+               "go_unknown": unknown_go_by_gene(inputs), "predictions": frame.to_dict("records")}
         _write(json.dumps(out, indent=1, default=str) + "\n", args.output)
     else:
         frame = frame.assign(score=frame["score"].map(lambda v: f"{v:.4f}"))
@@ -118,14 +135,15 @@ def predict_handler(args: argparse.Namespace) -> int:
 
 
 def explain_handler(args: argparse.Namespace) -> int:
-    from genepheno_core.errors import MissingDataError
+    from genepheno_core.errors import GenePhenoError, MissingDataError
     from genepheno_core.explain.contributions import explain
     from genepheno_core.explain.default_model import resolve_model
 
-    model = resolve_model(args.model)
-    gene = args.gene
-    if Path(gene).exists():
-        gene = Path(gene)
+    if (args.gene is None) == (args.sequence is None):
+        raise GenePhenoError("explain takes one protein: GENE_OR_FASTA (a gene name or FASTA file) "
+                             "or --sequence SEQ, not " + ("both" if args.gene else "neither"))
+    if args.max_residues is not None and args.max_residues < 1:
+        raise GenePhenoError(f"--max-residues must be >= 1, got {args.max_residues}")
     go = None
     if args.go:
         if Path(args.go).exists():
@@ -134,20 +152,27 @@ def explain_handler(args: argparse.Namespace) -> int:
             go = [g for g in args.go.replace(";", ",").split(",") if g.strip()]
         else:
             raise MissingDataError(f"--go {args.go}: neither a file nor GO ids")
-    if isinstance(gene, Path):
+    model = resolve_model(args.model)
+    if args.sequence is not None:
+        gene = ("query", args.sequence)
+    elif Path(args.gene).exists():
         from genepheno_core.explain.predict import parse_records
 
-        records = parse_records(gene)
-        gene = records[0] if len(records) == 1 else gene
-    result = explain(model, gene, phenotype=args.phenotype, go_annotations=go)
+        records = parse_records(Path(args.gene), min_length=args.min_length)
+        gene = records[0] if len(records) == 1 else Path(args.gene)
+    else:
+        gene = args.gene
+    result = explain(model, gene, phenotype=args.phenotype, go_annotations=go, min_length=args.min_length)
     table = result.contribution_table(top=args.top)
     if args.residues:
-        from genepheno_core.explain.attributions import residue_attributions
+        from genepheno_core.explain.attributions import MAX_ATTRIBUTION_RESIDUES, residue_attributions
         from genepheno_core.io import atomic_write_text
 
         first = str(result.terms["term_id"].iloc[0])
         track = residue_attributions(model, (result.gene, result.sequence), phenotype=first,
-                                     go_annotations=result.go_annotations or None, method=args.residue_method)
+                                     go_annotations=result.go_annotations or None, method=args.residue_method,
+                                     max_residues=args.max_residues or MAX_ATTRIBUTION_RESIDUES,
+                                     min_length=args.min_length)
         header = (f"# {result.gene} {first} {track.attrs['target_name']}: IG ({track.attrs['method']}) from "
                   f"{track.attrs['baseline']}; logit {track.attrs['logit']:+.4f}, baseline "
                   f"{track.attrs['baseline_logit']:+.4f}, completeness gap {track.attrs['delta']:+.2e}\n")
@@ -162,10 +187,13 @@ def explain_handler(args: argparse.Namespace) -> int:
         _write(table.to_csv(sep="\t", index=False, float_format="%.4f"), args.output)
         return 0
     lines = [f"gene {result.gene} ({len(result.sequence)} aa), model {model.path}, threshold {result.threshold:.2f}"]
-    if result.go_annotations:
-        lines.append(f"GO annotations used: {len(result.go_annotations)}")
-    else:
-        lines.append("no GO annotations: sequence-only prediction")
+    if result.go_given:
+        line = f"GO annotations given: {len(result.go_given)}, used: {len(result.go_used)}"
+        if result.go_unknown:
+            line += f" (unknown: {', '.join(result.go_unknown)})"
+        lines.append(line)
+    if not result.go_used:
+        lines.append("no GO annotations used: sequence-only prediction")
     for row in result.terms.to_dict("records"):
         t = row["term_id"]
         lines.append("")

@@ -15,7 +15,12 @@ from genepheno_core.embeddings.base import Encoder
 from genepheno_core.embeddings.cache import EmbeddingCache
 from genepheno_core.embeddings.composition import CompositionEncoder, composition_features
 from genepheno_core.embeddings.config import CompositionConfig, EmbeddingConfig
-from genepheno_core.embeddings.sequences import parse_sequences
+from genepheno_core.embeddings.sequences import (
+    MAX_NONSTANDARD_FRACTION,
+    MIN_QUERY_LENGTH,
+    check_query_sequences,
+    parse_sequences,
+)
 
 # name -> module, imported on first use (these pull torch / transformers)
 _LAZY = {
@@ -30,6 +35,8 @@ _LAZY = {
 
 __all__ = [
     "ENCODER_NAMES",
+    "MAX_NONSTANDARD_FRACTION",
+    "MIN_QUERY_LENGTH",
     "CompositionConfig",
     "CompositionEncoder",
     "EmbeddingCache",
@@ -37,6 +44,7 @@ __all__ = [
     "Encoder",
     "composition_features",
     "embed_sequences",
+    "check_query_sequences",
     "get_encoder",
     "parse_sequences",
     *_LAZY,

@@ -262,16 +262,24 @@ def evaluate_files(
     propagate: bool = True,
 ) -> dict:
     """Evaluate a CAFA prediction file against a truth file over `ontology` (an Ontology or
-    a path to one). Returns `evaluate_scores`' dict plus n_predicted_genes and `ignored`."""
+    a path to one). Returns `evaluate_scores`' dict plus n_predicted_genes, `ignored` and
+    `warnings` (see `coverage_warnings`). An empty prediction file, or one without any
+    truth gene, raises InputFormatError (it would score Fmax 0 / AUC 0.5)."""
     if isinstance(ontology, (str, os.PathLike)):
         ontology = load_evaluation_ontology(ontology)
     truth = read_truth(truth_path)
     if truth.empty:
         raise InputFormatError(truth_path, "no ground-truth annotations")
     predictions = read_predictions(predictions_path)
+    if predictions.empty:
+        raise InputFormatError(predictions_path, "no predictions (no gene, term, score lines): nothing to evaluate")
     m = build_matrices(predictions, truth, ontology, propagate=propagate)
     if not m["genes"]:
         raise InputFormatError(truth_path, "no ground-truth term is in the ontology")
+    if not predictions["gene"].isin(set(m["genes"])).any():
+        raise InputFormatError(
+            predictions_path, f"no prediction for any of the {len(m['genes']):,} truth genes (predicted: "
+            f"{', '.join(predictions['gene'].drop_duplicates().head(3))}...; truth: {', '.join(m['genes'][:3])}...)")
     ia = None
     if ia_path is not None:
         ia_map = read_ia(ia_path)
@@ -280,4 +288,24 @@ def evaluate_files(
     result["n_predicted_genes"] = int((m["y_score"] > 0).any(axis=1).sum())
     result["ignored"] = {k: v for k, v in m["counts"].items() if k != "roots_excluded"}
     result["roots_excluded"] = m["counts"]["roots_excluded"]
+    result["warnings"] = coverage_warnings(truth, m["genes"], m["counts"]["truth_unknown_terms"],
+                                           result["n_predicted_genes"])
+    for message in result["warnings"]:
+        logger.warning(message)
     return result
+
+
+def coverage_warnings(truth: pd.DataFrame, genes: list, unknown_truth: int, n_predicted: int) -> list[str]:
+    """Messages for results that mostly measure something else than the predictions: most
+    truth annotations use terms the ontology lacks (a truncated or wrong ontology), or most
+    truth genes have no prediction (a partial prediction file or mismatched gene ids)."""
+    out = []
+    n_truth_genes = truth["gene"].nunique()
+    if unknown_truth * 2 > len(truth):
+        out.append(f"{unknown_truth:,} of {len(truth):,} truth annotations ({unknown_truth / len(truth):.0%}) use "
+                   f"terms missing from the ontology; {n_truth_genes - len(genes):,} of {n_truth_genes:,} truth genes "
+                   "are left out (a truncated or wrong ontology release?)")
+    if n_predicted * 2 < len(genes):
+        out.append(f"only {n_predicted:,} of {len(genes):,} truth genes have predictions: the others count as "
+                   "missed (a partial prediction file or different gene ids?)")
+    return out

@@ -329,6 +329,11 @@ def evaluate_scores(y_true, y_score, *, term_ancestors=None, ia=None, term_count
     y_true = _dense(y_true).astype(bool)
     y_score = _dense(y_score).astype(np.float64, copy=False)
     _check_shapes(y_true, y_score)
+    if y_true.size == 0:
+        logger.warning("evaluating %d genes x %d terms: the metrics are undefined", *y_true.shape)
+    elif not y_score.any():
+        # a common symptom of an empty or mismatched prediction set: Fmax 0, AUC 0.5
+        logger.warning("every score is 0 (no predictions): Fmax is 0 and AUC 0.5 by construction")
     if term_ancestors is not None:
         y_score = propagate_scores(y_score, term_ancestors)
     curves = threshold_curves(y_true, y_score, thresholds=thresholds)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genepheno_core.errors import GenePhenoError, ModelMismatchError
+from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatchError
 from genepheno_core.explain.contributions import resolve_gene
 from genepheno_core.explain.default_model import model_extras, resolve_model
 from genepheno_core.explain.predict import prepare_inputs, score_matrix, term_index
@@ -26,6 +26,27 @@ from genepheno_core.explain.predict import prepare_inputs, score_matrix, term_in
 logger = logging.getLogger(__name__)
 
 UNKNOWN_RESIDUE_TOKEN = 23  # UniRep's "X": the residue-level IG baseline
+# Longest protein residue_attributions accepts by default (max_residues= / --max-residues
+# override it; the longest training protein of the hpo model, titin, has 34,350). Before
+# the limit and the IG batch sizing below, a 40,000-residue protein took 4.8 GB and 102 s
+# (~105 MB per 1,000 residues). Measured peak RSS, shipped hpo model (UniRep-256), method
+# "hidden", this process included: 0.64 GB at 1,000 residues, 0.88 GB at 10,000 (277 s on
+# a busy 2-core machine): time, not memory, is what the limit protects now.
+MAX_ATTRIBUTION_RESIDUES = 10_000
+# Bytes of one IG batch's per-residue tensors (interpolated inputs, their gradients and,
+# for method="input", the mLSTM's saved activations): batches are cut to fit, so long
+# proteins run in smaller batches instead of growing memory with batch x length.
+IG_BATCH_BYTES = 256 * 2**20
+
+
+def ig_batch_size(length: int, width: int, method: str, limit: int | None = 32) -> int:
+    """Internal IG batch size for a (length + 1, width) per-residue tensor per sample:
+    at most `limit`, and small enough that a batch stays within IG_BATCH_BYTES."""
+    # float32 values kept per residue and sample: hidden = input, gradient, product and the
+    # mean's backward (~4 x width); input = the mLSTM's saved gates and states (~24 x width)
+    per_sample = (length + 1) * width * 4 * (4 if method == "hidden" else 24)
+    fit = max(1, IG_BATCH_BYTES // per_sample)
+    return int(min(limit or fit, fit))
 
 
 def forward_parts(module, seq_emb=None, go_bag=None, go_present=None, homology=None, homology_present=None,
@@ -113,13 +134,18 @@ def _target(model, phenotype, concept, default_scores: np.ndarray | None) -> _Ta
     return _Target("phenotype", k, str(model.terms["term_id"].iloc[k]), str(model.terms["name"].iloc[k]))
 
 
-def _gene_tensors(model, gene, go_annotations):
+def _gene_tensors(model, gene, go_annotations, min_length: int | None = None, max_residues: int | None = None):
     from genepheno_core.models import GenePheno
 
     model = resolve_model(model)
     if not isinstance(model.module, GenePheno):
         raise ModelMismatchError(f"{model.path} ({model.kind}) has no GO concept layer")
-    gid, seq, known_go = resolve_gene(model, gene)
+    gid, seq, known_go = resolve_gene(model, gene, min_length=min_length)
+    if max_residues is not None and len(seq) > max_residues:
+        raise InputFormatError(
+            "<sequence>", f"{len(seq):,} residues: residue attributions are limited to {max_residues:,} "
+            "(time and memory grow with length: ~0.9 GB and minutes at 10,000); raise the limit with "
+            "max_residues= (CLI: --max-residues)", record=gid)
     if go_annotations is None:
         go_annotations = known_go
     if go_annotations is not None and not isinstance(go_annotations, dict):
@@ -167,13 +193,13 @@ class ConceptAttributions:
 
 
 def concept_attributions(model, gene, phenotype: str | None = None, concept: str | None = None,
-                         go_annotations=None, n_steps: int = 64) -> ConceptAttributions:
+                         go_annotations=None, n_steps: int = 64, min_length: int | None = None) -> ConceptAttributions:
     """captum attributions of a phenotype logit (to concepts and inputs) or of a concept logit
     (to inputs) for one gene; see ConceptAttributions. phenotype/concept None: the gene's
     best-scoring phenotype."""
     from captum.attr import IntegratedGradients, LayerIntegratedGradients
 
-    model, gid, seq, inputs, t, present = _gene_tensors(model, gene, go_annotations)
+    model, gid, seq, inputs, t, present = _gene_tensors(model, gene, go_annotations, min_length)
     module = model.module
     module.eval()
     T = float(module.config.temperature)
@@ -287,7 +313,8 @@ def concept_attributions(model, gene, phenotype: str | None = None, concept: str
 def residue_attributions(model, sequence, phenotype: str | None = None, concept: str | None = None,
                          go_annotations=None, method: str = "hidden", n_steps: int | None = None,
                          tolerance: float = 0.05, max_steps: int = 256,
-                         internal_batch_size: int | None = 32) -> pd.DataFrame:
+                         internal_batch_size: int | None = 32, max_residues: int | None = MAX_ATTRIBUTION_RESIDUES,
+                         min_length: int | None = None) -> pd.DataFrame:
     """Integrated Gradients from a phenotype (or concept) logit back to each residue, through
     the UniRep encoder (captum IntegratedGradients), one score per residue.
 
@@ -316,6 +343,11 @@ def residue_attributions(model, sequence, phenotype: str | None = None, concept:
     "hidden" doubles its steps and "input" splits segments until it is or `max_steps`
     gradient evaluations are spent; attrs["converged"] says whether the tolerance was met.
 
+    Length: proteins longer than `max_residues` (default MAX_ATTRIBUTION_RESIDUES, None:
+    no limit) raise InputFormatError; IG batches are cut to IG_BATCH_BYTES
+    (`internal_batch_size` is an upper bound), so memory stays under 1 GB at the limit.
+    `min_length` as in `explain`.
+
     Returns DataFrame[position (1-based), residue, attribution]; df.attrs holds target,
     target_kind, method, logit, baseline_logit, delta (sum of attributions - (logit -
     baseline_logit)), relative_delta, n_steps (gradient evaluations), n_segments and
@@ -338,8 +370,9 @@ def residue_attributions(model, sequence, phenotype: str | None = None, concept:
     n_steps = int(n_steps or (32 if method == "hidden" else 16))
     if n_steps < 2 or max_steps < 2 * n_steps:
         raise ValueError(f"need 2 <= n_steps <= max_steps / 2, got n_steps={n_steps}, max_steps={max_steps}")
-    model, gid, seq, inputs, t, present = _gene_tensors(model, sequence, go_annotations)
+    model, gid, seq, inputs, t, present = _gene_tensors(model, sequence, go_annotations, min_length, max_residues)
     unirep = load_unirep(int(encoder[len("unirep"):]))
+    internal_batch_size = ig_batch_size(len(seq), unirep.layers[-1].hidden_dim, method, internal_batch_size)
     module = model.module
     module.eval()
     T = float(module.config.temperature)

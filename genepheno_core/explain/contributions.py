@@ -15,14 +15,18 @@ logit of the reported probability sigmoid(s_k).
 
 from __future__ import annotations
 
+import difflib
 import logging
+import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from genepheno_core.errors import InputFormatError, ModelMismatchError
+from genepheno_core.errors import InputFormatError, ModelMismatchError, UnknownGeneError
 from genepheno_core.explain.default_model import model_extras, resolve_model
 from genepheno_core.explain.predict import parse_records, prepare_inputs, term_index
 
@@ -45,6 +49,9 @@ class Explanation:
         column per explained term_id) of W_o[k, x] * o_x; no rows without homologs there.
     bias, logit, score: {term_id: b_k}, {term_id: s_k}, {term_id: sigmoid(s_k)} (unpropagated).
     terms: DataFrame[term_id, term_name, logit, bias, score, propagated_score, rank].
+    go_annotations: the GO ids behind the prediction: those used, propagated, with the
+        concepts they imply. go_given: the GO ids given for the gene (as given);
+        go_unknown: those of them the model does not know (ignored); the others were used.
     """
 
     gene: str
@@ -61,6 +68,14 @@ class Explanation:
     ortholog_contributions: pd.DataFrame = field(default_factory=pd.DataFrame)
     evidence_names: dict = field(default_factory=dict)  # GO / other-species term id -> name
     ortholog_dataset: str = ""  # the other species' dataset (mpo, hpo) of the ortholog evidence
+    go_given: list[str] = field(default_factory=list)
+    go_unknown: list[str] = field(default_factory=list)
+
+    @property
+    def go_used(self) -> list[str]:
+        """The given GO ids the model knows (the ones that went into the prediction)."""
+        unknown = set(self.go_unknown)
+        return [g for g in self.go_given if g not in unknown]
 
     def evidence_table(self, term: str | None = None, top: int | None = None) -> pd.DataFrame:
         """Long table [term_id, source, id, name, contribution] of every contribution to the
@@ -129,7 +144,8 @@ class Explanation:
                 "contributions": self.contribution_table().to_dict("records"),
                 "evidence": self.evidence_table().to_dict("records"), "bias": self.bias,
                 "logit": self.logit, "score": self.score, "terms": self.terms.to_dict("records"),
-                "go_annotations": self.go_annotations, "threshold": self.threshold}
+                "go_annotations": self.go_annotations, "go_given": self.go_given, "go_used": self.go_used,
+                "go_unknown": self.go_unknown, "threshold": self.threshold}
 
 
 def baseline_activations(model) -> np.ndarray:
@@ -178,39 +194,85 @@ def find_gene(model, query: str) -> tuple[str, str, list[str] | None] | None:
     return None
 
 
-def resolve_gene(model, gene) -> tuple[str, str, list[str] | None]:
-    """One protein from (id, sequence), a known gene symbol/accession, or sequence/FASTA text
-    or path holding exactly one record."""
+def known_gene_names(model) -> list[str]:
+    """Symbols, then accessions and gene ids, of the case studies and the model's training
+    genes (what `find_gene` looks up), without duplicates."""
+    names: list[str] = []
+    try:
+        from genepheno_core.explain.case_studies import load_case_studies
+
+        cases = load_case_studies()
+        names += [str(v) for col in ("symbol", "accession", "gene_id") for v in cases[col]]
+    except Exception as exc:  # no case studies shipped: the training genes only
+        logger.debug("case studies unavailable: %s", exc)
+    genes = model_extras(model).train_genes
+    if genes is not None:
+        names += [str(v) for col in ("symbol", "accession", "gene_id") if col in genes for v in genes[col]]
+    return list(dict.fromkeys(n for n in names if n))
+
+
+def _looks_like_path(text: str) -> bool:
+    return os.sep in text or bool(re.search(r"\.(fa|fasta|faa|fna|txt|gz)$", text, re.IGNORECASE))
+
+
+def resolve_gene(model, gene, min_length: int | None = None) -> tuple[str, str, list[str] | None]:
+    """One protein from (id, sequence), a known gene symbol/accession, FASTA text or a path
+    holding exactly one record.
+
+    A one-line string is a gene name (or a file name): one that is neither known (case
+    studies, training genes) nor an existing file raises UnknownGeneError with close
+    matches. A raw sequence is never guessed from a bare word ("CFRT" would otherwise be
+    a 4-residue protein): pass (id, sequence) or FASTA text."""
     if isinstance(gene, tuple) and len(gene) == 2:
-        rid, seq = parse_records([gene])[0]
+        rid, seq = parse_records([gene], min_length=min_length)[0]
         return rid, seq, None
     if isinstance(gene, str) and gene.strip() and "\n" not in gene.strip() and not gene.startswith(">"):
-        found = find_gene(model, gene)
+        name = gene.strip()
+        found = find_gene(model, name)
         if found is not None:
             return found
-    records = parse_records(gene)
+        if not _looks_like_path(name) and not Path(name).expanduser().exists():
+            known = known_gene_names(model)
+            by_upper = {}
+            for n in known:
+                by_upper.setdefault(n.upper(), n)
+            query = name.upper()
+            close = difflib.get_close_matches(query, list(by_upper), n=10)
+            # among equally close names, swapped letters (CFRT -> CFTR) are the likeliest typo
+            close.sort(key=lambda m: sorted(m) != sorted(query))
+            close = [by_upper[m] for m in close[:3]]
+            shown = name if len(name) <= 40 else f"{name[:30]}... ({len(name)} letters)"
+            raise UnknownGeneError(shown, close, hint=f"not a case-study or training gene of {model.path}; "
+                                   "for a raw sequence pass (id, sequence) or FASTA text, or --sequence in the CLI")
+    records = parse_records(gene, min_length=min_length)
     if len(records) != 1:
         raise InputFormatError("<gene>", f"explain takes one protein, got {len(records)} records")
     return records[0][0], records[0][1], None
 
 
-def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5, embeddings=None) -> Explanation:
+def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5, embeddings=None,
+            min_length: int | None = None) -> Explanation:
     """Concept activations and exact per-concept contributions for one gene.
 
     model: TrainedModel, checkpoint path or None (default model).
-    gene: (id, sequence), a gene symbol / accession of a case study or training gene, or a
-        sequence / FASTA text / path with one record.
+    gene: (id, sequence), a gene symbol / accession of a case study or training gene, or
+        FASTA text / a path with one record. An unknown name raises UnknownGeneError (with
+        close matches); a bare string is never taken for a raw sequence.
     phenotype: a term id (or exact name), a list of them, or None for the `top_terms`
         best-scoring phenotypes. Unknown terms raise GenePhenoError.
     go_annotations: GO ids of the gene (list), or a dict / GAF as in `predict`. A case-study
         gene looked up by name uses its known annotations unless go_annotations=[] is given.
+        GO ids the model does not know are ignored with a warning and listed in
+        Explanation.go_unknown; malformed ids raise InputFormatError.
+    min_length: shortest sequence accepted (default MIN_QUERY_LENGTH); mostly-X sequences
+        are refused too.
     """
     model = resolve_model(model)
     from genepheno_core.models import GenePheno
 
     if not isinstance(model.module, GenePheno):
         raise ModelMismatchError(f"{model.path} ({model.kind}) has no GO concept layer to explain")
-    gid, seq, known_go = resolve_gene(model, gene)
+    gid, seq, known_go = resolve_gene(model, gene, min_length=min_length)
     if go_annotations is None:
         go_annotations = known_go
     if go_annotations is not None and not isinstance(go_annotations, dict) and not _is_path(go_annotations):
@@ -265,7 +327,8 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         score={term_ids[k]: float(1.0 / (1.0 + np.exp(-logits[k]))) for k in cols}, terms=terms,
         go_annotations=sorted(annotated), threshold=float(model.threshold),
         go_term_contributions=go_frame, ortholog_contributions=orth_frame, evidence_names=evidence_names,
-        ortholog_dataset=model.cross_species.dataset if model.uses_ortholog else "")
+        ortholog_dataset=model.cross_species.dataset if model.uses_ortholog else "",
+        go_given=sorted(inputs.go_given[0]), go_unknown=sorted(inputs.go_unknown[0]))
 
 
 def _path_contributions(model, tensors: dict, cols: list[int], columns: list[str]):

@@ -219,27 +219,39 @@ def model_extras(model) -> ModelExtras:
             extras.train_genes = pd.DataFrame({"gene_id": ids, "symbol": "", "accession": ids})
             extras.train_sequences, extras.train_labels = list(homology[0]), homology[1].astype(np.int32)
     else:
-        read = lambda name: pd.read_csv(root / name, sep="\t", dtype=str, keep_default_na=False)  # noqa: E731
-        terms = read("terms.tsv")
+        # a damaged file raises ModelLoadError naming it (not a pandas/numpy traceback)
+        from genepheno_core.training.checkpoint import model_file, read_npz, read_table
+
+        def read(name, columns=()):
+            return read_table(root / name, columns)
+
+        terms = read("terms.tsv", ("term_id", "name", "n_genes", "depth"))
         terms["n_genes"] = pd.to_numeric(terms["n_genes"], errors="coerce").fillna(0).astype(int)
         terms["depth"] = pd.to_numeric(terms["depth"], errors="coerce").fillna(0).astype(int)
-        extras = ModelExtras(terms=terms, term_ancestors=sp.load_npz(root / "term_ancestors.npz").tocsr())
+        extras = ModelExtras(terms=terms, term_ancestors=read_npz(root / "term_ancestors.npz"))
         if (root / "train_genes.tsv").exists():
-            extras.train_genes = read("train_genes.tsv")
-            extras.train_sequences = [r.sequence for r in read_fasta(root / TRAIN_SEQUENCES)]
-            extras.train_labels = sp.load_npz(root / "train_labels.npz").tocsr().astype(np.int32)  # uint8 sums overflow
+            extras.train_genes = read("train_genes.tsv", ("gene_id", "symbol", "accession"))
+            with model_file(root / TRAIN_SEQUENCES):
+                extras.train_sequences = [r.sequence for r in read_fasta(root / TRAIN_SEQUENCES)]
+            extras.train_labels = read_npz(root / "train_labels.npz").astype(np.int32)  # uint8 sums overflow
         if (root / "train_concepts.npz").exists():
-            extras.train_concepts = sp.load_npz(root / "train_concepts.npz").tocsr().astype(np.int32)
-            extras.train_has_go = np.load(root / "train_has_go.npy")
+            extras.train_concepts = read_npz(root / "train_concepts.npz").astype(np.int32)
+            with model_file(root / "train_has_go.npy"):
+                extras.train_has_go = np.load(root / "train_has_go.npy", allow_pickle=False)
         if (root / "go_terms.tsv").exists():
-            extras.go_terms = read("go_terms.tsv")
+            extras.go_terms = read("go_terms.tsv", ("go_id", "name"))
         if (root / "go_closure.npz").exists():
-            extras.go_closure = sp.load_npz(root / "go_closure.npz").tocsr()
+            extras.go_closure = read_npz(root / "go_closure.npz")
         if (root / "concept_closure.npz").exists():
-            extras.concept_closure = sp.load_npz(root / "concept_closure.npz").tocsr()
+            extras.concept_closure = read_npz(root / "concept_closure.npz")
         if (root / "pairs.tsv").exists():
-            extras.pairs = read("pairs.tsv")
+            extras.pairs = read("pairs.tsv", ("term_a", "term_b", "rule", "overlap"))
             extras.pairs["overlap"] = pd.to_numeric(extras.pairs["overlap"], errors="coerce")
+        k_anc = extras.term_ancestors.shape
+        if k_anc != (len(terms), len(terms)):
+            from genepheno_core.errors import ModelLoadError
+
+            raise ModelLoadError(root / "term_ancestors.npz", f"shape {k_anc}, expected ({len(terms)}, {len(terms)})")
     if list(extras.terms["term_id"]) != list(model.terms["term_id"]):
         from genepheno_core.errors import ModelMismatchError
 

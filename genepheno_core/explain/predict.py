@@ -12,7 +12,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,15 +35,27 @@ class Inputs:
     sequences: list[str]
     embeddings: np.ndarray | None  # (n, D) from model.encoder; None for models without sequence input
     go_sets: list[set[str] | None]  # per gene: propagated GO ids in the model's input vocabulary
+    go_given: list[set[str]] = field(default_factory=list)  # per gene: the GO ids given
+    go_unknown: list[set[str]] = field(default_factory=list)  # per gene: given ids the model does not know
 
 
-def parse_records(sequences_or_fasta) -> list[tuple[str, str]]:
-    """[(id, sequence)] from FASTA text, raw sequence(s), a file path or a list of (id, seq)."""
+def parse_records(sequences_or_fasta, min_length: int | None = None,
+                  max_nonstandard: float | None = None) -> list[tuple[str, str]]:
+    """[(id, sequence)] from FASTA text, raw sequence(s), a file path or a list of (id, seq).
+
+    Every record passes `check_query_sequences` (at least `min_length` residues, default
+    MIN_QUERY_LENGTH; at most `max_nonstandard` X/B/Z/J/U/O, default
+    MAX_NONSTANDARD_FRACTION). Duplicate ids are a warning: later records become ID_2, ...
+    """
     from genepheno_core.embeddings import parse_sequences
-    from genepheno_core.embeddings.sequences import clean_protein
+    from genepheno_core.embeddings.sequences import (
+        MAX_NONSTANDARD_FRACTION, MIN_QUERY_LENGTH, check_query_sequences, clean_protein, rename_duplicate_ids)
 
+    min_length = MIN_QUERY_LENGTH if min_length is None else int(min_length)
+    max_nonstandard = MAX_NONSTANDARD_FRACTION if max_nonstandard is None else float(max_nonstandard)
     if isinstance(sequences_or_fasta, (str, os.PathLike)):
-        return parse_sequences(sequences_or_fasta)
+        return parse_sequences(sequences_or_fasta, duplicates="rename", min_length=min_length,
+                               max_nonstandard=max_nonstandard)
     if isinstance(sequences_or_fasta, Iterable):
         records = []
         for i, item in enumerate(sequences_or_fasta, start=1):
@@ -57,11 +69,8 @@ def parse_records(sequences_or_fasta) -> list[tuple[str, str]]:
             records.append((str(rid), clean_protein(str(seq), "<sequences>", str(rid))))
         if not records:
             raise InputFormatError("<sequences>", "no sequences (empty input)")
-        ids = [r for r, _ in records]
-        if len(set(ids)) != len(ids):
-            dup = next(r for r in ids if ids.count(r) > 1)
-            raise InputFormatError("<sequences>", "duplicate id", record=dup)
-        return records
+        check_query_sequences(records, "<sequences>", min_length, max_nonstandard)
+        return rename_duplicate_ids(records, "<sequences>")
     raise TypeError(f"expected FASTA text, a path or (id, sequence) pairs, not {type(sequences_or_fasta).__name__}")
 
 
@@ -106,25 +115,50 @@ def read_go_annotations(go_annotations, ids: list[str]) -> dict[str, set[str]]:
     raise TypeError("go_annotations must be a dict gene -> GO ids or a GAF path")
 
 
-def propagate_go(model, terms: Iterable[str] | None) -> set[str] | None:
-    """GO ids -> the model's GO input terms they imply (themselves and their ancestors)."""
-    if not terms:
-        return None
-    terms = set(terms)
+def split_go(model, terms: Iterable[str] | None) -> tuple[set[str], set[str]]:
+    """(known, unknown) GO ids: unknown ones are neither GO inputs of the model nor in the
+    GO vocabulary it can propagate (its stored closure, else its training GO release)."""
+    terms = set(terms or ())
     extras = model_extras(model)
-    inputs = model.go_inputs
-    out = terms & set(inputs)
     if extras.go_closure is not None:
         index = extras.go_index()
-        unknown = []
-        for t in terms:
+        known = {t for t in terms if t in index or t in set(model.go_inputs)}
+    else:
+        ontology = model.go_ontology() if model.uses_go else None
+        inputs = set(model.go_inputs)
+        known = {t for t in terms if t in inputs or (ontology is not None and _in_ontology(ontology, t))}
+    return known, terms - known
+
+
+def _in_ontology(ontology, term: str) -> bool:
+    if term in ontology:
+        return True
+    try:  # an alt_id / obsolete id with a replacement
+        return ontology.remap(term) is not None
+    except (KeyError, ValueError):
+        return False
+
+
+def propagate_go(model, terms: Iterable[str] | None) -> set[str] | None:
+    """GO ids -> the model's GO input terms they imply (themselves and their ancestors).
+    Ids outside the model's GO vocabulary are ignored with a warning naming them."""
+    if not terms:
+        return None
+    known, unknown = split_go(model, terms)
+    if unknown:
+        logger.warning("%d GO id(s) not in the model's GO vocabulary, ignored: %s", len(unknown),
+                       ", ".join(sorted(unknown)[:10]) + (" ..." if len(unknown) > 10 else ""))
+    extras = model_extras(model)
+    inputs = model.go_inputs
+    out = known & set(inputs)
+    if extras.go_closure is not None:
+        index = extras.go_index()
+        for t in known:
             row = index.get(t)
-            if row is None:
-                unknown.append(t)
-                continue
-            out.update(inputs[j] for j in extras.go_closure[row].indices)
-        if unknown:
-            logger.info("%d GO ids outside the model's GO vocabulary ignored (%s...)", len(unknown), ", ".join(sorted(unknown)[:3]))
+            if row is not None:
+                out.update(inputs[j] for j in extras.go_closure[row].indices)
+    else:
+        out = set(known)  # TrainedModel.go_bag propagates them over its GO release
     return out or None
 
 
@@ -149,14 +183,16 @@ def prepare_inputs(model, records: list[tuple[str, str]], go_annotations=None, e
     go = read_go_annotations(go_annotations, ids)
     if go and not model.uses_go:
         logger.warning("model %s takes no GO input: GO annotations ignored", model.path)
-    go_sets = [propagate_go(model, go.get(i)) if model.uses_go else None for i in ids]
+    go_given = [set(go.get(i) or ()) for i in ids]
+    go_unknown = [split_go(model, g)[1] if model.uses_go else set() for g in go_given]
+    go_sets = [propagate_go(model, g) if model.uses_go else None for g in go_given]
     if embeddings is not None:
         embeddings = np.asarray(embeddings, dtype=np.float32)
         if embeddings.shape[0] != len(records):
             raise ModelMismatchError(f"{embeddings.shape[0]} embeddings for {len(records)} sequences")
     else:
         embeddings = embed_for_model(model, seqs, cache=cache)
-    return Inputs(ids, seqs, embeddings, go_sets)
+    return Inputs(ids, seqs, embeddings, go_sets, go_given, go_unknown)
 
 
 def propagation_plan(model) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -221,7 +257,7 @@ def score_matrix(model, inputs: Inputs, propagate_to_ancestors: bool = True, chu
 
 
 def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20, threshold: float | None = None,
-            embeddings: np.ndarray | None = None, cache: bool = True) -> pd.DataFrame:
+            embeddings: np.ndarray | None = None, cache: bool = True, min_length: int | None = None) -> pd.DataFrame:
     """Ranked phenotype predictions.
 
     model: a TrainedModel, a checkpoint directory, or None for the default model (assets/).
@@ -233,19 +269,29 @@ def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20
     threshold: score cut-off for `above_threshold` (default: the model's validation-optimal
         threshold).
     embeddings: precomputed (n, D) embeddings with the model's encoder (skips encoding).
+    min_length: shortest sequence accepted (default MIN_QUERY_LENGTH = 20 residues);
+        sequences mostly made of X/B/Z/J/U/O are refused as well (InputFormatError).
 
     Returns DataFrame[gene, term_id, term_name, score, above_threshold, rank] sorted by gene
-    (input order) then rank (1 = best); df.attrs["threshold"] holds the threshold used.
+    (input order) then rank (1 = best); df.attrs["threshold"] holds the threshold used and
+    df.attrs["go_unknown"] {gene: sorted GO ids given but unknown to the model, ignored}.
     """
     model = resolve_model(model)
     if top is not None and int(top) < 1:
         raise ValueError(f"top must be >= 1, got {top}")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ValueError(f"threshold must be within [0, 1], got {threshold}")
-    records = parse_records(sequences_or_fasta)
+    records = parse_records(sequences_or_fasta, min_length=min_length)
     inputs = prepare_inputs(model, records, go_annotations, embeddings, cache=cache)
     scores = score_matrix(model, inputs)
-    return ranked_frame(model, inputs.ids, scores, top, threshold)
+    frame = ranked_frame(model, inputs.ids, scores, top, threshold)
+    frame.attrs["go_unknown"] = unknown_go_by_gene(inputs)
+    return frame
+
+
+def unknown_go_by_gene(inputs: Inputs) -> dict[str, list[str]]:
+    """{gene: sorted GO ids given for it that the model does not know} (genes with some)."""
+    return {g: sorted(u) for g, u in zip(inputs.ids, inputs.go_unknown) if u}
 
 
 def ranked_frame(model, ids: list[str], scores: np.ndarray, top: int | None, threshold: float | None) -> pd.DataFrame:

@@ -16,10 +16,12 @@ A checkpoint is a directory:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
 import logging
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,9 +29,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from genepheno_core.errors import GenePhenoError, MissingDataError, ModelMismatchError
+from genepheno_core.errors import GenePhenoError, MissingDataError, ModelLoadError, ModelMismatchError
 from genepheno_core.io import atomic_path
 from genepheno_core.models.config import GenePhenoConfig, MLPConfig
 from genepheno_core.models.genepheno import GenePheno, MLPBaseline
@@ -38,6 +41,66 @@ from genepheno_core.training.config import TrainConfig
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+
+
+# What reading a damaged or inconsistent checkpoint file can raise (json, pandas, numpy,
+# scipy, safetensors, torch): turned into ModelLoadError naming the file.
+_LOAD_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, AttributeError, RuntimeError,
+                zipfile.BadZipFile, SafetensorError)
+
+
+def _problem(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "missing file"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg} at line {exc.lineno})"
+    if isinstance(exc, (zipfile.BadZipFile, EOFError)):
+        return f"corrupt or truncated file ({exc})"
+    if isinstance(exc, SafetensorError):
+        return f"corrupt or truncated safetensors file ({exc})"
+    if isinstance(exc, KeyError):
+        return f"missing entry {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@contextlib.contextmanager
+def model_file(path: Path, what: str = ""):
+    """Turn any error raised while reading or applying `path` into ModelLoadError(path,
+    problem); GenePhenoErrors (already naming their file) pass through."""
+    try:
+        yield
+    except GenePhenoError:
+        raise
+    except _LOAD_ERRORS as exc:
+        raise ModelLoadError(path, f"{what}: {_problem(exc)}" if what else _problem(exc)) from exc
+
+
+def read_json_object(path: Path, required: tuple[str, ...] = ()) -> dict:
+    """A checkpoint JSON file that must hold an object with the `required` keys."""
+    with model_file(path):
+        data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ModelLoadError(path, f"expected a JSON object, found {type(data).__name__}")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise ModelLoadError(path, f"missing {', '.join(missing)}")
+    return data
+
+
+def read_table(path: Path, columns: tuple[str, ...] = (), **options) -> pd.DataFrame:
+    """A checkpoint TSV file (all columns as text) that must have `columns`."""
+    options = {"dtype": str, "keep_default_na": False, **options}
+    with model_file(path):
+        table = pd.read_csv(path, sep="\t", **options)
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ModelLoadError(path, f"no {', '.join(missing)} column (columns: {', '.join(map(str, table.columns))})")
+    return table
+
+
+def read_npz(path: Path) -> sp.csr_matrix:
+    with model_file(path):
+        return sp.load_npz(path).tocsr()
 
 
 def _json_default(value):
@@ -192,12 +255,14 @@ class CrossSpecies:
 def read_cross_species(path: Path) -> CrossSpecies:
     from genepheno_core.sources.fasta import read_fasta
 
-    info = json.loads((path / "info.json").read_text())
-    read = lambda name: pd.read_csv(path / name, sep="\t", dtype=str, keep_default_na=False)  # noqa: E731
-    cs = CrossSpecies(dataset=info.get("dataset", ""), genes=read("genes.tsv"),
-                      sequences=[r.sequence for r in read_fasta(path / "sequences.fa.gz")],
-                      labels=sp.load_npz(path / "labels.npz").tocsr(), terms=read("terms.tsv"),
-                      max_hits=int(info.get("max_hits", 5)))
+    info = read_json_object(path / "info.json")
+    with model_file(path / "sequences.fa.gz"):
+        sequences = [r.sequence for r in read_fasta(path / "sequences.fa.gz")]
+    with model_file(path / "info.json"):
+        max_hits = int(info.get("max_hits", 5))
+    cs = CrossSpecies(dataset=str(info.get("dataset", "")), genes=read_table(path / "genes.tsv", ("gene_id",)),
+                      sequences=sequences, labels=read_npz(path / "labels.npz"),
+                      terms=read_table(path / "terms.tsv", ("term_id",)), max_hits=max_hits)
     if not (len(cs.genes) == len(cs.sequences) == cs.labels.shape[0]) or cs.labels.shape[1] != len(cs.terms):
         raise ModelMismatchError(f"{path}: genes, sequences, labels and terms disagree in size")
     return cs
@@ -439,55 +504,79 @@ class TrainedModel:
 
 def load_model(path: str | Path, dataset=None, encoder: str | None = None) -> TrainedModel:
     """Load a checkpoint directory; with `dataset` / `encoder`, refuse (ModelMismatchError)
-    a checkpoint whose label vocabulary or encoder does not match them."""
+    a checkpoint whose label vocabulary or encoder does not match them.
+
+    A missing, corrupt or inconsistent file raises ModelLoadError naming the file and the
+    problem (MissingDataError when the directory is not a checkpoint at all)."""
     path = Path(path)
     if not (path / "config.json").exists():
         raise MissingDataError(f"{path} is not a GenePheno checkpoint (no config.json)")
-    meta = json.loads((path / "config.json").read_text())
+    try:
+        model = _load_checkpoint(path)
+    except GenePhenoError:
+        raise
+    except _LOAD_ERRORS as exc:  # a damage no per-file check names: at least name the checkpoint
+        raise ModelLoadError(path, f"cannot load the checkpoint: {_problem(exc)}") from exc
+    model.check_compatible(dataset, encoder)
+    return model
+
+
+def _load_checkpoint(path: Path) -> TrainedModel:
+    config_path = path / "config.json"
+    meta = read_json_object(config_path, ("format_version", "kind", "train_config", "n_terms"))
     if meta.get("format_version") != FORMAT_VERSION:
         raise ModelMismatchError(f"{path}: checkpoint format {meta.get('format_version')} is not {FORMAT_VERSION}")
-    config = TrainConfig.from_dict(meta["train_config"])
-    terms = pd.read_csv(path / "terms.tsv", sep="\t", dtype=str, keep_default_na=False)
+    with model_file(config_path, "invalid train_config"):
+        config = TrainConfig.from_dict(meta["train_config"])
+    terms = read_table(path / "terms.tsv", ("term_id",))
     if len(terms) != meta["n_terms"]:
-        raise ModelMismatchError(f"{path}: terms.tsv has {len(terms)} rows, config says {meta['n_terms']}")
+        raise ModelLoadError(path / "terms.tsv", f"{len(terms)} terms, config.json says {meta['n_terms']}")
     concepts = None
     if (path / "concepts.tsv").exists():
-        concepts = pd.read_csv(path / "concepts.tsv", sep="\t", dtype=str, keep_default_na=False)
+        concepts = read_table(path / "concepts.tsv", ("go_id",))
     go_inputs = []
     if (path / "go_inputs.tsv").exists():
-        go_inputs = pd.read_csv(path / "go_inputs.tsv", sep="\t", dtype=str)["go_id"].tolist()
+        go_inputs = read_table(path / "go_inputs.tsv", ("go_id",), keep_default_na=True)["go_id"].tolist()
     module = None
     if meta.get("module"):
-        if meta["module"] == "GenePheno":
-            module = GenePheno(GenePhenoConfig.from_dict(meta["module_config"]))
-        else:
-            module = MLPBaseline(MLPConfig.from_dict(meta["module_config"]))
+        with model_file(config_path, "invalid module_config"):
+            if meta["module"] == "GenePheno":
+                module = GenePheno(GenePhenoConfig.from_dict(meta["module_config"]))
+            else:
+                module = MLPBaseline(MLPConfig.from_dict(meta["module_config"]))
+        weights = path / "model.safetensors"
+        with model_file(weights):
+            state = dequantize_state(load_file(str(weights)))
         try:
-            module.load_state_dict(dequantize_state(load_file(str(path / "model.safetensors"))))
+            module.load_state_dict(state)
         except RuntimeError as exc:
-            raise ModelMismatchError(f"{path}: weights do not fit the saved configuration: {exc}") from exc
+            # torch lists every mismatch on its own line: keep the first two
+            details = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+            raise ModelLoadError(weights, "weights do not fit config.json: " + "; ".join(details[:2])) from exc
         module.eval()
         if len(go_inputs) != getattr(module.config, "go_dim", 0):
-            raise ModelMismatchError(f"{path}: go_inputs.tsv has {len(go_inputs)} terms, the module expects {module.config.go_dim}")
+            raise ModelLoadError(path / "go_inputs.tsv",
+                                 f"{len(go_inputs)} terms, the module expects {module.config.go_dim}")
         if concepts is not None and isinstance(module, GenePheno) and len(concepts) != module.config.n_concepts:
-            raise ModelMismatchError(f"{path}: concepts.tsv has {len(concepts)} rows, the module expects {module.config.n_concepts}")
+            raise ModelLoadError(path / "concepts.tsv",
+                                 f"{len(concepts)} rows, the module expects {module.config.n_concepts}")
     homology = None
     if (path / "homology").exists():
         from genepheno_core.embeddings import parse_sequences
 
         seqs = [s for _, s in parse_sequences(path / "homology" / "train_sequences.fasta")]
-        homology = (seqs, sp.load_npz(path / "homology" / "train_labels.npz").tocsr())
+        homology = (seqs, read_npz(path / "homology" / "train_labels.npz"))
     cross_species = None
     if (path / CROSS_SPECIES_DIR).exists():
         cross_species = read_cross_species(path / CROSS_SPECIES_DIR)
         if module is not None and cross_species.labels.shape[1] != getattr(module.config, "ortholog_dim", 0):
             raise ModelMismatchError(f"{path}: {CROSS_SPECIES_DIR}/ has {cross_species.labels.shape[1]} terms, "
                                      f"the module expects {module.config.ortholog_dim}")
-    metrics = json.loads((path / "metrics.json").read_text()) if (path / "metrics.json").exists() else {}
-    manifest = json.loads((path / "manifest.json").read_text()) if (path / "manifest.json").exists() else {}
-    model = TrainedModel(
-        path=path, kind=meta["kind"], module=module, terms=terms, concepts=concepts, go_inputs=go_inputs,
-        encoder=meta.get("encoder"), threshold=float(metrics.get("threshold", 0.5)),
+    metrics = read_json_object(path / "metrics.json") if (path / "metrics.json").exists() else {}
+    manifest = read_json_object(path / "manifest.json") if (path / "manifest.json").exists() else {}
+    with model_file(path / "metrics.json", "threshold"):
+        threshold = float(metrics.get("threshold", 0.5))
+    return TrainedModel(
+        path=path, kind=str(meta["kind"]), module=module, terms=terms, concepts=concepts, go_inputs=go_inputs,
+        encoder=meta.get("encoder"), threshold=threshold,
         metrics=metrics, manifest=manifest, config=config, _homology=homology, cross_species=cross_species)
-    model.check_compatible(dataset, encoder)
-    return model
