@@ -38,8 +38,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     from genepheno_core.datasets import load_dataset
     from genepheno_core.embeddings import embed_sequences
-    from genepheno_core.explain import explain, predict, residue_attributions
-    from genepheno_core.explain.default_model import resolve_model
+    from genepheno_core.interpret import explain, predict, residue_attributions
+    from genepheno_core.interpret.model_store import resolve_model
 
     rows = []
     t = time.perf_counter()

@@ -47,18 +47,18 @@ _API = {
     # evaluation
     "evaluate_scores": "genepheno_core.evaluation",
     # prediction and explanation
-    "predict": "genepheno_core.explain",
-    "explain": "genepheno_core.explain",
-    "default_model_path": "genepheno_core.explain",
-    "nearest_proteins": "genepheno_core.explain",
-    "ortholog_evidence": "genepheno_core.explain",
-    "residue_attributions": "genepheno_core.explain",
-    "concept_attributions": "genepheno_core.explain",
-    "correlation_graph": "genepheno_core.explain",
-    "exclusion_graph": "genepheno_core.explain",
-    "term_neighbourhood": "genepheno_core.explain",
-    "load_case_studies": "genepheno_core.explain",
-    "interpretability_check": "genepheno_core.explain",
+    "predict": "genepheno_core.interpret",
+    "explain": "genepheno_core.interpret",
+    "default_model_path": "genepheno_core.interpret",
+    "nearest_proteins": "genepheno_core.interpret",
+    "ortholog_evidence": "genepheno_core.interpret",
+    "residue_attributions": "genepheno_core.interpret",
+    "concept_attributions": "genepheno_core.interpret",
+    "correlation_graph": "genepheno_core.interpret",
+    "exclusion_graph": "genepheno_core.interpret",
+    "term_neighbourhood": "genepheno_core.interpret",
+    "load_case_studies": "genepheno_core.interpret",
+    "interpretability_check": "genepheno_core.interpret",
 }
 
 __all__ = sorted(_API)
@@ -68,10 +68,6 @@ def __getattr__(name: str):
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'genepheno_core' has no attribute {name!r}")
-    if name == "explain":
-        # The sub-package of the same name is itself callable as explain(); importing it
-        # binds it here (see genepheno_core/explain/__init__.py).
-        return importlib.import_module(module)
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

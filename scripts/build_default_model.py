@@ -66,10 +66,10 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
 
     from genepheno_core.datasets import load_dataset
     from genepheno_core.embeddings import embed_sequences
-    from genepheno_core.explain.case_studies import interpretability_check
-    from genepheno_core.explain.default_model import write_explain_extras
-    from genepheno_core.explain.graphs import pair_coprediction
-    from genepheno_core.explain.predict import propagate_go
+    from genepheno_core.interpret.case_studies import interpretability_check
+    from genepheno_core.interpret.model_store import write_explain_extras
+    from genepheno_core.interpret.graphs import pair_coprediction
+    from genepheno_core.interpret.inference import propagate_go
     from genepheno_core.io import genepheno_home
     from genepheno_core.training import TrainConfig, load_model, train
 

@@ -3,7 +3,7 @@ unknown GO ids, meaningless evaluations, damaged models, residue limits).
 
 Each case runs `genepheno ...` in process through `cli.main(argv)` and checks the exit
 code, a one-line `error:` message naming the file / record and the problem, and that no
-traceback is printed. The toy model of tests/_explain_toy.py is copied before damaging it.
+traceback is printed. The toy model of tests/_interpret_toy.py is copied before damaging it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from _explain_toy import temp_home, toy_genes, toy_model
+from _interpret_toy import temp_home, toy_genes, toy_model
 from genepheno_core.cli import main
 
 EVAL = Path(__file__).parent / "data" / "evaluation"

@@ -1,26 +1,40 @@
 """The curated public API in genepheno_core/__init__.py."""
 
 import importlib
+import inspect
+import pkgutil
+import types
 
 import genepheno_core as gp
 
 
-def test_every_public_name_resolves():
+def test_every_public_name_is_the_object_its_module_defines():
     for name in gp.__all__:
-        assert getattr(gp, name) is not None, name
+        value = getattr(gp, name)
+        defining = importlib.import_module(gp._API[name])
+        assert value is getattr(defining, name), name
+        assert not isinstance(value, types.ModuleType), f"{name} is a module, not a function or class"
 
 
-def test_explain_is_callable_before_and_after_submodule_imports():
-    assert callable(gp.explain)
-    importlib.import_module("genepheno_core.explain.graphs")
-    assert callable(gp.explain)
-    from genepheno_core.explain.contributions import explain as real
+def test_explain_and_predict_are_plain_functions():
+    for name in ("explain", "predict"):
+        importlib.import_module("genepheno_core.interpret.graphs")  # importing a sub-module changes nothing
+        func = getattr(gp, name)
+        assert inspect.isfunction(func), name
+        params = list(inspect.signature(func).parameters)
+        assert params[:2] == (["model", "gene"] if name == "explain" else ["model", "sequences_or_fasta"]), params
+        assert func.__doc__  # help(gp.explain) shows the function's documentation
 
-    # calling through the package reaches the real function (same error on a bad model)
-    import pytest
 
-    with pytest.raises(Exception) as via_package:
-        gp.explain("/nonexistent/model", "G1")
-    with pytest.raises(Exception) as direct:
-        real("/nonexistent/model", "G1")
-    assert type(via_package.value) is type(direct.value)
+def test_no_public_function_shares_its_name_with_a_module():
+    modules = {m.name.rsplit(".", 1)[-1] for m in pkgutil.walk_packages(gp.__path__, "genepheno_core.")}
+    clashes = sorted(set(gp.__all__) & modules)
+    assert not clashes, f"public names that are also module names: {clashes}"
+
+
+def test_errors_are_public():
+    for name in ("GenePhenoError", "InputFormatError", "ChecksumError", "MissingDataError",
+                 "ModelMismatchError", "ModelLoadError", "UnknownGeneError"):
+        assert issubclass(getattr(gp, name), Exception)
+        if name != "GenePhenoError":
+            assert issubclass(getattr(gp, name), gp.GenePhenoError)

@@ -18,9 +18,9 @@ from genepheno_core.errors import GenePhenoError
 
 logger = logging.getLogger(__name__)
 
-# Modules in this package that define `register(subparsers)`. A module that is missing
-# (an area not built yet) is skipped, so the CLI always starts.
-_COMMAND_MODULES = ("data", "embed", "pairs", "train", "evaluate", "predict", "benchmark")
+# Modules in this package that define `register(subparsers)`, one per area of the core
+# (named after the area, never after a public function: `predict` is genepheno_core.predict).
+_COMMAND_MODULES = ("data", "embed", "pairs", "training", "evaluate", "interpret", "benchmark")
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -32,13 +32,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"genepheno_core.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"genepheno_core.cli.{name}":
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"genepheno_core.cli.{name}").register(subparsers)
     return parser
 
 

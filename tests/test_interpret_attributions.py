@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from _explain_toy import temp_home, toy_genes, toy_model
+from _interpret_toy import temp_home, toy_genes, toy_model
 from genepheno_core.errors import GenePhenoError, ModelMismatchError
-from genepheno_core.explain import concept_attributions, explain, residue_attributions
-from genepheno_core.explain.attributions import forward_parts
+from genepheno_core.interpret import concept_attributions, explain, residue_attributions
+from genepheno_core.interpret.attributions import forward_parts
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +63,7 @@ def test_input_ig_completeness(model, target):
     # attributions + the GO-indicator effect account for f(x) - f(baseline)
     assert total == pytest.approx(ca.logit - ca.baseline_logit, abs=1e-3)
     assert abs(ca.delta) < 1e-3
-    from genepheno_core.explain.predict import propagate_go
+    from genepheno_core.interpret.inference import propagate_go
 
     assert set(ca.go_inputs["go_id"]) == propagate_go(model, {"GO:0005634"})  # the gene's propagated inputs
     assert {"GO:0005634", "GO:0043231"} <= set(ca.go_inputs["go_id"])
@@ -129,7 +129,7 @@ def test_unknown_targets(model):
 
 def test_residue_length_limit(model):
     from genepheno_core.errors import InputFormatError
-    from genepheno_core.explain.attributions import MAX_ATTRIBUTION_RESIDUES
+    from genepheno_core.interpret.attributions import MAX_ATTRIBUTION_RESIDUES
 
     seq = toy_genes()["sequence"][6]
     with pytest.raises(InputFormatError, match=f"{len(seq)} residues: residue attributions are limited to 50 .*"
@@ -141,7 +141,7 @@ def test_residue_length_limit(model):
 
 
 def test_ig_batches_shrink_with_length():
-    from genepheno_core.explain.attributions import IG_BATCH_BYTES, ig_batch_size
+    from genepheno_core.interpret.attributions import IG_BATCH_BYTES, ig_batch_size
 
     assert ig_batch_size(500, 64, "hidden") == 32  # short proteins: the usual batch
     for method, per_value in (("hidden", 4), ("input", 24)):
@@ -153,7 +153,7 @@ def test_ig_batches_shrink_with_length():
 
 def test_unirep_mean_hidden_matches_encoder():
     from genepheno_core.embeddings.unirep import load_unirep, pad_tokens
-    from genepheno_core.explain.attributions import unirep_mean_hidden
+    from genepheno_core.interpret.attributions import unirep_mean_hidden
 
     unirep = load_unirep(64)
     seqs = ["MKVLAAGIVGW", "MSTNPKPQRKTKRNTNRRPQDVKFPGG"]

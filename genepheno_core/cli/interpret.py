@@ -1,4 +1,4 @@
-"""`predict` and `explain`: ranked phenotypes for proteins, and the GO concepts behind them."""
+"""`predict` and `explain` (the interpret area): ranked phenotypes for proteins, and the GO concepts behind them."""
 
 from __future__ import annotations
 
@@ -98,9 +98,9 @@ def _write(text: str, output: str | None) -> None:
 
 def predict_handler(args: argparse.Namespace) -> int:
     from genepheno_core.errors import GenePhenoError
-    from genepheno_core.explain.contributions import top_concepts, top_evidence
-    from genepheno_core.explain.default_model import resolve_model
-    from genepheno_core.explain.predict import (
+    from genepheno_core.interpret.contributions import top_concepts, top_evidence
+    from genepheno_core.interpret.model_store import resolve_model
+    from genepheno_core.interpret.inference import (
         parse_records, prepare_inputs, ranked_frame, score_matrix, unknown_go_by_gene)
 
     if args.top < 1:
@@ -136,8 +136,8 @@ def predict_handler(args: argparse.Namespace) -> int:
 
 def explain_handler(args: argparse.Namespace) -> int:
     from genepheno_core.errors import GenePhenoError, MissingDataError
-    from genepheno_core.explain.contributions import explain
-    from genepheno_core.explain.default_model import resolve_model
+    from genepheno_core.interpret.contributions import explain
+    from genepheno_core.interpret.model_store import resolve_model
 
     if (args.gene is None) == (args.sequence is None):
         raise GenePhenoError("explain takes one protein: GENE_OR_FASTA (a gene name or FASTA file) "
@@ -156,7 +156,7 @@ def explain_handler(args: argparse.Namespace) -> int:
     if args.sequence is not None:
         gene = ("query", args.sequence)
     elif Path(args.gene).exists():
-        from genepheno_core.explain.predict import parse_records
+        from genepheno_core.interpret.inference import parse_records
 
         records = parse_records(Path(args.gene), min_length=args.min_length)
         gene = records[0] if len(records) == 1 else Path(args.gene)
@@ -165,7 +165,7 @@ def explain_handler(args: argparse.Namespace) -> int:
     result = explain(model, gene, phenotype=args.phenotype, go_annotations=go, min_length=args.min_length)
     table = result.contribution_table(top=args.top)
     if args.residues:
-        from genepheno_core.explain.attributions import MAX_ATTRIBUTION_RESIDUES, residue_attributions
+        from genepheno_core.interpret.attributions import MAX_ATTRIBUTION_RESIDUES, residue_attributions
         from genepheno_core.io import atomic_write_text
 
         first = str(result.terms["term_id"].iloc[0])

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from genepheno_core.errors import InputFormatError, ModelMismatchError
-from genepheno_core.explain.default_model import model_extras, resolve_model
+from genepheno_core.interpret.model_store import model_extras, resolve_model
 
 logger = logging.getLogger(__name__)
 

@@ -66,7 +66,7 @@ def toy_dataset():
 def build_toy_model(out_dir: Path, encoder: str = "unirep64") -> Path:
     """Train the toy GenePheno model into out_dir (with explain/ extras); returns out_dir."""
     from genepheno_core.embeddings import embed_sequences
-    from genepheno_core.explain.default_model import write_explain_extras
+    from genepheno_core.interpret.model_store import write_explain_extras
     from genepheno_core.models.pairs import find_exclusive_pairs
     from genepheno_core.training import TrainConfig, train
 
@@ -97,7 +97,7 @@ def toy_model(tmp_path_factory):
     """The session's toy TrainedModel (built on first use, with GENEPHENO_HOME in a temp dir)."""
     import pytest
 
-    from genepheno_core.explain.default_model import resolve_model
+    from genepheno_core.interpret.model_store import resolve_model
 
     root = tmp_path_factory.getbasetemp() / "explain_toy_model"
     with pytest.MonkeyPatch.context() as mp:

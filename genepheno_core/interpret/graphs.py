@@ -37,7 +37,7 @@ class _Source:
 
 
 def _source(model_or_dataset) -> _Source:
-    from genepheno_core.explain.default_model import model_extras, resolve_model
+    from genepheno_core.interpret.model_store import model_extras, resolve_model
 
     if hasattr(model_or_dataset, "labels") and hasattr(model_or_dataset, "splits"):  # a Dataset
         ds = model_or_dataset
@@ -233,7 +233,7 @@ def term_neighbourhood(model, term: str) -> pd.DataFrame:
     ancestors ordered from the root down. Needs the term ancestor closure stored with the
     model (explain/term_ancestors.npz), so no ontology file is read.
     """
-    from genepheno_core.explain.default_model import model_extras, resolve_model
+    from genepheno_core.interpret.model_store import model_extras, resolve_model
 
     model = resolve_model(model)
     extras = model_extras(model)

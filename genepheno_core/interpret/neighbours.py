@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from genepheno_core.errors import MissingDataError
-from genepheno_core.explain.default_model import model_extras, resolve_model
-from genepheno_core.explain.predict import parse_records
+from genepheno_core.interpret.model_store import model_extras, resolve_model
+from genepheno_core.interpret.inference import parse_records
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ CASE_COLUMNS = ["symbol", "accession", "gene_id", "dataset", "why", "sequence", 
 
 
 def case_studies_path() -> Path:
-    from genepheno_core.explain.default_model import REPO_ROOT
+    from genepheno_core.interpret.model_store import REPO_ROOT
 
     return REPO_ROOT / "assets" / "case_studies.json"
 
@@ -84,7 +84,7 @@ def interpretability_check(model=None, dataset=None, min_genes: int = 20, split:
     Returns (summary dict: median, mean, n_terms, fraction_positive; DataFrame[term_id,
     name, n_genes, spearman]).
     """
-    from genepheno_core.explain.default_model import model_extras, resolve_model
+    from genepheno_core.interpret.model_store import model_extras, resolve_model
 
     model = resolve_model(model)
     W = np.asarray(model.W_p, dtype=np.float64)  # (K, J)

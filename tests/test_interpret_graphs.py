@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from _explain_toy import temp_home, toy_dataset, toy_model
+from _interpret_toy import temp_home, toy_dataset, toy_model
 from genepheno_core.errors import GenePhenoError
-from genepheno_core.explain import correlation_graph, exclusion_graph, term_neighbourhood
-from genepheno_core.explain.default_model import model_extras
-from genepheno_core.explain.graphs import pair_coprediction, phi_correlation
+from genepheno_core.interpret import correlation_graph, exclusion_graph, term_neighbourhood
+from genepheno_core.interpret.model_store import model_extras
+from genepheno_core.interpret.graphs import pair_coprediction, phi_correlation
 
 
 @pytest.fixture(scope="session")

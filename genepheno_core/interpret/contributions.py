@@ -27,8 +27,8 @@ import pandas as pd
 import torch
 
 from genepheno_core.errors import InputFormatError, ModelMismatchError, UnknownGeneError
-from genepheno_core.explain.default_model import model_extras, resolve_model
-from genepheno_core.explain.predict import parse_records, prepare_inputs, term_index
+from genepheno_core.interpret.model_store import model_extras, resolve_model
+from genepheno_core.interpret.inference import parse_records, prepare_inputs, term_index
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ def find_gene(model, query: str) -> tuple[str, str, list[str] | None] | None:
     studies and the model's training genes; None when not found."""
     q = query.strip().upper()
     try:
-        from genepheno_core.explain.case_studies import load_case_studies
+        from genepheno_core.interpret.case_studies import load_case_studies
 
         cases = load_case_studies()
         for _, row in cases.iterrows():
@@ -199,7 +199,7 @@ def known_gene_names(model) -> list[str]:
     genes (what `find_gene` looks up), without duplicates."""
     names: list[str] = []
     try:
-        from genepheno_core.explain.case_studies import load_case_studies
+        from genepheno_core.interpret.case_studies import load_case_studies
 
         cases = load_case_studies()
         names += [str(v) for col in ("symbol", "accession", "gene_id") for v in cases[col]]
@@ -287,7 +287,7 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
     logits = out.phenotype_logits[0].double().numpy() / temperature  # (K,)
     activation = torch.sigmoid(out.concept_logits[0]).double().numpy()  # (J,)
 
-    from genepheno_core.explain.predict import score_matrix
+    from genepheno_core.interpret.inference import score_matrix
 
     propagated = score_matrix(model, inputs)[0]
     if phenotype is None:

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from _explain_toy import temp_home, toy_dataset, toy_model
+from _interpret_toy import temp_home, toy_dataset, toy_model
 from genepheno_core.errors import InputFormatError, MissingDataError
-from genepheno_core.explain import interpretability_check, load_case_studies
-from genepheno_core.explain.case_studies import CASE_COLUMNS, case_studies_path, concept_enrichment
+from genepheno_core.interpret import interpretability_check, load_case_studies
+from genepheno_core.interpret.case_studies import CASE_COLUMNS, case_studies_path, concept_enrichment
 
 
 @pytest.fixture(scope="session")

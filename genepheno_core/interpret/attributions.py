@@ -19,9 +19,9 @@ import pandas as pd
 import torch
 
 from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatchError
-from genepheno_core.explain.contributions import resolve_gene
-from genepheno_core.explain.default_model import model_extras, resolve_model
-from genepheno_core.explain.predict import prepare_inputs, score_matrix, term_index
+from genepheno_core.interpret.contributions import resolve_gene
+from genepheno_core.interpret.model_store import model_extras, resolve_model
+from genepheno_core.interpret.inference import prepare_inputs, score_matrix, term_index
 
 logger = logging.getLogger(__name__)
 

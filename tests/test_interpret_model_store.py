@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from _explain_toy import temp_home, toy_dataset, toy_model
+from _interpret_toy import temp_home, toy_dataset, toy_model
 from genepheno_core.errors import MissingDataError, ModelMismatchError
-from genepheno_core.explain import default_model_path, predict
-from genepheno_core.explain.default_model import model_extras, resolve_model
+from genepheno_core.interpret import default_model_path, predict
+from genepheno_core.interpret.model_store import model_extras, resolve_model
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +74,7 @@ def test_bad_model_paths(tmp_path):
 
 
 def _shipped():
-    from genepheno_core.explain.default_model import REPO_ROOT
+    from genepheno_core.interpret.model_store import REPO_ROOT
 
     path = REPO_ROOT / "assets" / "models" / "hpo"
     if not (path / "config.json").exists():
@@ -85,7 +85,7 @@ def _shipped():
 def test_shipped_model_size_metrics_and_prediction(monkeypatch):
     """The shipped default model: < 25 MB, test metrics and interpretability recorded, and
     a case-study protein predicted sequence-only without training anything."""
-    from genepheno_core.explain import load_case_studies
+    from genepheno_core.interpret import load_case_studies
 
     path = _shipped()
     monkeypatch.delenv("GENEPHENO_MODELS_DIR", raising=False)

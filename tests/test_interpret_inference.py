@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from _explain_toy import FIXTURES, temp_home, toy_genes, toy_model
+from _interpret_toy import FIXTURES, temp_home, toy_genes, toy_model
 from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatchError
-from genepheno_core.explain import predict
-from genepheno_core.explain.default_model import model_extras
-from genepheno_core.explain.predict import PREDICTION_COLUMNS, parse_records, propagate_go
+from genepheno_core.interpret import predict
+from genepheno_core.interpret.model_store import model_extras
+from genepheno_core.interpret.inference import PREDICTION_COLUMNS, parse_records, propagate_go
 
 
 @pytest.fixture(scope="session")

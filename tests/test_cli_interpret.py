@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from _explain_toy import temp_home, toy_genes, toy_model
+from _interpret_toy import temp_home, toy_genes, toy_model
 from genepheno_core.cli import main
 
 

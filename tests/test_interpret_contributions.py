@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from _explain_toy import temp_home, toy_genes, toy_model
+from _interpret_toy import temp_home, toy_genes, toy_model
 from genepheno_core.errors import GenePhenoError, InputFormatError
-from genepheno_core.explain import explain, predict
+from genepheno_core.interpret import explain, predict
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,7 @@ def test_contributions_sum_to_logit(model, go):
         np.testing.assert_allclose(e.go_term_contributions.iloc[:, k].to_numpy(), W_g / np.sqrt(on.size), atol=1e-9)
     # the logit is the log-odds of the model's own (unpropagated) probability
     from genepheno_core.embeddings import embed_sequences
-    from genepheno_core.explain.predict import propagate_go
+    from genepheno_core.interpret.inference import propagate_go
 
     emb = embed_sequences([seq], "unirep64", cache=False)
     p = model.predict_scores(emb, go_sets=[propagate_go(model, go)])[0]
@@ -58,7 +58,7 @@ def test_contributions_sum_to_logit(model, go):
 
 
 def propagate_go_set(model, go):
-    from genepheno_core.explain.predict import propagate_go
+    from genepheno_core.interpret.inference import propagate_go
 
     return propagate_go(model, go)
 
@@ -105,8 +105,8 @@ def test_bad_input(model):
 
 
 def test_relative_contributions_and_top_concepts(model):
-    from genepheno_core.explain.contributions import baseline_activations, top_concepts
-    from genepheno_core.explain.predict import prepare_inputs
+    from genepheno_core.interpret.contributions import baseline_activations, top_concepts
+    from genepheno_core.interpret.inference import prepare_inputs
 
     seq = toy_genes()["sequence"][7]
     e = explain(model, ("g", seq), phenotype="HP:0000707")
@@ -129,8 +129,8 @@ def test_relative_contributions_and_top_concepts(model):
 
 
 def test_top_evidence_lists_the_largest_go_term_contributions(model):
-    from genepheno_core.explain.contributions import top_evidence
-    from genepheno_core.explain.predict import prepare_inputs
+    from genepheno_core.interpret.contributions import top_evidence
+    from genepheno_core.interpret.inference import prepare_inputs
 
     seq = toy_genes()["sequence"][3]
     go = ["GO:0005634", "GO:0070062"]

@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from _explain_toy import temp_home, toy_genes, toy_model
-from genepheno_core.explain import nearest_proteins
-from genepheno_core.explain.default_model import model_extras
-from genepheno_core.explain.neighbours import NEAREST_COLUMNS
+from _interpret_toy import temp_home, toy_genes, toy_model
+from genepheno_core.interpret import nearest_proteins
+from genepheno_core.interpret.model_store import model_extras
+from genepheno_core.interpret.neighbours import NEAREST_COLUMNS
 
 pytestmark = pytest.mark.skipif(shutil.which("diamond") is None, reason="diamond not installed")
 
@@ -56,8 +56,8 @@ def test_ortholog_evidence_is_the_ortholog_input(model, tmp_path, monkeypatch):
     import numpy as np
 
     from genepheno_core.errors import ModelMismatchError
-    from genepheno_core.explain import explain, ortholog_evidence
-    from genepheno_core.explain.neighbours import ORTHOLOG_COLUMNS
+    from genepheno_core.interpret import explain, ortholog_evidence
+    from genepheno_core.interpret.neighbours import ORTHOLOG_COLUMNS
     from genepheno_core.training import load_model
 
     sys.path.insert(0, str(Path(__file__).parent / "data" / "models"))
