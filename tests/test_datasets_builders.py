@@ -4,15 +4,19 @@ every expected count worked out by hand in the comments."""
 from __future__ import annotations
 
 import hashlib
+import os
 
 import numpy as np
 import pytest
 
 from _datasets_inputs import use_fixture_inputs
-from genepheno_core.datasets import DatasetConfig, build_dataset, load_dataset, save_dataset
-from genepheno_core.errors import GenePhenoError
+from genepheno_core.datasets import DatasetConfig, build_dataset, builders, load_dataset, save_dataset
+from genepheno_core.errors import ChecksumError, GenePhenoError
+from genepheno_core.sources import registry
 
 NO_HOMOLOGY = DatasetConfig(min_genes=2, homology=False)
+# the registry-reading method, kept before the autouse fixture swaps in the fixture files
+REGISTRY_INPUTS_PATH = builders._Inputs.path
 
 
 @pytest.fixture(autouse=True)
@@ -187,3 +191,60 @@ def test_build_twice_is_byte_identical_with_homology_split(tmp_path, monkeypatch
     assert ds.manifest["homology_clusters"] == 3
     parts = ds.splits["homology"].tolist()
     assert parts[0] == parts[2]  # P00001 and P00003 share a cluster -> same part
+
+
+# ---------------------------------------------------------------- input hashes in manifests
+
+GOOD = b"gene\tterm\n1\tHP:0000001\n2\tHP:0000002\n"
+
+
+@pytest.fixture
+def tmp_mirror(tmp_path, monkeypatch):
+    """A one-source registry served from a tmp mirror: pinned.tsv (pinned) and current.tsv."""
+    mirror = tmp_path / "mirror"
+    (mirror / "toy" / "1").mkdir(parents=True)
+    (mirror / "toy" / "1" / "pinned.tsv").write_bytes(GOOD)
+    (mirror / "toy" / "1" / "current.tsv").write_bytes(GOOD)
+    entries = (
+        registry.Resource("toy", "1", "pinned.tsv", None, hashlib.sha256(GOOD).hexdigest(), "CC0", downloadable=False),
+        registry.Resource("toy", "1", "current.tsv", None, None, "CC0", downloadable=False),
+    )
+    monkeypatch.setattr(registry, "RESOURCES", entries)
+    monkeypatch.setattr(registry, "DEFAULT_RELEASES", {"toy": "1"})
+    monkeypatch.setenv("GENEPHENO_MIRROR", str(mirror))
+    return mirror / "toy" / "1"
+
+
+def _tamper_keeping_size_and_mtime(path, data: bytes) -> None:
+    stat = path.stat()
+    assert len(data) == stat.st_size
+    path.write_bytes(data)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def _recorded(name):
+    inputs = builders._Inputs()
+    path = REGISTRY_INPUTS_PATH(inputs, "toy", name)
+    (entry,) = inputs.files
+    return path, entry
+
+
+def test_manifest_records_the_hash_of_the_bytes_read(tmp_mirror):
+    path, entry = _recorded("current.tsv")
+    assert entry["sha256"] == hashlib.sha256(GOOD).hexdigest() and not entry["pinned"]
+    changed = GOOD.replace(b"HP:0000002", b"HP:0000003")
+    _tamper_keeping_size_and_mtime(path, changed)
+    # a new build: the manifest holds the hash of what is read now, not a remembered one
+    assert _recorded("current.tsv")[1]["sha256"] == hashlib.sha256(changed).hexdigest()
+
+
+def test_tampered_pinned_input_stops_the_build(tmp_mirror):
+    path, entry = _recorded("pinned.tsv")
+    assert entry["sha256"] == hashlib.sha256(GOOD).hexdigest() and entry["pinned"]
+    # a third of the lines removed, padded back to the same size, mtime restored
+    tampered = GOOD.replace(b"2\tHP:0000002\n", b"")
+    tampered += b" " * (len(GOOD) - len(tampered))
+    _tamper_keeping_size_and_mtime(path, tampered)
+    with pytest.raises(ChecksumError) as err:
+        _recorded("pinned.tsv")
+    assert err.value.actual == hashlib.sha256(tampered).hexdigest()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -10,6 +14,7 @@ import pytest
 
 from genepheno_core.errors import InputFormatError, MissingDataError
 from genepheno_core.ontology import load_ontology
+from genepheno_core.ontology import loaders
 
 DATA = Path(__file__).parent / "data" / "ontology"
 needs_mirror = pytest.mark.skipif(not os.environ.get("GENEPHENO_MIRROR"), reason="GENEPHENO_MIRROR not set")
@@ -50,6 +55,119 @@ def test_cache_returns_same_ontology(tmp_path, private_home):
     assert second.remap("TT:0000009") == "TT:0000004"
     uncached = load_ontology(DATA / "tiny.obo", cache=False)
     assert uncached.ancestor_map() == first.ancestor_map()
+
+
+def _cache_dir(tmp_path) -> Path:
+    return tmp_path / "home" / "cache" / "ontology"
+
+
+def _same(a, b) -> bool:
+    return (a.terms == b.terms and dict(a.names) == dict(b.names) and a.ancestor_map() == b.ancestor_map()
+            and a.ontology_name == b.ontology_name and a.data_version == b.data_version
+            and [a.remap(t) for t in ("TT:0000007", "TT:0000009", "TT:0000013")]
+            == [b.remap(t) for t in ("TT:0000007", "TT:0000009", "TT:0000013")])
+
+
+def test_cache_is_json_and_is_used(tmp_path, private_home, monkeypatch):
+    first = load_ontology(DATA / "tiny.obo")
+    (cached,) = _cache_dir(tmp_path).iterdir()
+    payload = json.loads(gzip.decompress(cached.read_bytes()))  # plain data, no pickle
+    assert payload["source_sha256"] == hashlib.sha256((DATA / "tiny.obo").read_bytes()).hexdigest()
+    assert "TT:0000004" in payload["terms"]
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("parsed again despite the cache")
+
+    monkeypatch.setattr(loaders, "load_obo", no_parse)
+    assert _same(load_ontology(DATA / "tiny.obo"), first)
+
+
+class _Plant:
+    """Unpickling this creates `marker`: proof that a cache file was unpickled."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_planted_pickle_in_the_cache_is_never_executed(tmp_path, private_home):
+    marker = tmp_path / "pwned"
+    sha = hashlib.sha256((DATA / "tiny.obo").read_bytes()).hexdigest()
+    planted = pickle.dumps(_Plant(marker))
+    cache = _cache_dir(tmp_path)
+    cache.mkdir(parents=True)
+    (cache / f"{sha}-v1.pkl").write_bytes(planted)  # where the pickle cache used to live
+    (cache / f"{sha}-v{loaders._CACHE_VERSION}.json.gz").write_bytes(gzip.compress(planted))  # the new path
+    onto = load_ontology(DATA / "tiny.obo")
+    assert not marker.exists()
+    assert _same(onto, load_ontology(DATA / "tiny.obo", cache=False))
+    again = load_ontology(DATA / "tiny.obo")  # the bad file was replaced by a good cache
+    assert not marker.exists() and _same(again, onto)
+    assert json.loads(gzip.decompress((cache / f"{sha}-v{loaders._CACHE_VERSION}.json.gz").read_bytes()))
+
+
+def _payload(tmp_path) -> dict:
+    load_ontology(DATA / "tiny.obo")
+    (cached,) = _cache_dir(tmp_path).iterdir()
+    return json.loads(gzip.decompress(cached.read_bytes()))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: gzip.compress(b"{not json"),
+        lambda p: gzip.compress(json.dumps(p).encode())[:40],  # truncated
+        lambda p: json.dumps(p).encode(),  # not gzip
+        lambda p: gzip.compress(json.dumps({**p, "version": 1}).encode()),
+        lambda p: gzip.compress(json.dumps({**p, "source_sha256": "0" * 64}).encode()),
+        lambda p: gzip.compress(json.dumps({**p, "terms": {"TT:0000001": ["root"]}}).encode()),
+        lambda p: gzip.compress(json.dumps({**p, "terms": {"TT:0000001": ["r", None, "s", False, [], [], []]}}).encode()),
+        lambda p: gzip.compress(json.dumps({**p, "edges": [["TT:0000002", "is_a"]]}).encode()),
+        lambda p: gzip.compress(json.dumps([p]).encode()),
+    ],
+    ids=["bad-json", "truncated", "not-gzip", "old-version", "other-file", "short-entry", "bad-synonyms",
+         "bad-edge", "not-object"],
+)
+def test_unusable_cache_falls_back_to_the_obo_and_is_rewritten(tmp_path, private_home, damage):
+    good = _payload(tmp_path)
+    (cached,) = _cache_dir(tmp_path).iterdir()
+    cached.write_bytes(damage(good))
+    onto = load_ontology(DATA / "tiny.obo")
+    assert _same(onto, load_ontology(DATA / "tiny.obo", cache=False))
+    assert json.loads(gzip.decompress(cached.read_bytes())) == good  # rewritten from the parse
+
+
+def _truncations(data: bytes):
+    """Every cut of the file (plain), and a few of its gzip copy."""
+    for cut in range(len(data)):
+        yield f"plain-{cut}", data[:cut]
+    packed = gzip.compress(data, mtime=0)
+    for cut in range(0, len(packed), 7):
+        yield f"gzip-{cut}", packed[:cut]
+
+
+def test_truncated_obo_parses_what_is_there_or_raises(tmp_path, private_home):
+    full = load_ontology(DATA / "tiny.obo", cache=False)
+    full_ids = set(full.terms) | {"TT:0000007", "TT:0000008", "TT:0000009"}
+    path = tmp_path / "cut.obo"
+    outcomes = {"parsed": 0, "error": 0}
+    for label, data in _truncations((DATA / "tiny.obo").read_bytes()):
+        path.write_bytes(data)
+        try:
+            onto = load_ontology(path, cache=False)
+        except InputFormatError as exc:
+            assert str(path) in str(exc), label
+            outcomes["error"] += 1
+            continue
+        outcomes["parsed"] += 1
+        # what is there: the terms before the cut, the last one maybe with its id cut short
+        extra = set(onto.terms) - full_ids
+        assert len(extra) <= 1 and all(any(t.startswith(e) for t in full_ids) for e in extra), label
+        for term in onto.terms:
+            onto.ancestors(term)
+    assert outcomes["parsed"] and outcomes["error"]
 
 
 def test_missing_and_bad_files(tmp_path, private_home):

@@ -102,3 +102,24 @@ def test_mirror_tiga():
     assert not frame["gene_symbol"].str.startswith(" ").any()
     assert frame["trait_id"].str.fullmatch(r"(EFO|GO|HP|Orphanet):\d+").all()
     assert frame["clean_symbol"].mean() > 0.99
+
+
+@pytest.mark.parametrize("data", [b"", b"\n\n"])
+def test_tiga_empty_file(tmp_path, data):
+    # found by fuzzing: pandas' EmptyDataError escaped
+    path = tmp_path / "gt_stats.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputFormatError, match="empty file"):
+        read_tiga_gene_trait(path)
+
+
+@pytest.mark.parametrize("value", ["1.5", "1e300"])
+def test_tiga_count_that_is_not_a_count(tmp_path, value):
+    # found by fuzzing: a fractional (or huge) n_study crashed the Int64 cast with a TypeError
+    lines = (DATA / "gt_stats_tiny.csv").read_text().splitlines()
+    fields = lines[2].split(",")
+    fields[3] = value  # n_study
+    path = tmp_path / "gt_stats.csv"
+    path.write_text("\n".join([lines[0], lines[1], ",".join(fields), *lines[3:]]) + "\n")
+    with pytest.raises(InputFormatError, match=f"line 3: bad n_study value '{value}'"):
+        read_tiga_gene_trait(path)

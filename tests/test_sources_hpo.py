@@ -137,3 +137,10 @@ def test_mirror_hpoa_both_releases():
 
     assert len(read_hpoa(resource_path("hpo", "phenotype.hpoa.gz"))) == 271702
     assert len(read_hpoa(resource_path("hpo", "phenotype.hpoa.gz", release="2020-10-12"))) == 209218
+
+
+def test_header_naming_a_column_twice(tmp_path):
+    path = tmp_path / "g2p.txt"
+    path.write_text("ncbi_gene_id\tgene_symbol\thpo_id\tHPO-Term-ID\n1\ta\tHP:0000001\tHP:0000002\n")
+    with pytest.raises(InputFormatError, match=r"line 1: header has column 'hpo_id' twice"):
+        read_genes_to_phenotype(path)

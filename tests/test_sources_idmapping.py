@@ -52,3 +52,28 @@ def test_mirror_idmapping():
     symbols = read_idmapping(files["entrez_symbol_type.tsv.gz"])
     assert list(symbols.columns) == ["ncbi_gene_id", "symbol", "name", "gene_type"]
     assert len(read_idmapping(files["entrez_ensembl.tsv.gz"])) == 40102
+
+
+@pytest.mark.parametrize(
+    "reader, header, column",
+    [
+        (read_idmapping, "entrez\tuniprot\tentrez", "ncbi_gene_id"),
+        (read_gene_refseq_uniprotkb_collab, "#NCBI_protein_accession\tUniProtKB_protein_accession\tuniprot", "uniprot"),
+    ],
+)
+def test_header_naming_a_column_twice(tmp_path, reader, header, column):
+    path = tmp_path / "map.tsv"
+    path.write_text(f"{header}\n1\tP04217\tP04218\n")
+    with pytest.raises(InputFormatError, match=f"header has column '{column}' twice"):
+        reader(path)
+
+
+def test_blank_lines_before_the_header(tmp_path):
+    # found by fuzzing: the width came from the blank first line, the columns from the
+    # header after it (pandas ValueError)
+    path = tmp_path / "map.tsv"
+    path.write_text("\nentrez\tuniprot\n1\tP04217\n")
+    assert read_idmapping(path)["uniprot"].tolist() == ["P04217"]
+    path.write_text("\n\tentrez\n!\n")
+    with pytest.raises(InputFormatError, match="line 3: expected 2 tab-separated columns, found 1"):
+        read_idmapping(path)

@@ -116,3 +116,15 @@ def test_truncated_gzip_is_a_format_error(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputFormatError, match="cannot decompress"):
         read_mgi_genepheno(path)
+
+
+def test_gene_model_coord_header_checks(tmp_path):
+    path = tmp_path / "coord.rpt"
+    # the same column twice (found by fuzzing: AttributeError deep in pandas)
+    path.write_text("1. MGI accession id\t3. marker symbol\t1. MGI accession id\nMGI:1\ta\tMGI:2\n")
+    with pytest.raises(InputFormatError, match=r"line 1: header has column 'MGI accession id' twice"):
+        read_mgi_gene_model_coord(path)
+    # no Entrez column (found by fuzzing: KeyError 'entrez_id'): read, nothing to check
+    path.write_text("1. MGI accession id\t3. marker symbol\nMGI:1\ta\n")
+    frame = read_mgi_gene_model_coord(path)
+    assert frame["marker_id"].tolist() == ["MGI:1"] and "entrez_id" not in frame

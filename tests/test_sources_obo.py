@@ -80,3 +80,24 @@ def test_valid_term_id():
     assert valid_term_id("HP:0000118") and valid_term_id("NCBITaxon:9606") and valid_term_id("Orphanet:1020")
     assert not valid_term_id("HP:00001x8") and not valid_term_id("GO_0008150") and not valid_term_id("MP:")
     assert not valid_term_id("http://purl.obolibrary.org/obo/HP_0000118")
+
+
+TINY = (DATA / "tiny.obo").read_text()
+
+
+@pytest.mark.parametrize(
+    "text, problem, line",
+    [
+        # cut right after a stanza header (found by fuzzing: obonet raised KeyError 'id')
+        (TINY[: TINY.index("[Term]\nid: TT:0000003") + len("[Term]\n")], "stanza without an 'id:' line", 15),
+        (TINY.replace("relationship: part_of TT:0000006 ! E", "relationship: part_of"), "malformed relationship", 33),
+        (TINY.replace("name: A\n", "name: A\nnode_for_adding: x\n"), "malformed OBO stanza", None),
+    ],
+    ids=["truncated-after-header", "relationship-one-word", "tag-named-like-an-argument"],
+)
+def test_malformed_stanzas_are_format_errors(tmp_path, text, problem, line):
+    path = tmp_path / "bad.obo"
+    path.write_text(text)
+    with pytest.raises(InputFormatError, match=problem) as err:
+        read_obo_graph(path)
+    assert err.value.line == line and str(path) in str(err.value)

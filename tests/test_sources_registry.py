@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import zlib
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,6 @@ def fake_registry(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "DEFAULT_RELEASES", {"demo": "1.0", "derived": "x"})
     monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("GENEPHENO_MIRROR", raising=False)
-    registry._HASH_CACHE.clear()
     return tmp_path
 
 
@@ -137,18 +137,56 @@ def test_derived_file_needs_mirror(fake_registry):
         registry.fetch("derived")
 
 
-def test_hash_cache_avoids_rehashing(fake_registry, monkeypatch):
-    path = fake_registry / "f.bin"
-    path.write_bytes(b"x" * 1000)
-    calls = []
-    real = registry._hash_stream
-    monkeypatch.setattr(registry, "_hash_stream", lambda handle: calls.append(1) or real(handle))
-    first = registry.file_sha256(path)
-    assert registry.file_sha256(path) == first and len(calls) == 1
-    registry._HASH_CACHE.clear()  # a new process: served from the on-disk cache
-    assert registry.file_sha256(path) == first and len(calls) == 1
-    path.write_bytes(b"y" * 1001)  # content changed: size/mtime key differs
-    assert registry.file_sha256(path) == hashlib.sha256(b"y" * 1001).hexdigest() and len(calls) == 2
+def _rewrite_keeping_size_and_mtime(path: Path, data: bytes) -> None:
+    """The tampering of issue 14: new bytes, same size, mtime restored."""
+    stat = path.stat()
+    assert len(data) == stat.st_size
+    path.write_bytes(data)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_mtime_ns == stat.st_mtime_ns
+
+
+def test_tampered_mirror_file_with_same_size_and_mtime_fails(fake_registry, monkeypatch):
+    mirror = make_mirror(fake_registry, {"demo/1.0/a.txt": CONTENT})
+    monkeypatch.setenv("GENEPHENO_MIRROR", str(mirror))
+    path = registry.resource_path("demo", "a.txt")  # verified once (a hash cache would now hold it)
+    tampered = b"HELLO genepheno\n"
+    _rewrite_keeping_size_and_mtime(path, tampered)
+    with pytest.raises(ChecksumError) as err:
+        registry.resource_path("demo", "a.txt")
+    assert err.value.actual == hashlib.sha256(tampered).hexdigest() and err.value.expected == SHA
+    assert not (fake_registry / "home" / "cache" / "sha256.json").exists()  # no hash cache on disk
+
+
+def test_obtain_verified_returns_hash_of_the_bytes(fake_registry, monkeypatch):
+    # a re-compressed copy of the pinned content: accepted through content_sha256, and the
+    # hash returned (what a manifest records) is the file's own, not the registry's
+    recompressed = gzip.compress(CONTENT, compresslevel=1, mtime=12345)
+    mirror = make_mirror(fake_registry, {"demo/2.0/a.txt.gz": recompressed, "demo/1.0/b.txt": b"current 1\n"})
+    monkeypatch.setenv("GENEPHENO_MIRROR", str(mirror))
+    path, sha = registry.obtain_verified(registry.resource("demo", "a.txt.gz", "2.0"))
+    assert path == mirror / "demo/2.0/a.txt.gz" and sha == hashlib.sha256(recompressed).hexdigest()
+    current = registry.resource("demo", "b.txt")
+    assert registry.obtain_verified(current)[1] == hashlib.sha256(b"current 1\n").hexdigest()
+    _rewrite_keeping_size_and_mtime(mirror / "demo/1.0/b.txt", b"current 2\n")
+    assert registry.obtain_verified(current)[1] == hashlib.sha256(b"current 2\n").hexdigest()
+
+
+def _zlib_corrupt_gzip() -> bytes:
+    """A gzip of CONTENT whose deflate stream is broken: gzip raises zlib.error, not
+    BadGzipFile or EOFError (the case that reached users as a traceback)."""
+    packed = bytearray(gzip.compress(CONTENT * 50, mtime=0))
+    packed[10] = 0x07  # first deflate block header: BTYPE=11, a reserved block type
+    with pytest.raises(zlib.error):
+        gzip.decompress(bytes(packed))
+    return bytes(packed)
+
+
+def test_corrupt_mirror_gzip_is_a_checksum_error(fake_registry, monkeypatch):
+    mirror = make_mirror(fake_registry, {"demo/2.0/a.txt.gz": _zlib_corrupt_gzip()})
+    monkeypatch.setenv("GENEPHENO_MIRROR", str(mirror))
+    with pytest.raises(ChecksumError, match="a.txt.gz"):
+        registry.resource_path("demo", "a.txt.gz", release="2.0")
 
 
 def test_real_registry_is_consistent():

@@ -70,17 +70,19 @@ class _Inputs:
     files: list[dict] = field(default_factory=list)
 
     def path(self, source: str, filename: str, release: str | None = None):
-        from genepheno_core.sources.registry import default_release, file_sha256, resource, resource_path
+        from genepheno_core.sources.registry import default_release, obtain_verified, resource
 
         release = release or default_release(source)
-        path = resource_path(source, filename, release)
         entry = resource(source, filename, release)
+        # the hash the registry's check was made on: the bytes read now, not the
+        # registry's expected value (they differ for a re-compressed download)
+        path, sha256 = obtain_verified(entry)
         self.files.append(
             {
                 "source": source,
                 "release": release,
                 "filename": filename,
-                "sha256": file_sha256(path),
+                "sha256": sha256,
                 "pinned": entry.pinned,
                 "licence": entry.licence,
             }

@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import re
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
@@ -30,26 +31,112 @@ def id_pattern(prefix: str) -> re.Pattern[str]:
     return re.compile(re.escape(prefix) + r":\d+")
 
 
+class _CheckedStream(io.RawIOBase):
+    """A decompressing binary stream whose read errors (a corrupt or truncated archive:
+    zlib.error, gzip.BadGzipFile, EOFError, zstandard.ZstdError) become InputFormatError
+    naming the file, so that no reader lets them reach the user raw."""
+
+    def __init__(self, stream, path: Path, errors: tuple[type[BaseException], ...]):
+        super().__init__()
+        self._stream, self._path, self._errors = stream, path, errors
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            return self._stream.readinto(buffer)
+        except self._errors as exc:
+            raise _corrupt(self._path, exc) from exc
+
+    def readall(self) -> bytes:  # one call instead of 8 KB readinto steps
+        try:
+            return self._stream.read()
+        except self._errors as exc:
+            raise _corrupt(self._path, exc) from exc
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stream.close()
+        super().close()
+
+
+class _ZstdStream(io.RawIOBase):
+    """zstd-decompressed content of a binary file, frame after frame. Unlike
+    zstandard's stream_reader, which ends quietly on a cut frame (a truncated file would
+    read as a shorter one), EOFError is raised when the file ends inside a frame."""
+
+    def __init__(self, raw: IO[bytes]):
+        import zstandard
+
+        super().__init__()
+        self._raw, self._new = raw, zstandard.ZstdDecompressor().decompressobj
+        self._frame, self._in_frame = self._new(), False
+        self._pending, self._pos = b"", 0  # decompressed bytes not yet handed out
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while self._pos == len(self._pending):
+            self._pos = 0
+            if self._frame.eof:  # a frame ended: what follows starts the next one
+                rest, self._frame = self._frame.unused_data, self._new()
+                self._in_frame = bool(rest)
+                self._pending = self._frame.decompress(rest) if rest else b""
+                continue
+            chunk = self._raw.read(1 << 16)
+            if not chunk:
+                if self._in_frame:
+                    raise EOFError("file ends inside a zstd frame")
+                self._pending = b""
+                return 0
+            self._in_frame = True
+            self._pending = self._frame.decompress(chunk)
+        n = min(len(buffer), len(self._pending) - self._pos)
+        buffer[:n] = memoryview(self._pending)[self._pos:self._pos + n]
+        self._pos += n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+def _corrupt(path: PathLike, exc: BaseException) -> InputFormatError:
+    return InputFormatError(path, f"cannot decompress ({exc or type(exc).__name__}): corrupt or truncated archive")
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    """Binary stream of the file's content: gzip (by magic bytes) and zstd (by magic or
+    .zst suffix) decompressed, with decompression errors turned into InputFormatError."""
+    if not path.exists():
+        raise MissingDataError(f"{path}: file not found")
+    try:
+        with open(path, "rb") as probe:
+            magic = probe.read(4)
+    except OSError as exc:  # a directory, no permission, ...
+        raise InputFormatError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if magic[:2] == b"\x1f\x8b":
+        stream = _CheckedStream(gzip.open(path, "rb"), path, (OSError, EOFError, zlib.error))
+    elif magic == b"\x28\xb5\x2f\xfd" or path.suffix == ".zst":
+        import zstandard
+
+        stream = _CheckedStream(_ZstdStream(open(path, "rb")), path, (OSError, EOFError, zstandard.ZstdError))
+    else:
+        return open(path, "rb")
+    return io.BufferedReader(stream)
+
+
 def open_text(path: PathLike, encoding: str = "utf-8") -> IO[str]:
     """Open a text file, decompressing .gz (by magic bytes) and .zst (by suffix).
 
     The gzip check looks at the first two bytes rather than the suffix, so a
-    decompressed copy that kept its `.gz` name (or the reverse) still reads.
+    decompressed copy that kept its `.gz` name (or the reverse) still reads. A corrupt
+    or truncated archive raises InputFormatError (when read), not zlib.error/EOFError.
     """
-    path = Path(path)
-    if not path.exists():
-        raise MissingDataError(f"{path}: file not found")
-    with open(path, "rb") as probe:
-        magic = probe.read(4)
-    if magic[:2] == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding=encoding, newline="")
-    if magic == b"\x28\xb5\x2f\xfd" or path.suffix == ".zst":
-        import zstandard
-
-        raw = open(path, "rb")
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.TextIOWrapper(reader, encoding=encoding, newline="")
-    return open(path, encoding=encoding, newline="")
+    return io.TextIOWrapper(_open_binary(Path(path)), encoding=encoding, newline="")
 
 
 def iter_lines(path: PathLike) -> Iterator[tuple[int, str]]:
@@ -104,18 +191,9 @@ def read_tsv_rows(
 
 
 def _decompressed(path: PathLike) -> bytes:
-    path = Path(path)
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
-    if magic[:2] == b"\x1f\x8b":
-        with gzip.open(path, "rb") as handle:
-            return handle.read()
-    if magic == b"\x28\xb5\x2f\xfd":
-        import zstandard
-
-        with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as reader:
-            return reader.read()
-    return path.read_bytes()
+    """The whole decompressed content; InputFormatError for a corrupt archive."""
+    with _open_binary(Path(path)) as handle:
+        return handle.read()
 
 
 def _fast_table(
@@ -124,10 +202,7 @@ def _fast_table(
     """pandas C-engine read of a regular TSV; None when the file is irregular in any way
     (blank or comment lines inside the body, ragged rows, bad bytes): the caller then uses
     the line-by-line reader, which reports the exact line of a problem."""
-    try:
-        raw = _decompressed(path)
-    except (OSError, EOFError):
-        return None
+    raw = _decompressed(path)  # a corrupt archive is an error either way: let it raise
     pos, line_no, head = 0, 0, None
     prefix = comment.encode() if comment else None
     while pos < len(raw):  # leading comment / header lines
@@ -194,6 +269,16 @@ def read_tsv(
         frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=range(width), dtype=str)
     frame = frame.astype("string")
     return frame, lines, head
+
+
+def check_unique_columns(path: PathLike, names: Sequence[str], line: int | None) -> None:
+    """Raise InputFormatError when a header names the same column twice (after renaming),
+    which would make every lookup of that column ambiguous."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputFormatError(path, f"header has column {name!r} twice", line=line)
+        seen.add(name)
 
 
 def check_column(

@@ -66,6 +66,8 @@ def read_tiga_gene_trait(path: PathLike) -> pd.DataFrame:
     try:
         with open_text(path) as handle:  # gzip detected by content, not by suffix
             frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise InputFormatError(path, "empty file: no CSV header") from exc
     except pd.errors.ParserError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise InputFormatError(path, f"malformed CSV row: {exc}", line=int(match.group(1)) if match else None) from exc
@@ -94,7 +96,9 @@ def read_tiga_gene_trait(path: PathLike) -> pd.DataFrame:
         numeric = pd.to_numeric(raw.replace("", np.nan), errors="coerce")
         bad = numeric.isna() & (raw != "")
         if column in ("n_study", "n_snp"):
-            bad |= raw == ""
+            # counts: present, whole and in range (the Int64 cast raises TypeError on 1.5 or 1e20)
+            count = np.isfinite(numeric) & (numeric == numeric.round()) & (numeric >= 0) & (numeric < 2**53)
+            bad |= (raw == "") | (numeric.notna() & ~count)
         if bool(bad.any()):
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputFormatError(path, f"bad {column} value {raw.iloc[i]!r}", line=int(lines[i]))

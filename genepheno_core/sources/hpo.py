@@ -19,7 +19,14 @@ import re
 import pandas as pd
 
 from genepheno_core.errors import InputFormatError
-from genepheno_core.sources._util import PathLike, check_column, id_pattern, iter_lines, read_tsv
+from genepheno_core.sources._util import (
+    PathLike,
+    check_column,
+    check_unique_columns,
+    id_pattern,
+    iter_lines,
+    read_tsv,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +76,7 @@ def _parse_header(path: PathLike, line: str, number: int) -> list[str]:
     for field in fields:
         key = field.strip().lower()
         names.append(_ALIASES.get(key, re.sub(r"\W+", "_", key).strip("_")))
+    check_unique_columns(path, names, number)
     missing = {"ncbi_gene_id", "hpo_id"} - set(names)
     if missing:
         raise InputFormatError(

@@ -10,7 +10,7 @@ import re
 import pandas as pd
 
 from genepheno_core.errors import InputFormatError
-from genepheno_core.sources._util import PathLike, check_column, read_tsv_rows
+from genepheno_core.sources._util import PathLike, check_column, check_unique_columns, read_tsv_rows
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ def read_idmapping(path: PathLike) -> pd.DataFrame:
     columns = [_RENAME.get(h.strip().lower(), h.strip().lower()) for h in head]
     if "ncbi_gene_id" not in columns:
         raise InputFormatError(path, f"header {head} has no 'entrez' column", line=1)
+    check_unique_columns(path, columns, 1)
     frame = pd.DataFrame(rows, columns=columns, dtype="string")
     if len(frame):
         check_column(path, frame, "ncbi_gene_id", _GENE_ID, lines, what="NCBI gene id")
@@ -44,10 +45,13 @@ def read_idmapping(path: PathLike) -> pd.DataFrame:
 
 
 def _width(path: PathLike) -> int:
+    """Number of fields of the header: the first non-blank line, as read_tsv_rows takes it
+    (a blank first line used to give width 1 against a wider header: ValueError)."""
     from genepheno_core.sources._util import iter_lines
 
     for _, line in iter_lines(path):
-        return len(line.split("\t"))
+        if line.strip():
+            return len(line.split("\t"))
     raise InputFormatError(path, "empty file")
 
 
@@ -70,6 +74,7 @@ def read_gene_refseq_uniprotkb_collab(path: PathLike) -> pd.DataFrame:
         raise InputFormatError(path, "empty file")
     columns = [re.sub(r"\W+", "_", h.lstrip("#").strip().lower()).strip("_") for h in head]
     columns = ["refseq_protein" if c.startswith("ncbi_protein") else "uniprot" if c.startswith("uniprotkb_protein") else c for c in columns]
+    check_unique_columns(path, columns, 1)
     frame = pd.DataFrame(rows, columns=columns, dtype="string")
     if len(frame) and "uniprot" in frame:
         check_column(path, frame, "uniprot", _UNIPROT, lines, what="UniProt accession")

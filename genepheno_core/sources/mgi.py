@@ -8,7 +8,14 @@ import re
 import pandas as pd
 
 from genepheno_core.errors import InputFormatError
-from genepheno_core.sources._util import PathLike, check_column, id_pattern, iter_lines, read_tsv
+from genepheno_core.sources._util import (
+    PathLike,
+    check_column,
+    check_unique_columns,
+    id_pattern,
+    iter_lines,
+    read_tsv,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +133,7 @@ def read_mgi_gene_model_coord(path: PathLike) -> pd.DataFrame:
     """
     # The header decides the width; rows may carry one trailing empty field.
     head: list[str] | None = None
+    head_line: int | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
     for number, line in iter_lines(path):
@@ -141,7 +149,8 @@ def read_mgi_gene_model_coord(path: PathLike) -> pd.DataFrame:
                     path, "header lacks '1. MGI accession id' / '3. marker symbol': not an "
                     "MGI_Gene_Model_Coord.rpt file", line=number,
                 )
-            head = names
+            check_unique_columns(path, names, number)
+            head, head_line = names, number
             continue
         while len(fields) > len(head) and fields[-1] == "":
             fields.pop()
@@ -154,9 +163,11 @@ def read_mgi_gene_model_coord(path: PathLike) -> pd.DataFrame:
     if head is None:
         raise InputFormatError(path, "empty file")
     columns = [COORD_COLUMNS.get(h, re.sub(r"\W+", "_", h.lower()).strip("_")) for h in head]
+    check_unique_columns(path, columns, head_line)
     frame = pd.DataFrame(rows, columns=columns, dtype="string")
     frame = frame.replace("null", "")
     if len(frame):
         check_column(path, frame, "marker_id", _MGI_ID, lines, what="MGI marker id")
-        check_column(path, frame, "entrez_id", re.compile(r"\d+"), lines, what="Entrez gene id", allow_empty=True)
+        if "entrez_id" in frame:  # older layouts may lack it; nothing else needs it
+            check_column(path, frame, "entrez_id", re.compile(r"\d+"), lines, what="Entrez gene id", allow_empty=True)
     return frame

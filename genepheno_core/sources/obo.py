@@ -48,6 +48,31 @@ def _line_of(path: PathLike, needle: str) -> int | None:
     return None
 
 
+def _stanza_without_id(path: PathLike) -> int | None:
+    """Line of the first [Term] header whose stanza has no `id:` line."""
+    start, has_id = None, True
+    for number, line in iter_lines(path):
+        text = line.strip()
+        if text.startswith("["):
+            if not has_id:
+                return start
+            start, has_id = number, not text.startswith("[Term]")
+        elif text.startswith("id:"):
+            has_id = True
+    return None if has_id else start
+
+
+def _bad_relationship(path: PathLike) -> int | None:
+    """Line of the first `relationship:` whose value is not two words (comments and
+    {modifiers} removed, as obonet does)."""
+    for number, line in iter_lines(path):
+        if line.startswith("relationship:"):
+            value = re.sub(r"\s\{[^{}]*\}|\s!.*", "", line.split(":", 1)[1]).strip()
+            if len(value.split(" ")) != 2:
+                return number
+    return None
+
+
 # tags the Ontology never reads; `slim=True` drops their lines before obonet sees them
 # (GO: ~30 % fewer lines, ~25 % faster)
 _SLIM_DROP = (
@@ -88,14 +113,28 @@ def read_obo_graph(
         handle = open_text(path)
         with _FilteredLines(handle) if slim else handle as lines:
             graph = obonet.read_obo(lines, ignore_obsolete=ignore_obsolete)
-    except ValueError as exc:
-        # obonet: "Tag-value pair parsing failed for:\n<line>"
-        text = str(exc)
-        bad = text.split("\n", 1)[1].strip() if "\n" in text else ""
-        line = _line_of(path, bad) if bad else None
-        raise InputFormatError(path, f"malformed OBO line {bad!r}" if bad else text, line=line) from exc
-    except UnicodeDecodeError as exc:
+    except InputFormatError:  # corrupt archive (open_text)
+        raise
+    except UnicodeDecodeError as exc:  # before ValueError, its base class
         raise InputFormatError(path, f"not UTF-8 text ({exc.reason})") from exc
+    except KeyError as exc:
+        # obonet pops each [Term]'s "id": a stanza without one (a file cut mid-stanza)
+        raise InputFormatError(
+            path, "[Term] stanza without an 'id:' line (truncated file?)", line=_stanza_without_id(path)
+        ) from exc
+    except ValueError as exc:
+        text = str(exc)
+        if text.startswith("Tag-value pair parsing failed"):  # obonet: "...for:\n<line>"
+            bad = text.split("\n", 1)[1].strip() if "\n" in text else ""
+            line = _line_of(path, bad) if bad else None
+            raise InputFormatError(path, f"malformed OBO line {bad!r}" if bad else text, line=line) from exc
+        # obonet unpacks "relationship: <type> <target>" into exactly two words
+        raise InputFormatError(
+            path, f"malformed relationship line, expected 'relationship: <type> <term id>' ({text})",
+            line=_bad_relationship(path),
+        ) from exc
+    except TypeError as exc:  # a tag named like a networkx add_node() argument
+        raise InputFormatError(path, f"malformed OBO stanza ({exc})") from exc
     except (EOFError, OSError) as exc:
         raise InputFormatError(path, f"cannot read OBO file: {exc}") from exc
     if graph.number_of_nodes() == 0:

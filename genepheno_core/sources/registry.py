@@ -17,7 +17,11 @@ Resolution (`resource_path`, `fetch`):
 
 Sources whose upstream only serves a "current" file (MGI reports, UniProt, the GWAS
 Catalog) have a `current` release with `sha256=None`: callers record what they obtained
-with `file_sha256(path)` (the dataset manifest does).
+(`obtain_verified` returns the path with the sha256 of its bytes; the dataset manifest
+records it).
+
+Every check hashes the file's bytes when it is made (no cache keyed by path, size or
+mtime, which a rewritten file can keep).
 
 Some mirror files are derived from an upstream package rather than served as-is (the
 Swiss-Prot subsets, the org.Hs.eg.db id mappings, the EFO JSON, the CAFA2 files):
@@ -29,15 +33,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import logging
 import os
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from genepheno_core.errors import ChecksumError, GenePhenoError, MissingDataError
-from genepheno_core.io import atomic_path, atomic_write_text, genepheno_home
+from genepheno_core.io import atomic_path, genepheno_home
 
 logger = logging.getLogger(__name__)
 
@@ -346,25 +350,31 @@ def fetch(source: str, release: str | None = None, progress: bool = False) -> di
 
 def obtain(entry: Resource, progress: bool = False) -> Path:
     """Local path of `entry`: from the mirror when set, else the download cache (downloading)."""
+    return obtain_verified(entry, progress=progress)[0]
+
+
+def obtain_verified(entry: Resource, progress: bool = False) -> tuple[Path, str]:
+    """(local path, sha256 of its bytes as hashed now) for `entry`, verified when pinned.
+
+    The hash is the one the pinned check was made on, so a caller recording it (the
+    dataset manifest) records what was actually read, not what the registry expects.
+    """
     mirror = mirror_dir()
     cached = download_dir() / entry.relpath
     if mirror is not None:
         path = mirror / entry.relpath
         if not path.is_file() and cached.is_file():  # downloaded earlier without the mirror
-            verify(cached, entry)
-            return cached
+            return cached, verify(cached, entry)
         if not path.is_file():
             raise MissingDataError(
                 f"{entry.source} {entry.release} file {entry.filename!r} is not in the mirror "
                 f"{mirror} (looked for {path}); unset {MIRROR_ENV} to download it"
                 + (f" from {entry.url}" if entry.downloadable and entry.url else "")
             )
-        verify(path, entry)
-        return path
+        return path, verify(path, entry)
     path = cached
     if path.is_file():
-        verify(path, entry)
-        return path
+        return path, verify(path, entry)
     if not entry.downloadable or not entry.url:
         raise MissingDataError(
             f"{entry.source} {entry.release} file {entry.filename!r} cannot be downloaded as is "
@@ -372,25 +382,18 @@ def obtain(entry: Resource, progress: bool = False) -> Path:
             f"mirror that holds {entry.relpath}"
         )
     download(entry, path, progress=progress)
-    return path
+    return path, verify(path, entry)
 
 
 # ---------------------------------------------------------------------------------------
 # checksums
+#
+# Hashes are always computed from the bytes, never remembered by path, size and mtime:
+# a file rewritten to the same size with its mtime restored must fail the check. All
+# pinned mirror files (73 MB) hash in about 0.25 s, so there is nothing worth caching.
 
-
-_HASH_CACHE: dict[tuple[str, int, int, bool], str] = {}
-
-
-def _cache_file() -> Path:
-    return genepheno_home() / "cache" / "sha256.json"
-
-
-def _load_disk_cache() -> dict[str, str]:
-    try:
-        return json.loads(_cache_file().read_text())
-    except (OSError, ValueError):
-        return {}
+# what a corrupt or truncated gzip stream raises while being read
+_GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
 
 def _hash_stream(handle, chunk: int = 1 << 20) -> str:
@@ -400,55 +403,33 @@ def _hash_stream(handle, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def file_sha256(path: str | os.PathLike, decompressed: bool = False, cache: bool = True) -> str:
-    """sha256 of a file (or of its gzip-decompressed content), cached by path+size+mtime.
+def file_sha256(path: str | os.PathLike, decompressed: bool = False) -> str:
+    """sha256 of a file's bytes (or of its gzip-decompressed content), read now.
 
-    The cache lives in memory and, best effort, in genepheno_home()/cache/sha256.json so that
-    repeated CLI runs do not rehash the mirror.
+    decompressed=True on a corrupt gzip raises OSError (gzip.BadGzipFile), EOFError or
+    zlib.error; `verify` turns those into a ChecksumError.
     """
-    path = Path(path).resolve()
-    if not cache:
-        opener = gzip.open if decompressed else open
-        with opener(path, "rb") as handle:
-            return _hash_stream(handle)
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns, decompressed)
-    if key in _HASH_CACHE:
-        return _HASH_CACHE[key]
-    disk_key = "|".join(str(k) for k in key)
-    disk = _load_disk_cache()
-    digest = disk.get(disk_key)
-    if digest is None:
-        if decompressed:
-            with gzip.open(path, "rb") as handle:
-                digest = _hash_stream(handle)
-        else:
-            with open(path, "rb") as handle:
-                digest = _hash_stream(handle)
-        disk[disk_key] = digest
-        try:
-            atomic_write_text(_cache_file(), json.dumps(disk, indent=0, sort_keys=True))
-        except OSError as exc:  # read-only home: the in-memory cache still works
-            logger.debug("cannot write hash cache: %s", exc)
-    _HASH_CACHE[key] = digest
-    return digest
+    opener = gzip.open if decompressed else open
+    with opener(path, "rb") as handle:
+        return _hash_stream(handle)
 
 
-def verify(path: str | os.PathLike, entry: Resource, cache: bool = True) -> str:
-    """Check `path` against the entry's pinned hash; return the file's sha256.
+def verify(path: str | os.PathLike, entry: Resource) -> str:
+    """Check `path` against the entry's pinned hash by content; return the file's sha256.
 
     Accepts either the stored-file hash or, for gzip files, the hash of the decompressed
     content (a re-compressed download of the same upstream bytes). Unpinned entries are
-    not checked. Raises ChecksumError naming the file, expected and actual hashes.
+    not checked. Raises ChecksumError naming the file, expected and actual hashes (also
+    for a .gz that cannot be decompressed).
     """
-    actual = file_sha256(path, cache=cache)
+    actual = file_sha256(path)
     if entry.sha256 is None or actual == entry.sha256:
         return actual
     if entry.content_sha256 and str(path).endswith(".gz"):
         try:
-            if file_sha256(path, decompressed=True, cache=cache) == entry.content_sha256:
+            if file_sha256(path, decompressed=True) == entry.content_sha256:
                 return actual
-        except (OSError, EOFError) as exc:
+        except _GZIP_ERRORS as exc:  # corrupt archive: a plain checksum mismatch
             logger.debug("cannot decompress %s: %s", path, exc)
     raise ChecksumError(path, entry.sha256, actual)
 
@@ -492,7 +473,7 @@ def download(entry: Resource, target: Path, progress: bool = False) -> Path:
             raise MissingDataError(f"download of {entry.url} failed: {exc}") from exc
         if entry.pinned:
             try:
-                verify(tmp, entry, cache=False)
+                verify(tmp, entry)
             except ChecksumError as exc:
                 raise ChecksumError(f"{target} (downloaded from {entry.url})", exc.expected, exc.actual) from None
     return target
@@ -503,8 +484,3 @@ def _copy(response, out, bar, chunk: int = 1 << 20) -> None:
         out.write(block)
         bar.update(len(block))
 
-
-def clear_hash_cache() -> None:
-    """Forget cached hashes (tests)."""
-    _HASH_CACHE.clear()
-    _cache_file().unlink(missing_ok=True)
