@@ -3,6 +3,8 @@
 PYTHON ?= python3
 export GENEPHENO_MIRROR ?= $(abspath ../shared/data)
 PORT ?= 8501
+# the dashboard listens on this machine only; `make run ADDRESS=0.0.0.0` exposes it (README)
+ADDRESS ?= 127.0.0.1
 
 .PHONY: install run report test test-fast benchmark default-model dashboard
 
@@ -12,7 +14,7 @@ install:
 run: install dashboard
 
 dashboard:
-	$(PYTHON) -m streamlit run streamlit_app.py --server.port $(PORT) --server.headless true
+	$(PYTHON) -m streamlit run streamlit_app.py --server.address $(ADDRESS) --server.port $(PORT) --server.headless true
 
 report: install
 	bash scripts/report.sh

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import re
-import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import state
+from dashboard.safe_text import md_escape, message_text, scrub_paths
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # Input limits of the Predict page (stated on the page).
 MAX_SEQUENCES = 20
 MAX_RESIDUES = 5000
-GO_ID = re.compile(r"^GO:\d{7}$")
+# Most bytes of text (pasted, uploaded, or an upload after gunzip) the page reads. A nucleotide
+# CDS takes 3 bytes per residue, so 4 per residue leaves room for line breaks, and 64 KiB for
+# the headers; anything longer breaks the limits above anyway. Reading first and checking
+# after is how a 194 KB gzip upload once took 1.1 GB of memory.
+MAX_INPUT_BYTES = 4 * MAX_SEQUENCES * MAX_RESIDUES + 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+GO_ID = re.compile(r"^GO:[0-9]{7}$")  # [0-9], not \d: \d also matches other scripts' digits
 MODEL_ORDER = ("hpo", "mpo")  # hpo is the default when present
 
 
@@ -63,34 +70,77 @@ def sidebar_model_picker() -> str | None:
     names = list(models)
     if state.get(state.MODEL_NAME) not in names:
         state.put(state.MODEL_NAME, names[0])
-    key = state.widget_key(state.MODEL_NAME)
-    if st.session_state.get(key) not in names:
-        st.session_state[key] = names[0]
-    name = st.sidebar.selectbox(
+    key = f"w_{state.MODEL_NAME}"
+    # Each page draws its own picker, and Streamlit resets a page's widgets when the page
+    # changes (the picker fell back to the first model): so the widget is set from the kept
+    # choice on every run, and a new choice is kept by the callback, which runs first.
+    st.session_state[key] = state.get(state.MODEL_NAME)
+    return st.sidebar.selectbox(
         "Model", names, key=key,
         format_func=lambda n: {"hpo": "hpo (human, HPO)", "mpo": "mpo (mouse, MP)"}.get(n, n),
-        help=f"Model directories found in {models_dir()}. Add one there to switch models.",
+        help="Model directories found in the models folder (assets/models/ of the repository, or "
+             "$GENEPHENO_MODELS_DIR). Add one there to switch models.",
+        on_change=lambda: state.put(state.MODEL_NAME, st.session_state[key]),
     )
-    return state.keep(state.MODEL_NAME, name)
 
 
 def no_model_message() -> None:
+    # the folder is named, not its server path (pages never show where files live)
     st.error(
-        f"No trained model found in `{models_dir()}`. Build the default one with "
-        "`make default-model` (see the README), or point GENEPHENO_MODELS_DIR at a directory of models."
+        "No trained model found in the models folder (assets/models/ of the repository, or "
+        "$GENEPHENO_MODELS_DIR). Build the default one with `make default-model` (see the README), "
+        "or point GENEPHENO_MODELS_DIR at a directory of models."
     )
+
+
+def error_text(exc: BaseException | str) -> str:
+    """An error message ready for st.error/st.warning: one line, Markdown-escaped, and without
+    server paths (paths in the models folder or the repository shown relative to it, any other
+    absolute path, e.g. a temp file, as its file name)."""
+    return message_text(exc, roots=(models_dir(), REPO_ROOT))
+
+
+def _model_load_error(name: str, exc: Exception):
+    """A GenePhenoError for a model directory that cannot be loaded (kept as it is when it is one)."""
+    errors = gp_errors()
+    if isinstance(exc, errors.GenePhenoError):
+        return exc
+    # a damaged model directory (truncated weights, broken JSON, ...) is data, not a bug of the
+    # page: it becomes a one-line message naming the directory; the log keeps the traceback
+    logger.warning("model %s cannot be loaded", name, exc_info=exc)
+    return errors.InputFormatError(name, f"{type(exc).__name__}: {exc}")
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def get_model(name: str):
-    """The TrainedModel in models_dir()/name (loaded once per process)."""
+    """The TrainedModel in models_dir()/name (loaded once per process); a directory that
+    cannot be loaded raises a GenePhenoError (failures are not cached: fixing the files and
+    rerunning the page loads it)."""
     import genepheno_core as gp
 
     path = available_models().get(name)
     if path is None:
-        raise gp_errors().MissingDataError(f"no model named {name!r} in {models_dir()}")
+        raise gp_errors().MissingDataError(f"no model named {name!r} in the models folder")
     logger.info("loading model %s from %s", name, path)
-    return gp.load_model(path)
+    try:
+        return gp.load_model(path)
+    except Exception as exc:  # noqa: BLE001 (see _model_load_error)
+        raise _model_load_error(name, exc) from exc
+
+
+def require_model(name: str):
+    """The loaded model; when it cannot be loaded, a one-line error on the page and st.stop()
+    (the sidebar still offers the other models)."""
+    try:
+        with st.spinner("Loading the model…"):
+            return get_model(name)
+    except gp_errors().GenePhenoError as exc:
+        show_model_error(name, exc)
+        st.stop()
+
+
+def show_model_error(name: str, exc: BaseException) -> None:
+    st.error(f"The model {md_escape(name)} cannot be loaded: {error_text(exc)}", icon=":material/error:")
 
 
 WARM_UP_PEPTIDE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"  # any short protein: loads every lazy part
@@ -102,7 +152,11 @@ def warm_up(name: str) -> bool:
     weights), so that the user's first prediction only pays for its own sequence."""
     import genepheno_core as gp
 
-    gp.predict(get_model(name), [("warm-up", WARM_UP_PEPTIDE)], top=1, cache=False)
+    model = get_model(name)
+    try:
+        gp.predict(model, [("warm-up", WARM_UP_PEPTIDE)], top=1, cache=False)
+    except Exception as exc:  # noqa: BLE001 (the model's lazy parts: its explain data, encoder weights)
+        raise _model_load_error(name, exc) from exc
     return True
 
 
@@ -155,39 +209,111 @@ def parse_user_sequences(text: str | None = None, upload: bytes | None = None,
                          upload_name: str = "uploaded file") -> list[tuple[str, str]]:
     """Parse pasted text or an uploaded FASTA (gzip ok) and apply the page's limits.
 
-    Raises a GenePhenoError (InputFormatError) whose message names the problem.
+    Everything is read in memory (no file on the server), gzip with a cap on the decompressed
+    size. Raises a GenePhenoError (InputFormatError) whose message names the pasted text or
+    the uploaded file's name, the record and the problem.
     """
-    import genepheno_core as gp
-
     errors = gp_errors()
     if upload is not None:
-        if upload[:2] == b"\x1f\x8b":  # gzip: let the core read it from a file
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / Path(upload_name).name
-                path.write_bytes(upload)
-                records = gp.parse_sequences(str(path))
-        else:
-            try:
-                text = upload.decode("utf-8")
-            except UnicodeDecodeError:
-                raise errors.InputFormatError(upload_name, "not a text FASTA file (not UTF-8)") from None
-            records = gp.parse_sequences(text + "\n")
-        source = upload_name
+        source = upload_name.replace("\\", "/").rsplit("/", 1)[-1] or "uploaded file"
+        _check_size(len(upload), source)
+        data = _gunzip(upload, source) if upload[:2] == GZIP_MAGIC else upload
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise errors.InputFormatError(
+                source, f"not a text FASTA file (byte {exc.start} is not UTF-8)") from None
     else:
-        if not text or not text.strip():
-            raise errors.InputFormatError("pasted text", "no sequence: paste a protein sequence or FASTA")
-        # the trailing newline makes sure the core never mistakes a one-line paste for a path
-        records = gp.parse_sequences(text.strip() + "\n")
         source = "pasted text"
+        text = text or ""
+        _check_size(len(text.encode("utf-8", "surrogatepass")), source)
+    records = _parse_text(text, source)
     if len(records) > MAX_SEQUENCES:
         raise errors.InputFormatError(
             source, f"{len(records)} sequences: the dashboard takes at most {MAX_SEQUENCES} at once "
-            "(use `python -m genepheno_core predict` for more)")
+            "(use python -m genepheno_core predict for more)")
     for seq_id, seq in records:
         if len(seq) > MAX_RESIDUES:
             raise errors.InputFormatError(
                 source, f"sequence is {len(seq):,} residues long; the limit is {MAX_RESIDUES:,}", record=seq_id)
     return records
+
+
+def sequence_limits() -> tuple[int, float]:
+    """The core's checks on a query (the same in the CLI): (fewest residues, largest share of
+    unknown or non-standard residues X B Z J U O)."""
+    # not in genepheno_core's public names yet; read where the core defines them
+    from genepheno_core.embeddings.sequences import MAX_NONSTANDARD_FRACTION, MIN_QUERY_LENGTH
+
+    return MIN_QUERY_LENGTH, MAX_NONSTANDARD_FRACTION
+
+
+def sequence_limits_text() -> str:
+    """The query checks as a sentence for the page."""
+    min_length, max_nonstandard = sequence_limits()
+    return (f"sequences shorter than {min_length} residues, or with more than {max_nonstandard:.0%} "
+            "unknown or non-standard residues (X, B, Z, J, U, O), are refused.")
+
+
+def _check_size(n_bytes: int, source: str) -> None:
+    if n_bytes > MAX_INPUT_BYTES:
+        raise gp_errors().InputFormatError(source, _too_large(f"{n_bytes / 1024:,.0f} KiB"))
+
+
+def _too_large(size: str) -> str:
+    return (f"{size} of text, more than the dashboard reads ({MAX_INPUT_BYTES // 1024:,} KiB: up to "
+            f"{MAX_SEQUENCES} sequences of at most {MAX_RESIDUES:,} residues); use "
+            "python -m genepheno_core predict for larger inputs")
+
+
+def _gunzip(data: bytes, source: str) -> bytes:
+    """Decompress gzip `data` (all members) in chunks, refusing it as soon as the output
+    passes MAX_INPUT_BYTES: a small gzip can expand a thousandfold."""
+    errors = gp_errors()
+    out = bytearray()
+    while data:
+        unzip = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # 16+: gzip header and trailer
+        try:
+            # max_length = room left + 1 (never 0, which means "no limit"): going over is detected
+            out += unzip.decompress(data, MAX_INPUT_BYTES + 1 - len(out))
+            while unzip.unconsumed_tail and len(out) <= MAX_INPUT_BYTES:
+                out += unzip.decompress(unzip.unconsumed_tail, MAX_INPUT_BYTES + 1 - len(out))
+        except zlib.error as exc:
+            raise errors.InputFormatError(source, f"corrupt gzip file ({exc})") from None
+        if len(out) > MAX_INPUT_BYTES:
+            raise errors.InputFormatError(source, _too_large(f"more than {MAX_INPUT_BYTES // 1024:,} KiB "
+                                                             "after decompression"))
+        if not unzip.eof:
+            raise errors.InputFormatError(source, "truncated gzip file (it ends before its last block)")
+        # another gzip member may follow (like gzip.decompress, trailing zero bytes are padding)
+        data = unzip.unused_data.lstrip(b"\x00")
+        if data and data[:2] != GZIP_MAGIC:
+            raise errors.InputFormatError(source, "corrupt gzip file (data after the end of the gzip stream)")
+    return bytes(out)
+
+
+def _parse_text(text: str, source: str) -> list[tuple[str, str]]:
+    """The core's parse_sequences on user text, its errors naming `source`."""
+    import genepheno_core as gp
+
+    errors = gp_errors()
+    stripped = text.strip()
+    if not stripped:
+        raise errors.InputFormatError(source, "no sequence: paste a protein sequence or FASTA")
+    if "\n" not in stripped and re.search(r"[/\\.~]", stripped):
+        # parse_sequences reads a one-line string that looks like an existing file name as that
+        # file: user text must never make the server open (or probe for) its own files. A single
+        # line with these characters is no sequence (they are not residues; a FASTA header alone
+        # has no sequence), so it is refused here without asking the core.
+        raise errors.InputFormatError(
+            source, "not a sequence: one line containing '/', '.' or '~' (paste the protein sequence "
+            "or FASTA text itself; the dashboard does not read files on the server)")
+    min_length, max_nonstandard = sequence_limits()
+    try:
+        return gp.parse_sequences(stripped + "\n", min_length=min_length, max_nonstandard=max_nonstandard)
+    except errors.InputFormatError as exc:
+        # the core names pasted text "<input>": name what the user gave instead
+        raise errors.InputFormatError(source, exc.problem, line=exc.line, record=exc.record) from None
 
 
 def parse_go_text(text: str | None) -> list[str]:
@@ -668,13 +794,18 @@ def model_summary(model_name: str) -> dict:
         if "interpretab" in name.lower():
             interp = dict(flat_metrics(value)) if isinstance(value, dict) else {name: value}
             break
-    description = (f"Model `{model_name}` ({model.kind}) trained on the `{dataset_name(model)}` dataset with the "
-                   f"`{model.encoder}` encoder: {len(model.terms):,} phenotypes, {n_concepts} GO concepts, "
-                   f"{len(model.go_inputs):,} GO input terms"
+    # names read from the model's files are escaped like user text (a model folder can come
+    # from anywhere), and the folder is named, never its path on the server
+    e = md_escape
+    dataset = scrub_paths(dataset_name(model))  # a dataset given as a directory: its name
+    description = (f"Model folder **{e(model_name)}** ({e(model.kind)}) trained on the **{e(dataset)}** "
+                   f"dataset with the **{e(model.encoder)}** encoder: {len(model.terms):,} phenotypes, "
+                   f"{n_concepts} GO concepts, {len(model.go_inputs):,} GO input terms"
                    + (f", and the phenotypes of each protein's homologs among {len(model.cross_species.genes):,} "
-                      f"genes of `{model.cross_species.dataset}` ({SPECIES_DATA.get(model.cross_species.dataset, '')})"
+                      f"genes of **{e(model.cross_species.dataset)}** "
+                      f"({SPECIES_DATA.get(model.cross_species.dataset, '')})"
                       if model.uses_ortholog else "")
-                   + f". Loaded from `{model.path}`.")
+                   + ".")
     return {"description": description, "metrics": metrics, "headline": headline, "auc_bins": bins,
             "interpretability": interp}
 

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.safe_text import plot_escape
+
 logger = logging.getLogger(__name__)
 
 # Colours: colour-blind safe (Okabe-Ito), one meaning each across the whole dashboard.
@@ -61,7 +63,8 @@ def _unique_labels(labels: Iterable[str], ids: Iterable[str]) -> list[str]:
 
 def _base_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        # titles name user-supplied genes; plotly reads <a href>, <span style> in them
+        title={"text": plot_escape(title), "x": 0, "xanchor": "left", "font": {"size": 15}},
         height=height,
         margin={"l": 8, "r": 8, "t": 48, "b": 8},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "xanchor": "left"},

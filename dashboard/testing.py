@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+
 from dashboard.data_loader import REPO_ROOT, available_models
+from dashboard.safe_text import md_unescape
 
 APP = REPO_ROOT / "streamlit_app.py"
 FIXTURE_FASTA = REPO_ROOT / "tests" / "data" / "dashboard" / "human_proteins.fasta"
@@ -68,8 +70,26 @@ def download_labels(at) -> list[str]:
 
 
 def messages(at) -> dict[str, list[str]]:
-    return {"error": [e.value for e in at.error], "warning": [w.value for w in at.warning],
+    """Error and warning boxes as the reader sees them (Markdown escapes removed), exceptions."""
+    return {"error": [md_unescape(e.value) for e in at.error], "warning": [md_unescape(w.value) for w in at.warning],
             "exception": [str(e.value) for e in at.exception]}
+
+
+MARKDOWN_ELEMENTS = ("markdown", "title", "header", "subheader", "caption", "error", "warning", "info",
+                     "success", "exception", "expander", "tab")
+
+
+def markdown_texts(at) -> list[str]:
+    """The raw Markdown of every element Streamlit renders as Markdown (incl. expander and tab
+    labels), as sent to the browser: what an injection test must not find unescaped."""
+    out = []
+    for kind in MARKDOWN_ELEMENTS:
+        for el in at.get(kind):
+            for attr in ("value", "label"):
+                value = getattr(el, attr, None)
+                if isinstance(value, str):
+                    out.append(value)
+    return out
 
 
 def predict(at, text: str):

@@ -126,15 +126,18 @@ def test_upload_fasta_gz():
     assert "P04637" in at.subheader[0].value
 
 
+PEPTIDE = "MKTAYIAKQRQISFVKSHFSRQ"  # 22 residues: above the core's minimum query length
+
+
 @pytest.mark.parametrize("text, go, problem", [
     pytest.param("", "", "no sequence", id="empty"),
     pytest.param("   \n  ", "", "no sequence", id="blank"),
     pytest.param(">x\nMKTAYIAK1QRQISFVKSHF", "", "invalid character '1'", id="digit"),
     pytest.param(">x\nMKTAYI-AKQR", "", "invalid character '-'", id="gap"),
-    pytest.param(">a\nMKT\n>a\nMKV", "", "duplicate id", id="duplicate-id"),
-    pytest.param("\n".join(f">s{i}\nMKTAYIAKQR" for i in range(21)), "", "at most 20", id="too-many"),
+    pytest.param(f">a\n{PEPTIDE}\n>a\n{PEPTIDE}V", "", "duplicate id", id="duplicate-id"),
+    pytest.param("\n".join(f">s{i}\n{PEPTIDE}" for i in range(21)), "", "at most 20", id="too-many"),
     pytest.param(">long\nM" + "K" * 5000, "", "limit is 5,000", id="too-long"),
-    pytest.param(">x\nMKTAYIAKQRQISFVKSHF", "GO:12 apoptosis", "not a GO id", id="bad-go"),
+    pytest.param(f">x\n{PEPTIDE}", "GO:12 apoptosis", "not a GO id", id="bad-go"),
 ])
 def test_bad_input_gives_friendly_error(text, go, problem):
     at = t.app()
@@ -142,7 +145,7 @@ def test_bad_input_gives_friendly_error(text, go, problem):
     at.text_input(key="w_go_text").input(go)
     t.predict(at, text)
     assert not at.exception, [e.value for e in at.exception]
-    errors = [e.value for e in at.error]
+    errors = t.messages(at)["error"]  # as rendered (user text in errors is Markdown-escaped)
     assert len(errors) == 1 and problem in errors[0], errors
     assert "Traceback" not in errors[0]
     assert not at.get("plotly_chart")

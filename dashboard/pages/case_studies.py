@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import data_loader, export, figures, state
+from dashboard.safe_text import md_escape
 
 state.init_state()
 st.title("Case studies")
@@ -17,6 +18,7 @@ if model_name is None:
     data_loader.no_model_message()
     st.stop()
 errors = data_loader.gp_errors()
+data_loader.require_model(model_name)
 
 cases = data_loader.case_study_genes(model_name)
 query = st.text_input("Search a gene of the dataset by symbol or accession", key="case_query",
@@ -27,9 +29,10 @@ if query.strip():
         with st.spinner("Searching the dataset…"):
             found = data_loader.find_dataset_genes(model_name, query.strip())
     except errors.GenePhenoError as exc:
-        st.warning(f"Dataset search unavailable: {exc}")
+        st.warning(f"Dataset search unavailable: {data_loader.error_text(exc)}")
     if not found:
-        st.warning(f"No gene matching “{query.strip()}” in the {model_name} dataset or the case studies.")
+        st.warning(f"No gene matching “{md_escape(query.strip())}” in the {md_escape(model_name)} dataset or "
+                   "the case studies.")
 genes = found + [g for g in cases if g.key not in {f.key for f in found}]
 if not genes:
     st.info("No case studies found in assets/ and no dataset on this machine.")
@@ -52,7 +55,7 @@ try:
     with st.spinner("Predicting…"):
         preds = data_loader.gene_predictions(model_name, gene, top=None, use_go=use_go)
 except errors.GenePhenoError as exc:
-    st.error(f"Could not predict for {gene.label}: {exc}")
+    st.error(f"Could not predict for {md_escape(gene.label)}: {data_loader.error_text(exc)}")
     st.stop()
 
 names = data_loader.term_names(model_name)
@@ -85,7 +88,7 @@ try:
     with st.spinner("Computing concept activations…"):
         expl = data_loader.run_explain(model_name, gene, tuple(preds["term_id"].head(1)), use_go=use_go)
 except errors.GenePhenoError as exc:
-    st.warning(f"Concepts unavailable: {exc}")
+    st.warning(f"Concepts unavailable: {data_loader.error_text(exc)}")
 else:
     left, right = st.columns(2)
     acts = expl.activations.sort_values("activation", ascending=False).head(20)

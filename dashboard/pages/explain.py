@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import data_loader, export, figures, state
+from dashboard.safe_text import md_escape
 
 state.init_state()
 st.title("Explain a prediction")
@@ -20,6 +21,7 @@ if model_name is None:
     st.stop()
 
 errors = data_loader.gp_errors()
+data_loader.require_model(model_name)
 genes = data_loader.pasted_genes() + data_loader.case_study_genes(model_name)
 if not genes:
     st.info("Paste a sequence on the Predict page first (or ship case studies in assets/).")
@@ -42,7 +44,7 @@ try:
     with st.spinner("Predicting…"):
         predictions = data_loader.gene_predictions(model_name, gene, top=20)
 except errors.GenePhenoError as exc:
-    st.error(f"Could not predict for {gene.label}: {exc}")
+    st.error(f"Could not predict for {md_escape(gene.label)}: {data_loader.error_text(exc)}")
     st.stop()
 term_options = list(predictions["term_id"])
 names = dict(zip(predictions["term_id"], predictions["term_name"]))
@@ -60,7 +62,7 @@ try:
         top_terms = tuple(term_options[:10]) if term in term_options[:10] else tuple(term_options[:9]) + (term,)
         expl = data_loader.run_explain(model_name, gene, top_terms)
 except errors.GenePhenoError as exc:
-    st.error(f"Could not explain {gene.label}: {exc}")
+    st.error(f"Could not explain {md_escape(gene.label)}: {data_loader.error_text(exc)}")
     st.stop()
 
 left, right = st.columns(2)
@@ -101,7 +103,7 @@ elif st.toggle(f"Compute residue attributions ({n_res} residues)", value=n_res <
         with st.spinner("Integrated Gradients along the sequence…"):
             attr = data_loader.run_residue_attributions(model_name, gene, term)
     except errors.GenePhenoError as exc:
-        st.warning(f"Residue attributions unavailable: {exc}")
+        st.warning(f"Residue attributions unavailable: {data_loader.error_text(exc)}")
     else:
         fig = figures.residue_track(attr, title=f"Residues driving “{figures.short_label(names[term], 40)}”")
         export.show_figure(fig, f"residues {gene.short} {term}", key="residues")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import data_loader, export, figures, state
+from dashboard.safe_text import md_escape
 
 state.init_state()
 st.title("Phenotype graphs")
@@ -17,6 +18,7 @@ if model_name is None:
     data_loader.no_model_message()
     st.stop()
 errors = data_loader.gp_errors()
+data_loader.require_model(model_name)
 names = data_loader.term_names(model_name)
 
 predictions = state.predictions_for(model_name)
@@ -41,7 +43,7 @@ else:
     above = shown[shown["above_threshold"]]
     seeds = tuple((above if len(above) else shown.head(5))["term_id"].head(15))
     focus = seeds[0]
-    st.caption(f"Graph around the {len(seeds)} phenotypes predicted for {gene}"
+    st.caption(f"Graph around the {len(seeds)} phenotypes predicted for {md_escape(gene)}"
                + (" above threshold." if len(above) else " (none above threshold: top 5)."))
 
 with st.expander("Graph options"):
@@ -56,7 +58,7 @@ for tab, kind in zip(tabs, ("correlation", "exclusion")):
             with st.spinner(f"Building the {kind} graph…"):
                 graph, nodes, edges = data_loader.phenotype_graph(model_name, kind, seeds, max_nodes, min_corr)
         except errors.GenePhenoError as exc:
-            st.warning(f"The {kind} graph is unavailable: {exc}")
+            st.warning(f"The {kind} graph is unavailable: {data_loader.error_text(exc)}")
             continue
         fig = figures.network_figure(
             graph, focus=focus, title=f"{kind.capitalize()} graph ({graph.number_of_nodes()} phenotypes, "
@@ -93,11 +95,11 @@ node = st.selectbox("Term", node_options, key="graph_node", format_func=lambda t
 
 left, right = st.columns(2)
 with left:
-    st.markdown(f"**{names.get(node, node)}** `{node}`")
+    st.markdown(f"**{md_escape(names.get(node, node))}** `{node}`")  # node: a term id of the model
     try:
         ancestors = data_loader.neighbourhood(model_name, node)
     except errors.GenePhenoError as exc:
-        st.warning(f"Ancestors unavailable: {exc}")
+        st.warning(f"Ancestors unavailable: {data_loader.error_text(exc)}")
     else:
         st.markdown("Ontology neighbourhood: its ancestors (root first), the term, its children")
         st.dataframe(ancestors, hide_index=True, width="stretch", key="graph_ancestors", column_config={

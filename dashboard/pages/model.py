@@ -15,12 +15,7 @@ if model_name is None:
     data_loader.no_model_message()
     st.stop()
 errors = data_loader.gp_errors()
-try:
-    with st.spinner("Loading the model…"):
-        model = data_loader.get_model(model_name)
-except errors.GenePhenoError as exc:
-    st.error(f"The {model_name} model cannot be loaded: {exc}")
-    st.stop()
+model = data_loader.require_model(model_name)
 
 info = data_loader.model_summary(model_name)
 st.caption(info["description"])
@@ -52,7 +47,7 @@ n_terms = st.slider("Phenotypes shown (most frequent first)", 5, 60, 25, step=5,
 try:
     wp = data_loader.wp_matrix(model_name, n_terms=n_terms, n_concepts=25)
 except errors.GenePhenoError as exc:
-    st.warning(f"No concept layer: {exc}")
+    st.warning(f"No concept layer: {data_loader.error_text(exc)}")
 else:
     fig = figures.heatmap(wp, f"W_p for the {n_terms} most frequent phenotypes (25 most variable concepts)",
                           colorbar_title="W_p", height=max(460, 200 + 22 * len(wp)))

@@ -22,10 +22,13 @@ def _hit_columns(phenotypes_label: str, extra: dict) -> dict:
 st.title("Predict knockout phenotypes")
 
 from dashboard import data_loader, export, figures  # noqa: E402  (heavy imports after the title)
+from dashboard.safe_text import md_escape  # noqa: E402
 
 st.caption(
     "Paste one or more protein sequences (raw, one per line, or FASTA) or upload a FASTA file. "
-    f"Up to {data_loader.MAX_SEQUENCES} sequences of at most {data_loader.MAX_RESIDUES:,} residues each. "
+    f"Up to {data_loader.MAX_SEQUENCES} sequences of at most {data_loader.MAX_RESIDUES:,} residues each "
+    f"({data_loader.MAX_INPUT_BYTES // 1024:,} KiB of text, also after unzipping); "
+    f"{data_loader.sequence_limits_text()} "
     "GenePheno ranks the phenotypes a loss of the gene is likely to cause, from GO concepts and "
     "the phenotypes of the protein's homologs in the other species (mouse knockouts for human "
     "proteins); the Explain page shows what each prediction is made of."
@@ -64,11 +67,11 @@ if st.button("Predict", type="primary", icon=":material/play_arrow:", key="predi
             text=text, upload=data_loader.read_upload(upload),
             upload_name=getattr(upload, "name", "uploaded file"))
         go_ids = data_loader.parse_go_text(go_text)
-        with st.spinner(f"Predicting {len(records)} protein(s) with the {model_name} model…"):
+        with st.spinner(f"Predicting {len(records)} protein(s) with the {md_escape(model_name)} model…"):
             result = data_loader.run_predict(
                 model_name, records, go_ids, top=int(top_n), threshold=None if use_model else threshold)
     except errors.GenePhenoError as exc:
-        st.error(f"Could not predict: {str(exc).replace('<input>', 'pasted text')}", icon=":material/error:")
+        st.error(f"Could not predict: {data_loader.error_text(exc)}", icon=":material/error:")
         state.put(state.PREDICTIONS, None)
     else:
         state.put(state.PREDICTIONS, result)
@@ -78,7 +81,7 @@ if st.button("Predict", type="primary", icon=":material/play_arrow:", key="predi
 
 predictions = state.predictions_for(model_name)
 if state.get(state.PREDICTIONS) is not None and predictions is None:
-    st.info(f"The last predictions were made with the {state.get(state.PREDICTIONS_MODEL)} model: "
+    st.info(f"The last predictions were made with the {md_escape(state.get(state.PREDICTIONS_MODEL))} model: "
             "press Predict to run the same input through this one.")
 if predictions is not None and len(predictions):
     genes = list(dict.fromkeys(predictions["gene"]))
@@ -87,7 +90,7 @@ if predictions is not None and len(predictions):
         gene = st.selectbox("Protein", genes, key="predict_gene")
     shown = predictions[predictions["gene"] == gene]
     used = shown.attrs.get("threshold")
-    st.subheader(f"Predicted phenotypes for {gene}")
+    st.subheader(f"Predicted phenotypes for {md_escape(gene)}")
     n_above = int(shown["above_threshold"].sum())
     st.markdown(f"**{n_above}** of the top {len(shown)} phenotypes pass the threshold"
                 + (f" ({used:.2f})." if used is not None else "."))
@@ -124,7 +127,7 @@ if predictions is not None and len(predictions):
             hits = data_loader.run_nearest(model_name, tuple(queries))
             hits = hits.drop(columns=["query"], errors="ignore")  # one protein at a time here
     except data_loader.gp_errors().GenePhenoError as exc:
-        st.warning(f"Nearest proteins unavailable: {exc}")
+        st.warning(f"Nearest proteins unavailable: {data_loader.error_text(exc)}")
     else:
         if hits is None or not len(hits):
             st.info("No training protein is similar enough to this sequence (no DIAMOND hit).")
@@ -146,7 +149,7 @@ if predictions is not None and len(predictions):
                 orth = data_loader.run_ortholog_evidence(model_name, tuple(queries))
                 orth = orth.drop(columns=["query"], errors="ignore")
         except data_loader.gp_errors().GenePhenoError as exc:
-            st.warning(f"Homologs unavailable: {exc}")
+            st.warning(f"Homologs unavailable: {data_loader.error_text(exc)}")
         else:
             if not len(orth):
                 st.info("No homolog in the other species' data: this input contributes nothing.")
@@ -169,4 +172,4 @@ else:
         try:
             data_loader.warm_up(model_name)
         except data_loader.gp_errors().GenePhenoError as exc:
-            st.error(f"The {model_name} model cannot be loaded: {exc}")
+            data_loader.show_model_error(model_name, exc)
