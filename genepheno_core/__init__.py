@@ -43,7 +43,7 @@ _API = {
     "TrainConfig": "genepheno_core.training",
     "train": "genepheno_core.training",
     "load_model": "genepheno_core.training",
-    "TrainedModel": "genepheno_core.training",
+    "TrainedModel": "genepheno_core.models",
     # evaluation
     "evaluate_scores": "genepheno_core.evaluation",
     # prediction and explanation

@@ -101,8 +101,8 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
     seqs = [str(ds.genes["sequence"].iloc[i]) for i in test]  # the ortholog input is a DIAMOND search
 
     def evaluate(m) -> tuple[dict, dict, np.ndarray]:
-        seq_scores = m.predict_scores(emb, sequences=seqs)
-        go_scores = m.predict_scores(emb, go_sets=go_sets, sequences=seqs)
+        seq_scores = m.probabilities(emb, sequences=seqs)
+        go_scores = m.probabilities(emb, go_sets=go_sets, sequences=seqs)
         return (_metrics(y, seq_scores, ds.term_ancestors, counts),
                 _metrics(y, go_scores, ds.term_ancestors, counts), seq_scores)
 

@@ -48,7 +48,7 @@ def test_contributions_sum_to_logit(model, go):
     from genepheno_core.interpret.inference import propagate_go
 
     emb = embed_sequences([seq], "unirep64", cache=False)
-    p = model.predict_scores(emb, go_sets=[propagate_go(model, go)])[0]
+    p = model.probabilities(emb, go_sets=[propagate_go(model, go)])[0]
     np.testing.assert_allclose([e.score[t] for t in model.terms["term_id"]], p, atol=1e-5)
     # contribution = W_p[k, j] * sigmoid(c_j), checked against the module's weights
     W = model.module.phenotype_head.weight.detach().numpy() / model.module.config.temperature

@@ -51,7 +51,7 @@ def test_scores_are_model_probabilities_propagated(model, genes):
 
     seqs = genes["sequence"][:5].tolist()
     emb = embed_sequences(seqs, "unirep64", cache=False)
-    raw = model.predict_scores(emb)  # (5, K)
+    raw = model.probabilities(emb)  # (5, K)
     anc = model_extras(model).term_ancestors.toarray()
     # hand propagation: a term scores the max over itself and its descendants
     expected = raw.copy()

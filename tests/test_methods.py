@@ -2,7 +2,13 @@
 
 import pytest
 
-from genepheno_core.benchmark.config import ABLATIONS, BASELINES, METHODS, REFERENCES, cell_config_key
+from genepheno_core.benchmark.config import (
+    ABLATIONS,
+    BASELINES,
+    METHODS,
+    REFERENCES,
+    cell_config_key,
+)
 from genepheno_core.methods import ABLATIONS as ABLATION_SPECS
 from genepheno_core.methods import METHODS as METHOD_SPECS
 from genepheno_core.methods import benchmark_methods, reads, split_method

@@ -45,11 +45,11 @@ def test_load_round_trip(checkpoint):
     path, ds, emb = checkpoint
     model = load_model(path, dataset=ds, encoder="family16")
     assert model.encoder == "family16" and model.kind == "genepheno"
-    a = model.predict_scores(emb[:5])
-    b = load_model(path).predict_scores(emb[:5])
+    a = model.probabilities(emb[:5])
+    b = load_model(path).probabilities(emb[:5])
     np.testing.assert_array_equal(a, b)
     # results do not depend on the batch size
-    np.testing.assert_allclose(model.predict_scores(emb[:9], batch_size=1), model.predict_scores(emb[:9]), atol=1e-6)
+    np.testing.assert_allclose(model.probabilities(emb[:9], batch_size=1), model.probabilities(emb[:9]), atol=1e-6)
 
 
 def test_refuses_mismatches(checkpoint):
@@ -66,7 +66,7 @@ def test_refuses_mismatches(checkpoint):
         load_model(path, dataset=fewer)
     model = load_model(path)
     with pytest.raises(ModelMismatchError, match="expects"):
-        model.predict_scores(np.zeros((2, 5), dtype=np.float32))
+        model.probabilities(np.zeros((2, 5), dtype=np.float32))
     with pytest.raises(MissingDataError):
         load_model(path.parent / "nothing-here")
 
@@ -110,8 +110,8 @@ def test_cross_species_round_trip(tmp_path, monkeypatch):
     expected, _ = cross_species_vectors(seqs, other.genes["sequence"].tolist(), other.labels)
     np.testing.assert_allclose(cs.vectors(seqs), expected)
     with pytest.raises(ValueError, match="sequences"):
-        model.predict_scores(emb[:6])
-    scores = model.predict_scores(emb[:6], sequences=seqs)
+        model.probabilities(emb[:6])
+    scores = model.probabilities(emb[:6], sequences=seqs)
     assert scores.shape == (6, len(ds.terms))
     # W_o is what the scores read: zeroing it changes them
     W_o = model.W_o()
@@ -149,8 +149,8 @@ def test_int8_storage_round_trip(checkpoint, tmp_path):
     small = tmp_path / "int8"
     shutil.copytree(path, small)
     save_file(q, str(small / "model.safetensors"))
-    a = load_model(path).predict_scores(emb[:10])
-    b = load_model(small).predict_scores(emb[:10])
+    a = load_model(path).probabilities(emb[:10])
+    b = load_model(small).probabilities(emb[:10])
     assert np.abs(a - b).max() < 0.02 and (small / "model.safetensors").stat().st_size < (path / "model.safetensors").stat().st_size
     assert dequantize_state(state).keys() == state.keys()  # plain weights pass through
 

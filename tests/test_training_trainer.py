@@ -38,7 +38,7 @@ def test_end_to_end_train_and_predict(tiny, tmp_path):
     assert 0.0 < model.threshold < 1.0
     test = np.flatnonzero(ds.splits["random"] == "test")
     go_sets = [ds.go_terms["go_id"].iloc[ds.go[i].indices].tolist() for i in test]
-    scores = model.predict_scores(emb[test], go_sets)
+    scores = model.probabilities(emb[test], go_sets)
     assert scores.shape == (test.size, ds.labels.shape[1])
     assert np.all((scores >= 0) & (scores <= 1))
     # it learned: better than the training-frequency baseline on test Fmax
@@ -50,7 +50,7 @@ def test_end_to_end_train_and_predict(tiny, tmp_path):
     f_naive = fmax(y, propagate_scores(naive, ds.term_ancestors))["fmax"]
     assert f_model > f_naive + 0.05
     # sequence-only prediction works and concept activations are probabilities
-    seq_only = model.predict_scores(emb[test])
+    seq_only = model.probabilities(emb[test])
     assert seq_only.shape == scores.shape and not np.allclose(seq_only, scores)
     acts = model.concept_activations(emb[test], go_sets)
     assert acts.shape == (test.size, len(model.concepts)) and np.all((acts >= 0) & (acts <= 1))
@@ -150,8 +150,8 @@ def test_homology_branch(tiny, tmp_path, monkeypatch):
     model = load_model(path, dataset=ds)
     assert model.uses_homology and model.module.config.homology_dim == ds.labels.shape[1]
     seqs = ds.genes["sequence"].tolist()[:4]
-    with_hom = model.predict_scores(emb[:4], sequences=seqs)
-    without = model.predict_scores(emb[:4])
+    with_hom = model.probabilities(emb[:4], sequences=seqs)
+    without = model.probabilities(emb[:4])
     assert with_hom.shape == (4, ds.labels.shape[1]) and not np.allclose(with_hom, without)
 
 

@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genepheno_core.benchmark.config import ABLATIONS, LEAKAGE_DATASET, METHODS, REFERENCES, json_safe
+from genepheno_core.benchmark.config import (
+    ABLATIONS,
+    LEAKAGE_DATASET,
+    METHODS,
+    REFERENCES,
+    json_safe,
+)
 from genepheno_core.benchmark.resources import environment
 from genepheno_core.evaluation.metrics import FREQUENCY_BINS
 from genepheno_core.io import atomic_write_text
@@ -179,7 +185,6 @@ def render_markdown(
     methods = _method_order(cells["method"].unique())
     main_methods = [m for m in methods if m not in ABLATIONS and m not in REFERENCES]
     pairs = list(dict.fromkeys(zip(summary.dataset, summary.split)))
-    datasets = list(dict.fromkeys(d for d, _ in pairs if d != LEAKAGE_DATASET))
 
     for split in ("random", "homology", "temporal"):
         cols = [(d, s) for d, s in pairs if s == split and d != LEAKAGE_DATASET]

@@ -99,9 +99,14 @@ def _write(text: str, output: str | None) -> None:
 def predict_handler(args: argparse.Namespace) -> int:
     from genepheno_core.errors import GenePhenoError
     from genepheno_core.interpret.contributions import top_concepts, top_evidence
-    from genepheno_core.interpret.model_store import resolve_model
     from genepheno_core.interpret.inference import (
-        parse_records, prepare_inputs, ranked_frame, score_matrix, unknown_go_by_gene)
+        parse_records,
+        prepare_inputs,
+        ranked_frame,
+        score_matrix,
+        unknown_go_by_gene,
+    )
+    from genepheno_core.interpret.model_store import resolve_model
 
     if args.top < 1:
         raise GenePhenoError(f"--top must be >= 1, got {args.top}")
@@ -165,7 +170,10 @@ def explain_handler(args: argparse.Namespace) -> int:
     result = explain(model, gene, phenotype=args.phenotype, go_annotations=go, min_length=args.min_length)
     table = result.contribution_table(top=args.top)
     if args.residues:
-        from genepheno_core.interpret.attributions import MAX_ATTRIBUTION_RESIDUES, residue_attributions
+        from genepheno_core.interpret.attributions import (
+            MAX_ATTRIBUTION_RESIDUES,
+            residue_attributions,
+        )
         from genepheno_core.io import atomic_write_text
 
         first = str(result.terms["term_id"].iloc[0])

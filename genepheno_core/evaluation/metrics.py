@@ -45,6 +45,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.stats import rankdata
 
+from genepheno_core.ontology.propagation import propagate_scores
+
 logger = logging.getLogger(__name__)
 
 # Exactly cafaeval's `np.arange(th_step, 1, th_step)` with th_step = 0.01 (floats included:
@@ -92,47 +94,6 @@ def _dense(a, dtype=None) -> np.ndarray:
 def _check_shapes(y_true: np.ndarray, y_score: np.ndarray) -> None:
     if y_true.ndim != 2 or y_true.shape != y_score.shape:
         raise ValueError(f"y_true {y_true.shape} and y_score {y_score.shape} must be equal 2-d shapes")
-
-
-def propagate_scores(scores, term_ancestors) -> np.ndarray:
-    """Max-propagate scores to ancestors: out[:, j] = max(scores[:, j], scores[:, desc(j)]).
-
-    scores: (n, K); term_ancestors: (K, K) sparse/dense, [i, j] != 0 when term j is a proper
-    ancestor of term i (the transitive closure, as Dataset.term_ancestors).
-    Returns a new float array (n, K); the input is not modified.
-
-    Only direct edges are needed for a max (the transitive reduction, A minus A @ A), taken
-    level by level: a term's ancestors are a strict superset of any of its ancestors'
-    ancestors, so grouping child terms by their number of ancestors and going from the
-    largest count down finishes every child before it is pushed into its parents. Each
-    level is one gather + np.maximum.reduceat over (n, edges of the level).
-    """
-    scores = _dense(scores)
-    out = np.array(scores, dtype=np.result_type(scores.dtype, np.float32), copy=True)
-    n, k = out.shape
-    anc = sp.csr_matrix(term_ancestors, dtype=np.int32)
-    if anc.shape != (k, k):
-        raise ValueError(f"term_ancestors has shape {anc.shape}, expected ({k}, {k})")
-    anc.data[:] = 1
-    anc.eliminate_zeros()
-    if anc.nnz == 0 or n == 0:
-        return out
-    anc.sum_duplicates()
-    indirect = (anc @ anc).astype(bool).astype(np.int32)  # j is an ancestor of an ancestor of i
-    direct = (anc - anc.multiply(indirect)).tocoo()
-    keep = direct.data > 0
-    child, parent = direct.row[keep], direct.col[keep]
-    n_anc = np.asarray(anc.sum(axis=1)).ravel()
-    level = n_anc[child]
-    for value in np.unique(level)[::-1]:
-        sel = level == value
-        c, p = child[sel], parent[sel]
-        order = np.argsort(p, kind="stable")
-        c, p = c[order], p[order]
-        uniq, starts = np.unique(p, return_index=True)
-        reduced = np.maximum.reduceat(out[:, c], starts, axis=1)  # (n, parents of this level)
-        out[:, uniq] = np.maximum(out[:, uniq], reduced)
-    return out
 
 
 def information_accretion(labels, term_ancestors) -> np.ndarray:

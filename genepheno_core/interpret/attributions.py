@@ -1,8 +1,8 @@
 """captum attributions: concepts (bottleneck), model inputs (GO terms, embedding dims) and
 residues (Integrated Gradients through the UniRep encoder).
 
-The GenePheno forward pass is re-assembled here from the module's own layers with the
-"GO given" indicator passed explicitly (`forward_parts`): the module computes it as
+The GenePheno forward pass is run with the "GO given" indicator passed explicitly
+(`forward_parts`, GenePheno.logit_parts' presence overrides): the module computes it as
 `go_bag.sum() > 0`, a step function with no gradient, so an IG path from "no GO" to the
 gene's GO bag would jump at alpha = 0 and break completeness. Fixing the indicator at the
 gene's value keeps the path smooth; its own effect is reported separately (go_presence).
@@ -20,8 +20,9 @@ import torch
 
 from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatchError
 from genepheno_core.interpret.contributions import resolve_gene
-from genepheno_core.interpret.model_store import model_extras, resolve_model
 from genepheno_core.interpret.inference import prepare_inputs, score_matrix, term_index
+from genepheno_core.interpret.model_store import model_extras, resolve_model
+from genepheno_core.models.trained import temperature
 
 logger = logging.getLogger(__name__)
 
@@ -51,26 +52,11 @@ def ig_batch_size(length: int, width: int, method: str, limit: int | None = 32) 
 
 def forward_parts(module, seq_emb=None, go_bag=None, go_present=None, homology=None, homology_present=None,
                   ortholog=None):
-    """(concept_logits (B, J), phenotype_logits (B, K)) of a GenePheno module, as its forward,
-    with the GO / homology presence indicators (B, 1) given instead of computed."""
-    from genepheno_core.models.genepheno import normalise_go_bag
-
-    inp = module.inputs
-    batch = next(t.shape[0] for t in (seq_emb, go_bag, homology) if t is not None)
-    h = torch.zeros(batch, inp.hidden, dtype=torch.float32)
-    if inp.seq_proj is not None and seq_emb is not None:
-        h = h + inp.seq_proj((seq_emb - inp.seq_mean) / inp.seq_std)
-    if inp.go_proj is not None and go_bag is not None:
-        h = h + inp.go_proj(normalise_go_bag(go_bag)) + go_present * inp.go_present
-    if inp.homology_proj is not None and homology is not None:
-        h = h + inp.homology_proj(homology) + homology_present * inp.homology_present
-    c = module.concept_head(module.trunk(h))
-    s = module.phenotype_head(torch.sigmoid(c))
-    if getattr(module, "go_term_head", None) is not None and go_bag is not None:
-        s = s + module.go_term_head(normalise_go_bag(go_bag))
-    if getattr(module, "ortholog_head", None) is not None and ortholog is not None:
-        s = s + module.ortholog_head(ortholog)
-    return c, s
+    """(concept_logits (B, J), phenotype_logits (B, K)) of a GenePheno module with the GO /
+    homology presence indicators (B, 1) given instead of computed (GenePheno.logit_parts)."""
+    parts = module.logit_parts(seq_emb, go_bag, homology, ortholog, go_present=go_present,
+                               homology_present=homology_present)
+    return parts.concept_logits, parts.phenotype_logits
 
 
 def unirep_mean_hidden(unirep, emb: torch.Tensor, per_position: bool = False) -> torch.Tensor:
@@ -151,7 +137,7 @@ def _gene_tensors(model, gene, go_annotations, min_length: int | None = None, ma
     if go_annotations is not None and not isinstance(go_annotations, dict):
         go_annotations = {gid: list(go_annotations)}
     inputs = prepare_inputs(model, [(gid, seq)], go_annotations or None)
-    t = model._inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
+    t = model.inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
                       inputs.sequences if model.needs_sequences else None)
     present = {k: (v.sum(dim=1, keepdim=True) > 0).float() for k, v in t.items() if k in ("go_bag", "homology")}
     return model, gid, seq, inputs, t, present
@@ -202,7 +188,7 @@ def concept_attributions(model, gene, phenotype: str | None = None, concept: str
     model, gid, seq, inputs, t, present = _gene_tensors(model, gene, go_annotations, min_length)
     module = model.module
     module.eval()
-    T = float(module.config.temperature)
+    T = temperature(module)
     target = _target(model, phenotype, concept, score_matrix(model, inputs)[0])
 
     names = ("seq_emb", "go_bag", "homology", "ortholog")
@@ -375,7 +361,7 @@ def residue_attributions(model, sequence, phenotype: str | None = None, concept:
     internal_batch_size = ig_batch_size(len(seq), unirep.layers[-1].hidden_dim, method, internal_batch_size)
     module = model.module
     module.eval()
-    T = float(module.config.temperature)
+    T = temperature(module)
     target = _target(model, phenotype, concept, score_matrix(model, inputs)[0])
 
     tokens = encode_tokens(seq)[None, :]  # (1, L + 1): start token + residues

@@ -27,8 +27,9 @@ import pandas as pd
 import torch
 
 from genepheno_core.errors import InputFormatError, ModelMismatchError, UnknownGeneError
-from genepheno_core.interpret.model_store import model_extras, resolve_model
 from genepheno_core.interpret.inference import parse_records, prepare_inputs, term_index
+from genepheno_core.interpret.model_store import model_extras, resolve_model
+from genepheno_core.models.trained import batched_outputs, temperature
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ class Explanation:
 def baseline_activations(model) -> np.ndarray:
     """(J,) concept activations of the "average protein": the training-mean sequence
     embedding, no GO annotations (the baseline of the captum attributions). Cached."""
-    cached = getattr(model, "_baseline_activations", None)
+    cached = model.caches.get("baseline_activations")
     if cached is not None:
         return cached
     module = model.module
@@ -166,7 +167,7 @@ def baseline_activations(model) -> np.ndarray:
     with torch.no_grad():
         out = module(**kwargs)
     act = torch.sigmoid(out.concept_logits[0]).double().numpy()
-    model._baseline_activations = act
+    model.caches["baseline_activations"] = act
     return act
 
 
@@ -278,13 +279,10 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
     if go_annotations is not None and not isinstance(go_annotations, dict) and not _is_path(go_annotations):
         go_annotations = {gid: list(go_annotations)}
     inputs = prepare_inputs(model, [(gid, seq)], go_annotations or None, embeddings)
-    tensors = model._inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
+    tensors = model.inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
                             inputs.sequences if model.needs_sequences else None)
-    model.module.eval()
-    with torch.no_grad():
-        out = model.module(**tensors)
-    temperature = float(model.module.config.temperature)
-    logits = out.phenotype_logits[0].double().numpy() / temperature  # (K,)
+    out = next(batched_outputs(model.module, [tensors]))
+    logits = out.phenotype_logits[0].double().numpy() / temperature(model.module)  # (K,) effective logits
     activation = torch.sigmoid(out.concept_logits[0]).double().numpy()  # (J,)
 
     from genepheno_core.interpret.inference import score_matrix
@@ -430,7 +428,7 @@ def top_evidence(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[s
     has_o = getattr(model.module, "ortholog_head", None) is not None and model.uses_ortholog
     if not (has_g or has_o) or n <= 0:
         return [""] * len(predictions)
-    tensors = model._inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
+    tensors = model.inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
                             inputs.sequences if model.needs_sequences else None)
     g = normalise_go_bag(tensors["go_bag"]).double().numpy() if has_g and "go_bag" in tensors else None  # (n, G)
     o = tensors["ortholog"].double().numpy() if has_o else None  # (n, K')

@@ -20,6 +20,7 @@ import pandas as pd
 
 from genepheno_core.errors import InputFormatError, ModelMismatchError
 from genepheno_core.interpret.model_store import model_extras, resolve_model
+from genepheno_core.ontology.propagation import propagate_scores, propagation_plan
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,12 @@ def parse_records(sequences_or_fasta, min_length: int | None = None,
     """
     from genepheno_core.embeddings import parse_sequences
     from genepheno_core.embeddings.sequences import (
-        MAX_NONSTANDARD_FRACTION, MIN_QUERY_LENGTH, check_query_sequences, clean_protein, rename_duplicate_ids)
+        MAX_NONSTANDARD_FRACTION,
+        MIN_QUERY_LENGTH,
+        check_query_sequences,
+        clean_protein,
+        rename_duplicate_ids,
+    )
 
     min_length = MIN_QUERY_LENGTH if min_length is None else int(min_length)
     max_nonstandard = MAX_NONSTANDARD_FRACTION if max_nonstandard is None else float(max_nonstandard)
@@ -195,47 +201,13 @@ def prepare_inputs(model, records: list[tuple[str, str]], go_annotations=None, e
     return Inputs(ids, seqs, embeddings, go_sets, go_given, go_unknown)
 
 
-def propagation_plan(model) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Levels of (child columns, segment starts, parent columns) for max-propagation over the
-    direct parent edges, deepest children first (evaluation.metrics.propagate_scores'
-    algorithm, with the sparse products done once per model instead of once per call)."""
-    cached = getattr(model, "_propagation_plan", None)
-    if cached is not None:
-        return cached
-    import scipy.sparse as sp
-
-    anc = sp.csr_matrix(model_extras(model).term_ancestors, dtype=np.int32)
-    anc.data[:] = 1
-    anc.eliminate_zeros()
-    plan = []
-    if anc.nnz:
-        indirect = (anc @ anc).astype(bool).astype(np.int32)  # j is an ancestor of an ancestor of i
-        direct = (anc - anc.multiply(indirect)).tocoo()
-        keep = direct.data > 0
-        child, parent = direct.row[keep], direct.col[keep]
-        level = np.asarray(anc.sum(axis=1)).ravel()[child]  # number of ancestors of the child
-        for value in np.unique(level)[::-1]:
-            sel = level == value
-            order = np.argsort(parent[sel], kind="stable")
-            c, p = child[sel][order], parent[sel][order]
-            uniq, starts = np.unique(p, return_index=True)
-            plan.append((c, starts, uniq))
-    model._propagation_plan = plan
-    return plan
-
-
 def propagate(model, scores: np.ndarray) -> np.ndarray:
-    """Max-propagate (n, K) scores to ancestors in place (a term >= all its descendants)."""
-    plan = propagation_plan(model)
-    if not plan:
-        return scores
-    # term-major copy: gathering whole rows of (K, n) is contiguous, columns of (n, K) are not
-    st = np.ascontiguousarray(scores.T)
-    for c, starts, uniq in plan:
-        reduced = np.maximum.reduceat(st[c], starts, axis=0)  # (parents of the level, n)
-        st[uniq] = np.maximum(st[uniq], reduced)
-    scores[:] = st.T
-    return scores
+    """Max-propagate (n, K) scores to ancestors in place (a term >= all its descendants), with
+    the model's propagation plan (computed once per model, kept in model.caches)."""
+    plan = model.caches.get("propagation_plan")
+    if plan is None:
+        plan = model.caches["propagation_plan"] = propagation_plan(model_extras(model).term_ancestors)
+    return propagate_scores(scores, plan=plan, inplace=True)
 
 
 def score_matrix(model, inputs: Inputs, propagate_to_ancestors: bool = True, chunk: int = 2048) -> np.ndarray:
@@ -245,7 +217,7 @@ def score_matrix(model, inputs: Inputs, propagate_to_ancestors: bool = True, chu
     out = np.empty((n, len(model.terms)), dtype=np.float32)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        part = model.predict_scores(
+        part = model.probabilities(
             None if inputs.embeddings is None else inputs.embeddings[start:stop],
             go_sets=inputs.go_sets[start:stop] if model.uses_go else None,
             sequences=inputs.sequences[start:stop] if model.needs_sequences else None)

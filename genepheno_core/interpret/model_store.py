@@ -71,7 +71,8 @@ def default_model_path(dataset: str = "hpo") -> Path:
 def resolve_model(model=None):
     """A TrainedModel from a TrainedModel (returned as is), a checkpoint directory, or None
     (the default hpo model). Directories are loaded once per process."""
-    from genepheno_core.training import TrainedModel, load_model
+    from genepheno_core.models import TrainedModel
+    from genepheno_core.training import load_model
 
     if isinstance(model, TrainedModel):
         return model
@@ -195,13 +196,13 @@ def _go_closure(go_ids: list[str], inputs: list[str], ontology) -> sp.csr_matrix
 
 
 def model_extras(model) -> ModelExtras:
-    """The extras of a TrainedModel (loaded once and kept on the model object).
+    """The extras of a TrainedModel (loaded once and kept in model.caches).
 
     Without an `explain/` directory, only what the checkpoint itself holds is available
     (no term ancestors: predictions are not propagated; no nearest proteins unless the
     model has a homology branch; no graphs from training data).
     """
-    cached = getattr(model, "_explain_extras", None)
+    cached = model.caches.get("explain_extras")
     if cached is not None:
         return cached
     root = Path(model.path) / EXTRAS_DIR
@@ -213,7 +214,7 @@ def model_extras(model) -> ModelExtras:
         terms["n_genes"] = 0
         terms["depth"] = 0
         extras = ModelExtras(terms=terms, term_ancestors=sp.csr_matrix((k, k), dtype=np.uint8))
-        homology = getattr(model, "_homology", None)
+        homology = model.homology
         if homology is not None:
             ids = [f"train{i}" for i in range(len(homology[0]))]
             extras.train_genes = pd.DataFrame({"gene_id": ids, "symbol": "", "accession": ids})
@@ -260,5 +261,5 @@ def model_extras(model) -> ModelExtras:
         # GO sets are propagated here with the stored closure; this keeps TrainedModel from
         # loading (or trying to download) the whole GO release for every new model object
         model.skip_go_ontology()
-    model._explain_extras = extras
+    model.caches["explain_extras"] = extras
     return extras

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from genepheno_core.errors import MissingDataError
-from genepheno_core.interpret.model_store import model_extras, resolve_model
 from genepheno_core.interpret.inference import parse_records
+from genepheno_core.interpret.model_store import model_extras, resolve_model
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def _blastp(records: list[tuple[str, str]], database: list[str], k: int, evalue:
     """DIAMOND blastp (default --more-sensitive) of `records` against `database` sequences:
     DataFrame[q (query row), t (database row), identity, bitscore, evalue], the best HSP per
     pair. The database is built once per content (models.features.diamond_database)."""
-    from genepheno_core.models.features import run_diamond, diamond_database
+    from genepheno_core.models.features import diamond_database, run_diamond
 
     db = diamond_database(database, threads)
     with tempfile.TemporaryDirectory(prefix="genepheno-nearest-") as tmp:

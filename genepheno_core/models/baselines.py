@@ -14,9 +14,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from torch import nn
 
+from genepheno_core.models.config import MLPConfig
 from genepheno_core.models.features import diamond_hits, diamond_score_matrix
-from genepheno_core.models.genepheno import MLPBaseline
+from genepheno_core.models.genepheno import GenePhenoOutput, _batch_size, _Inputs, _trunk
 
 logger = logging.getLogger(__name__)
 
@@ -134,3 +136,21 @@ def _kmer_lr_batched(xt, Y, xq, C, max_iter) -> np.ndarray:
     optimiser.step(closure)
     with torch.no_grad():
         return torch.sigmoid(torch.as_tensor(xq, dtype=torch.float32) @ w + b).numpy().astype(np.float32)
+
+
+class MLPBaseline(nn.Module):
+    """MLP from one or more inputs straight to phenotype logits (mlp-bce, go-mlp)."""
+
+    def __init__(self, config: MLPConfig):
+        super().__init__()
+        if not (config.seq_dim or config.go_dim or config.homology_dim):
+            raise ValueError("MLPBaseline needs at least one input")
+        self.config = config
+        self.inputs = _Inputs(config.seq_dim, config.go_dim, config.homology_dim, config.hidden,
+                              config.ortholog_dim)
+        self.trunk = _trunk(config.hidden, config.n_layers, config.dropout)
+        self.head = nn.Linear(config.hidden, config.n_terms)
+
+    def forward(self, seq_emb=None, go_bag=None, homology=None, ortholog=None) -> GenePhenoOutput:
+        batch, device = _batch_size(seq_emb, go_bag, homology, ortholog)
+        return GenePhenoOutput(self.head(self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device, ortholog))))

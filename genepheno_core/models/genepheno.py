@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from genepheno_core.models.config import GenePhenoConfig, MLPConfig
+from genepheno_core.models.config import GenePhenoConfig
 
 logger = logging.getLogger(__name__)
 
@@ -179,21 +179,3 @@ class GenePheno(nn.Module):
         if self.ortholog_head is not None and ortholog is not None:
             ortholog_part = self.ortholog_head(ortholog)
         return LogitParts(concept_logits, concepts_and_bias, go_terms, ortholog_part)
-
-
-class MLPBaseline(nn.Module):
-    """MLP from one or more inputs straight to phenotype logits (mlp-bce, go-mlp)."""
-
-    def __init__(self, config: MLPConfig):
-        super().__init__()
-        if not (config.seq_dim or config.go_dim or config.homology_dim):
-            raise ValueError("MLPBaseline needs at least one input")
-        self.config = config
-        self.inputs = _Inputs(config.seq_dim, config.go_dim, config.homology_dim, config.hidden,
-                              config.ortholog_dim)
-        self.trunk = _trunk(config.hidden, config.n_layers, config.dropout)
-        self.head = nn.Linear(config.hidden, config.n_terms)
-
-    def forward(self, seq_emb=None, go_bag=None, homology=None, ortholog=None) -> GenePhenoOutput:
-        batch, device = _batch_size(seq_emb, go_bag, homology, ortholog)
-        return GenePhenoOutput(self.head(self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device, ortholog))))

@@ -1,6 +1,7 @@
-"""One trainer for GenePheno and the baselines, checkpoints, and loading trained models."""
+"""One trainer for GenePheno and the baselines, and checkpoints (save, and load_model ->
+genepheno_core.models.TrainedModel)."""
 
-from genepheno_core.training.checkpoint import TrainedModel, load_model, save_checkpoint
+from genepheno_core.training.checkpoint import load_model, save_checkpoint
 from genepheno_core.training.config import ABLATIONS, METHODS, SPLITS, TrainConfig
 from genepheno_core.training.trainer import prepare_data, run, train, train_and_predict
 
@@ -9,7 +10,6 @@ __all__ = [
     "METHODS",
     "SPLITS",
     "TrainConfig",
-    "TrainedModel",
     "load_model",
     "prepare_data",
     "run",

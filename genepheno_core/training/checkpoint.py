@@ -1,4 +1,5 @@
-"""Checkpoint directories and `TrainedModel`.
+"""Checkpoint directories: saving a trained run and loading it as a `TrainedModel`
+(genepheno_core.models.trained, the inference object).
 
 A checkpoint is a directory:
     config.json        format version, model kind, module config, TrainConfig, encoder
@@ -22,7 +23,6 @@ import io
 import json
 import logging
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,10 +32,17 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from genepheno_core.errors import GenePhenoError, MissingDataError, ModelLoadError, ModelMismatchError
+from genepheno_core.errors import (
+    GenePhenoError,
+    MissingDataError,
+    ModelLoadError,
+    ModelMismatchError,
+)
 from genepheno_core.io import atomic_path
+from genepheno_core.models.baselines import MLPBaseline
 from genepheno_core.models.config import GenePhenoConfig, MLPConfig
-from genepheno_core.models.genepheno import GenePheno, MLPBaseline
+from genepheno_core.models.genepheno import GenePheno
+from genepheno_core.models.trained import CrossSpecies, TrainedModel
 from genepheno_core.training.config import TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -228,30 +235,6 @@ def write_cross_species(path: Path, other, max_hits: int) -> None:
                                             "n_genes": int(len(other.genes)), "n_terms": int(len(terms))}))
 
 
-@dataclass
-class CrossSpecies:
-    """The other species' labelled genes a model's ortholog input is computed against."""
-
-    dataset: str
-    genes: pd.DataFrame  # gene_id, symbol, accession
-    sequences: list[str]
-    labels: sp.csr_matrix  # (N', K') uint8
-    terms: pd.DataFrame  # term_id, name, depth (column k' of labels and of the ortholog input)
-    max_hits: int = 5
-    cache_hits: bool = True  # keep DIAMOND results under genepheno_home() (a repeated query is free)
-
-    def vectors(self, sequences, threads: int | None = None) -> np.ndarray:
-        """(n, K') Diamond-score vectors of `sequences` over these genes (the ortholog input).
-        threads: DIAMOND threads (default: up to 2; one query takes ~0.4 s with 2 threads vs
-        ~0.8 s with 1 against 8,000 mouse proteins, with identical hits)."""
-        from genepheno_core.models.features import cross_species_vectors, default_threads
-
-        threads = threads or default_threads()
-        scores, _ = cross_species_vectors(list(sequences), self.sequences, self.labels, threads=threads,
-                                          max_hits=self.max_hits, cache=self.cache_hits)
-        return scores
-
-
 def read_cross_species(path: Path) -> CrossSpecies:
     from genepheno_core.sources.fasta import read_fasta
 
@@ -266,240 +249,6 @@ def read_cross_species(path: Path) -> CrossSpecies:
     if not (len(cs.genes) == len(cs.sequences) == cs.labels.shape[0]) or cs.labels.shape[1] != len(cs.terms):
         raise ModelMismatchError(f"{path}: genes, sequences, labels and terms disagree in size")
     return cs
-
-
-@dataclass
-class TrainedModel:
-    """A loaded checkpoint, ready to predict.
-
-    Probabilities are sigmoid(W_p sigmoid(c) + bias) with the effective `W_p` (K, J) and
-    `bias` (K,) exposed here (the training temperature is already divided out), so the
-    contribution of concept j to phenotype k for a gene is W_p[k, j] * concept_activation_j.
-    """
-
-    path: Path
-    kind: str
-    module: torch.nn.Module | None
-    terms: pd.DataFrame  # term_id, name
-    concepts: pd.DataFrame | None  # go_id, name, namespace
-    go_inputs: list[str]
-    encoder: str | None
-    threshold: float
-    metrics: dict
-    manifest: dict
-    config: TrainConfig
-    _homology: tuple[list[str], sp.csr_matrix] | None = field(default=None, repr=False)
-    cross_species: CrossSpecies | None = field(default=None, repr=False)
-    _go_ontology: object = field(default=None, repr=False)
-
-    # -- inputs
-    @property
-    def uses_go(self) -> bool:
-        return bool(self.go_inputs)
-
-    @property
-    def uses_sequence(self) -> bool:
-        return self.module is not None and getattr(self.module.config, "seq_dim", 0) > 0
-
-    @property
-    def uses_homology(self) -> bool:
-        return self._homology is not None
-
-    @property
-    def uses_ortholog(self) -> bool:
-        """The model reads the phenotypes of the protein's homologs in the other species."""
-        return self.cross_species is not None
-
-    @property
-    def needs_sequences(self) -> bool:
-        """Predictions need the protein sequences themselves (DIAMOND-based inputs)."""
-        return self.uses_homology or self.uses_ortholog
-
-    def go_ontology(self):
-        """The Gene Ontology release of the training data (from the dataset manifest), or None."""
-        if self._go_ontology is None:
-            entry = (self.manifest or {}).get("go_ontology")
-            if not entry:
-                return None
-            from genepheno_core.datasets import load_manifest_ontology
-
-            try:
-                self._go_ontology = load_manifest_ontology(entry, "GO ontology")
-            except GenePhenoError as exc:
-                logger.warning("GO ontology unavailable (%s): GO sets are used as given", exc)
-                self._go_ontology = False
-        return self._go_ontology or None
-
-    def skip_go_ontology(self) -> None:
-        """Never load the GO release (callers that propagate GO sets themselves, e.g. with the
-        closure stored next to a default model, avoid loading the whole ontology)."""
-        if self._go_ontology is None:
-            self._go_ontology = False
-
-    def propagate_go(self, go_sets) -> list[set[str]]:
-        """Each GO set with its ancestors (alt_ids remapped) in the training GO release;
-        unchanged when that ontology is unavailable (then pass propagated sets)."""
-        ontology = self.go_ontology()
-        out = []
-        for terms in go_sets:
-            terms = set(terms or ())
-            if ontology is not None:
-                full = set()
-                for term in terms:
-                    current = ontology.remap(term) if term not in ontology else term
-                    if current is not None:
-                        full |= ontology.ancestors(current, include_self=True)
-                terms = full
-            out.append(terms)
-        return out
-
-    def go_bag(self, go_sets, propagate: bool = True) -> np.ndarray:
-        """(n, G) multi-hot over the GO input vocabulary. Each entry of `go_sets` is an
-        iterable of GO ids (None or empty = no GO); with `propagate` they are propagated to
-        their ancestors first (harmless for sets that already are)."""
-        if propagate:
-            go_sets = self.propagate_go(go_sets)
-        index = {g: i for i, g in enumerate(self.go_inputs)}
-        bag = np.zeros((len(go_sets), len(self.go_inputs)), dtype=np.float32)
-        for row, terms in enumerate(go_sets):
-            for term in terms or ():
-                j = index.get(term)
-                if j is not None:
-                    bag[row, j] = 1.0
-        return bag
-
-    def homology_input(self, sequences) -> np.ndarray:
-        """(n, K) Diamond-score vectors of `sequences` against the training genes."""
-        from genepheno_core.models.baselines import diamond_scores
-
-        train_seqs, train_labels = self._homology
-        scores, _ = diamond_scores(list(sequences), train_seqs, train_labels)
-        return scores
-
-    def _inputs(self, embeddings=None, go_sets=None, sequences=None) -> dict:
-        n = None
-        out = {}
-        if self.uses_sequence:
-            if embeddings is None:
-                raise ValueError(f"this model needs {self.encoder} sequence embeddings")
-            emb = np.asarray(embeddings, dtype=np.float32)
-            if emb.ndim != 2 or emb.shape[1] != self.module.config.seq_dim:
-                raise ModelMismatchError(
-                    f"embeddings have shape {emb.shape}; the model expects (n, {self.module.config.seq_dim}) "
-                    f"from encoder {self.encoder}")
-            out["seq_emb"] = torch.from_numpy(emb)
-            n = emb.shape[0]
-        if self.uses_go:
-            if go_sets is None:
-                if n is None:
-                    raise ValueError("this model needs GO annotations (go_sets)")
-                go_sets = [None] * n
-            out["go_bag"] = torch.from_numpy(self.go_bag(go_sets))
-            n = len(go_sets) if n is None else n
-        if self.uses_homology:
-            if sequences is not None:
-                out["homology"] = torch.from_numpy(self.homology_input(sequences))
-            else:
-                logger.warning("homology model used without sequences: homology input left empty")
-        if self.uses_ortholog:
-            if sequences is None:
-                raise ValueError("this model needs the protein sequences (its ortholog input is a DIAMOND search)")
-            out["ortholog"] = torch.from_numpy(self.cross_species.vectors(sequences))
-        if not out:
-            raise ValueError("no input given")
-        lengths = {v.shape[0] for v in out.values()}
-        if len(lengths) != 1:
-            raise ValueError(f"inputs disagree on the number of genes: {sorted(lengths)}")
-        return out
-
-    @torch.no_grad()
-    def _forward(self, batch_size=512, **inputs):
-        self.module.eval()
-        n = next(iter(inputs.values())).shape[0]
-        for start in range(0, n, batch_size):
-            yield self.module(**{k: v[start:start + batch_size] for k, v in inputs.items()})
-
-    def predict_scores(self, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> np.ndarray:
-        """(n, K) phenotype probabilities, columns in `terms` order.
-
-        embeddings (n, D) from `encoder` (models with sequence input); go_sets: per gene an
-        iterable of propagated GO ids or None (models with GO input; None everywhere =
-        sequence-only prediction); sequences: protein sequences (homology branch only).
-        """
-        if self.module is None:
-            raise ModelMismatchError(f"{self.path} is a {self.kind} baseline checkpoint without a module")
-        inputs = self._inputs(embeddings, go_sets, sequences)
-        temperature = float(self.module.config.temperature)
-        parts = [torch.sigmoid(out.phenotype_logits / temperature).numpy() for out in self._forward(batch_size, **inputs)]
-        return np.concatenate(parts) if parts else np.zeros((0, len(self.terms)), dtype=np.float32)
-
-    def concept_activations(self, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> np.ndarray:
-        """(n, J) sigmoid(c): the GO concept activations of the bottleneck."""
-        if not isinstance(self.module, GenePheno):
-            raise ModelMismatchError(f"{self.path} ({self.kind}) has no concept layer")
-        inputs = self._inputs(embeddings, go_sets, sequences)
-        parts = [torch.sigmoid(out.concept_logits).numpy() for out in self._forward(batch_size, **inputs)]
-        return np.concatenate(parts) if parts else np.zeros((0, len(self.concepts)), dtype=np.float32)
-
-    @property
-    def W_p(self) -> np.ndarray:
-        """(K, J) effective concept -> phenotype weights (temperature divided out)."""
-        if not isinstance(self.module, GenePheno):
-            raise ModelMismatchError(f"{self.path} ({self.kind}) has no concept layer")
-        t = float(self.module.config.temperature)
-        return self.module.phenotype_head.weight.detach().numpy() / t
-
-    def W_g(self, terms=None, go_inputs=None) -> np.ndarray | None:
-        """Effective GO input term -> phenotype weights of the direct GO term path, rows
-        `terms` (phenotype column indices) x columns `go_inputs` (GO input indices), all when
-        None; None for models without the path. The full (K, G) matrix is large (hpo: 4,910 x
-        ~15,000), so it is formed from its low-rank factors U V only for the rows and columns
-        asked for. A gene's GO term t contributes W_g[k, t] * g_t with g = multi-hot / sqrt(n)."""
-        return self._low_rank(getattr(self.module, "go_term_head", None), terms, go_inputs)
-
-    def W_o(self, terms=None, ortholog_terms=None) -> np.ndarray | None:
-        """Effective other-species phenotype -> phenotype weights (rows `terms`, columns
-        `ortholog_terms`, all when None; None without the ortholog path)."""
-        return self._low_rank(getattr(self.module, "ortholog_head", None), terms, ortholog_terms)
-
-    def _low_rank(self, head, rows, cols) -> np.ndarray | None:
-        if head is None:
-            return None
-        U = head[2].weight.detach()  # (K, r)
-        V = head[0].weight.detach()  # (r, G)
-        if rows is not None:
-            U = U[torch.as_tensor(np.asarray(rows, dtype=np.int64))]
-        if cols is not None:
-            V = V[:, torch.as_tensor(np.asarray(cols, dtype=np.int64))]
-        return (U.double() @ V.double()).numpy() / float(self.module.config.temperature)
-
-    @property
-    def bias(self) -> np.ndarray:
-        """(K,) effective phenotype bias (temperature divided out)."""
-        head = self.module.phenotype_head if isinstance(self.module, GenePheno) else self.module.head
-        return head.bias.detach().numpy() / float(self.module.config.temperature)
-
-    def check_compatible(self, dataset=None, encoder: str | None = None) -> None:
-        """Raise ModelMismatchError unless `dataset` has the same label vocabulary (and GO
-        vocabulary covering the model's GO inputs) and `encoder` is the model's encoder."""
-        if encoder is not None and self.encoder is not None and str(encoder) != self.encoder:
-            raise ModelMismatchError(
-                f"{self.path} was trained on {self.encoder} embeddings, not {encoder}")
-        if dataset is not None:
-            mine = self.terms["term_id"].astype(str).tolist()
-            theirs = dataset.terms["term_id"].astype(str).tolist()
-            if mine != theirs:
-                diff = len(set(mine) ^ set(theirs))
-                raise ModelMismatchError(
-                    f"{self.path} has a different label vocabulary from dataset "
-                    f"{getattr(dataset, 'name', '?')!r} ({len(mine)} vs {len(theirs)} terms, "
-                    f"{diff} differ{' (same terms, other order)' if diff == 0 else ''})")
-            if self.go_inputs and getattr(dataset, "go_terms", None) is not None:
-                missing = set(self.go_inputs) - set(dataset.go_terms["go_id"].astype(str))
-                if missing:
-                    raise ModelMismatchError(
-                        f"{self.path}: {len(missing)} GO input terms are not in dataset "
-                        f"{getattr(dataset, 'name', '?')!r}'s GO vocabulary")
 
 
 def load_model(path: str | Path, dataset=None, encoder: str | None = None) -> TrainedModel:
@@ -579,4 +328,4 @@ def _load_checkpoint(path: Path) -> TrainedModel:
     return TrainedModel(
         path=path, kind=str(meta["kind"]), module=module, terms=terms, concepts=concepts, go_inputs=go_inputs,
         encoder=meta.get("encoder"), threshold=threshold,
-        metrics=metrics, manifest=manifest, config=config, _homology=homology, cross_species=cross_species)
+        metrics=metrics, manifest=manifest, config=config, homology=homology, cross_species=cross_species)

@@ -32,12 +32,28 @@ from genepheno_core.errors import GenePhenoError
 from genepheno_core.io import atomic_path, atomic_write_text, genepheno_home
 from genepheno_core.methods import METHODS
 from genepheno_core.models import GenePheno, GenePhenoConfig
-from genepheno_core.models.baselines import diamond_scores, kmer_lr_scores, naive_scores
+from genepheno_core.models.baselines import (
+    MLPBaseline,
+    diamond_scores,
+    kmer_lr_scores,
+    naive_scores,
+)
 from genepheno_core.models.config import MLPConfig
-from genepheno_core.models.features import cross_species_vectors, homology_vectors, select_concepts, select_go_inputs
-from genepheno_core.models.genepheno import MLPBaseline
-from genepheno_core.models.losses import bce_loss, contrastive_multilabel_loss, exclusivity_loss, hierarchical_logits
+from genepheno_core.models.features import (
+    cross_species_vectors,
+    homology_vectors,
+    select_concepts,
+    select_go_inputs,
+)
+from genepheno_core.models.losses import (
+    bce_loss,
+    contrastive_multilabel_loss,
+    exclusivity_loss,
+    hierarchical_logits,
+)
 from genepheno_core.models.pairs import dataset_pairs, pairs_tensor
+from genepheno_core.models.trained import module_concept_activations, module_probabilities
+from genepheno_core.models.trained import temperature as model_temperature
 from genepheno_core.training.config import RUN_CONTROL_FIELDS, TrainConfig
 
 logger = logging.getLogger(__name__)
@@ -180,10 +196,6 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
     return module
 
 
-def _temperature(module) -> float:
-    return float(module.config.temperature)
-
-
 def _batch_inputs(data: PreparedData, idx: np.ndarray, drop_go: np.ndarray | None = None) -> dict:
     out = {}
     if data.seq is not None:
@@ -200,20 +212,13 @@ def _batch_inputs(data: PreparedData, idx: np.ndarray, drop_go: np.ndarray | Non
     return out
 
 
-@torch.no_grad()
 def predict_module(module, data: PreparedData, idx: np.ndarray, batch_size: int = 512,
                    concepts: bool = False) -> np.ndarray:
     """Probabilities sigmoid(s / T) (len(idx), K), or concept probabilities (len(idx), J)."""
-    module.eval()
-    parts = []
-    for start in range(0, len(idx), batch_size):
-        out = module(**_batch_inputs(data, idx[start:start + batch_size]))
-        if concepts:
-            parts.append(torch.sigmoid(out.concept_logits).numpy())
-        else:
-            parts.append(torch.sigmoid(out.phenotype_logits / _temperature(module)).numpy())
-    k = (len(data.concept_ids) if concepts else data.labels.shape[1])
-    return np.concatenate(parts) if parts else np.zeros((0, k), dtype=np.float32)
+    batches = (_batch_inputs(data, idx[start:start + batch_size]) for start in range(0, len(idx), batch_size))
+    if concepts:
+        return module_concept_activations(module, batches)
+    return module_probabilities(module, batches)
 
 
 def validation_fmax(data: PreparedData, scores: np.ndarray, idx: np.ndarray) -> dict:
@@ -251,7 +256,7 @@ def concept_auc(data: PreparedData, module, idx: np.ndarray, use_go: bool = True
 # ----------------------------------------------------------------------------- fitting
 def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs, hierarchy=None) -> torch.Tensor:
     s = out.phenotype_logits
-    temperature = _temperature(module)
+    temperature = model_temperature(module)
     if hierarchy is not None:
         # the evaluated scores are max-propagated to ancestors: train on what is evaluated
         s = hierarchical_logits(s, y, *hierarchy)
