@@ -70,3 +70,23 @@ def test_cache_info_and_clear(capsys):
     assert "removed 1" in capsys.readouterr().out
     main(["cache", "info"])
     assert "(empty)" in capsys.readouterr().out
+
+
+def test_output_onto_an_existing_directory_is_refused(tmp_path, monkeypatch, capsys):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "old.npz").write_bytes(b"precious")
+    for output in (str(results), f"{results}/"):
+        assert main(["embed", str(DATA / "proteins.fasta"), "-e", "composition", "-o", output, "--no-progress"]) == 1
+        err = capsys.readouterr().err
+        assert f"{results} is an existing directory; name an output file" in err
+        assert "Traceback" not in err
+        assert [p.name for p in results.iterdir()] == ["old.npz"]
+        assert (results / "old.npz").read_bytes() == b"precious"
+    monkeypatch.chdir(results)
+    for output in (".", ".."):
+        assert main(["embed", str(DATA / "proteins.fasta"), "-e", "composition", "-o", output, "--no-progress"]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and "name an output file" in err and "Traceback" not in err
+    assert [p.name for p in results.iterdir()] == ["old.npz"]
+    assert [p.name for p in tmp_path.iterdir() if p.name != "home"] == ["results"]  # no temporaries

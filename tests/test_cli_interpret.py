@@ -129,3 +129,19 @@ def test_model_mismatch_exits_nonzero(model, tmp_path, fasta, capsys):
     assert "composition" in capsys.readouterr().err
     assert main(["predict", "--model", str(tmp_path), str(fasta)]) == 1
     assert "not a GenePheno checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("target", ["existing_dir", "existing_dir/", ".", "a_file/out.tsv"])
+def test_output_never_replaces_a_directory(model, fasta, tmp_path, capsys, monkeypatch, target):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "existing_dir").mkdir()
+    (tmp_path / "existing_dir" / "keep.txt").write_text("precious")
+    (tmp_path / "a_file").write_text("not a directory")
+    for argv in (["predict", "--model", str(model.path), str(fasta), "-o", target],
+                 ["explain", "--model", str(model.path), str(fasta), "-o", target]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and "Traceback" not in err
+    assert (tmp_path / "existing_dir" / "keep.txt").read_text() == "precious"
+    assert (tmp_path / "a_file").read_text() == "not a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "existing_dir", "q.fasta"]

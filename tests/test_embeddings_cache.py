@@ -1,6 +1,10 @@
 """Content-addressed cache: keys, round trip, resume after interruption, concurrent writers."""
 
 import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -148,3 +152,63 @@ def test_encoder_names_with_odd_characters_get_safe_directories(tmp_path):
     (space,) = store.info()
     assert space.encoder == "hf:/some/dir"
     assert space.path.parent.parent == tmp_path
+
+
+def test_leftover_temporary_shard_is_ignored_then_removed(tmp_path):
+    enc = CountingEncoder()
+    store = EmbeddingCache(tmp_path)
+    store.write(enc, [sequence_key("MKV")], np.ones((1, 3), np.float32))
+    space = store.space_dir(enc)
+    # what a writer SIGKILLed mid-shard leaves: atomic_path's hidden directory, half a file
+    dead_pid = 2**22 + 1  # above Linux's pid_max
+    leftover = space / f".shard-1-2-3.npz.{dead_pid}.abc12345.tmp"
+    leftover.mkdir()
+    (leftover / "shard-1-2-3.npz").write_bytes(b"PK\x03\x04 half a zip")
+    fresh = EmbeddingCache(tmp_path)
+    assert set(fresh.lookup(enc, [sequence_key("MKV"), sequence_key("AAAK")])) == {sequence_key("MKV")}
+    assert fresh.info()[0].shards == 1
+    fresh.write(enc, [sequence_key("AAAK")], np.zeros((1, 3), np.float32))
+    assert not leftover.exists()
+    assert not list(space.glob(".*"))
+
+
+_SLOW_CHILD = """
+import sys, time
+import numpy as np
+from genepheno_core.embeddings.api import embed_sequences
+from genepheno_core.embeddings.base import Encoder
+
+class Slow(Encoder):
+    name, dim, default_batch_tokens = "slow", 2, 10_000
+
+    def key_components(self):
+        return {"weights_sha256": "slow"}
+
+    def embed_batch(self, seqs):
+        time.sleep(0.25)
+        print("done", len(seqs), flush=True)
+        return np.array([[len(s), 1.0] for s in seqs], dtype=np.float32)
+
+seqs = ["M" + "A" * i for i in range(200)]
+embed_sequences(seqs, Slow(), cache_root=sys.argv[1], max_batch=1)
+"""
+
+
+def test_a_kill_loses_at_most_a_few_seconds_of_work(tmp_path):
+    """The default flush interval bounds what a SIGKILL loses (issue 14: a run killed
+    half-way through had cached nothing)."""
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_CHILD, str(tmp_path)], stdout=subprocess.PIPE,
+                            text=True, preexec_fn=os.setsid)
+    done = 0
+    try:
+        for line in proc.stdout:  # 0.25 s per sequence: 24 sequences = 6 s of work
+            done += 1
+            if done == 24:
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert done == 24
+    entries = sum(space.entries for space in EmbeddingCache(tmp_path).info())
+    lost_seconds = (done - entries) * 0.25
+    assert entries > 0 and lost_seconds <= 3.5, f"{entries} of {done} vectors kept: {lost_seconds:.1f} s lost"

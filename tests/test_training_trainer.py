@@ -90,7 +90,7 @@ def test_resume_after_kill_gives_the_same_model(tiny, tmp_path):
     out = tmp_path / "killed"
     with pytest.raises(KeyboardInterrupt):
         train(_cfg(out_dir=str(out), max_epochs=6), ds, embeddings=emb, epoch_callback=kill)
-    assert not out.exists() and (tmp_path / "killed.partial" / "state.json").exists()
+    assert not out.exists() and (tmp_path / "killed.partial" / "state.safetensors").exists()
     seen = []
     train(_cfg(out_dir=str(out), max_epochs=6, resume=True), ds, embeddings=emb,
           epoch_callback=lambda e, r: seen.append(e))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from genepheno_core.errors import GenePhenoError
-from genepheno_core.io import atomic_path
+from genepheno_core.io import atomic_path, check_output_file
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ def run_embed(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    # refuse an output that names a directory now, not after embedding everything
+    target = check_output_file(args.output) if args.output else None
     options = {"translate": False} if args.no_translate else {}
     if options and not args.encoder.startswith("hf:"):
         raise GenePhenoError("--no-translate only applies to hf:<model> encoders")
@@ -91,8 +93,7 @@ def run_embed(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         batch_tokens=args.batch_tokens,
     )
-    if args.output:
-        target = Path(args.output)
+    if target is not None:
         with atomic_path(target) as tmp:
             with open(tmp, "wb") as handle:  # a handle: np.savez would append .npz to a name
                 np.savez(handle, ids=np.array([rid for rid, _ in records]), embeddings=vectors)

@@ -72,6 +72,15 @@ def _add_min_length(parser) -> None:
                              "unknown or non-standard residues (X B Z J U O) are refused too")
 
 
+def _check_outputs(*paths: str | None) -> None:
+    """Refuse an output that names a directory (or lies below a file) before any work."""
+    from genepheno_core.io import check_output_file
+
+    for path in paths:
+        if path:
+            check_output_file(path)
+
+
 def _read_input(value: str):
     from genepheno_core.errors import InputFormatError, MissingDataError
 
@@ -112,6 +121,7 @@ def predict_handler(args: argparse.Namespace) -> int:
         raise GenePhenoError(f"--top must be >= 1, got {args.top}")
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise GenePhenoError(f"--threshold must be within [0, 1], got {args.threshold}")
+    _check_outputs(args.output)
     records = parse_records(_read_input(args.input), min_length=args.min_length)
     model = resolve_model(args.model)
     inputs = prepare_inputs(model, records, args.go)
@@ -149,6 +159,7 @@ def explain_handler(args: argparse.Namespace) -> int:
                              "or --sequence SEQ, not " + ("both" if args.gene else "neither"))
     if args.max_residues is not None and args.max_residues < 1:
         raise GenePhenoError(f"--max-residues must be >= 1, got {args.max_residues}")
+    _check_outputs(args.output, args.residues)
     go = None
     if args.go:
         if Path(args.go).exists():

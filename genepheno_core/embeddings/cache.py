@@ -13,7 +13,10 @@ vector is found by the sha256 of its sequence, whatever dataset it came from.
 Concurrency and crashes: shards are immutable and each is written under a unique name
 through genepheno_core.io.atomic_path (temporary file + rename), so a reader sees a shard
 whole or not at all, a killed run keeps every shard it finished (and resumes from there),
-and two processes writing at once only add files. Compaction merges many small shards
+and two processes writing at once only add files. Readers list only `shard-*.npz`, so the
+hidden `.shard-*.tmp` directory a kill leaves mid-write is never read; the next write to
+the space removes it (its writer's pid no longer runs). `embed_sequences` writes a shard
+every EmbeddingConfig.flush_seconds of compute, so a kill loses at most that much work. Compaction merges many small shards
 into one under an exclusive lock, writing the merged shard before deleting the old ones;
 a reader that lists a shard which then disappears simply rescans. Duplicate keys (two
 processes embedding the same sequence) are harmless: the vectors are identical.
@@ -38,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from genepheno_core.embeddings.base import Encoder
-from genepheno_core.io import atomic_path, atomic_write_text, genepheno_home
+from genepheno_core.io import atomic_path, atomic_write_text, genepheno_home, remove_stale_temps
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ class EmbeddingCache:
         # shard path -> its keys; shards are immutable, so this never goes stale
         self._keys_memo: dict[Path, np.ndarray] = {}
         self._index_memo: dict[Path, dict[bytes, int]] = {}
+        self._swept: set[Path] = set()  # spaces already cleared of killed writers' temporaries
 
     # ------------------------------------------------------------------ layout
     def space_dir(self, encoder: Encoder) -> Path:
@@ -171,6 +175,9 @@ class EmbeddingCache:
             )
         space = self.space_dir(encoder)
         self._ensure_meta(encoder, space)
+        if space not in self._swept:
+            remove_stale_temps(space, "shard-*")
+            self._swept.add(space)
         key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
         name = f"shard-{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.npz"
         target = space / name

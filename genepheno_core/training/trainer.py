@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from genepheno_core.errors import GenePhenoError
-from genepheno_core.io import atomic_path, atomic_write_text, genepheno_home
+from genepheno_core.io import atomic_path, genepheno_home
 from genepheno_core.methods import METHODS
 from genepheno_core.models import GenePheno, GenePhenoConfig
 from genepheno_core.models.baselines import (
@@ -324,15 +325,21 @@ def _save_resume(path: Path, module, best_state, optimiser, generator, state: di
     tensors["rng.torch"] = torch.get_rng_state()
     tensors["rng.generator"] = generator.get_state()
     path.mkdir(parents=True, exist_ok=True)
+    # the epoch's JSON state travels in the tensor file's metadata: one atomic write, so a
+    # kill can never pair epoch k + 1's tensors with epoch k's state
     with atomic_path(path / "state.safetensors") as tmp:
-        save_file(tensors, str(tmp))
-    atomic_write_text(path / "state.json", json.dumps(state, indent=1))
+        save_file(tensors, str(tmp), metadata={"state": json.dumps(state)})
 
 
 def _load_resume(path: Path, module, optimiser, generator) -> tuple[dict, dict, dict] | None:
-    if not (path / "state.json").exists() or not (path / "state.safetensors").exists():
+    if not (path / "state.safetensors").exists():
         return None
-    state = json.loads((path / "state.json").read_text())
+    with safe_open(str(path / "state.safetensors"), framework="pt") as handle:
+        saved = (handle.metadata() or {}).get("state")
+    if saved is None:  # written by an older version (state in a separate state.json)
+        logger.warning("%s: resume state without its metadata; starting from epoch 0", path)
+        return None
+    state = json.loads(saved)
     tensors = load_file(str(path / "state.safetensors"))
     module.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
