@@ -161,10 +161,10 @@ def warm_up(name: str) -> bool:
 
 
 def gp_errors():
-    """genepheno_core.errors (the module of the user-facing exception classes)."""
-    from genepheno_core import errors
+    """The core's public API, for its user-facing exception classes (gp.InputFormatError, ...)."""
+    import genepheno_core as gp
 
-    return errors
+    return gp
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -242,10 +242,9 @@ def parse_user_sequences(text: str | None = None, upload: bytes | None = None,
 def sequence_limits() -> tuple[int, float]:
     """The core's checks on a query (the same in the CLI): (fewest residues, largest share of
     unknown or non-standard residues X B Z J U O)."""
-    # not in genepheno_core's public names yet; read where the core defines them
-    from genepheno_core.embeddings.sequences import MAX_NONSTANDARD_FRACTION, MIN_QUERY_LENGTH
+    import genepheno_core as gp
 
-    return MIN_QUERY_LENGTH, MAX_NONSTANDARD_FRACTION
+    return gp.MIN_QUERY_LENGTH, gp.MAX_NONSTANDARD_FRACTION
 
 
 def sequence_limits_text() -> str:
@@ -300,20 +299,10 @@ def _parse_text(text: str, source: str) -> list[tuple[str, str]]:
     stripped = text.strip()
     if not stripped:
         raise errors.InputFormatError(source, "no sequence: paste a protein sequence or FASTA")
-    if "\n" not in stripped and re.search(r"[/\\.~]", stripped):
-        # parse_sequences reads a one-line string that looks like an existing file name as that
-        # file: user text must never make the server open (or probe for) its own files. A single
-        # line with these characters is no sequence (they are not residues; a FASTA header alone
-        # has no sequence), so it is refused here without asking the core.
-        raise errors.InputFormatError(
-            source, "not a sequence: one line containing '/', '.' or '~' (paste the protein sequence "
-            "or FASTA text itself; the dashboard does not read files on the server)")
+    # text=True: user text is never taken for a file name on the server
+    records = gp.parse_sequences(stripped + "\n", text=True, source=source)
     min_length, max_nonstandard = sequence_limits()
-    try:
-        return gp.parse_sequences(stripped + "\n", min_length=min_length, max_nonstandard=max_nonstandard)
-    except errors.InputFormatError as exc:
-        # the core names pasted text "<input>": name what the user gave instead
-        raise errors.InputFormatError(source, exc.problem, line=exc.line, record=exc.record) from None
+    return gp.check_query_sequences(records, source, min_length, max_nonstandard, hint="")
 
 
 def parse_go_text(text: str | None) -> list[str]:

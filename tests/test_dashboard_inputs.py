@@ -214,7 +214,7 @@ def test_injected_fasta_header_is_shown_literally(predict_page):
     pytest.param("M", "minimum is", id="one-residue"),
     pytest.param("X" * 40, "non-standard", id="all-x"),
     pytest.param(">q\n" + "X" * 30 + INSULIN[:20], "non-standard", id="mostly-x"),
-    pytest.param(str(t.FIXTURE_FASTA), "not a sequence", id="server-path"),
+    pytest.param(str(t.FIXTURE_FASTA), "invalid character '/'", id="server-path"),
     pytest.param("\x00\x01\ufeff", "invalid character", id="control-bytes"),
 ])
 def test_hostile_paste_gives_one_clear_error(predict_page, text, problem):

@@ -178,19 +178,24 @@ def _parse_raw(text: str, source: object, translate: bool) -> list[tuple[str, st
     return records
 
 
+LOWER_MINIMUM_HINT = "a gene symbol or a fragment? lower the minimum with min_length= / --min-length"
+
+
 def check_query_sequences(records: list[tuple[str, str]], source: object = "<sequences>",
                           min_length: int = MIN_QUERY_LENGTH,
-                          max_nonstandard: float = MAX_NONSTANDARD_FRACTION) -> list[tuple[str, str]]:
+                          max_nonstandard: float = MAX_NONSTANDARD_FRACTION,
+                          hint: str = LOWER_MINIMUM_HINT) -> list[tuple[str, str]]:
     """Refuse (InputFormatError naming the source and record) query sequences shorter than
     `min_length` residues or with more than `max_nonstandard` of their residues outside
     the 20 standard amino acids. Returns `records` unchanged. min_length=1 and
-    max_nonstandard=1.0 turn the checks off (e.g. for deliberate peptide queries)."""
+    max_nonstandard=1.0 turn the checks off (e.g. for deliberate peptide queries). `hint`
+    follows the too-short message in parentheses (an interface without the option passes
+    its own, or "")."""
     for rid, seq in records:
         if len(seq) < min_length:
             raise InputFormatError(
                 source, f"sequence is {len(seq)} residue{'s' if len(seq) != 1 else ''} long; the minimum is "
-                f"{min_length} (a gene symbol or a fragment? lower the minimum with min_length= / --min-length)",
-                record=rid)
+                f"{min_length}" + (f" ({hint})" if hint else ""), record=rid)
         odd = sum(1 for ch in seq if ch not in _STANDARD)
         if seq and odd / len(seq) > max_nonstandard:
             raise InputFormatError(
@@ -223,7 +228,8 @@ def rename_duplicate_ids(records: list[tuple[str, str]], source: object) -> list
 
 def parse_sequences(text_or_path: str | os.PathLike, translate: bool = True, duplicates: str = "error",
                     min_length: int | None = None,
-                    max_nonstandard: float = MAX_NONSTANDARD_FRACTION) -> list[tuple[str, str]]:
+                    max_nonstandard: float = MAX_NONSTANDARD_FRACTION, *, text: bool = False,
+                    source: str | None = None) -> list[tuple[str, str]]:
     """[(id, protein sequence)] from a FASTA/raw/CDS file path (gz ok) or the text itself.
 
     A `Path` (or a one-line string that looks like a file name and exists) is read as a
@@ -233,23 +239,32 @@ def parse_sequences(text_or_path: str | os.PathLike, translate: bool = True, dup
     as they are (for nucleotide language models through `hf:`). With `min_length`, the
     records also pass `check_query_sequences(records, source, min_length, max_nonstandard)`
     (off by default: embedding a short peptide is legitimate; predicting on one is not).
+    text=True: the string is sequence text, never a file name (input from people over a
+    network: it must not make the server read or probe its own files); `source` names it
+    in errors (default "<input>").
     """
     if duplicates not in ("error", "rename"):
         raise ValueError(f"duplicates must be 'error' or 'rename', got {duplicates!r}")
+    if text:
+        if not isinstance(text_or_path, str):
+            raise TypeError(f"text=True expects a string, got {type(text_or_path).__name__}")
+        return _parse_text(text_or_path, source or "<input>", translate, duplicates, min_length, max_nonstandard)
     if isinstance(text_or_path, os.PathLike) or (
         isinstance(text_or_path, str) and _looks_like_path(text_or_path.strip())
         and Path(text_or_path.strip()).expanduser().exists()
     ):
-        source: object = Path(os.fspath(text_or_path)).expanduser()
-        text = _read_text(source)
-    elif isinstance(text_or_path, str):
-        stripped = text_or_path.strip()
-        if _looks_like_path(stripped) and re.search(r"\.(fa|fasta|faa|fna|txt|gz)$", stripped):
-            raise MissingDataError(f"{stripped}: no such file")
-        source, text = "<input>", text_or_path
-    else:
+        path = Path(os.fspath(text_or_path)).expanduser()
+        return _parse_text(_read_text(path), path, translate, duplicates, min_length, max_nonstandard)
+    if not isinstance(text_or_path, str):
         raise TypeError(f"expected a path or a string, got {type(text_or_path).__name__}")
+    stripped = text_or_path.strip()
+    if _looks_like_path(stripped) and re.search(r"\.(fa|fasta|faa|fna|txt|gz)$", stripped):
+        raise MissingDataError(f"{stripped}: no such file")
+    return _parse_text(text_or_path, source or "<input>", translate, duplicates, min_length, max_nonstandard)
 
+
+def _parse_text(text: str, source: object, translate: bool, duplicates: str, min_length: int | None,
+                max_nonstandard: float) -> list[tuple[str, str]]:
     if not text.strip():
         raise InputFormatError(source, "no sequences (empty input)")
     has_header = any(line.startswith(">") for line in text.splitlines())

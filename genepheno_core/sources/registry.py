@@ -107,6 +107,7 @@ _UNIPROT_REST = (
 _MGI_LICENCE = "MGI terms of use (https://www.informatics.jax.org/mgihome/other/copyright.shtml)"
 _HPO_LICENCE = "HPO licence (https://hpo.jax.org/license), free to use with attribution"
 _CC_BY = "CC-BY-4.0"
+_MH_MAPPINGS = "https://raw.githubusercontent.com/mapping-commons/mh_mapping_initiative/master/mappings/"
 
 RESOURCES: tuple[Resource, ...] = (
     # --- MGI (mouse knockout phenotypes) ----------------------------------------------------
@@ -245,6 +246,23 @@ RESOURCES: tuple[Resource, ...] = (
              "e3519aefcd4ee511a18e285e9b5ba3f81ee5ac909ee1473524f9d77f92c13e1b", "NCBI Gene -> Ensembl gene"),
         )
     ),
+    # --- curated mouse (MP) <-> human (HP) phenotype mappings, SSSOM -------------------------
+    *(
+        Resource("mappings", "mh-mapping-initiative-2026-06-23", name, _MH_MAPPINGS + upstream, sha, licence, desc,
+                 note="mapping-commons mh_mapping_initiative, commit of 2026-06-23 (the URL serves the newest "
+                      "version: a later one fails the checksum)")
+        for name, upstream, sha, licence, desc in (
+            ("mp_hp_mgi_all.sssom.tsv", "mp_hp_mgi_all.sssom.tsv",
+             "6b23131d80d596a8a5d5a5e6c3a3e94a63c83229059bc6b346888d6b9fd7a5de", _CC_BY,
+             "MGI's curated MP -> HP mappings"),
+            ("mp_hp_mgi_lex.tsv", "mp_hp_mgi_lex.sssom.tsv",
+             "bac70d760cd68412871671929f7e8893d062dde499ae90f57b0b0e49f1080db2", _CC_BY,
+             "MGI's lexical MP -> HP mappings (term and synonym labels)"),
+            ("mp_hp_pistoia.sssom.tsv", "mp_hp_pistoia.sssom.tsv",
+             "929f241915b478e6b6eea371d593f9f034694c04ac1207b6532fd078dfddf0db", "CC0-1.0",
+             "the Pistoia Alliance MP -> HP mappings"),
+        )
+    ),
     # --- CAFA2 (reference only: target ids cannot be mapped to proteins offline) -----------
     *(
         Resource("cafa2", "2014", name, "https://github.com/yuxjiang/CAFA2", sha, "MIT (CAFA2 repository)",
@@ -283,6 +301,7 @@ DEFAULT_RELEASES: dict[str, str] = {
     "efo": "3.90.0",
     "idmapping": "human-2022-09",
     "cafa2": "2014",
+    "mappings": "mh-mapping-initiative-2026-06-23",
 }
 
 
