@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from genepheno_core.version import __version__  # noqa: F401 (re-exported)
 
 # public name -> module that defines it
 _API = {

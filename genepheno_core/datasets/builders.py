@@ -21,6 +21,7 @@ from genepheno_core.datasets.artifact import Dataset
 from genepheno_core.datasets.config import DATASET_NAMES, DatasetConfig
 from genepheno_core.datasets.splits import homology_split, random_split, temporal_split
 from genepheno_core.errors import GenePhenoError
+from genepheno_core.version import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -525,9 +526,7 @@ def build_dataset(name: str, config: DatasetConfig | None = None, progress: bool
     t0 = time.perf_counter()
     ds = _BUILDERS[name](config, progress=progress)
     ds.manifest["build_seconds"] = round(time.perf_counter() - t0, 1)
-    import genepheno_core
-
-    ds.manifest["genepheno_version"] = genepheno_core.__version__
+    ds.manifest["genepheno_version"] = __version__
     logger.info("built %r in %.1f s", ds, ds.manifest["build_seconds"])
     return ds
 
