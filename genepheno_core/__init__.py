@@ -50,6 +50,7 @@ _API = {
     "predict": "genepheno_core.interpret",
     "explain": "genepheno_core.interpret",
     "default_model_path": "genepheno_core.interpret",
+    "models_dir": "genepheno_core.interpret",
     "nearest_proteins": "genepheno_core.interpret",
     "ortholog_evidence": "genepheno_core.interpret",
     "residue_attributions": "genepheno_core.interpret",

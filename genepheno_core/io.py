@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-import platformdirs
-
+from genepheno_core import environment
 from genepheno_core.errors import GenePhenoError
 
 logger = logging.getLogger(__name__)
@@ -33,9 +32,8 @@ _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]+\.tmp$")
 
 
 def genepheno_home() -> Path:
-    """Cache/data directory: $GENEPHENO_HOME, else the platform cache dir."""
-    env = os.environ.get("GENEPHENO_HOME")
-    return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("genepheno"))
+    """Cache/data directory: $GENEPHENO_HOME, else the platform cache dir (environment.home)."""
+    return environment.home()
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

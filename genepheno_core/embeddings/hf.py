@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genepheno_core import environment
 from genepheno_core.embeddings.base import Encoder, weights_sha256
 from genepheno_core.embeddings.config import DEFAULT_BATCH_TOKENS
 from genepheno_core.errors import MissingDataError
@@ -235,9 +236,8 @@ def _max_tokens(tokenizer, config) -> int:
 def esm2_encoder(name: str, path: str | os.PathLike | None = None, **options) -> EsmEncoder:
     hub_id = esm2_hub_id(name)
     env_dirs = []
-    env = os.environ.get("GENEPHENO_ESM_DIR")
-    if env:
-        base = Path(env).expanduser()
+    base = environment.esm_dir()
+    if base is not None:
         short = hub_id.split("/")[1]
         env_dirs = [base / short, base / hub_id, base / name]
     model_dir = _resolve_model_dir(hub_id, path, env_dirs)

@@ -20,6 +20,7 @@ _API = {
     "Explanation": "genepheno_core.interpret.contributions",
     "default_model_path": "genepheno_core.interpret.model_store",
     "resolve_model": "genepheno_core.interpret.model_store",
+    "models_dir": "genepheno_core.interpret.model_store",
     "write_explain_extras": "genepheno_core.interpret.model_store",
     "nearest_proteins": "genepheno_core.interpret.neighbours",
     "ortholog_evidence": "genepheno_core.interpret.neighbours",

@@ -12,6 +12,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import spearmanr
 
+from genepheno_core import environment
 from genepheno_core.errors import InputFormatError, MissingDataError
 
 logger = logging.getLogger(__name__)
@@ -21,9 +22,8 @@ CASE_COLUMNS = ["symbol", "accession", "gene_id", "dataset", "why", "sequence", 
 
 
 def case_studies_path() -> Path:
-    from genepheno_core.interpret.model_store import REPO_ROOT
-
-    return REPO_ROOT / "assets" / "case_studies.json"
+    """<assets>/case_studies.json (genepheno_core.environment.assets_dir)."""
+    return environment.assets_dir() / "case_studies.json"
 
 
 def load_case_studies(path: str | Path | None = None) -> pd.DataFrame:

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from genepheno_core import environment
 from genepheno_core.errors import MissingDataError
 from genepheno_core.io import atomic_path
 from genepheno_core.sources.fasta import read_fasta
@@ -43,16 +44,15 @@ logger = logging.getLogger(__name__)
 
 TRAIN_SEQUENCES = "train_sequences.fa.gz"  # in EXTRAS_DIR
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 EXTRAS_DIR = "explain"
 _LOADED: dict[str, object] = {}
 _LOCK = threading.Lock()
 
 
 def models_dir() -> Path:
-    """Directory of the shipped models: $GENEPHENO_MODELS_DIR, else <repo>/assets/models."""
-    env = os.environ.get("GENEPHENO_MODELS_DIR")
-    return Path(env).expanduser() if env else REPO_ROOT / "assets" / "models"
+    """Directory of the shipped models: $GENEPHENO_MODELS_DIR, else <assets>/models (see
+    genepheno_core.environment: GENEPHENO_ASSETS, a source checkout or an installed package)."""
+    return environment.models_dir()
 
 
 def default_model_path(dataset: str = "hpo") -> Path:

@@ -40,12 +40,13 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from genepheno_core import environment
 from genepheno_core.errors import ChecksumError, GenePhenoError, MissingDataError
 from genepheno_core.io import atomic_path, genepheno_home
 
 logger = logging.getLogger(__name__)
 
-MIRROR_ENV = "GENEPHENO_MIRROR"
+MIRROR_ENV = environment.MIRROR
 USER_AGENT = "genepheno/0.1 (+https://github.com/; python urllib)"
 
 
@@ -348,9 +349,8 @@ def resource(source: str, filename: str, release: str | None = None) -> Resource
 
 
 def mirror_dir() -> Path | None:
-    """$GENEPHENO_MIRROR as a Path, or None when unset/empty."""
-    value = os.environ.get(MIRROR_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    """$GENEPHENO_MIRROR as a Path, or None when unset/empty (environment.mirror)."""
+    return environment.mirror()
 
 
 def download_dir() -> Path:
