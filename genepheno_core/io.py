@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import glob
+import gzip
 import hashlib
 import logging
+import math
 import os
 import re
 import shutil
@@ -14,6 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from pathlib import Path
+
+import numpy as np
 
 from genepheno_core import environment
 from genepheno_core.errors import GenePhenoError
@@ -36,12 +41,46 @@ def genepheno_home() -> Path:
     return environment.home()
 
 
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+def sha256_file(path: str | os.PathLike, decompressed: bool = False, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes (or of its gzip-decompressed content), read now: the one hash
+    helper (never remembered by path, size or mtime, so a rewritten file is always seen).
+    decompressed=True on a corrupt gzip raises OSError, EOFError or zlib.error."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with (gzip.open if decompressed else open)(path, "rb") as handle:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def json_safe(value, max_array: int | None = None):
+    """`value` made of JSON types: the one JSON-cleaning helper. numpy scalars and arrays,
+    tuples, sets (sorted), paths and dataclasses are converted; non-finite floats become
+    None (strict JSON has no NaN); arrays longer than `max_array` become a placeholder
+    string; anything else unknown becomes its repr."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v, max_array) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v, max_array) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return [json_safe(v, max_array) for v in sorted(value)]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.ndarray):
+        if max_array is not None and value.size > max_array:
+            return f"<array {value.shape}>"
+        return json_safe(value.tolist(), max_array)
+    if isinstance(value, (str, int)) or value is None:
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return json_safe(dataclasses.asdict(value), max_array)
+    return repr(value)
 
 
 def check_output_file(target: str | os.PathLike) -> Path:

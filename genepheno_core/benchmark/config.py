@@ -7,15 +7,12 @@ a finished cell is reused only when it would be computed the same way again.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
+from genepheno_core.io import json_safe as _json_safe
 from genepheno_core.methods import METHODS as METHOD_SPECS
 from genepheno_core.methods import benchmark_methods, is_ablation, method_spec, reads, split_method
 
@@ -95,23 +92,5 @@ def cell_is_current(path: Path, key: dict, subsample: int | None) -> bool:
 
 
 def json_safe(value):
-    """`value` with numpy scalars, paths, tuples and dataclasses made JSON types and
-    non-finite floats None (small arrays as lists, large ones as a placeholder)."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if isinstance(value, np.ndarray):
-        return json_safe(value.tolist()) if value.size <= 64 else f"<array {value.shape}>"
-    if isinstance(value, (str, int, bool)) or value is None:
-        return value
-    if isinstance(value, Path):
-        return str(value)
-    if dataclasses.is_dataclass(value):
-        return json_safe(dataclasses.asdict(value))
-    return repr(value)
+    """io.json_safe with arrays longer than 64 entries as a placeholder (cell records stay small)."""
+    return _json_safe(value, max_array=64)

@@ -36,16 +36,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=handler)
 
 
-def _json_safe(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def format_metrics(result: dict) -> str:
     """A plain-text table of the metrics."""
     def num(v, pct=False):
@@ -73,11 +63,12 @@ def format_metrics(result: dict) -> str:
 
 def handler(args: argparse.Namespace) -> int:
     from genepheno_core.evaluation.cafa_io import evaluate_files, load_evaluation_ontology
+    from genepheno_core.io import json_safe
 
     ontology = load_evaluation_ontology(args.ontology)
     result = evaluate_files(args.predictions, args.truth, ontology, ia_path=args.ia, propagate=args.propagate)
     if args.json:
-        print(json.dumps(_json_safe(result), sort_keys=True))
+        print(json.dumps(json_safe(result), sort_keys=True))
     else:
         print(format_metrics(result))
         ignored = {k: v for k, v in result["ignored"].items() if v}

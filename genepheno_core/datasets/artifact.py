@@ -30,7 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from genepheno_core.errors import GenePhenoError, InputFormatError, MissingDataError
-from genepheno_core.io import atomic_path, genepheno_home
+from genepheno_core.io import atomic_path, genepheno_home, json_safe
 
 logger = logging.getLogger(__name__)
 
@@ -232,20 +232,8 @@ def write_dataset_dir(ds: Dataset, directory: Path) -> None:
     manifest["name"] = ds.name
     manifest["format_version"] = FORMAT_VERSION
     manifest["matrices"] = shapes
-    text = json.dumps(manifest, indent=2, sort_keys=True, default=_json_default) + "\n"
+    text = json.dumps(json_safe(manifest), indent=2, sort_keys=True) + "\n"
     (directory / "manifest.json").write_text(text, encoding="utf-8")
-
-
-def _json_default(value):
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def save_dataset(ds: Dataset, path=None) -> Path:

@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from genepheno_core.errors import InputFormatError, MissingDataError
-from genepheno_core.io import atomic_write_bytes, genepheno_home
+from genepheno_core.io import atomic_write_bytes, genepheno_home, sha256_file
 from genepheno_core.ontology.core import Ontology, TermInfo
 from genepheno_core.sources._util import PathLike, open_text
 from genepheno_core.sources.obo import read_obo_graph, synonym_text
-from genepheno_core.sources.registry import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def load_ontology(
     key = sha256 = None
     if cache:
         try:
-            sha256 = file_sha256(path)
+            sha256 = sha256_file(path)
             key = genepheno_home() / "cache" / "ontology" / f"{sha256}-v{_CACHE_VERSION}.json.gz"
         except OSError as exc:
             logger.debug("cannot hash %s for the ontology cache: %s", path, exc)

@@ -2,7 +2,7 @@
 
 Registry: Resource, RESOURCES, fetch, resource, resource_path, obtain_verified (the path
 and the sha256 of the bytes verified now: hashes are never cached), default_release,
-releases, sources, file_sha256, verify. Parsers (each returns a pandas DataFrame unless noted):
+releases, sources, verify (hashes: genepheno_core.io.sha256_file). Parsers (each returns a pandas DataFrame unless noted):
 read_obo_graph / read_obo_terms (OBO via obonet), read_mgi_genepheno,
 read_mgi_gene_model_coord, read_genes_to_phenotype, read_phenotype_to_genes, read_gaf,
 read_fasta (list[FastaRecord]), fasta_frame, read_tiga_gene_trait,
@@ -28,7 +28,6 @@ from genepheno_core.sources.registry import (
     Resource,
     default_release,
     fetch,
-    file_sha256,
     obtain_verified,
     releases,
     resource,
@@ -48,7 +47,6 @@ __all__ = [
     "fasta_frame",
     "fetch",
     "obtain_verified",
-    "file_sha256",
     "read_cafa_groundtruth",
     "read_cafa_ontology_rel",
     "read_cafa_ontology_terms",

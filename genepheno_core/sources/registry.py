@@ -32,7 +32,6 @@ mirror asking for them raises MissingDataError saying so.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import logging
 import os
 import urllib.request
@@ -42,7 +41,7 @@ from pathlib import Path
 
 from genepheno_core import environment
 from genepheno_core.errors import ChecksumError, GenePhenoError, MissingDataError
-from genepheno_core.io import atomic_path, genepheno_home
+from genepheno_core.io import atomic_path, genepheno_home, sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -415,24 +414,6 @@ def obtain_verified(entry: Resource, progress: bool = False) -> tuple[Path, str]
 _GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
 
-def _hash_stream(handle, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    while block := handle.read(chunk):
-        digest.update(block)
-    return digest.hexdigest()
-
-
-def file_sha256(path: str | os.PathLike, decompressed: bool = False) -> str:
-    """sha256 of a file's bytes (or of its gzip-decompressed content), read now.
-
-    decompressed=True on a corrupt gzip raises OSError (gzip.BadGzipFile), EOFError or
-    zlib.error; `verify` turns those into a ChecksumError.
-    """
-    opener = gzip.open if decompressed else open
-    with opener(path, "rb") as handle:
-        return _hash_stream(handle)
-
-
 def verify(path: str | os.PathLike, entry: Resource) -> str:
     """Check `path` against the entry's pinned hash by content; return the file's sha256.
 
@@ -441,12 +422,12 @@ def verify(path: str | os.PathLike, entry: Resource) -> str:
     not checked. Raises ChecksumError naming the file, expected and actual hashes (also
     for a .gz that cannot be decompressed).
     """
-    actual = file_sha256(path)
+    actual = sha256_file(path)
     if entry.sha256 is None or actual == entry.sha256:
         return actual
     if entry.content_sha256 and str(path).endswith(".gz"):
         try:
-            if file_sha256(path, decompressed=True) == entry.content_sha256:
+            if sha256_file(path, decompressed=True) == entry.content_sha256:
                 return actual
         except _GZIP_ERRORS as exc:  # corrupt archive: a plain checksum mismatch
             logger.debug("cannot decompress %s: %s", path, exc)

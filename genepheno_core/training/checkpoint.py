@@ -38,7 +38,7 @@ from genepheno_core.errors import (
     ModelLoadError,
     ModelMismatchError,
 )
-from genepheno_core.io import atomic_path
+from genepheno_core.io import atomic_path, json_safe
 from genepheno_core.models.baselines import MLPBaseline
 from genepheno_core.models.config import GenePhenoConfig, MLPConfig
 from genepheno_core.models.genepheno import GenePheno
@@ -110,20 +110,8 @@ def read_npz(path: Path) -> sp.csr_matrix:
         return sp.load_npz(path).tocsr()
 
 
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value)}")
-
-
 def _dumps(obj) -> str:
-    return json.dumps(obj, indent=1, default=_json_default, allow_nan=True)
+    return json.dumps(json_safe(obj), indent=1)
 
 
 def save_checkpoint(out_dir: str | Path, result, dataset, config: TrainConfig) -> Path:
