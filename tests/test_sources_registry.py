@@ -120,7 +120,7 @@ def test_download_checksum_mismatch_leaves_nothing(fake_registry):
 
 def test_current_only_is_not_checked(fake_registry):
     path = registry.resource_path("demo", "b.txt")
-    assert registry.file_sha256(path) == hashlib.sha256(b"whatever is current\n").hexdigest()
+    assert registry.sha256_file(path) == hashlib.sha256(b"whatever is current\n").hexdigest()
 
 
 def test_download_failure_is_missing_data(fake_registry, monkeypatch):
