@@ -23,7 +23,8 @@ BASELINES = tuple(m for m, spec in METHOD_SPECS.items() if spec.family == "basel
 # GenePheno's non-sequence inputs in a plain MLP)
 REFERENCES = tuple(m for m, spec in METHOD_SPECS.items() if spec.family == "reference")
 ABLATIONS = tuple(m for m in METHODS if is_ablation(m))
-# The leakage check: mpo rebuilt without IMP/IGI GO evidence (GENEPHENO.md "Known pitfalls").
+# The leakage check: mpo rebuilt without IMP/IGI GO evidence (mouse GO annotations made from
+# the same knockout papers as the MP labels; README, "Leakage check").
 LEAKAGE_DATASET = "mpo-no-imp-igi"
 # Methods whose result does not depend on the seed (the splits are fixed by the dataset and
 # these fit deterministically): their other seeds reuse one computed cell (sd 0).

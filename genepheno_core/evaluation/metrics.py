@@ -4,7 +4,7 @@ Conventions (chosen to agree with the reference evaluator `cafaeval` 1.3, CAFA-e
 
 - Thresholds: `CAFA_THRESHOLDS = np.arange(0.01, 1, 0.01)` (0.01 .. 0.99, 99 values), the very
   array cafaeval builds with its default `th_step=0.01`; a term is predicted at t when
-  `score >= t`. (GENEPHENO.md says 0.00..1.00: t = 0 predicts every term and t = 1 only scores
+  `score >= t`. (The CAFA protocol is often stated as 0.00..1.00: t = 0 predicts every term and t = 1 only scores
   of exactly 1, so neither can change Fmax in practice; we keep cafaeval's grid so that the
   numbers agree to the last digit.)
 - Gene-centric metrics (Fmax, precision, recall, coverage, Smin, micro AUPR) are computed over
