@@ -61,15 +61,59 @@ def _metrics(y, scores, ancestors, counts) -> dict:
     return out
 
 
+def test_evaluator(ds, encoder: str, model):
+    """evaluate(model) -> (sequence-only metrics, metrics with GO, sequence-only scores) on the
+    test genes of the random split (the inputs are computed once, for `model`'s GO release)."""
+    from genepheno_core.embeddings import embed_sequences
+    from genepheno_core.interpret.inference import propagate_go
+
+    test = ds.split_indices("test", "random")
+    emb = embed_sequences(ds.genes["sequence"].tolist(), encoder, cache=True)[test]
+    go_ids = ds.go_terms["go_id"].astype(str).to_numpy()
+    go_sets = [set(go_ids[ds.go[i].indices]) or None for i in test]
+    go_sets = [propagate_go(model, g) if g else None for g in go_sets]
+    y = ds.labels[test]
+    counts = ds.terms["n_genes"].to_numpy()
+    seqs = [str(ds.genes["sequence"].iloc[i]) for i in test]  # the ortholog input is a DIAMOND search
+
+    def evaluate(m) -> tuple[dict, dict, np.ndarray]:
+        seq_scores = m.probabilities(emb, sequences=seqs)
+        go_scores = m.probabilities(emb, go_sets=go_sets, sequences=seqs)
+        return (_metrics(y, seq_scores, ds.term_ancestors, counts),
+                _metrics(y, go_scores, ds.term_ancestors, counts), seq_scores)
+
+    return evaluate
+
+
+def rescore(dataset_name: str, encoder: str, tolerance: float = 1e-6) -> bool:
+    """Re-score the shipped model assets/models/<dataset> on its test split and compare with
+    the test metrics stored in its metrics.json (a refactoring must not move them); prints a
+    table and returns whether every metric is within `tolerance`."""
+    from genepheno_core.datasets import load_dataset
+    from genepheno_core.training import load_model
+
+    path = REPO / "assets" / "models" / dataset_name
+    model = load_model(path)
+    stored = json.loads((path / "metrics.json").read_text())["test"]
+    seq, go, _ = test_evaluator(load_dataset(dataset_name), encoder, model)(model)
+    ok = True
+    print(f"| {dataset_name} | input | metric | stored | recomputed | difference |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for label, now in (("seq_only", seq), ("with_go", go)):
+        for key in ("fmax", "auc", "aupr", "smin", "threshold"):
+            before, after = float(stored[label][key]), float(now[key])
+            ok &= abs(before - after) <= tolerance * max(1.0, abs(before))
+            print(f"| | {label} | {key} | {before:.8f} | {after:.8f} | {after - before:+.1e} |")
+    return ok
+
+
 def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_epochs: int | None) -> Path:
     import torch
 
     from genepheno_core.datasets import load_dataset
-    from genepheno_core.embeddings import embed_sequences
     from genepheno_core.interpret.case_studies import interpretability_check
     from genepheno_core.interpret.model_store import write_explain_extras
     from genepheno_core.interpret.graphs import pair_coprediction
-    from genepheno_core.interpret.inference import propagate_go
     from genepheno_core.io import genepheno_home
     from genepheno_core.training import TrainConfig, load_model, train
 
@@ -89,23 +133,8 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
 
     # test metrics: sequence only (what a pasted sequence gets) and with GO annotations
     model = load_model(build_dir)
-    test = ds.split_indices("test", "random")
-    emb = embed_sequences(ds.genes["sequence"].tolist(), encoder, cache=True)[test]
-    go_ids = ds.go_terms["go_id"].astype(str).to_numpy()
-    go_sets = [set(go_ids[ds.go[i].indices]) or None for i in test]
-    go_sets = [propagate_go(model, g) if g else None for g in go_sets]
-    y = ds.labels[test]
-    counts = ds.terms["n_genes"].to_numpy()
-    report = {"train_seconds": round(train_seconds, 1), "n_test": int(test.size)}
-
-    seqs = [str(ds.genes["sequence"].iloc[i]) for i in test]  # the ortholog input is a DIAMOND search
-
-    def evaluate(m) -> tuple[dict, dict, np.ndarray]:
-        seq_scores = m.probabilities(emb, sequences=seqs)
-        go_scores = m.probabilities(emb, go_sets=go_sets, sequences=seqs)
-        return (_metrics(y, seq_scores, ds.term_ancestors, counts),
-                _metrics(y, go_scores, ds.term_ancestors, counts), seq_scores)
-
+    report = {"train_seconds": round(train_seconds, 1), "n_test": int(ds.split_indices("test", "random").size)}
+    evaluate = test_evaluator(ds, encoder, model)
     fp32_seq, fp32_go, seq_scores = evaluate(model)
     report["test_seq_only_fp32"], report["test_with_go_fp32"] = fp32_seq, fp32_go
 
@@ -207,6 +236,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--case-studies-only", action="store_true")
+    parser.add_argument("--rescore", action="store_true",
+                        help="re-score the shipped models on their test splits against their metrics.json "
+                             "(exit 1 if a metric moved by more than 1e-6)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.case_studies_only:
@@ -214,6 +246,9 @@ def main(argv=None) -> int:
 
         write_case_studies(load_dataset("hpo"))
         return 0
+    if args.rescore:
+        results = [rescore(name, args.encoder) for name in args.dataset or ["hpo", "mpo"]]
+        return 0 if all(results) else 1
     for name in args.dataset or ["hpo"]:
         build(name, args.encoder, args.skip_train, args.threads, args.max_epochs)
     return 0
