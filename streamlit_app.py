@@ -1,7 +1,8 @@
 """GenePheno interpretability dashboard: `streamlit run streamlit_app.py`.
 
 The entry point only registers the pages (dashboard/pages/) and the session defaults;
-the pages call the model core through its public API (see dashboard/data_loader.py).
+the pages call the model core through its public API (dashboard/models.py: model access;
+inputs.py: user input; gene_records.py: the proteins shown; views.py: tables; widgets.py).
 """
 
 import streamlit as st

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import tempfile
 
-from dashboard.data_loader import REPO_ROOT, available_models
+from dashboard.models import REPO_ROOT, available_models, models_dir
 from dashboard.safe_text import md_unescape
 
 APP = REPO_ROOT / "streamlit_app.py"
 FIXTURE_FASTA = REPO_ROOT / "tests" / "data" / "dashboard" / "human_proteins.fasta"
+IMAGE = "![t](http://example.com/x.png)"  # a Markdown injection: renders as an image
+TMP = tempfile.gettempdir()
 PAGES = {
     "predict": "dashboard/pages/predict.py",
     "explain": "dashboard/pages/explain.py",
@@ -114,3 +119,20 @@ def table(at, *columns: str):
         if all(c in value.columns for c in columns):
             return value
     return None
+
+
+def server_paths() -> list[str]:
+    """Directories whose paths must never appear on a page."""
+    paths = [str(REPO_ROOT), str(models_dir() or REPO_ROOT), TMP]
+    paths += [os.environ[v] for v in ("GENEPHENO_HOME", "GENEPHENO_MIRROR") if os.environ.get(v)]
+    return [p for p in paths if len(p) > 1]
+
+
+def assert_safe_page(at) -> None:
+    """No traceback, no unescaped injected Markdown/HTML (IMAGE, <b>, <img>), no server path
+    on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    for text in markdown_texts(at):
+        assert "![t](" not in text and not re.search(r"(?<!\\)<(b|img)\b", text), text
+        for path in server_paths():
+            assert path not in text, (path, text)

@@ -49,6 +49,7 @@ _API = {
     # prediction and explanation
     "predict": "genepheno_core.interpret",
     "explain": "genepheno_core.interpret",
+    "Explanation": "genepheno_core.interpret",
     "default_model_path": "genepheno_core.interpret",
     "models_dir": "genepheno_core.interpret",
     "nearest_proteins": "genepheno_core.interpret",

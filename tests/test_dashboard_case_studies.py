@@ -50,9 +50,9 @@ def test_concepts_next_to_go_annotations(page):
 
 def test_every_case_study_renders(page):
     at = page
-    from dashboard import data_loader
+    from dashboard import gene_records, models
 
-    for gene in data_loader.case_study_genes(data_loader.default_model_name())[:4]:
+    for gene in gene_records.case_study_genes(models.default_model_name())[:4]:
         at.selectbox(key="w_case_gene").set_value(gene.key).run()
         t.assert_clean(at)
         assert gene.short in t.plotly_specs(at)[0]["layout"]["title"]["text"]
@@ -60,9 +60,9 @@ def test_every_case_study_renders(page):
 
 def test_search_by_symbol_and_unknown_gene(page):
     at = page
-    from dashboard import data_loader
+    from dashboard import gene_records, models
 
-    first = data_loader.case_study_genes(data_loader.default_model_name())[0]
+    first = gene_records.case_study_genes(models.default_model_name())[0]
     at.text_input(key="case_query").input(first.symbol).run()
     t.assert_clean(at)
     assert first.symbol in at.selectbox(key="w_case_gene").value or \

@@ -55,9 +55,9 @@ def test_figures_and_contributions_sum_to_the_predicted_score(explained):
     preds = at.session_state["predictions"]
     term = at.selectbox(key="w_selected_phenotype").value
     score = preds.loc[preds["term_id"] == term, "score"].item()
-    from dashboard import data_loader
+    from dashboard import models
 
-    model = data_loader.get_model(data_loader.default_model_name())
+    model = models.get_model(models.default_model_name())
     core = gp.explain(model, ("P04637", t.sequence("P04637")), phenotype=[term], go_annotations=[])
     assert logit == pytest.approx(core.logit[term], abs=1e-4)
     assert 1 / (1 + math.exp(-logit)) <= score + 1e-4

@@ -30,9 +30,9 @@ def test_two_networks_around_a_phenotype(page):
     nodes = next(tr for tr in nets[0]["data"] if tr.get("mode") == "markers+text")
     assert centre in nodes["customdata"]  # the chosen phenotype is in its own graph
     # readable labels: node text is the term name, not the id
-    from dashboard import data_loader
+    from dashboard import models
 
-    names = data_loader.term_names(data_loader.default_model_name())
+    names = models.term_names(models.default_model_name())
     i = nodes["customdata"].index(centre)
     assert nodes["text"][i].rstrip("…")[:15] == names[centre][:15].rstrip("…")[:15]
 
@@ -46,9 +46,9 @@ def test_node_details_ancestors_and_concepts(page):
     assert concepts is not None and len(concepts) >= 5
     assert concepts["concept_id"].str.startswith("GO:").all()
     # the top concepts are the largest W_p weights of that phenotype
-    from dashboard import data_loader
+    from dashboard import models
 
-    model = data_loader.get_model(data_loader.default_model_name())
+    model = models.get_model(models.default_model_name())
     k = model.terms.index[model.terms["term_id"] == current][0]
     assert concepts["weight"].iloc[0] == pytest.approx(float(model.W_p[k].max()), rel=1e-5)
     # ... and the mouse phenotypes of homologs with the largest W_o weights (the hpo model reads mpo)
@@ -68,9 +68,9 @@ def test_node_details_ancestors_and_concepts(page):
 def test_change_centre_phenotype(page):
     at = page
     box = at.selectbox(key="w_graph_term")
-    from dashboard import data_loader
+    from dashboard import models
 
-    names = data_loader.term_names(data_loader.default_model_name())
+    names = models.term_names(models.default_model_name())
     target = list(names)[5]
     box.set_value(target).run()
     t.assert_clean(at)

@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pytest
 
+from dashboard import models, views
 from dashboard import testing as t
 
 pytestmark = pytest.mark.skipif(t.model_missing_reason() is not None and not os.environ.get("CI"),
@@ -21,15 +22,19 @@ def page():
     return at
 
 
-def test_metrics_and_heatmap(page):
+@pytest.fixture(scope="module")
+def model():
+    """The model the page shows first: the shipped default, hpo."""
+    assert models.default_model_name() == "hpo"
+    return models.get_model("hpo")
+
+
+def test_metrics_and_heatmap(page, model):
     at = page
     t.assert_clean(at)
     labels = [m.label for m in at.metric]
     assert any(label.startswith("Fmax") for label in labels)
     assert "threshold" in labels
-    from dashboard import data_loader
-
-    model = data_loader.get_model(data_loader.default_model_name())
     threshold = next(m.value for m in at.metric if m.label == "threshold")
     assert float(threshold) == pytest.approx(model.threshold, abs=0.005)
     heat = next(s for s in t.plotly_specs(at) if s["data"][0]["type"] == "heatmap")
@@ -53,13 +58,29 @@ def test_slider_changes_heatmap(page):
     assert np.array(heat["data"][0]["z"]).shape[1] == 10
 
 
-def test_auc_bins_and_interpretability(page):
-    at = page
-    from dashboard import data_loader
+def test_headline_metrics_are_the_test_split_sequence_only_ones(page, model):
+    # the shipped default model carries test-split metrics (sequence only, and with GO) next
+    # to the validation ones: the page shows the sequence-only test numbers
+    shown = {m.label: m.value for m in page.metric}
+    test = model.metrics["test"]["seq_only"]
+    for key, label in views.HEADLINE:
+        assert shown[f"{label} (test.seq_only)"] == f"{test[key]:.3f}"
+    assert shown["phenotypes × concepts"] == f"{len(model.terms)} × {len(model.concepts)}"
 
-    info = data_loader.model_summary(data_loader.default_model_name())
-    if info["auc_bins"] is not None:
-        bars = [s for s in t.plotly_specs(at) if "frequency bin" in s["layout"]["title"]["text"]]
-        assert bars and bars[0]["data"][0]["y"] == pytest.approx(list(info["auc_bins"]["auc"]))
-    if info["interpretability"]:
-        assert t.table(at, *list(info["interpretability"])[:1]) is not None
+
+def test_auc_bins_and_interpretability(page, model):
+    at = page
+    info = views.model_summary("hpo")
+    # the bins are the test split's sequence-only AUCs, in metrics.json's order
+    bins = model.metrics["test"]["seq_only"]["auc_bins"]
+    assert list(info["auc_bins"]["bin"]) == list(bins)
+    assert list(info["auc_bins"]["auc"]) == pytest.approx(list(bins.values()))
+    bars = [s for s in t.plotly_specs(at) if "frequency bin" in s["layout"]["title"]["text"]]
+    assert len(bars) == 1 and "(test split)" in bars[0]["layout"]["title"]["text"]
+    assert bars[0]["data"][0]["y"] == pytest.approx(list(bins.values()))
+    # the interpretability check stored with the model, shown as one table row
+    check = model.metrics["interpretability"]
+    assert info["interpretability"] == check
+    table = t.table(at, *list(check))
+    assert table is not None and len(table) == 1
+    assert table["median_spearman"].iloc[0] == pytest.approx(check["median_spearman"])

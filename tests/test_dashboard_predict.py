@@ -37,9 +37,9 @@ def test_ranked_table_chart_and_downloads(predicted):
     assert table["term_id"].str.match(r"^HP:\d{7}$").all()
     # the page shows exactly what the core's predict() returns for this protein
     import genepheno_core as gp
-    from dashboard import data_loader
+    from dashboard import models
 
-    model = data_loader.get_model(data_loader.default_model_name())
+    model = models.get_model(models.default_model_name())
     core = gp.predict(model, [("P05155", t.sequence("P05155"))], top=20)
     assert list(core["term_id"]) == list(table["term_id"])
     pd.testing.assert_series_equal(core["score"].reset_index(drop=True), table["score"].reset_index(drop=True),
@@ -71,9 +71,9 @@ def test_nearest_training_proteins(predicted):
 def test_homologs_in_the_other_species(predicted):
     # the default hpo model reads the mouse knockout phenotypes of the query's homologs
     at = predicted
-    from dashboard import data_loader
+    from dashboard import models
 
-    model = data_loader.get_model(data_loader.default_model_name())
+    model = models.get_model(models.default_model_name())
     assert model.uses_ortholog and model.cross_species.dataset == "mpo"
     assert any(s.value == "Homologs in the other species" for s in at.subheader)
     orth = t.table(at, "gene_id", "weight")

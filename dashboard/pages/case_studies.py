@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import data_loader, export, figures, state
+import genepheno_core as gp
+from dashboard import export, figures, gene_records, models, state, views, widgets
 from dashboard.safe_text import md_escape
 
 state.init_state()
@@ -13,23 +14,22 @@ st.caption(
     "used (toggle), so they show what the model would say about an unannotated protein."
 )
 
-model_name = data_loader.sidebar_model_picker()
+model_name = widgets.sidebar_model_picker()
 if model_name is None:
-    data_loader.no_model_message()
+    widgets.no_model_message()
     st.stop()
-errors = data_loader.gp_errors()
-data_loader.require_model(model_name)
+models.require_model(model_name)
 
-cases = data_loader.case_study_genes(model_name)
+cases = gene_records.case_study_genes(model_name)
 query = st.text_input("Search a gene of the dataset by symbol or accession", key="case_query",
                       placeholder="e.g. TP53, P04637, FBN1")
 found = []
 if query.strip():
     try:
         with st.spinner("Searching the dataset…"):
-            found = data_loader.find_dataset_genes(model_name, query.strip())
-    except errors.GenePhenoError as exc:
-        st.warning(f"Dataset search unavailable: {data_loader.error_text(exc)}")
+            found = gene_records.find_dataset_genes(model_name, query.strip())
+    except gp.GenePhenoError as exc:
+        st.warning(f"Dataset search unavailable: {models.error_text(exc)}")
     if not found:
         st.warning(f"No gene matching “{md_escape(query.strip())}” in the {md_escape(model_name)} dataset or "
                    "the case studies.")
@@ -53,12 +53,12 @@ use_go = st.toggle("Use the gene's known GO annotations as input", value=False, 
 
 try:
     with st.spinner("Predicting…"):
-        preds = data_loader.gene_predictions(model_name, gene, top=None, use_go=use_go)
-except errors.GenePhenoError as exc:
-    st.error(f"Could not predict for {md_escape(gene.label)}: {data_loader.error_text(exc)}")
+        preds = gene_records.gene_predictions(model_name, gene, top=None, use_go=use_go)
+except gp.GenePhenoError as exc:
+    st.error(f"Could not predict for {md_escape(gene.label)}: {models.error_text(exc)}")
     st.stop()
 
-names = data_loader.term_names(model_name)
+names = models.term_names(model_name)
 if gene.phenotypes is None:
     st.info("This gene has no known phenotypes in the model's vocabulary: showing predictions only.")
     comparison = figures.compare_phenotypes([], preds, names)
@@ -69,7 +69,7 @@ c1, c2, c3 = st.columns(3)
 c1.metric("Hits", int(counts.get("hit", 0)), help="true phenotypes predicted above threshold")
 c2.metric("Misses", int(counts.get("miss", 0)), help="true phenotypes below threshold")
 c3.metric("False alarms", int(counts.get("false alarm", 0)), help="predicted above threshold, not annotated")
-st.caption(f"Threshold {preds.attrs.get('threshold', float('nan')):.2f} (the model's validation-optimal value).")
+st.caption(f"Threshold {preds.attrs['threshold']:.2f} (the model's validation-optimal value).")
 
 fig = figures.comparison_bar(comparison, top=30, title=f"True vs predicted phenotypes of {gene.short}")
 export.show_figure(fig, f"true vs predicted {gene.short}", key="case_bar")
@@ -86,19 +86,18 @@ export.table_download(comparison, f"true vs predicted {gene.short}", key="case_t
 st.subheader("Concepts next to the known GO annotations")
 try:
     with st.spinner("Computing concept activations…"):
-        expl = data_loader.run_explain(model_name, gene, tuple(preds["term_id"].head(1)), use_go=use_go)
-except errors.GenePhenoError as exc:
-    st.warning(f"Concepts unavailable: {data_loader.error_text(exc)}")
+        expl = gene_records.explain_gene(model_name, gene, tuple(preds["term_id"].head(1)), use_go=use_go)
+except gp.GenePhenoError as exc:
+    st.warning(f"Concepts unavailable: {models.error_text(exc)}")
 else:
     left, right = st.columns(2)
     acts = expl.activations.sort_values("activation", ascending=False).head(20)
     known = set(gene.go or ())
     implied = known
     if known:  # the core marks the concepts implied by the GO annotations (through the GO graph)
-        with_go = expl if use_go else data_loader.run_explain(
+        with_go = expl if use_go else gene_records.explain_gene(
             model_name, gene, tuple(preds["term_id"].head(1)), use_go=True)
-        if "annotated" in with_go.activations:
-            implied = set(with_go.activations.loc[with_go.activations["annotated"], "concept_id"])
+        implied = set(with_go.activations.loc[with_go.activations["annotated"], "concept_id"])
     acts = acts.assign(annotated=[c in implied for c in acts["concept_id"]])
     with left:
         st.markdown("**Top GO concepts (model)**")
@@ -112,7 +111,7 @@ else:
         export.table_download(acts, f"concepts {gene.short}", key="case_concepts")
     with right:
         st.markdown(f"**Known GO annotations ({len(known)})**")
-        go_table = data_loader.go_table(model_name, gene.go or ())
+        go_table = views.go_table(model_name, gene.go or ())
         if len(go_table):
             st.dataframe(go_table, hide_index=True, width="stretch", key="case_go")
             export.table_download(go_table, f"go annotations {gene.short}", key="case_go")

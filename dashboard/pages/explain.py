@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import data_loader, export, figures, state
+import genepheno_core as gp
+from dashboard import export, figures, gene_records, models, state, views, widgets
 from dashboard.safe_text import md_escape
 
 state.init_state()
@@ -15,14 +16,12 @@ st.caption(
     "residues that move it (captum Integrated Gradients through the sequence encoder)."
 )
 
-model_name = data_loader.sidebar_model_picker()
+model_name = widgets.sidebar_model_picker()
 if model_name is None:
-    data_loader.no_model_message()
+    widgets.no_model_message()
     st.stop()
-
-errors = data_loader.gp_errors()
-data_loader.require_model(model_name)
-genes = data_loader.pasted_genes() + data_loader.case_study_genes(model_name)
+models.require_model(model_name)
+genes = gene_records.pasted_genes() + gene_records.case_study_genes(model_name)
 if not genes:
     st.info("Paste a sequence on the Predict page first (or ship case studies in assets/).")
     st.page_link("dashboard/pages/predict.py", label="Go to Predict", icon=":material/biotech:")
@@ -42,9 +41,9 @@ gene = by_key[gkey]
 
 try:
     with st.spinner("Predicting…"):
-        predictions = data_loader.gene_predictions(model_name, gene, top=20)
-except errors.GenePhenoError as exc:
-    st.error(f"Could not predict for {md_escape(gene.label)}: {data_loader.error_text(exc)}")
+        predictions = gene_records.gene_predictions(model_name, gene, top=20)
+except gp.GenePhenoError as exc:
+    st.error(f"Could not predict for {md_escape(gene.label)}: {models.error_text(exc)}")
     st.stop()
 term_options = list(predictions["term_id"])
 names = dict(zip(predictions["term_id"], predictions["term_name"]))
@@ -60,9 +59,9 @@ state.keep(state.SELECTED_PHENOTYPE, term)
 try:
     with st.spinner("Computing concept contributions…"):
         top_terms = tuple(term_options[:10]) if term in term_options[:10] else tuple(term_options[:9]) + (term,)
-        expl = data_loader.run_explain(model_name, gene, top_terms)
-except errors.GenePhenoError as exc:
-    st.error(f"Could not explain {md_escape(gene.label)}: {data_loader.error_text(exc)}")
+        expl = gene_records.explain_gene(model_name, gene, top_terms)
+except gp.GenePhenoError as exc:
+    st.error(f"Could not explain {md_escape(gene.label)}: {models.error_text(exc)}")
     st.stop()
 
 left, right = st.columns(2)
@@ -70,19 +69,19 @@ with left:
     fig = figures.concept_bar(expl.activations, top=15, title=f"GO concept activations of {gene.short}")
     export.show_figure(fig, f"concepts {gene.short}", key="concepts")
 with right:
-    contrib = expl.contribution_frame(term)
+    contrib = views.contribution_frame(expl, term)
     fig = figures.contribution_waterfall(contrib, expl.bias[term], expl.logit[term], names[term], top=12)
     export.show_figure(fig, f"contributions {gene.short} {term}", key="waterfall")
     ranked = float(predictions.set_index("term_id").at[term, "score"])
-    totals = expl.source_totals(term)
-    parts = " + ".join(f"{data_loader.SOURCE_NAMES.get(k, k)} {v:+.3f}" for k, v in totals.items())
+    totals = views.source_totals(expl, term)
+    parts = " + ".join(f"{views.SOURCE_NAMES.get(k, k)} {v:+.3f}" for k, v in totals.items())
     st.caption(f"Bias {expl.bias[term]:+.3f} + {parts} "
-               f"= logit {expl.logit[term]:+.3f}, probability {expl.probability(term):.3f}"
-               + ("." if abs(ranked - expl.probability(term)) < 5e-4 else
+               f"= logit {expl.logit[term]:+.3f}, probability {expl.score[term]:.3f}"
+               + ("." if abs(ranked - expl.score[term]) < 5e-4 else
                   f"; the ranked score {ranked:.3f} is higher because a more specific phenotype scores "
                   "higher and scores are propagated to ancestors."))
 
-matrix = expl.heatmap_frame(n_concepts=15)
+matrix = views.heatmap_frame(expl, n_concepts=15)
 fig = figures.heatmap(matrix, f"Concept contributions to the top phenotypes of {gene.short}",
                       colorbar_title="W_p·σ(c)")
 export.show_figure(fig, f"contribution heatmap {gene.short}", key="heatmap")
@@ -92,18 +91,18 @@ with st.expander("Contribution table"):
 
 st.subheader("Residue attributions")
 n_res = len(gene.sequence)
-if n_res > data_loader.MAX_ATTRIBUTION_RESIDUES:
-    st.info(f"Residue attributions are computed for sequences up to {data_loader.MAX_ATTRIBUTION_RESIDUES:,} "
+if n_res > models.MAX_ATTRIBUTION_RESIDUES:
+    st.info(f"Residue attributions are computed for sequences up to {models.MAX_ATTRIBUTION_RESIDUES:,} "
             "residues in the dashboard; use the CLI for longer ones.")
-elif st.toggle(f"Compute residue attributions ({n_res} residues)", value=n_res <= data_loader.AUTO_ATTRIBUTION_RESIDUES,
+elif st.toggle(f"Compute residue attributions ({n_res} residues)", value=n_res <= models.AUTO_ATTRIBUTION_RESIDUES,
                key=f"residues_on_{gkey}", help="Integrated Gradients (captum) from the phenotype's logit to UniRep's per-residue "
                "states, from an all-X sequence: about a second for a 500-residue protein. The "
                "completeness gap is shown below the track."):
     try:
         with st.spinner("Integrated Gradients along the sequence…"):
-            attr = data_loader.run_residue_attributions(model_name, gene, term)
-    except errors.GenePhenoError as exc:
-        st.warning(f"Residue attributions unavailable: {data_loader.error_text(exc)}")
+            attr = gene_records.residue_attributions(model_name, gene, term)
+    except gp.GenePhenoError as exc:
+        st.warning(f"Residue attributions unavailable: {models.error_text(exc)}")
     else:
         fig = figures.residue_track(attr, title=f"Residues driving “{figures.short_label(names[term], 40)}”")
         export.show_figure(fig, f"residues {gene.short} {term}", key="residues")

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import data_loader, export, figures, state
+import genepheno_core as gp
+from dashboard import export, figures, models, state, views, widgets
 from dashboard.safe_text import md_escape
 
 state.init_state()
@@ -13,13 +14,12 @@ st.caption(
     "predicts both). Click a node, or pick it below, to see the term, its ancestors and its top concepts."
 )
 
-model_name = data_loader.sidebar_model_picker()
+model_name = widgets.sidebar_model_picker()
 if model_name is None:
-    data_loader.no_model_message()
+    widgets.no_model_message()
     st.stop()
-errors = data_loader.gp_errors()
-data_loader.require_model(model_name)
-names = data_loader.term_names(model_name)
+models.require_model(model_name)
+names = models.term_names(model_name)
 
 predictions = state.predictions_for(model_name)
 modes = ["Around a phenotype"] + (["Around a gene's predictions"] if predictions is not None and len(predictions) else [])
@@ -29,7 +29,7 @@ if mode == "Around a phenotype":
     options = list(names)
     if state.get(state.GRAPH_TERM) not in names:
         state.put(state.GRAPH_TERM, state.get(state.SELECTED_PHENOTYPE) if state.get(state.SELECTED_PHENOTYPE) in names
-                  else data_loader.default_graph_term(model_name))
+                  else views.default_graph_term(model_name))
         st.session_state.pop(f"w_{state.GRAPH_TERM}", None)
     centre = st.selectbox("Phenotype (type to search)", options, key=state.widget_key(state.GRAPH_TERM),
                           format_func=lambda t: f"{names[t]} ({t})")
@@ -56,9 +56,9 @@ for tab, kind in zip(tabs, ("correlation", "exclusion")):
     with tab:
         try:
             with st.spinner(f"Building the {kind} graph…"):
-                graph, nodes, edges = data_loader.phenotype_graph(model_name, kind, seeds, max_nodes, min_corr)
-        except errors.GenePhenoError as exc:
-            st.warning(f"The {kind} graph is unavailable: {data_loader.error_text(exc)}")
+                graph, nodes, edges = models.phenotype_graph(model_name, kind, seeds, max_nodes, min_corr)
+        except gp.GenePhenoError as exc:
+            st.warning(f"The {kind} graph is unavailable: {models.error_text(exc)}")
             continue
         fig = figures.network_figure(
             graph, focus=focus, title=f"{kind.capitalize()} graph ({graph.number_of_nodes()} phenotypes, "
@@ -97,19 +97,19 @@ left, right = st.columns(2)
 with left:
     st.markdown(f"**{md_escape(names.get(node, node))}** `{node}`")  # node: a term id of the model
     try:
-        ancestors = data_loader.neighbourhood(model_name, node)
-    except errors.GenePhenoError as exc:
-        st.warning(f"Ancestors unavailable: {data_loader.error_text(exc)}")
+        ancestors = models.neighbourhood(model_name, node)
+    except gp.GenePhenoError as exc:
+        st.warning(f"Ancestors unavailable: {models.error_text(exc)}")
     else:
         st.markdown("Ontology neighbourhood: its ancestors (root first), the term, its children")
         st.dataframe(ancestors, hide_index=True, width="stretch", key="graph_ancestors", column_config={
             "relation": st.column_config.TextColumn("Relation", width="small"),
             "name": st.column_config.TextColumn("Term", width="medium"),
             "term_id": st.column_config.TextColumn("Id", width="small"),
-        }, column_order=[c for c in ("relation", "name", "term_id", "depth", "n_genes") if c in ancestors])
+        }, column_order=["relation", "name", "term_id", "depth", "n_genes"])
         export.table_download(ancestors, f"ancestors {node}", key="graph_ancestors")
 with right:
-    concepts = data_loader.top_concepts(model_name, node, n=10)
+    concepts = views.top_concepts(model_name, node, n=10)
     st.markdown("Top concepts (largest W_p weights)")
     st.dataframe(concepts, hide_index=True, width="stretch", key="graph_concepts", column_config={
         "concept_name": st.column_config.TextColumn("Concept", width="medium"),
@@ -117,10 +117,10 @@ with right:
         "weight": st.column_config.NumberColumn("W_p", format="%+.3f", width="small")},
         column_order=["concept_name", "weight", "concept_id"])
     export.table_download(concepts, f"top concepts {node}", key="graph_concepts")
-    homologs = data_loader.top_homolog_phenotypes(model_name, node, n=10)
+    homologs = views.top_homolog_phenotypes(model_name, node, n=10)
     if len(homologs):
-        other = data_loader.ortholog_source(model_name)
-        st.markdown(f"Top {data_loader.SPECIES_DATA.get(other, other)} of homologs (largest W_o weights)")
+        other = models.ortholog_source(model_name)
+        st.markdown(f"Top {views.SPECIES_DATA.get(other, other)} of homologs (largest W_o weights)")
         st.dataframe(homologs, hide_index=True, width="stretch", key="graph_homologs", column_config={
             "name": st.column_config.TextColumn("Homolog phenotype", width="medium"),
             "term_id": st.column_config.TextColumn("Id", width="small"),

@@ -5,19 +5,19 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_loader, export, figures, state
+import genepheno_core as gp
+from dashboard import export, figures, models, state, views, widgets
 
 state.init_state()
 st.title("The model")
 
-model_name = data_loader.sidebar_model_picker()
+model_name = widgets.sidebar_model_picker()
 if model_name is None:
-    data_loader.no_model_message()
+    widgets.no_model_message()
     st.stop()
-errors = data_loader.gp_errors()
-model = data_loader.require_model(model_name)
+models.require_model(model_name)
 
-info = data_loader.model_summary(model_name)
+info = views.model_summary(model_name)
 st.caption(info["description"])
 metrics = info["metrics"]
 cols = st.columns(4)
@@ -26,7 +26,7 @@ for col, (label, value) in zip(cols * 2, info["headline"]):
 
 bins = info["auc_bins"]
 if bins is not None and len(bins):
-    split = bins.attrs.get("source", "").split(".")[0] or "test"
+    split = bins.attrs["source"].split(".")[0]  # test, valid
     fig = figures.auc_bins_bar(bins, title=f"AUC per term-frequency bin ({split} split)")
     export.show_figure(fig, f"auc per bin {model_name}", key="auc_bins")
     export.table_download(bins, f"auc per bin {model_name}", key="auc_bins_table")
@@ -45,9 +45,9 @@ else:
 st.subheader("W_p: GO concept × phenotype weights")
 n_terms = st.slider("Phenotypes shown (most frequent first)", 5, 60, 25, step=5, key="wp_terms")
 try:
-    wp = data_loader.wp_matrix(model_name, n_terms=n_terms, n_concepts=25)
-except errors.GenePhenoError as exc:
-    st.warning(f"No concept layer: {data_loader.error_text(exc)}")
+    wp = views.wp_matrix(model_name, n_terms=n_terms, n_concepts=25)
+except gp.GenePhenoError as exc:
+    st.warning(f"No concept layer: {models.error_text(exc)}")
 else:
     fig = figures.heatmap(wp, f"W_p for the {n_terms} most frequent phenotypes (25 most variable concepts)",
                           colorbar_title="W_p", height=max(460, 200 + 22 * len(wp)))
@@ -55,7 +55,7 @@ else:
     export.table_download(wp.reset_index(), f"wp {model_name}", key="wp_table")
 
 st.subheader("Benchmark")
-bench = data_loader.results_table("benchmark")
+bench = views.results_table("benchmark")
 if isinstance(bench, pd.DataFrame):
     st.dataframe(bench, hide_index=True, width="stretch", key="bench_table")
     export.table_download(bench, "benchmark", key="bench")
@@ -66,5 +66,5 @@ else:
 
 with st.expander("All metrics (JSON)"):
     st.code(json.dumps(metrics, indent=1, default=str)[:20000], language="json")
-    table = pd.DataFrame(data_loader.flat_metrics(metrics), columns=["metric", "value"])
+    table = pd.DataFrame(views.flat_metrics(metrics), columns=["metric", "value"])
     export.table_download(table, f"metrics {model_name}", key="metrics_table")

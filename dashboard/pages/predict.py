@@ -21,22 +21,23 @@ def _hit_columns(phenotypes_label: str, extra: dict) -> dict:
 # The first page of a fresh `streamlit run`: show the title before importing pandas/plotly
 st.title("Predict knockout phenotypes")
 
-from dashboard import data_loader, export, figures  # noqa: E402  (heavy imports after the title)
+import genepheno_core as gp  # noqa: E402  (heavy imports after the title)
+from dashboard import export, figures, inputs, models, views, widgets  # noqa: E402
 from dashboard.safe_text import md_escape  # noqa: E402
 
 st.caption(
     "Paste one or more protein sequences (raw, one per line, or FASTA) or upload a FASTA file. "
-    f"Up to {data_loader.MAX_SEQUENCES} sequences of at most {data_loader.MAX_RESIDUES:,} residues each "
-    f"({data_loader.MAX_INPUT_BYTES // 1024:,} KiB of text, also after unzipping); "
-    f"{data_loader.sequence_limits_text()} "
+    f"Up to {inputs.MAX_SEQUENCES} sequences of at most {inputs.MAX_RESIDUES:,} residues each "
+    f"({inputs.MAX_INPUT_BYTES // 1024:,} KiB of text, also after unzipping); "
+    f"{inputs.sequence_limits_text()} "
     "GenePheno ranks the phenotypes a loss of the gene is likely to cause, from GO concepts and "
     "the phenotypes of the protein's homologs in the other species (mouse knockouts for human "
     "proteins); the Explain page shows what each prediction is made of."
 )
 
-model_name = data_loader.sidebar_model_picker()
+model_name = widgets.sidebar_model_picker()
 if model_name is None:
-    data_loader.no_model_message()
+    widgets.no_model_message()
     st.stop()
 
 text = st.text_area(
@@ -61,17 +62,16 @@ with st.expander("Options: GO annotations, threshold, number of phenotypes"):
     state.keep(state.TOP_N, int(top_n))
 
 if st.button("Predict", type="primary", icon=":material/play_arrow:", key="predict_button"):
-    errors = data_loader.gp_errors()
     try:
-        records = data_loader.parse_user_sequences(
-            text=text, upload=data_loader.read_upload(upload),
+        records = inputs.parse_user_sequences(
+            text=text, upload=inputs.read_upload(upload),
             upload_name=getattr(upload, "name", "uploaded file"))
-        go_ids = data_loader.parse_go_text(go_text)
+        go_ids = inputs.parse_go_text(go_text)
         with st.spinner(f"Predicting {len(records)} protein(s) with the {md_escape(model_name)} model…"):
-            result = data_loader.run_predict(
+            result = models.predict(
                 model_name, records, go_ids, top=int(top_n), threshold=None if use_model else threshold)
-    except errors.GenePhenoError as exc:
-        st.error(f"Could not predict: {data_loader.error_text(exc)}", icon=":material/error:")
+    except gp.GenePhenoError as exc:
+        st.error(f"Could not predict: {models.error_text(exc)}", icon=":material/error:")
         state.put(state.PREDICTIONS, None)
     else:
         state.put(state.PREDICTIONS, result)
@@ -124,12 +124,12 @@ if predictions is not None and len(predictions):
     queries = [r for r in (state.get(state.QUERIES) or []) if r[0] == gene]
     try:
         with st.spinner("Searching the training proteins with DIAMOND…"):
-            hits = data_loader.run_nearest(model_name, tuple(queries))
-            hits = hits.drop(columns=["query"], errors="ignore")  # one protein at a time here
-    except data_loader.gp_errors().GenePhenoError as exc:
-        st.warning(f"Nearest proteins unavailable: {data_loader.error_text(exc)}")
+            hits = views.nearest_table(model_name, tuple(queries))
+            hits = hits.drop(columns="query")  # one protein at a time here
+    except gp.GenePhenoError as exc:
+        st.warning(f"Nearest proteins unavailable: {models.error_text(exc)}")
     else:
-        if hits is None or not len(hits):
+        if not len(hits):
             st.info("No training protein is similar enough to this sequence (no DIAMOND hit).")
         else:
             st.dataframe(
@@ -138,18 +138,18 @@ if predictions is not None and len(predictions):
                     "evalue": st.column_config.NumberColumn("E-value", format="%.1e")}),
             )
             export.table_download(hits, f"nearest proteins {gene}", key="nearest")
-    other = data_loader.ortholog_source(model_name)
+    other = models.ortholog_source(model_name)
     if other:
         st.subheader("Homologs in the other species")
-        st.caption(f"DIAMOND hits of the query among the genes with {data_loader.SPECIES_DATA.get(other, other)}: "
+        st.caption(f"DIAMOND hits of the query among the genes with {views.SPECIES_DATA.get(other, other)}: "
                    "the model reads their phenotypes, weighted by each hit's share of the bit scores, "
                    "through its homolog weights W_o (see Explain).")
         try:
             with st.spinner("Searching the other species with DIAMOND…"):
-                orth = data_loader.run_ortholog_evidence(model_name, tuple(queries))
-                orth = orth.drop(columns=["query"], errors="ignore")
-        except data_loader.gp_errors().GenePhenoError as exc:
-            st.warning(f"Homologs unavailable: {data_loader.error_text(exc)}")
+                orth = views.ortholog_table(model_name, tuple(queries))
+                orth = orth.drop(columns="query")
+        except gp.GenePhenoError as exc:
+            st.warning(f"Homologs unavailable: {models.error_text(exc)}")
         else:
             if not len(orth):
                 st.info("No homolog in the other species' data: this input contributes nothing.")
@@ -170,6 +170,6 @@ else:
     # prediction then only pays for encoding its own sequence
     with st.spinner("Loading the model…"):
         try:
-            data_loader.warm_up(model_name)
-        except data_loader.gp_errors().GenePhenoError as exc:
-            data_loader.show_model_error(model_name, exc)
+            models.warm_up(model_name)
+        except gp.GenePhenoError as exc:
+            models.show_model_error(model_name, exc)

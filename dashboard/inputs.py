@@ -1,0 +1,140 @@
+"""What the user types or uploads on the Predict page: sequences (pasted text, uploads with a
+streaming gzip cap) and GO ids, checked against the page's limits.
+
+Everything is parsed in memory (no file is written on the server) with the core's parser
+(`gp.parse_sequences(text=True)`: user text is never taken for a file name) and the core's
+query checks (`gp.check_query_sequences`, the same as the CLI's). Every refusal is a
+`gp.InputFormatError` whose message names what the user gave (the pasted text, the uploaded
+file's name, the GO terms), the record and the problem. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+
+import genepheno_core as gp
+
+logger = logging.getLogger(__name__)
+
+# Input limits of the Predict page (stated on the page).
+MAX_SEQUENCES = 20
+MAX_RESIDUES = 5000
+# Most bytes of text (pasted, uploaded, or an upload after gunzip) the page reads. A nucleotide
+# CDS takes 3 bytes per residue, so 4 per residue leaves room for line breaks, and 64 KiB for
+# the headers; anything longer breaks the limits above anyway. Reading first and checking
+# after is how a 194 KB gzip upload once took 1.1 GB of memory.
+MAX_INPUT_BYTES = 4 * MAX_SEQUENCES * MAX_RESIDUES + 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+GO_ID = re.compile(r"^GO:[0-9]{7}$")  # [0-9], not \d: \d also matches other scripts' digits
+
+
+def parse_user_sequences(text: str | None = None, upload: bytes | None = None,
+                         upload_name: str = "uploaded file") -> list[tuple[str, str]]:
+    """Parse pasted text or an uploaded FASTA (gzip ok) and apply the page's limits.
+
+    Everything is read in memory (no file on the server), gzip with a cap on the decompressed
+    size. Raises a GenePhenoError (InputFormatError) whose message names the pasted text or
+    the uploaded file's name, the record and the problem.
+    """
+    if upload is not None:
+        source = upload_name.replace("\\", "/").rsplit("/", 1)[-1] or "uploaded file"
+        _check_size(len(upload), source)
+        data = _gunzip(upload, source) if upload[:2] == GZIP_MAGIC else upload
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise gp.InputFormatError(
+                source, f"not a text FASTA file (byte {exc.start} is not UTF-8)") from None
+    else:
+        source = "pasted text"
+        text = text or ""
+        _check_size(len(text.encode("utf-8", "surrogatepass")), source)
+    records = _parse_text(text, source)
+    if len(records) > MAX_SEQUENCES:
+        raise gp.InputFormatError(
+            source, f"{len(records)} sequences: the dashboard takes at most {MAX_SEQUENCES} at once "
+            "(use python -m genepheno_core predict for more)")
+    for seq_id, seq in records:
+        if len(seq) > MAX_RESIDUES:
+            raise gp.InputFormatError(
+                source, f"sequence is {len(seq):,} residues long; the limit is {MAX_RESIDUES:,}", record=seq_id)
+    return records
+
+
+def sequence_limits() -> tuple[int, float]:
+    """The core's checks on a query (the same in the CLI): (fewest residues, largest share of
+    unknown or non-standard residues X B Z J U O)."""
+    return gp.MIN_QUERY_LENGTH, gp.MAX_NONSTANDARD_FRACTION
+
+
+def sequence_limits_text() -> str:
+    """The query checks as a sentence for the page."""
+    min_length, max_nonstandard = sequence_limits()
+    return (f"sequences shorter than {min_length} residues, or with more than {max_nonstandard:.0%} "
+            "unknown or non-standard residues (X, B, Z, J, U, O), are refused.")
+
+
+def parse_go_text(text: str | None) -> list[str]:
+    """GO ids typed by the user (separated by spaces, commas or new lines), sorted, unique."""
+    ids = [t for t in re.split(r"[\s,;]+", (text or "").strip()) if t]
+    bad = [t for t in ids if not GO_ID.match(t.upper())]
+    if bad:
+        raise gp.InputFormatError(
+            "GO terms", f"not a GO id: {', '.join(bad[:3])} (expected GO:0005515-style ids)")
+    return sorted({t.upper() for t in ids})
+
+
+def read_upload(upload) -> bytes | None:
+    """Bytes of a st.file_uploader value (None when nothing was uploaded)."""
+    if upload is None:
+        return None
+    return upload.getvalue()  # gzip is detected by parse_user_sequences
+
+
+def _check_size(n_bytes: int, source: str) -> None:
+    if n_bytes > MAX_INPUT_BYTES:
+        raise gp.InputFormatError(source, _too_large(f"{n_bytes / 1024:,.0f} KiB"))
+
+
+def _too_large(size: str) -> str:
+    return (f"{size} of text, more than the dashboard reads ({MAX_INPUT_BYTES // 1024:,} KiB: up to "
+            f"{MAX_SEQUENCES} sequences of at most {MAX_RESIDUES:,} residues); use "
+            "python -m genepheno_core predict for larger inputs")
+
+
+def _gunzip(data: bytes, source: str) -> bytes:
+    """Decompress gzip `data` (all members) in chunks, refusing it as soon as the output
+    passes MAX_INPUT_BYTES: a small gzip can expand a thousandfold."""
+    out = bytearray()
+    while data:
+        unzip = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # 16+: gzip header and trailer
+        try:
+            # max_length = room left + 1 (never 0, which means "no limit"): going over is detected
+            out += unzip.decompress(data, MAX_INPUT_BYTES + 1 - len(out))
+            while unzip.unconsumed_tail and len(out) <= MAX_INPUT_BYTES:
+                out += unzip.decompress(unzip.unconsumed_tail, MAX_INPUT_BYTES + 1 - len(out))
+        except zlib.error as exc:
+            raise gp.InputFormatError(source, f"corrupt gzip file ({exc})") from None
+        if len(out) > MAX_INPUT_BYTES:
+            raise gp.InputFormatError(source, _too_large(f"more than {MAX_INPUT_BYTES // 1024:,} KiB "
+                                                         "after decompression"))
+        if not unzip.eof:
+            raise gp.InputFormatError(source, "truncated gzip file (it ends before its last block)")
+        # another gzip member may follow (like gzip.decompress, trailing zero bytes are padding)
+        data = unzip.unused_data.lstrip(b"\x00")
+        if data and data[:2] != GZIP_MAGIC:
+            raise gp.InputFormatError(source, "corrupt gzip file (data after the end of the gzip stream)")
+    return bytes(out)
+
+
+def _parse_text(text: str, source: str) -> list[tuple[str, str]]:
+    """The core's parse_sequences on user text, its errors naming `source`."""
+    stripped = text.strip()
+    if not stripped:
+        raise gp.InputFormatError(source, "no sequence: paste a protein sequence or FASTA")
+    # text=True: user text is never taken for a file name on the server
+    records = gp.parse_sequences(stripped + "\n", text=True, source=source)
+    min_length, max_nonstandard = sequence_limits()
+    return gp.check_query_sequences(records, source, min_length, max_nonstandard, hint="")

@@ -1,0 +1,264 @@
+"""The pages' tables and texts, built from the core's own objects: the Explanation of
+`gp.explain`, the frames of `gp.nearest_proteins` / `gp.ortholog_evidence`, the TrainedModel's
+terms, concepts, weights and metrics. Plotly figures are built from these in
+dashboard/figures.py; the pages only lay them out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import genepheno_core as gp
+from dashboard import models
+from dashboard.safe_text import md_escape, scrub_paths
+
+logger = logging.getLogger(__name__)
+
+# the Explanation's evidence sources (Explanation.evidence_table's "source"), as the page names them
+SOURCE_NAMES = {"concept": "concepts", "GO term": "GO terms", "ortholog phenotype": "homolog phenotypes"}
+# what the other species' dataset of a model's cross-species input is, for captions
+SPECIES_DATA = {"mpo": "mouse knockout phenotypes (MGI)", "hpo": "human disease phenotypes (HPO)"}
+PREFERRED_GRAPH_TERMS = ("HP:0001250", "HP:0001263", "MP:0001265", "MP:0002169")  # seizure, DD, ...
+
+
+# --- one gene's explanation (the core's Explanation) ---------------------------------------
+
+def contribution_frame(expl, term: str) -> pd.DataFrame:
+    """[source, id, name, contribution] of every contribution to `term` (concepts, GO terms,
+    homolog phenotypes: with the bias they sum to the logit), largest |contribution| first."""
+    rows = expl.evidence_table(term)
+    return rows[["source", "id", "name", "contribution"]].sort_values(
+        "contribution", key=lambda s: -s.abs()).reset_index(drop=True)
+
+
+def source_totals(expl, term: str) -> dict[str, float]:
+    """{source: summed contribution to `term`} of the sources that contribute to it."""
+    rows = expl.evidence_table(term)
+    return {k: float(v) for k, v in rows.groupby("source")["contribution"].sum().items()}
+
+
+def heatmap_frame(expl, n_concepts: int = 15) -> pd.DataFrame:
+    """Concept contributions W_p·σ(c) to the explained phenotypes: rows the `n_concepts`
+    concepts with the largest |contribution| to any of them, labelled with names."""
+    c = expl.contributions
+    keep = c.abs().max(axis=1).sort_values(ascending=False).index[:n_concepts]
+    names = dict(zip(expl.activations["concept_id"], expl.activations["concept_name"]))
+    term_names = dict(zip(expl.terms["term_id"], expl.terms["term_name"]))
+    out = c.loc[keep]
+    out.index = [names.get(i, i) for i in keep]
+    out.columns = [term_names.get(t, t) for t in c.columns]
+    return out
+
+
+def go_table(model_name: str, go_ids) -> pd.DataFrame:
+    """GO ids with names and aspects: from the dataset's GO vocabulary (with depth, deepest
+    first) when the dataset is built here, else from the model's concepts."""
+    ids = list(go_ids)
+    dataset = models.get_dataset(model_name)
+    concepts = models.get_model(model_name).concepts
+    if dataset is not None:
+        ref = dataset.go_terms.set_index("go_id")  # go_id, name, namespace, depth, n_genes
+    elif concepts is not None:
+        ref = concepts.set_index("go_id")  # go_id, name, namespace
+    else:
+        ref = pd.DataFrame(columns=["name", "namespace"])
+    rows = [(g, ref.at[g, "name"] if g in ref.index else "", ref.at[g, "namespace"] if g in ref.index else "")
+            for g in ids]
+    df = pd.DataFrame(rows, columns=["go_id", "name", "namespace"])
+    if dataset is not None:
+        df["depth"] = [ref.at[g, "depth"] if g in ref.index else None for g in ids]
+        df = df.sort_values(["depth", "name"], ascending=[False, True])
+    return df.reset_index(drop=True)
+
+
+# --- DIAMOND hits -----------------------------------------------------------------------
+
+def nearest_table(model_name: str, queries: tuple) -> pd.DataFrame:
+    """gp.nearest_proteins with each hit's phenotype list as readable names and a count."""
+    hits = models.nearest_proteins(model_name, queries)
+    names = models.term_names(model_name)
+    return hits.assign(n_phenotypes=[len(v) for v in hits["phenotypes"]],
+                       phenotypes=[_name_list(v, names) for v in hits["phenotypes"]]).reset_index(drop=True)
+
+
+def ortholog_table(model_name: str, queries: tuple) -> pd.DataFrame:
+    """gp.ortholog_evidence: the other species' proteins behind the cross-species input,
+    their share of it, and their phenotypes as names."""
+    hits = models.ortholog_evidence(model_name, queries)
+    names = _cross_species_names(models.get_model(model_name))
+    return hits.assign(n_phenotypes=[len(v) for v in hits["phenotypes"]],
+                       phenotypes=[_name_list(v, names) for v in hits["phenotypes"]]).reset_index(drop=True)
+
+
+def _cross_species_names(model) -> dict[str, str]:
+    """{term_id: name} of the other species' phenotypes (ids when the model stores no names)."""
+    terms = model.cross_species.terms  # term_id (, name, depth)
+    ids = terms["term_id"].astype(str)
+    return dict(zip(ids, terms["name"].astype(str) if "name" in terms else ids))
+
+
+def _name_list(terms, names: dict, limit: int = 6) -> str:
+    """The first `limit` (most specific) phenotype names, then how many more."""
+    terms = list(terms or [])
+    text = "; ".join(names.get(t, t) for t in terms[:limit])
+    return text + (f"; … (+{len(terms) - limit} more)" if len(terms) > limit else "")
+
+
+# --- phenotype graphs and model-level views ----------------------------------------------
+
+def default_graph_term(model_name: str) -> str:
+    names = models.term_names(model_name)
+    return next((t for t in PREFERRED_GRAPH_TERMS if t in names), next(iter(names)))
+
+
+def _concept_names(model) -> list[str]:
+    c = model.concepts
+    return [f"{n} ({i})" if n else i for i, n in zip(c["go_id"], c["name"])]
+
+
+def top_concepts(model_name: str, term: str, n: int = 10) -> pd.DataFrame:
+    """The n concepts with the largest positive W_p weight for `term` (plus the most negative)."""
+    model = models.get_model(model_name)
+    k = model.terms.index[model.terms["term_id"] == term]
+    if not len(k) or model.concepts is None:
+        return pd.DataFrame(columns=["concept_id", "concept_name", "weight"])
+    row = model.W_p[int(k[0])]  # (J,)
+    df = pd.DataFrame({"concept_id": model.concepts["go_id"], "concept_name": model.concepts["name"], "weight": row})
+    pos = df.sort_values("weight", ascending=False).head(n)
+    neg = df.sort_values("weight").head(max(1, n // 3))
+    return pd.concat([pos, neg]).drop_duplicates("concept_id").reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def top_homolog_phenotypes(model_name: str, term: str, n: int = 10) -> pd.DataFrame:
+    """The other species' phenotypes with the largest positive W_o weight for `term`
+    (a homolog annotated with one raises `term` by that weight times its share): the
+    cross-species associations the model learned. Empty without the ortholog path."""
+    model = models.get_model(model_name)
+    k = model.terms.index[model.terms["term_id"] == term]
+    W = model.W_o([int(k[0])]) if len(k) else None  # None: the model has no W_o
+    if W is None:
+        return pd.DataFrame(columns=["term_id", "name", "weight"])
+    names = _cross_species_names(model)
+    ids = model.cross_species.terms["term_id"].astype(str)
+    df = pd.DataFrame({"term_id": ids, "name": [names[t] for t in ids], "weight": W[0]})
+    return df.sort_values("weight", ascending=False).head(n).reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def wp_matrix(model_name: str, n_terms: int = 25, n_concepts: int = 25) -> pd.DataFrame:
+    """W_p transposed for display: the most variable concepts (rows) x the most frequent
+    specific phenotypes (columns: the core's default correlation-graph nodes, depth >= 3)."""
+    model = models.get_model(model_name)
+    if model.concepts is None:
+        raise gp.ModelMismatchError(f"model {model_name} has no GO concept layer")
+    W = np.asarray(model.W_p)  # (K, J)
+    _, nodes, _ = gp.correlation_graph(model, max_nodes=n_terms)
+    index = {t: i for i, t in enumerate(model.terms["term_id"].astype(str))}
+    picked = [index[t] for t in nodes["term_id"] if t in index][:n_terms]
+    sub = W[picked]  # (n_terms, J)
+    concepts = np.argsort(-sub.std(axis=0), kind="stable")[:n_concepts]
+    names = _concept_names(model)
+    terms = model.terms
+    return pd.DataFrame(sub[:, concepts].T, index=[names[j] for j in concepts],
+                        columns=[f"{terms['name'].iloc[i]} ({terms['term_id'].iloc[i]})" for i in picked])
+
+
+def flat_metrics(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
+    """Nested metrics dict -> [("test.seq_only.fmax", 0.41), ...] (lists kept as text)."""
+    out = []
+    for key, value in (metrics or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.extend(flat_metrics(value, name + "."))
+        elif isinstance(value, (list, tuple)):
+            out.append((name, json.dumps(value, default=str)[:200]))
+        else:
+            out.append((name, value))
+    return out
+
+
+HEADLINE = (("fmax", "Fmax"), ("auc", "macro AUC"), ("aupr", "micro AUPR"), ("smin", "Smin"))
+# The sections of a model's metrics (TrainedModel.metrics, its metrics.json) that hold the
+# evaluation metrics (gp.evaluate_scores' keys: fmax, auc, aupr, smin, auc_bins {bin: AUC},
+# auc_bin_terms {bin: n}), in the order the Model page prefers them: training writes "valid";
+# the shipped default models add "test" with sequence-only and with-GO inputs
+# (scripts/build_default_model.py); the top-level "interpretability" holds
+# gp.interpretability_check's summary.
+METRIC_SECTIONS = (("test", "seq_only"), ("test", "with_go"), ("valid",))
+
+
+def _metric_sections(metrics: dict) -> list[tuple[str, dict]]:
+    """[(dotted name, metrics dict)] of METRIC_SECTIONS present in `metrics`, in order."""
+    out = []
+    for path in METRIC_SECTIONS:
+        value = metrics
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, dict):
+            out.append((".".join(path), value))
+    return out
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def model_summary(model_name: str) -> dict:
+    """What the Model page shows: description, headline metrics, AUC bins, interpretability check."""
+    model = models.get_model(model_name)
+    metrics = model.metrics or {}
+    sections = _metric_sections(metrics)
+    headline = []
+    for key, label in HEADLINE:
+        # test-split, sequence-only numbers first (see METRIC_SECTIONS)
+        found = next(((name, m[key]) for name, m in sections if _number(m.get(key))), None)
+        if found:
+            headline.append((f"{label} ({found[0]})", f"{found[1]:.3f}"))
+    headline.append(("threshold", f"{model.threshold:.2f}"))
+    n_concepts = 0 if model.concepts is None else len(model.concepts)
+    headline.append(("phenotypes × concepts", f"{len(model.terms)} × {n_concepts}"))
+    bins = None
+    name, section = next(((n, m) for n, m in sections if isinstance(m.get("auc_bins"), dict) and m["auc_bins"]),
+                         (None, None))
+    if section is not None:
+        counts = section.get("auc_bin_terms") or {}
+        rows = [{"bin": b, "auc": float(auc), "n_terms": counts.get(b)}
+                for b, auc in section["auc_bins"].items() if _number(auc)]
+        if rows:
+            bins = pd.DataFrame(rows)
+            bins.attrs["source"] = f"{name}.auc_bins"
+    check = metrics.get("interpretability")
+    interp = dict(flat_metrics(check)) if isinstance(check, dict) and check else None
+    # names read from the model's files are escaped like user text (a model folder can come
+    # from anywhere), and the folder is named, never its path on the server
+    e = md_escape
+    dataset = scrub_paths(models.dataset_name(model))  # a dataset given as a directory: its name
+    description = (f"Model folder **{e(model_name)}** ({e(model.kind)}) trained on the **{e(dataset)}** "
+                   f"dataset with the **{e(model.encoder)}** encoder: {len(model.terms):,} phenotypes, "
+                   f"{n_concepts} GO concepts, {len(model.go_inputs):,} GO input terms"
+                   + (f", and the phenotypes of each protein's homologs among {len(model.cross_species.genes):,} "
+                      f"genes of **{e(model.cross_species.dataset)}** "
+                      f"({SPECIES_DATA.get(model.cross_species.dataset, '')})"
+                      if model.uses_ortholog else "")
+                   + ".")
+    return {"description": description, "metrics": metrics, "headline": headline, "auc_bins": bins,
+            "interpretability": interp}
+
+
+def results_table(name: str) -> pd.DataFrame | str | None:
+    """results/<name>.csv of the repository as a frame, else results/<name>.md as Markdown
+    text, else None."""
+    base = models.REPO_ROOT / "results"
+    csv = base / f"{name}.csv"
+    if csv.is_file():
+        return pd.read_csv(csv)
+    md = base / f"{name}.md"
+    if md.is_file():
+        return md.read_text(encoding="utf-8")
+    return None

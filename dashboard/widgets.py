@@ -1,0 +1,45 @@
+"""Streamlit widgets shared by the pages: the sidebar's model picker and what a page shows
+when there is no model to pick."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from dashboard import models, state
+
+logger = logging.getLogger(__name__)
+
+MODEL_LABELS = {"hpo": "hpo (human, HPO)", "mpo": "mpo (mouse, MP)"}
+
+
+def sidebar_model_picker() -> str | None:
+    """The model selectbox in the sidebar (shared by all pages); returns the chosen name, or
+    None when the models folder holds no model."""
+    names = list(models.available_models())
+    if not names:
+        return None
+    if state.get(state.MODEL_NAME) not in names:
+        state.put(state.MODEL_NAME, names[0])
+    key = f"w_{state.MODEL_NAME}"
+    # Each page draws its own picker, and Streamlit resets a page's widgets when the page
+    # changes (the picker fell back to the first model): so the widget is set from the kept
+    # choice on every run, and a new choice is kept by the callback, which runs first.
+    st.session_state[key] = state.get(state.MODEL_NAME)
+    return st.sidebar.selectbox(
+        "Model", names, key=key,
+        format_func=lambda n: MODEL_LABELS.get(n, n),
+        help="Model directories found in the models folder (assets/models/ of the repository, or "
+             "$GENEPHENO_MODELS_DIR). Add one there to switch models.",
+        on_change=lambda: state.put(state.MODEL_NAME, st.session_state[key]),
+    )
+
+
+def no_model_message() -> None:
+    # the folder is named, not its server path (pages never show where files live)
+    st.error(
+        "No trained model found in the models folder (assets/models/ of the repository, or "
+        "$GENEPHENO_MODELS_DIR). Build the default one with `make default-model` (see the README), "
+        "or point GENEPHENO_MODELS_DIR at a directory of models."
+    )
