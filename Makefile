@@ -22,8 +22,9 @@ report: install
 test: install
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests
 
+# the unit tests without the mirror builds, the browser and the tests marked slow (> ~2 s); under 3 minutes
 test-fast:
-	$(PYTHON) -m pytest -q -m "not integration and not e2e" tests
+	$(PYTHON) -m pytest -q -p no:cacheprovider -m "not integration and not e2e and not slow" tests
 
 benchmark: install
 	$(PYTHON) -m genepheno_core benchmark --out results

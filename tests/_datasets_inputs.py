@@ -1,11 +1,16 @@
-"""Test helper (not a test module): point the dataset builders at the tiny fixtures in
-tests/data/datasets instead of the registry (registry files are checksum-pinned)."""
+"""Test helpers (not a test module) for the datasets tests: point the dataset builders at the
+tiny fixtures in tests/data/datasets instead of the registry (registry files are
+checksum-pinned), and a hand-written three-gene Dataset."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from genepheno_core.datasets import builders
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from genepheno_core.datasets import Dataset, builders
 
 FIXTURES = Path(__file__).parent / "data" / "datasets"
 
@@ -40,3 +45,20 @@ def use_fixture_inputs(monkeypatch) -> None:
         return FIXTURES / name
 
     monkeypatch.setattr(builders._Inputs, "path", fake_path)
+
+
+def three_gene_dataset(name: str = "tiny") -> Dataset:
+    """3 genes x 3 terms, 2 GO terms, random and homology splits (counts in test_datasets_stats)."""
+    genes = pd.DataFrame(
+        {"gene_id": ["g1", "g2", "g3"], "symbol": ["A", "B", "C"], "accession": ["P1", "P2", "P3"],
+         "sequence": ["MKV", "MAA", "MST"]}
+    )
+    labels = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [0, 0, 1]], dtype=np.uint8))
+    terms = pd.DataFrame({"term_id": ["T:1", "T:2", "T:3"], "name": ["root-ish", "child 'quoted'", 'other "x"'],
+                          "n_genes": [2, 1, 2], "depth": [1, 2, 1]})
+    ancestors = sp.csr_matrix(np.array([[0, 0, 0], [1, 0, 0], [0, 0, 0]], dtype=np.uint8))
+    go = sp.csr_matrix(np.array([[1, 0], [0, 0], [1, 1]], dtype=np.uint8))
+    go_terms = pd.DataFrame({"go_id": ["GO:1", "GO:2"], "name": ["a", "b"], "namespace": ["bp", "mf"],
+                             "depth": [0, 1], "n_genes": [2, 1]})
+    splits = pd.DataFrame({"random": ["train", "valid", "test"], "homology": ["train", "train", "test"]})
+    return Dataset(name, genes, labels, terms, ancestors, go, go_terms, splits, {"config": {"min_genes": 1}})

@@ -15,21 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from _interpret_toy import temp_home, toy_genes, toy_model
+from _interpret_toy import toy_genes
 from genepheno_core.cli import main
 
 EVAL = Path(__file__).parent / "data" / "evaluation"
 PEPTIDE = "MKVLAAGIVGLLLAQPSHAEG"  # 21 residues
 
 
-@pytest.fixture(scope="session")
-def model(tmp_path_factory):
-    return toy_model(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+pytestmark = pytest.mark.usefixtures("toy_home")  # GENEPHENO_HOME for the toy model (conftest.py)
 
 
 def _damaged(model, tmp_path, damage) -> Path:
@@ -86,7 +79,10 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
+SLOW_CASES = {"f: residue attributions over the limit"}  # > 2 s: residue IG through UniRep
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_CASES else c for c in CASES])
 def test_bad_input_is_one_clear_error(model, tmp_path, capsys, case):
     argv, files, damage, expected = CASES[case]
     genes = toy_genes()
@@ -143,6 +139,7 @@ def test_min_length_option_lets_a_deliberate_peptide_through(model, tmp_path, ca
     assert capsys.readouterr().out.splitlines()[1].startswith("pep\t")
 
 
+@pytest.mark.slow
 def test_damaged_model_through_python_m(model, tmp_path):
     damaged = _damaged(model, tmp_path, lambda ck: _truncate(ck / "model.safetensors"))
     fasta = tmp_path / "q.fa"

@@ -1,4 +1,4 @@
-"""genepheno_core.benchmark (grid, tables, resources): the runner on a toy dataset with a fake trainer: cells, resume, metrics, tables."""
+"""genepheno_core.benchmark.grid: the runner on a toy dataset with a fake trainer: cells, resume, metrics, tables."""
 
 import json
 from dataclasses import dataclass, field
@@ -11,8 +11,7 @@ import scipy.sparse as sp
 from genepheno_core.evaluation import evaluate_scores, information_accretion
 from genepheno_core.benchmark.config import BenchmarkConfig, cell_id
 from genepheno_core.benchmark.grid import collect_cells, evaluate_cell, plan_cells, run_benchmark, subsample_dataset
-from genepheno_core.benchmark.resources import PeakMemory
-from genepheno_core.benchmark.tables import pct, render_markdown, summarize
+from genepheno_core.benchmark.tables import summarize
 
 
 @dataclass
@@ -197,31 +196,6 @@ def test_subsample_dataset_keeps_rows_aligned():
     idx = [int(g[1:]) for g in sub.genes.gene_id]
     np.testing.assert_array_equal(sub.labels.toarray(), ds.labels[idx].toarray())
     assert subsample_dataset(ds, 100) is ds
-
-
-def test_peak_memory_tracks_the_high_water_mark(monkeypatch):
-    # RSS readings 100, 180 (peak while the block runs), 120 at exit: peak 180, delta 80.
-    # (A real allocation is not used: pages freed by earlier tests may be reused by the
-    # allocator without any RSS growth, which made such a test flaky.)
-    import time
-
-    readings = iter([100.0, 180.0] + [120.0] * 10_000)
-    monkeypatch.setattr(PeakMemory, "_rss_mb", staticmethod(lambda: next(readings)))
-    with PeakMemory(interval=0.001) as mem:
-        time.sleep(0.05)
-    assert mem.baseline_mb == 100.0 and mem.peak_mb == 180.0 and mem.delta_mb == 80.0
-
-
-def test_rss_reading_is_plausible():
-    rss = PeakMemory._rss_mb()
-    assert 10 < rss < 100_000
-
-
-def test_pct_and_empty_markdown():
-    assert pct(0.31144, 0.0042) == "31.14 ± 0.42"
-    assert pct(0.5, float("nan")) == "50.00"
-    assert pct(float("nan")) == "-"
-    assert "No finished cells" in render_markdown(pd.DataFrame())
 
 
 def test_evaluate_cell_follows_trainer_test_index():

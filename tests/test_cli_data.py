@@ -7,18 +7,10 @@ import os
 
 import pytest
 
-from _datasets_inputs import use_fixture_inputs
 from genepheno_core.cli import main
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path / "home"))
-    use_fixture_inputs(monkeypatch)
-    return tmp_path / "home"
-
-
-def test_build_stats_list(home, tmp_path, capsys):
+def test_build_stats_list(fixture_inputs, tmp_path, capsys):
     out = tmp_path / "hpo-art"
     assert main(["data", "build", "hpo", "--min-genes", "2", "--no-homology", "--out", str(out)]) == 0
     text = capsys.readouterr().out
@@ -49,7 +41,7 @@ def test_build_stats_list(home, tmp_path, capsys):
     assert "genes              3" in capsys.readouterr().out
 
 
-def test_errors_are_messages_not_tracebacks(home, capsys):
+def test_errors_are_messages_not_tracebacks(fixture_inputs, capsys):
     assert main(["data", "stats", "hpo"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "genepheno data build hpo" in err

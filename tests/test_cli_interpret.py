@@ -6,18 +6,11 @@ import json
 
 import pytest
 
-from _interpret_toy import temp_home, toy_genes, toy_model
+from _interpret_toy import toy_genes
 from genepheno_core.cli import main
 
 
-@pytest.fixture(scope="session")
-def model(tmp_path_factory):
-    return toy_model(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+pytestmark = pytest.mark.usefixtures("toy_home")  # GENEPHENO_HOME for the toy model (conftest.py)
 
 
 @pytest.fixture()

@@ -1,25 +1,16 @@
 """`python -m genepheno_core pairs` in-process on the tiny fixture dataset."""
 
 import io
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from genepheno_core.cli import main
-from genepheno_core.training import trainer
 
 DATA = Path(__file__).parent / "data" / "models"
-sys.path.insert(0, str(DATA))
-from tiny_dataset import make_tiny_dataset  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def tiny(monkeypatch):
-    ds = make_tiny_dataset()
-    monkeypatch.setattr(trainer, "load_dataset_by_name", lambda name: ds)
-    return ds
+pytestmark = pytest.mark.usefixtures("tiny_by_name")  # the tiny dataset as "tiny" (conftest.py)
 
 
 def test_lists_pairs_with_names_and_rules(capsys):

@@ -7,27 +7,11 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
+from _datasets_inputs import three_gene_dataset
 from genepheno_core.datasets import Dataset, load_dataset, save_dataset
 from genepheno_core.datasets import artifact
 from genepheno_core.errors import GenePhenoError, MissingDataError
-
-
-def tiny_dataset(name: str = "tiny") -> Dataset:
-    genes = pd.DataFrame(
-        {"gene_id": ["g1", "g2", "g3"], "symbol": ["A", "B", "C"], "accession": ["P1", "P2", "P3"],
-         "sequence": ["MKV", "MAA", "MST"]}
-    )
-    labels = sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [0, 0, 1]], dtype=np.uint8))
-    terms = pd.DataFrame({"term_id": ["T:1", "T:2", "T:3"], "name": ["root-ish", "child 'quoted'", 'other "x"'],
-                          "n_genes": [2, 1, 2], "depth": [1, 2, 1]})
-    ancestors = sp.csr_matrix(np.array([[0, 0, 0], [1, 0, 0], [0, 0, 0]], dtype=np.uint8))
-    go = sp.csr_matrix(np.array([[1, 0], [0, 0], [1, 1]], dtype=np.uint8))
-    go_terms = pd.DataFrame({"go_id": ["GO:1", "GO:2"], "name": ["a", "b"], "namespace": ["bp", "mf"],
-                             "depth": [0, 1], "n_genes": [2, 1]})
-    splits = pd.DataFrame({"random": ["train", "valid", "test"], "homology": ["train", "train", "test"]})
-    return Dataset(name, genes, labels, terms, ancestors, go, go_terms, splits, {"config": {"min_genes": 1}})
 
 
 def _digest(path):
@@ -35,7 +19,7 @@ def _digest(path):
 
 
 def test_round_trip(tmp_path):
-    ds = tiny_dataset()
+    ds = three_gene_dataset()
     out = save_dataset(ds, tmp_path / "tiny")
     back = load_dataset(out)
     assert back.name == "tiny"
@@ -54,7 +38,7 @@ def test_round_trip(tmp_path):
 
 
 def test_rewrite_is_byte_identical(tmp_path):
-    first = save_dataset(tiny_dataset(), tmp_path / "a")
+    first = save_dataset(three_gene_dataset(), tmp_path / "a")
     second = save_dataset(load_dataset(first), tmp_path / "b")
     assert _digest(first) == _digest(second)
     # no zip containers: every matrix file is a plain .npy
@@ -63,7 +47,7 @@ def test_rewrite_is_byte_identical(tmp_path):
 
 def test_load_by_name_uses_genepheno_home(tmp_path, monkeypatch):
     monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
-    save_dataset(tiny_dataset("named"))
+    save_dataset(three_gene_dataset("named"))
     assert (tmp_path / "datasets" / "named" / "manifest.json").is_file()
     assert load_dataset("named").n_genes == 3
 
@@ -76,10 +60,10 @@ def test_missing_dataset_says_how_to_build(tmp_path, monkeypatch):
 
 def test_interrupted_save_leaves_previous_artifact(tmp_path, monkeypatch):
     target = tmp_path / "tiny"
-    save_dataset(tiny_dataset(), target)
+    save_dataset(three_gene_dataset(), target)
     before = _digest(target)
 
-    changed = tiny_dataset()
+    changed = three_gene_dataset()
     changed.genes.loc[0, "symbol"] = "CHANGED"
     real = artifact._save_binary_csr
 
@@ -101,7 +85,7 @@ def test_interrupted_save_leaves_previous_artifact(tmp_path, monkeypatch):
 
 
 def test_inconsistent_shapes_are_rejected():
-    ds = tiny_dataset()
+    ds = three_gene_dataset()
     with pytest.raises(GenePhenoError, match="labels shape"):
         Dataset("bad", ds.genes, ds.labels[:2], ds.terms, ds.term_ancestors, ds.go, ds.go_terms, ds.splits)
     bad_splits = ds.splits.assign(random=["train", "dev", "test"])
@@ -110,7 +94,7 @@ def test_inconsistent_shapes_are_rejected():
 
 
 def test_tab_in_a_cell_is_refused(tmp_path):
-    ds = tiny_dataset()
+    ds = three_gene_dataset()
     ds.terms.loc[0, "name"] = "a\tb"
     with pytest.raises(GenePhenoError, match="tab or newline"):
         save_dataset(ds, tmp_path / "x")
@@ -118,7 +102,7 @@ def test_tab_in_a_cell_is_refused(tmp_path):
 
 
 def test_non_binary_matrix_is_refused(tmp_path):
-    ds = tiny_dataset()
+    ds = three_gene_dataset()
     ds.labels = ds.labels.astype(np.int32) * 2
     with pytest.raises(GenePhenoError, match="binary"):
         save_dataset(ds, tmp_path / "x")

@@ -9,20 +9,16 @@ import os
 import numpy as np
 import pytest
 
-from _datasets_inputs import use_fixture_inputs
 from genepheno_core.datasets import DatasetConfig, build_dataset, builders, load_dataset, save_dataset
 from genepheno_core.errors import ChecksumError, GenePhenoError
 from genepheno_core.sources import registry
 
 NO_HOMOLOGY = DatasetConfig(min_genes=2, homology=False)
-# the registry-reading method, kept before the autouse fixture swaps in the fixture files
+# the registry-reading method, kept before the fixture swaps in the fixture files
 REGISTRY_INPUTS_PATH = builders._Inputs.path
 
-
-@pytest.fixture(autouse=True)
-def fixture_inputs(monkeypatch, tmp_path):
-    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path / "home"))
-    use_fixture_inputs(monkeypatch)
+# every test: the builders read tests/data/datasets, GENEPHENO_HOME is a temp dir (conftest.py)
+pytestmark = pytest.mark.usefixtures("fixture_inputs")
 
 
 def dense(matrix):

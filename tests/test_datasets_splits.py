@@ -67,6 +67,7 @@ def _mutate(seq: str, every: int) -> str:
 
 
 @pytest.mark.skipif(shutil.which("mmseqs") is None, reason="MMseqs2 not installed (Debian package mmseqs2)")
+@pytest.mark.slow
 def test_mmseqs_clusters_homologues_together_and_caches(tmp_path, monkeypatch):
     monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
     ids = ["a1", "a2", "b1", "b2"]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from test_datasets_artifact import tiny_dataset
-
+from _datasets_inputs import three_gene_dataset
 from genepheno_core.datasets.stats import dataset_stats, format_stats, frequency_bin_counts, stats_table
 
 
@@ -14,7 +13,7 @@ def test_frequency_bins_edges():
 
 
 def test_dataset_stats_by_hand():
-    stats = dataset_stats(tiny_dataset())
+    stats = dataset_stats(three_gene_dataset())
     # labels rows: [1,1,0], [1,0,1], [0,0,1] -> 5 annotations, 2/2/1 per gene
     assert stats["genes"] == 3 and stats["terms"] == 3 and stats["annotations"] == 5
     assert stats["labels_per_gene_mean"] == 5 / 3

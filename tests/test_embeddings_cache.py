@@ -104,6 +104,7 @@ def _worker(root, seqs, seed):
         EmbeddingCache(root).compact(enc, above=2)
 
 
+@pytest.mark.slow
 def test_concurrent_processes_do_not_corrupt(tmp_path):
     rng = np.random.default_rng(1)
     letters = list("ACDEFGHIKLMNPQRSTVWY")
@@ -194,6 +195,7 @@ embed_sequences(seqs, Slow(), cache_root=sys.argv[1], max_batch=1)
 """
 
 
+@pytest.mark.slow
 def test_a_kill_loses_at_most_a_few_seconds_of_work(tmp_path):
     """The default flush interval bounds what a SIGKILL loses (issue 14: a run killed
     half-way through had cached nothing)."""

@@ -80,7 +80,7 @@ def test_encode_tokens_vocabulary():
         encode_tokens("M*")
 
 
-@pytest.mark.parametrize("size", [64, 256])
+@pytest.mark.parametrize("size", [64, pytest.param(256, marks=pytest.mark.slow)])
 def test_results_do_not_depend_on_batch_size(size):
     ubc = dict(parse_sequences(DATA / "proteins.fasta"))["P0CG48"]
     rng = np.random.default_rng(0)
@@ -94,6 +94,7 @@ def test_results_do_not_depend_on_batch_size(size):
         np.testing.assert_allclose(enc.embed(seqs, max_batch=max_batch), full, atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_unirep1900_batch_size_invariance_small():
     seqs = [s[:40] for _, s in parse_sequences(DATA / "proteins.fasta")] + ["MKV", "UOX" * 5]
     enc = UniRepEncoder(1900)
@@ -102,6 +103,7 @@ def test_unirep1900_batch_size_invariance_small():
     np.testing.assert_allclose(enc.embed(seqs, max_batch=3), full, atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_weights_found_without_importing_jax():
     code = (
         "import sys; from genepheno_core.embeddings.unirep import weights_path; "

@@ -191,6 +191,7 @@ def test_propagate_scores_random_dag_matches_loop():
         np.testing.assert_allclose(out[:, j], expect)
 
 
+@pytest.mark.slow
 def test_evaluate_scores_keys_and_speed():
     # HPO-sized test split: ~500 genes x 3000 terms, 99 thresholds, with propagation
     rng = np.random.default_rng(4)

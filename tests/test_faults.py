@@ -6,7 +6,7 @@ so nothing survives) at delays drawn from a seeded RNG over that duration, three
 a row on the same output and cache, and finally lets it finish. After every kill the
 output must be absent or complete; at the end it must equal the uninterrupted run's.
 `train` and `data build` run the CLI through a small wrapper that serves the tiny test
-fixtures (tests/data/models/tiny_dataset.py, tests/_datasets_inputs.py), as the in-process
+fixtures (tests/_tiny_dataset.py, tests/_datasets_inputs.py), as the in-process
 CLI tests do; `embed` runs `python -m genepheno_core` itself.
 """
 
@@ -27,16 +27,16 @@ TESTS = Path(__file__).parent
 ROOT = TESTS.parent
 
 # `python run_cli.py ARGS` = `python -m genepheno_core ARGS` with the tiny fixtures patched in
-_WRAPPER = f"""
+# (the helper modules import from tests/, which _env puts on PYTHONPATH)
+_WRAPPER = """
 import sys
-sys.path[:0] = [{str(ROOT)!r}, {str(TESTS)!r}, {str(TESTS / "data" / "models")!r}]
 from genepheno_core.cli import main
 if sys.argv[1] == "data":
     from _pytest.monkeypatch import MonkeyPatch
     from _datasets_inputs import use_fixture_inputs
     use_fixture_inputs(MonkeyPatch())
 else:
-    from tiny_dataset import make_tiny_dataset
+    from _tiny_dataset import make_tiny_dataset
     from genepheno_core.training import trainer
     trainer.load_dataset_by_name = lambda name: make_tiny_dataset()
 sys.exit(main(sys.argv[1:]))
@@ -44,7 +44,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 def _env(home: Path) -> dict:
-    env = dict(os.environ, GENEPHENO_HOME=str(home), PYTHONPATH=str(ROOT))
+    env = dict(os.environ, GENEPHENO_HOME=str(home), PYTHONPATH=os.pathsep.join([str(ROOT), str(TESTS)]))
     env.pop("GENEPHENO_MIRROR", None)  # fixtures only
     return env
 
@@ -179,6 +179,7 @@ def _same_dataset(a: Path, b: Path) -> None:
     assert {k: v for k, v in y.items() if "seconds" not in k} == {k: v for k, v in x.items() if "seconds" not in k}
 
 
+@pytest.mark.slow
 def test_killed_data_build_reruns_to_the_same_dataset(tmp_path):
     wrapper = tmp_path / "run_cli.py"
     wrapper.write_text(_WRAPPER)

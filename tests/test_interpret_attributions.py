@@ -9,21 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from _interpret_toy import temp_home, toy_genes, toy_model
+from _interpret_toy import toy_genes
 from genepheno_core.errors import GenePhenoError, ModelMismatchError
 from genepheno_core.interpret import concept_attributions, explain, residue_attributions
 from genepheno_core.interpret.attributions import forward_parts
 
 
-@pytest.fixture(scope="session")
-def model(tmp_path_factory):
-    return toy_model(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
-    torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("toy_home")  # GENEPHENO_HOME for the toy model (conftest.py)
 
 
 def test_forward_parts_matches_module(model):
@@ -69,9 +61,11 @@ def test_input_ig_completeness(model, target):
     assert {"GO:0005634", "GO:0043231"} <= set(ca.go_inputs["go_id"])
     if "concept" in target:
         assert ca.bottleneck is None and ca.target_kind == "concept"
+    else:
+        assert ca.target_kind == "phenotype" and len(ca.bottleneck) == len(model.concepts)
 
 
-@pytest.mark.parametrize("method", ["hidden", "input"])
+@pytest.mark.parametrize("method", ["hidden", pytest.param("input", marks=pytest.mark.slow)])
 def test_residue_ig_completeness(model, method):
     seq = toy_genes()["sequence"][6]
     df = residue_attributions(model, ("g", seq), phenotype="HP:0012638", method=method, n_steps=8, max_steps=64)
@@ -89,7 +83,7 @@ def test_residue_ig_completeness(model, method):
     assert df.attrs["logit"] == pytest.approx(ex.logit["HP:0012638"], abs=1e-4)
 
 
-@pytest.mark.parametrize("method", ["hidden", "input"])
+@pytest.mark.parametrize("method", ["hidden", pytest.param("input", marks=pytest.mark.slow)])
 def test_residues_equal_to_the_baseline_get_nothing(model, method):
     # a leading run of X: those positions (embeddings and, being a prefix, UniRep states)
     # are the baseline's exactly, so IG gives them exactly 0 and the real residues the rest
@@ -101,6 +95,7 @@ def test_residues_equal_to_the_baseline_get_nothing(model, method):
         residue_attributions(model, ("g", seq), method="gradient")
 
 
+@pytest.mark.slow
 def test_residue_ig_refines_until_the_budget(model):
     seq = toy_genes()["sequence"][6]
     # an unreachable tolerance: the worst segment is halved until 64 gradient evaluations

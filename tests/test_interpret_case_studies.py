@@ -8,20 +8,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from _interpret_toy import temp_home, toy_dataset, toy_model
+from _interpret_toy import toy_dataset
 from genepheno_core.errors import InputFormatError, MissingDataError
 from genepheno_core.interpret import interpretability_check, load_case_studies
 from genepheno_core.interpret.case_studies import CASE_COLUMNS, case_studies_path, concept_enrichment
 
 
-@pytest.fixture(scope="session")
-def model(tmp_path_factory):
-    return toy_model(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+pytestmark = pytest.mark.usefixtures("toy_home")  # GENEPHENO_HOME for the toy model (conftest.py)
 
 
 def test_load_case_studies_file(tmp_path):

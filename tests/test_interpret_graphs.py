@@ -9,21 +9,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from _interpret_toy import temp_home, toy_dataset, toy_model
+from _interpret_toy import toy_dataset
 from genepheno_core.errors import GenePhenoError
 from genepheno_core.interpret import correlation_graph, exclusion_graph, term_neighbourhood
 from genepheno_core.interpret.model_store import model_extras
 from genepheno_core.interpret.graphs import pair_coprediction, phi_correlation
 
 
-@pytest.fixture(scope="session")
-def model(tmp_path_factory):
-    return toy_model(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+pytestmark = pytest.mark.usefixtures("toy_home")  # GENEPHENO_HOME for the toy model (conftest.py)
 
 
 def test_phi_matches_numpy_corrcoef():

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from _interpret_toy import FIXTURES, temp_home, toy_genes, toy_model
+from _interpret_toy import FIXTURES, toy_genes
 from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatchError
 from genepheno_core.interpret import predict
 from genepheno_core.interpret.model_store import model_extras
 from genepheno_core.interpret.inference import PREDICTION_COLUMNS, parse_records, propagate_go
 
 
-@pytest.fixture(scope="session")
-def model(tmp_path_factory):
-    return toy_model(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
-    torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("toy_home")  # GENEPHENO_HOME for the toy model (conftest.py)
 
 
 @pytest.fixture(scope="module")

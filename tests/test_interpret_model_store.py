@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from _interpret_toy import temp_home, toy_dataset, toy_model
+from _interpret_toy import toy_dataset
 from genepheno_core.errors import MissingDataError, ModelMismatchError
 from genepheno_core.interpret import default_model_path, predict
+from genepheno_core.interpret.inference import prepare_inputs, score_matrix
 from genepheno_core.interpret.model_store import model_extras, resolve_model
 
 
-@pytest.fixture(scope="session")
-def model(tmp_path_factory):
-    return toy_model(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+pytestmark = pytest.mark.usefixtures("toy_home")  # GENEPHENO_HOME for the toy model (conftest.py)
 
 
 def test_default_model_path(tmp_path, monkeypatch, model):
@@ -52,7 +47,11 @@ def test_model_without_extras_still_predicts(model, tmp_path):
     shutil.copytree(model.path, bare, ignore=shutil.ignore_patterns("explain"))
     m = resolve_model(bare)
     df = predict(m, [("a", "MKVLAAGIVGLLLAQPSHAEG")], top=3)
-    assert len(df) == 3
+    # without the term ancestors of explain/ the scores are the full model's unpropagated ones
+    raw = score_matrix(model, prepare_inputs(model, [("a", "MKVLAAGIVGLLLAQPSHAEG")]), propagate_to_ancestors=False)[0]
+    top = np.argsort(-raw, kind="stable")[:3]
+    assert df["term_id"].tolist() == model.terms["term_id"].iloc[top].tolist()
+    np.testing.assert_allclose(df["score"].to_numpy(), raw[top], atol=1e-6)
 
 
 def test_extras_from_other_vocabulary(model, tmp_path):
@@ -71,17 +70,14 @@ def test_bad_model_paths(tmp_path):
         resolve_model(42)
 
 
-
-
 def _shipped():
-    from genepheno_core.interpret.model_store import REPO_ROOT
-
-    path = REPO_ROOT / "assets" / "models" / "hpo"
+    path = Path(__file__).resolve().parents[1] / "assets" / "models" / "hpo"  # this checkout's assets/
     if not (path / "config.json").exists():
         pytest.skip("assets/models/hpo not built (make default-model)")
     return path
 
 
+@pytest.mark.slow
 def test_shipped_model_size_metrics_and_prediction(monkeypatch):
     """The shipped default model: < 25 MB, test metrics and interpretability recorded, and
     a case-study protein predicted sequence-only without training anything."""

@@ -6,22 +6,15 @@ import shutil
 
 import pytest
 
-from _interpret_toy import temp_home, toy_genes, toy_model
+from _interpret_toy import toy_genes
 from genepheno_core.interpret import nearest_proteins
 from genepheno_core.interpret.model_store import model_extras
 from genepheno_core.interpret.neighbours import NEAREST_COLUMNS
 
-pytestmark = pytest.mark.skipif(shutil.which("diamond") is None, reason="diamond not installed")
-
-
-@pytest.fixture(scope="session")
-def model(tmp_path_factory):
-    return toy_model(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
+pytestmark = [
+    pytest.mark.usefixtures("toy_home"),  # GENEPHENO_HOME for the toy model (conftest.py)
+    pytest.mark.skipif(shutil.which("diamond") is None, reason="diamond not installed"),
+]
 
 
 def test_training_protein_finds_itself(model):
@@ -50,18 +43,13 @@ def test_query_without_hits(model):
 
 
 def test_ortholog_evidence_is_the_ortholog_input(model, tmp_path, monkeypatch):
-    import sys
-    from pathlib import Path
-
     import numpy as np
 
+    from _tiny_dataset import train_tiny_cross_species
     from genepheno_core.errors import ModelMismatchError
     from genepheno_core.interpret import explain, ortholog_evidence
     from genepheno_core.interpret.neighbours import ORTHOLOG_COLUMNS
     from genepheno_core.training import load_model
-
-    sys.path.insert(0, str(Path(__file__).parent / "data" / "models"))
-    from tiny_dataset import train_tiny_cross_species
 
     monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
     path, ds, emb, other = train_tiny_cross_species(tmp_path / "model")

@@ -1,17 +1,13 @@
 """Baselines: naive frequency, diamond-score, kmer-lr (batched solver agrees with sklearn)."""
 
 import shutil
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from _tiny_dataset import make_tiny_dataset
 from genepheno_core.models.baselines import diamond_scores, kmer_lr_scores, naive_scores
-
-sys.path.insert(0, str(Path(__file__).parent / "data" / "models"))
-from tiny_dataset import make_tiny_dataset  # noqa: E402
 
 
 def test_naive():

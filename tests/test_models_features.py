@@ -1,14 +1,13 @@
 """GO concepts and input vocabulary chosen on training genes; DIAMOND scores and self-hits."""
 
 import shutil
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from _tiny_dataset import make_tiny_dataset
 from genepheno_core.errors import GenePhenoError
 from genepheno_core.models.features import (
     diamond_hits,
@@ -18,8 +17,6 @@ from genepheno_core.models.features import (
     select_go_inputs,
 )
 
-sys.path.insert(0, str(Path(__file__).parent / "data" / "models"))
-from tiny_dataset import make_tiny_dataset  # noqa: E402
 
 needs_diamond = pytest.mark.skipif(shutil.which("diamond") is None, reason="diamond not installed")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from _interpret_toy import temp_home, toy_genes, toy_model
+from _interpret_toy import toy_genes
 
 from genepheno_core.interpret.inference import prepare_inputs
 from genepheno_core.models.trained import (
@@ -16,15 +16,7 @@ from genepheno_core.models.trained import (
 )
 
 
-@pytest.fixture(scope="session")
-def model(tmp_path_factory):
-    return toy_model(tmp_path_factory)
-
-
-@pytest.fixture(autouse=True)
-def _home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GENEPHENO_HOME", str(temp_home(tmp_path_factory)))
-    torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("toy_home")  # GENEPHENO_HOME for the toy model (conftest.py)
 
 
 def _inputs(model):

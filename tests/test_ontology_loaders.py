@@ -148,6 +148,7 @@ def _truncations(data: bytes):
         yield f"gzip-{cut}", packed[:cut]
 
 
+@pytest.mark.slow
 def test_truncated_obo_parses_what_is_there_or_raises(tmp_path, private_home):
     full = load_ontology(DATA / "tiny.obo", cache=False)
     full_ids = set(full.terms) | {"TT:0000007", "TT:0000008", "TT:0000009"}

@@ -1,18 +1,14 @@
 """Checkpoint directories: contents, no pickle, and refusal of mismatched data/encoders."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from _tiny_dataset import family_embeddings, make_tiny_dataset
 from genepheno_core.errors import MissingDataError, ModelMismatchError
 from genepheno_core.training import TrainConfig, load_model, train
-
-sys.path.insert(0, str(Path(__file__).parent / "data" / "models"))
-from tiny_dataset import family_embeddings, make_tiny_dataset  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +87,7 @@ def test_go_ontology_from_the_manifest_or_skipped(checkpoint, monkeypatch):
 
 @pytest.mark.skipif(__import__("shutil").which("diamond") is None, reason="diamond not installed")
 def test_cross_species_round_trip(tmp_path, monkeypatch):
-    from tiny_dataset import train_tiny_cross_species
+    from _tiny_dataset import train_tiny_cross_species
 
     from genepheno_core.models.features import cross_species_vectors
 

@@ -1,18 +1,15 @@
 """The trainer: tiny end-to-end train-and-predict, determinism, resume, every method."""
 
 import shutil
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from safetensors.torch import load_file
 
+from _tiny_dataset import family_embeddings, make_tiny_dataset
 from genepheno_core.errors import GenePhenoError
 from genepheno_core.training import TrainConfig, load_model, run, train, train_and_predict
 
-sys.path.insert(0, str(Path(__file__).parent / "data" / "models"))
-from tiny_dataset import family_embeddings, make_tiny_dataset  # noqa: E402
 
 needs_diamond = pytest.mark.skipif(shutil.which("diamond") is None, reason="diamond not installed")
 
@@ -105,17 +102,20 @@ def test_resume_after_kill_gives_the_same_model(tiny, tmp_path):
         train(_cfg(out_dir=str(tmp_path / "k2"), max_epochs=6, lr=0.5, resume=True), ds, embeddings=emb)
 
 
+def _ablation_facts(result) -> dict:
+    """What each ablation switches off, read from a finished run."""
+    module, config = result.module, result.config
+    return {"no-go": module.config.go_dim == 0, "no-seq": module.config.seq_dim == 0,
+            "bce": module.config.temperature == 1.0 and config.effective_loss == "bce",
+            "no-excl": config.effective_lambda_excl == 0.0, "no-concept": config.effective_lambda_concept == 0.0}
+
+
 @pytest.mark.parametrize("ablation", ["no-go", "no-seq", "bce", "no-excl", "no-concept"])
 def test_ablations_run(tiny, ablation):
     ds, emb = tiny
     result = run(_cfg(max_epochs=2, ablations=(ablation,)), ds, embeddings=emb)
-    module = result.module
-    if ablation == "no-go":
-        assert module.config.go_dim == 0
-    if ablation == "no-seq":
-        assert module.config.seq_dim == 0
-    if ablation == "bce":
-        assert module.config.temperature == 1.0
+    # exactly this ablation's switch is off (the tiny config has tau=1.0, so "bce" is also read from the loss)
+    assert {k for k, off in _ablation_facts(result).items() if off} == {ablation}
     assert np.isfinite(result.valid_metrics["fmax"])
 
 
@@ -284,7 +284,7 @@ def test_ema_off_changes_the_result(tiny):
 def test_cross_species_input(tmp_path, monkeypatch):
     from unittest import mock
 
-    from tiny_dataset import FAMILY_PHENOTYPES, make_tiny_other_species
+    from _tiny_dataset import FAMILY_PHENOTYPES, make_tiny_other_species
 
     monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
     ds = make_tiny_dataset()

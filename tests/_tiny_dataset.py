@@ -3,7 +3,7 @@
 90 genes in 3 protein families: members of a family are 15 %-mutated copies of one random
 ancestor sequence and share phenotypes (HPO-like terms of tiny_hp.obo) and GO terms, so
 sequence, homology and GO inputs all carry signal. ~20 % of genes have no GO annotation.
-Loaded from tests by path (tests/data is not a package).
+A test helper (not a test module), imported by name: tests/ is on sys.path (conftest.py).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-HERE = Path(__file__).parent
-OBO = HERE / "tiny_hp.obo"
+FIXTURES = Path(__file__).parent / "data" / "models"
+OBO = FIXTURES / "tiny_hp.obo"
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 
 FAMILY_PHENOTYPES = [
@@ -139,7 +139,7 @@ def make_tiny_dataset(n_per_family: int = 30, seed: int = 0) -> TinyDataset:
             "n_genes": np.asarray(go.sum(axis=0)).ravel(),
         }),
         splits=pd.DataFrame({"random": split, "homology": split}),
-        manifest={"name": "tiny", "fixture": "tests/data/models/tiny_dataset.py", "seed": seed},
+        manifest={"name": "tiny", "fixture": "tests/_tiny_dataset.py", "seed": seed},
     )
 
 
@@ -183,7 +183,7 @@ def make_tiny_other_species(ds: TinyDataset, n_per_family: int = 8, seed: int = 
         name="tiny-other", genes=pd.DataFrame(genes, columns=["gene_id", "symbol", "accession", "sequence"]),
         labels=labels, terms=ds.terms.copy(), term_ancestors=ds.term_ancestors, go=sp.csr_matrix((n, 0)),
         go_terms=ds.go_terms.iloc[:0].copy(), splits=pd.DataFrame(index=range(n)),
-        manifest={"name": "tiny-other", "fixture": "tests/data/models/tiny_dataset.py"})
+        manifest={"name": "tiny-other", "fixture": "tests/_tiny_dataset.py"})
 
 
 def train_tiny_cross_species(out_dir, **overrides):
