@@ -45,6 +45,45 @@ def test_predict_json_and_cafa_to_file(model, fasta, tmp_path, capsys):
     assert lines[0] == "AUTHOR\tGenePheno" and lines[-1] == "END" and len(lines) == 4 + 4
 
 
+def test_predict_top_all_cafa_keeps_fmax(model, fasta, tmp_path):
+    """--top all writes every term's score; the cafa file's 6 decimals give the Fmax of the
+    score matrix itself (to 1e-6), and --top N still limits the rows."""
+    import numpy as np
+
+    from genepheno_core.evaluation.cafa_io import read_predictions
+    from genepheno_core.evaluation.metrics import evaluate_scores
+    from genepheno_core.interpret.inference import parse_records, prepare_inputs, score_matrix
+
+    cafa = tmp_path / "all.tsv"
+    assert main(["predict", "--model", str(model.path), str(fasta), "--format", "cafa", "-o", str(cafa),
+                 "--top", "all"]) == 0
+    df = read_predictions(cafa)
+    terms = model.terms["term_id"].tolist()
+    records = parse_records(fasta)
+    genes = [g for g, _ in records]
+    assert len(df) == len(genes) * len(terms)
+    assert set(df["term"]) == set(terms) and df["gene"].drop_duplicates().tolist() == genes
+    scores = score_matrix(model, prepare_inputs(model, records)).astype(np.float64)
+    back = np.zeros_like(scores)
+    back[[genes.index(g) for g in df["gene"]], [terms.index(t) for t in df["term"]]] = df["score"]
+    assert np.abs(back - scores).max() <= 5e-7
+    rng = np.random.default_rng(0)
+    y_true = rng.random(scores.shape) < 0.3
+    y_true[:, 0] = True
+    assert evaluate_scores(y_true, back)["fmax"] == pytest.approx(evaluate_scores(y_true, scores)["fmax"], abs=1e-6)
+    top = tmp_path / "top.tsv"
+    assert main(["predict", "--model", str(model.path), str(fasta), "--format", "cafa", "-o", str(top),
+                 "--top", "3"]) == 0
+    assert len(read_predictions(top)) == 3 * len(genes)
+
+
+def test_predict_top_all_tsv(model, fasta, capsys):
+    assert main(["predict", "--model", str(model.path), str(fasta), "--top", "all", "--concepts", "0"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()[1:]
+    assert len(rows) == 2 * len(model.terms)
+    assert [r.split("\t")[5] for r in rows[: len(model.terms)]] == [str(i) for i in range(1, len(model.terms) + 1)]
+
+
 def test_predict_raw_sequence_from_stdin(model, monkeypatch, capsys):
     import io
 
@@ -96,6 +135,7 @@ def test_explain_writes_the_residue_track(model, tmp_path, capsys):
     (["predict", "MALFORMED"], "MALFORMED"),
     (["predict", "MISSING"], "no such file"),
     (["predict", "FASTA", "--top", "0"], "--top"),
+    (["predict", "FASTA", "--top", "many"], "--top must be a number >= 1 or 'all', got 'many'"),
 ])
 def test_bad_input_exits_nonzero(model, tmp_path, fasta, capsys, argv_tail, message):
     (tmp_path / "empty.fa").write_text("")

@@ -13,9 +13,11 @@ import pytest
 
 from genepheno_core.errors import InputFormatError
 from genepheno_core.evaluation import threshold_curves
+from genepheno_core.errors import GenePhenoError
 from genepheno_core.evaluation.cafa_io import (
     build_matrices,
     evaluate_files,
+    excluded_terms,
     read_ia,
     read_predictions,
     read_truth,
@@ -79,7 +81,8 @@ def test_write_predictions_round_trip(tmp_path):
     text = path.read_text().splitlines()
     assert text[0] == "AUTHOR\tGenePheno" and text[-1] == "END"
     df = read_predictions(path)
-    assert df.values.tolist() == [["A", "HP:1", 0.9], ["A", "HP:3", 0.5], ["B", "HP:2", 0.123], ["B", "HP:3", 1.0]]
+    assert df.values.tolist() == [["A", "HP:1", 0.9], ["A", "HP:3", 0.5], ["B", "HP:2", 0.12345], ["B", "HP:3", 1.0]]
+    assert "B\tHP:2\t0.123450" in text  # 6 decimals
     gz = tmp_path / "pred.tsv.gz"
     write_predictions(gz, genes, terms, scores, header=False)
     assert read_predictions(gz).equals(df)
@@ -121,6 +124,173 @@ def test_evaluate_files_without_propagation():
     # G3 truth {seizure}: rc 0. P = (2/3 + 0) / 2, R = 1/3 -> F = 1/3
     assert r["fmax"] == pytest.approx(1 / 3)
     assert r["precision"] == pytest.approx(1 / 3) and r["recall"] == pytest.approx(1 / 3)
+
+
+def _fmax_of_file(path, genes, terms, y_true):
+    """Fmax of a prediction file read back into the (genes x terms) layout of y_true."""
+    from genepheno_core.evaluation.metrics import evaluate_scores
+
+    df = read_predictions(path)
+    back = np.zeros(y_true.shape)
+    back[[genes.index(g) for g in df["gene"]], [terms.index(t) for t in df["term"]]] = df["score"]
+    return evaluate_scores(y_true, back)["fmax"]
+
+
+def test_written_scores_keep_fmax(tmp_path):
+    """Scores just below the 0.01-spaced thresholds: 3 decimals round them up across one
+    (Fmax moves by ~1e-3); the 6 written now leave Fmax as computed from the arrays."""
+    from genepheno_core.evaluation.metrics import evaluate_scores
+
+    rng = np.random.default_rng(7)
+    n, k = 60, 40
+    genes, terms = [f"G{i}" for i in range(n)], [f"HP:{j:07d}" for j in range(k)]
+    y_true = rng.random((n, k)) < 0.2
+    y_true[np.arange(n), rng.integers(0, k, n)] = True
+    grid = rng.integers(2, 99, (n, k)) / 100
+    scores = np.clip(grid - rng.uniform(1e-5, 4.9e-4, (n, k)) + 0.25 * y_true * rng.random((n, k)), 0, 1)
+    scores = np.where(rng.random((n, k)) < 0.5, grid - rng.uniform(1e-5, 4.9e-4, (n, k)), scores)
+    ref = evaluate_scores(y_true, scores)["fmax"]
+    path = tmp_path / "pred.tsv"
+    write_predictions(path, genes, terms, scores, min_score=0.0)
+    assert _fmax_of_file(path, genes, terms, y_true) == pytest.approx(ref, abs=1e-6)
+    old = tmp_path / "old.tsv"
+    write_predictions(old, genes, terms, scores, min_score=0.0, decimals=3)
+    assert abs(_fmax_of_file(old, genes, terms, y_true) - ref) > 1e-6  # what 3 decimals did
+
+
+# --------------------------------------------------------------------------------------
+# Excluded terms: the benchmark's, from --exclude, a dataset manifest or a model manifest
+
+# All > Phenotypic abnormality (every gene has it) > {A > {A1, A2}, B > B1}
+ROOTED_OBO = """format-version: 1.2
+ontology: hp
+
+[Term]
+id: HP:0000001
+name: All
+
+[Term]
+id: HP:0000118
+name: Phenotypic abnormality
+is_a: HP:0000001
+
+[Term]
+id: HP:0000010
+name: A
+is_a: HP:0000118
+
+[Term]
+id: HP:0000011
+name: A1
+is_a: HP:0000010
+
+[Term]
+id: HP:0000012
+name: A2
+is_a: HP:0000010
+
+[Term]
+id: HP:0000020
+name: B
+is_a: HP:0000118
+
+[Term]
+id: HP:0000021
+name: B1
+is_a: HP:0000020
+"""
+ROOTED_TERMS = ["HP:0000010", "HP:0000011", "HP:0000012", "HP:0000020", "HP:0000021"]  # all but root, PA
+ROOTED_PARENT = {"HP:0000011": "HP:0000010", "HP:0000012": "HP:0000010", "HP:0000021": "HP:0000020"}
+
+
+def rooted_fixture(tmp_path):
+    """Files over ROOTED_OBO and the benchmark's arrays (propagated, root and HP:0000118
+    dropped): leaf truth and leaf scores, propagated by hand (max over descendants)."""
+    rng = np.random.default_rng(3)
+    n = 12
+    genes = [f"G{i}" for i in range(n)]
+    leaves = ["HP:0000011", "HP:0000012", "HP:0000021"]
+    leaf_true = rng.random((n, 3)) < 0.4
+    leaf_true[~leaf_true.any(axis=1), 0] = True
+    leaf_score = np.round(rng.random((n, 3)), 2)
+    col = {t: j for j, t in enumerate(ROOTED_TERMS)}
+    y_true = np.zeros((n, len(ROOTED_TERMS)), dtype=bool)
+    y_score = np.zeros((n, len(ROOTED_TERMS)))
+    for j, leaf in enumerate(leaves):
+        for t in (leaf, ROOTED_PARENT[leaf]):
+            y_true[:, col[t]] |= leaf_true[:, j]
+            y_score[:, col[t]] = np.maximum(y_score[:, col[t]], leaf_score[:, j])
+    obo = tmp_path / "rooted.obo"
+    obo.write_text(ROOTED_OBO)
+    truth = tmp_path / "truth.tsv"
+    truth.write_text("".join(f"{g}\t{leaves[j]}\n" for i, g in enumerate(genes) for j in range(3) if leaf_true[i, j]))
+    pred = tmp_path / "pred.tsv"
+    pred.write_text("".join(f"{g}\t{leaves[j]}\t{leaf_score[i, j]:.2f}\n" for i, g in enumerate(genes) for j in range(3)))
+    return obo, truth, pred, y_true, y_score
+
+
+def _manifest_dir(path, **manifest):
+    import json
+
+    path.mkdir()
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
+def test_excluded_terms_give_the_benchmark_numbers(tmp_path):
+    from genepheno_core.evaluation.metrics import evaluate_scores
+
+    obo, truth, pred, y_true, y_score = rooted_fixture(tmp_path)
+    ref = evaluate_scores(y_true, y_score)
+    ontology = _ontology(obo)
+    default = evaluate_files(pred, truth, ontology)
+    assert default["excluded"]["terms"] == ["HP:0000001"]
+    assert default["n_terms"] == 6 and default["fmax"] > ref["fmax"]  # HP:0000118: every gene, score 1 at t <= max
+    dataset = _manifest_dir(tmp_path / "ds", name="hpo", label_root="HP:0000118")
+    model = _manifest_dir(tmp_path / "model", name="hpo", label_root="HP:0000118")
+    for kwargs in ({"exclude": ["HP:0000118"]}, {"dataset": dataset}, {"model": model}):
+        r = evaluate_files(pred, truth, ontology, **kwargs)
+        assert r["excluded"]["terms"] == ["HP:0000001", "HP:0000118"], kwargs
+        assert r["excluded"]["names"] == ["All", "Phenotypic abnormality"]
+        assert r["n_terms"] == len(ROOTED_TERMS)
+        for key in ("fmax", "threshold", "precision", "recall", "coverage", "aupr", "smin", "auc"):
+            assert r[key] == pytest.approx(ref[key], abs=1e-12), (kwargs, key)
+    assert "--exclude HP:0000118" in evaluate_files(pred, truth, ontology, exclude=["HP:0000118"])["excluded"]["source"]
+    assert str(dataset) in evaluate_files(pred, truth, ontology, dataset=dataset)["excluded"]["source"]
+
+
+def test_excluded_terms_rules(tmp_path):
+    ontology = _ontology(DATA / "tiny_hp.obo")
+    terms, why = excluded_terms(ontology)
+    assert terms == {"HP:0000001"} and why.startswith("terms without parents")
+    # hpo: root, label root and everything outside its subtree (Mode of inheritance)
+    ds = _manifest_dir(tmp_path / "hpo", name="hpo", label_root="HP:0000118")
+    terms, why = excluded_terms(ontology, dataset=ds)
+    assert terms == {"HP:0000001", "HP:0000118", "HP:0000005", "HP:0000007"}
+    assert "label root HP:0000118" in why
+    # alt ids are followed
+    assert excluded_terms(ontology, exclude=["HP:0000708"])[0] == {"HP:0000001", "HP:0000707"}
+    # a manifest's own list of excluded terms is honoured
+    listed = _manifest_dir(tmp_path / "listed", name="x", excluded_terms=["HP:0000005"])
+    assert excluded_terms(ontology, dataset=listed)[0] == {"HP:0000001", "HP:0000005"}
+
+
+def test_excluded_terms_errors(tmp_path):
+    ontology = _ontology(DATA / "tiny_hp.obo")
+    with pytest.raises(GenePhenoError, match="--exclude: HP:1234567 not a current term"):
+        excluded_terms(ontology, exclude=["HP:1234567"])
+    with pytest.raises(GenePhenoError, match="one source of excluded terms"):
+        excluded_terms(ontology, exclude=["HP:0000118"], dataset="hpo")
+    with pytest.raises(GenePhenoError, match="no such checkpoint directory"):
+        excluded_terms(ontology, model=tmp_path / "nope")
+    with pytest.raises(GenePhenoError, match="names no dataset"):
+        excluded_terms(ontology, model=_manifest_dir(tmp_path / "empty"))
+    with pytest.raises(GenePhenoError, match="label root MP:0000001 is not a term"):
+        excluded_terms(ontology, dataset=_manifest_dir(tmp_path / "mp", name="x", label_root="MP:0000001"))
+    with pytest.raises(GenePhenoError, match="no dataset artifact"):
+        excluded_terms(ontology, dataset=tmp_path / "missing")
+    with pytest.raises(GenePhenoError, match="no ground-truth term is left"):
+        evaluate_files(DATA / "predictions.tsv", DATA / "truth.tsv", ontology, exclude=ontology.terms)
 
 
 # --------------------------------------------------------------------------------------

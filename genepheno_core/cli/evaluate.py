@@ -1,4 +1,5 @@
-"""`evaluate PREDICTIONS.tsv TRUTH.tsv --ontology OBO [--ia IA.tsv] [--json] [--no-propagate]`."""
+"""`evaluate PREDICTIONS.tsv TRUTH.tsv --ontology OBO [--ia IA.tsv] [--json] [--no-propagate]
+[--exclude TERM ... | --dataset NAME | --model DIR]`."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ def register(subparsers) -> None:
             "Gene-centric Fmax (with its threshold, precision, recall, coverage), micro AUPR, "
             "Smin and phenotype-centric macro AUC of CAFA prediction files (gene, term, score; "
             "AUTHOR/MODEL/KEYWORDS/END lines allowed) against a truth file (gene, term). Truth and "
-            "predictions are propagated over the ontology (max over descendants) and its roots "
-            "are excluded, as cafaeval -no_orphans. Thresholds 0.01..0.99 (cafaeval's)."
+            "predictions are propagated over the ontology (max over descendants). Excluded terms: "
+            "with --dataset or --model, those the dataset never uses as labels (the benchmark's: for "
+            "hpo the root, HP:0000118 Phenotypic abnormality and terms outside its subtree); with "
+            "--exclude, the ontology's roots and the terms given; by default the roots only, as "
+            "cafaeval -no_orphans. Thresholds 0.01..0.99 (cafaeval's)."
         ),
     )
     p.add_argument("predictions", help="CAFA prediction file (.gz ok)")
@@ -33,6 +37,14 @@ def register(subparsers) -> None:
         action="store_false",
         help="the files are already propagated: do not propagate truth or scores",
     )
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--exclude", nargs="+", action="extend", default=None, metavar="TERM",
+                        help="also leave out these terms, besides the ontology's roots (space- or "
+                        "comma-separated, repeatable)")
+    source.add_argument("--dataset", default=None, metavar="NAME",
+                        help="leave out the terms this dataset (name or directory) never uses as labels")
+    source.add_argument("--model", default=None, metavar="DIR",
+                        help="leave out the terms the dataset of this checkpoint never uses as labels")
     p.set_defaults(func=handler)
 
 
@@ -57,8 +69,22 @@ def format_metrics(result: dict) -> str:
     ]
     for label, auc in result.get("auc_bins", {}).items():
         rows.append((f"AUC {label}", num(auc)))
+    excluded = result.get("excluded")
+    if excluded:
+        rows.append(("excluded", format_excluded(excluded)))
+        rows.append(("exclusion", excluded["source"]))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+
+
+def format_excluded(excluded: dict, limit: int = 10) -> str:
+    """"N terms: ID name, ..." (the first `limit` terms met; --json lists all)."""
+    terms, names = excluded["terms"], excluded.get("names") or [""] * len(excluded["terms"])
+    listed = ", ".join(f"{t} {n}".strip() for t, n in zip(terms[:limit], names[:limit]))
+    if len(terms) > limit:
+        listed += f", ... ({len(terms) - limit} more; --json lists all)"
+    count = f"{len(terms)} term{'s' if len(terms) != 1 else ''}"
+    return f"{count}: {listed}" if terms else count
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -66,7 +92,9 @@ def handler(args: argparse.Namespace) -> int:
     from genepheno_core.io import json_safe
 
     ontology = load_evaluation_ontology(args.ontology)
-    result = evaluate_files(args.predictions, args.truth, ontology, ia_path=args.ia, propagate=args.propagate)
+    exclude = [t for item in args.exclude for t in item.split(",") if t.strip()] if args.exclude else None
+    result = evaluate_files(args.predictions, args.truth, ontology, ia_path=args.ia, propagate=args.propagate,
+                            exclude=exclude, dataset=args.dataset, model=args.model)
     if args.json:
         print(json.dumps(json_safe(result), sort_keys=True))
     else:

@@ -22,7 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("input", metavar="INPUT", help="FASTA / raw sequence file, or '-' for stdin")
     p.add_argument("--model", default=None, metavar="DIR", help="checkpoint directory (default: assets/models/hpo)")
     p.add_argument("--go", default=None, metavar="ANNOTATIONS.gaf", help="GO annotations of the queries (GAF)")
-    p.add_argument("--top", type=int, default=10, metavar="N", help="phenotypes per protein (default 10)")
+    p.add_argument("--top", default="10", metavar="N|all",
+                   help="phenotypes per protein (default 10; 'all': every term of the model, e.g. for evaluate)")
     p.add_argument("--threshold", type=float, default=None, metavar="T",
                    help="score cut-off for above_threshold (default: the model's validation-optimal one)")
     p.add_argument("--concepts", type=int, default=3, metavar="N",
@@ -105,6 +106,21 @@ def _write(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
+def _parse_top(value: str) -> int | None:
+    """--top N (N >= 1) or 'all' (None: every term)."""
+    from genepheno_core.errors import GenePhenoError
+
+    if str(value).strip().lower() == "all":
+        return None
+    try:
+        top = int(value)
+    except ValueError:
+        raise GenePhenoError(f"--top must be a number >= 1 or 'all', got {value!r}") from None
+    if top < 1:
+        raise GenePhenoError(f"--top must be >= 1 or 'all', got {top}")
+    return top
+
+
 def predict_handler(args: argparse.Namespace) -> int:
     from genepheno_core.errors import GenePhenoError
     from genepheno_core.interpret.contributions import top_concepts, top_evidence
@@ -117,8 +133,7 @@ def predict_handler(args: argparse.Namespace) -> int:
     )
     from genepheno_core.interpret.model_store import resolve_model
 
-    if args.top < 1:
-        raise GenePhenoError(f"--top must be >= 1, got {args.top}")
+    top = _parse_top(args.top)
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise GenePhenoError(f"--threshold must be within [0, 1], got {args.threshold}")
     _check_outputs(args.output)
@@ -127,12 +142,14 @@ def predict_handler(args: argparse.Namespace) -> int:
     inputs = prepare_inputs(model, records, args.go)
     scores = score_matrix(model, inputs)
     if args.format == "cafa":
-        frame = ranked_frame(model, inputs.ids, scores, args.top, args.threshold)
+        from genepheno_core.evaluation.cafa_io import format_score
+
+        frame = ranked_frame(model, inputs.ids, scores, top, args.threshold)
         lines = ["AUTHOR\tGenePheno", "MODEL\t1", "KEYWORDS\tmachine learning."]
-        lines += [f"{g}\t{t}\t{s:.3f}" for g, t, s in zip(frame["gene"], frame["term_id"], frame["score"])]
+        lines += [f"{g}\t{t}\t{format_score(s)}" for g, t, s in zip(frame["gene"], frame["term_id"], frame["score"])]
         _write("\n".join(lines + ["END"]) + "\n", args.output)
         return 0
-    frame = ranked_frame(model, inputs.ids, scores, args.top, args.threshold)
+    frame = ranked_frame(model, inputs.ids, scores, top, args.threshold)
     if args.concepts > 0:
         frame["top_concepts"] = top_concepts(model, inputs, frame, args.concepts)
         evidence = top_evidence(model, inputs, frame, args.concepts)

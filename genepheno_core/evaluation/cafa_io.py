@@ -10,9 +10,19 @@ Formats (whitespace- or tab-separated, optionally gzip-compressed, as read by CA
 
 `evaluate_files` builds the (truth genes x terms) matrices over an `Ontology`
 (genepheno_core.ontology.load_ontology), follows alt_id / replaced_by, propagates truth
-(true-path rule) and predictions (max over descendants), drops the ontology's roots
-(terms without parents, cafaeval's `-no_orphans`) and calls `evaluate_scores`. The ontology
-is treated as a single namespace (true for HPO and MP).
+(true-path rule) and predictions (max over descendants), drops the excluded terms and
+calls `evaluate_scores`. The ontology is treated as a single namespace (true for HPO and MP).
+
+Excluded terms are decided in one place, `excluded_terms`: the ontology's roots (terms
+without parents, cafaeval's `-no_orphans`) by default; plus the terms a benchmark dataset
+never uses as labels when a dataset or a model (whose checkpoint holds its dataset's
+manifest) is named, so that the file-level numbers are the benchmark's (for hpo: the root,
+HP:0000118 Phenotypic abnormality, which every gene carries, and everything outside its
+subtree); or the roots plus terms given by hand.
+
+Scores are written with 6 decimals (`SCORE_DECIMALS`): rounding moves a score by at most
+5e-7, so no score crosses one of the 0.01-spaced thresholds unless it lies that close to it
+(3 decimals moved Fmax by up to 1e-3).
 """
 
 from __future__ import annotations
@@ -36,6 +46,12 @@ from genepheno_core.io import atomic_path
 logger = logging.getLogger(__name__)
 
 CAFA_HEADER_KEYS = ("AUTHOR", "MODEL", "KEYWORDS", "ACCURACY", "END")
+SCORE_DECIMALS = 6
+
+
+def format_score(value: float, decimals: int = SCORE_DECIMALS) -> str:
+    """A score as written in CAFA prediction files (fixed-point, `decimals` decimals)."""
+    return f"{float(value):.{decimals}f}"
 
 
 def _open_text(path: str | os.PathLike) -> io.TextIOBase:
@@ -128,7 +144,7 @@ def write_predictions(
     model: int = 1,
     keywords: Sequence[str] = ("machine learning",),
     min_score: float = 0.005,
-    decimals: int = 3,
+    decimals: int = SCORE_DECIMALS,
     header: bool = True,
 ) -> int:
     """Write a (genes x terms) score matrix as a CAFA prediction file; returns rows written.
@@ -179,13 +195,17 @@ def _canonical(ontology, term: str) -> str | None:
         return None
 
 
-def build_matrices(predictions: pd.DataFrame, truth: pd.DataFrame, ontology, *, propagate: bool = True) -> dict:
-    """Truth and prediction matrices over the ontology, roots dropped.
+def build_matrices(predictions: pd.DataFrame, truth: pd.DataFrame, ontology, *, propagate: bool = True,
+                   exclude=None) -> dict:
+    """Truth and prediction matrices over the ontology, excluded terms dropped.
 
+    exclude: terms never scored (after propagation); None: the ontology's roots (terms
+    without parents).
     Returns {"genes": list (truth genes, file order), "terms": list (columns), "y_true":
     (n, K) bool, "y_score": (n, K) float64, "counts": {...}} where the columns are the
-    non-root terms reachable from any truth or prediction term (all other terms are 0 in
-    both matrices and change no metric).
+    non-excluded terms reachable from any truth or prediction term (all other terms are 0
+    in both matrices and change no metric). counts["roots_excluded"] lists the parentless
+    terms met, counts["excluded_terms"] every excluded term met (both sorted).
     """
     remap_cache: dict[str, str | None] = {}
 
@@ -240,9 +260,11 @@ def build_matrices(predictions: pd.DataFrame, truth: pd.DataFrame, ontology, *, 
 
         y_true = propagate_scores(y_true.astype(np.float32), anc) > 0
         y_score = propagate_scores(y_score, anc)
-    keep = np.array([t not in roots for t in terms], dtype=bool)
+    excluded = roots if exclude is None else {t for t in terms if t in exclude}
+    keep = np.array([t not in excluded for t in terms], dtype=bool)
     terms = [t for t, ok in zip(terms, keep) if ok]
     counts["roots_excluded"] = sorted(roots)
+    counts["excluded_terms"] = sorted(excluded)
     return {"genes": genes, "terms": terms, "y_true": y_true[:, keep], "y_score": y_score[:, keep], "counts": counts}
 
 
@@ -253,6 +275,116 @@ def load_evaluation_ontology(path: str | os.PathLike):
     return load_ontology(path, relations=("is_a", "part_of"))
 
 
+def _read_manifest(path: Path, what: str) -> dict:
+    import json
+
+    from genepheno_core.errors import MissingDataError
+
+    if not path.is_file():
+        raise MissingDataError(f"{path}: no such file ({what})")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputFormatError(path, f"not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise InputFormatError(path, "expected a JSON object")
+    return manifest
+
+
+def dataset_excluded_terms(manifest: dict, ontology) -> tuple[set[str], str]:
+    """The terms a benchmark dataset never uses as labels, from its manifest (as built by
+    genepheno_core.datasets.builders), over `ontology`: the ontology's roots always; an
+    explicit "excluded_terms" list when the manifest records one; the "label_root" (hpo,
+    hpo-temporal: HP:0000118) and every term outside its subtree; for mpo, MP:0000001 and
+    MP:0002169 "no abnormal phenotype detected". Returns (terms, description)."""
+    from genepheno_core.datasets.builders import MP_NO_ABNORMAL, MP_ROOT
+    from genepheno_core.errors import GenePhenoError
+
+    name = str(manifest.get("name", "?"))
+    out = set(ontology.roots)
+    parts = ["terms without parents"]
+    listed = manifest.get("excluded_terms")
+    if listed:
+        out |= {t for t in (ontology.remap(str(x)) for x in listed) if t is not None}
+        parts.append(f"the {len(listed)} excluded_terms it lists")
+    label_root = manifest.get("label_root")
+    if label_root:
+        root = ontology.remap(str(label_root))
+        if root is None:
+            raise GenePhenoError(f"dataset {name}: its label root {label_root} is not a term of the ontology "
+                                 f"(evaluate with the dataset's label ontology, {_ontology_label(manifest)})")
+        allowed = ontology.descendants(root)
+        out |= {t for t in ontology.terms if t not in allowed}
+        parts.append(f"its label root {root} ({_term_name(ontology, root)}) and every term outside that subtree")
+    if name == "mpo":
+        fixed = {t for t in (ontology.remap(x) for x in (MP_ROOT, MP_NO_ABNORMAL)) if t is not None}
+        out |= fixed
+        parts.append(" and ".join(f"{t} ({_term_name(ontology, t)})" for t in sorted(fixed)))
+    return out, f"dataset {name}: " + ", ".join(parts)
+
+
+def _ontology_label(manifest: dict) -> str:
+    entry = manifest.get("label_ontology") or {}
+    if isinstance(entry, dict) and entry.get("filename"):
+        return f"{entry.get('source', '?')}/{entry.get('release', '?')}/{entry['filename']}"
+    return "see its manifest"
+
+
+def _term_name(ontology, term: str) -> str:
+    try:
+        return ontology.name(term)
+    except KeyError:
+        return "?"
+
+
+def excluded_terms(ontology, *, exclude: Sequence[str] | None = None, dataset: str | os.PathLike | None = None,
+                   model: str | os.PathLike | None = None) -> tuple[frozenset[str], str]:
+    """The terms an evaluation over `ontology` leaves out, and where that set comes from.
+
+    At most one source: `exclude` (term ids, alt_ids / replaced ones followed), added to the
+    ontology's roots; `dataset` (a dataset name under GENEPHENO_HOME or its directory) or
+    `model` (a checkpoint directory: its manifest.json is the manifest of the dataset it
+    was trained on): the terms that dataset never uses as labels (`dataset_excluded_terms`),
+    so the numbers are the benchmark's; none of them: the ontology's roots (terms without
+    parents, cafaeval's -no_orphans). Returns (terms, description); unknown terms, datasets
+    or models raise GenePhenoError.
+    """
+    from genepheno_core.errors import GenePhenoError, MissingDataError
+
+    given = [k for k, v in (("--exclude", exclude), ("--dataset", dataset), ("--model", model)) if v]
+    if len(given) > 1:
+        raise GenePhenoError(f"give one source of excluded terms, not {' and '.join(given)}")
+    if exclude:
+        out, unknown = set(ontology.roots), []
+        for term in exclude:
+            current = _canonical(ontology, str(term).strip())
+            if current is None:
+                unknown.append(str(term))
+            else:
+                out.add(current)
+        if unknown:
+            raise GenePhenoError(f"--exclude: {', '.join(unknown[:5])} not a current term of the ontology "
+                                 f"({getattr(ontology, 'source', None) or 'given'})")
+        return frozenset(out), "--exclude " + " ".join(sorted(out - set(ontology.roots))) + ", and terms without parents"
+    if dataset:
+        from genepheno_core.datasets.artifact import resolve_dataset_path
+
+        path = resolve_dataset_path(dataset) / "manifest.json"
+        terms, why = dataset_excluded_terms(_read_manifest(path, "dataset manifest"), ontology)
+        return frozenset(terms), f"{why}; from {path}"
+    if model:
+        directory = Path(model)
+        if not directory.is_dir():
+            raise MissingDataError(f"--model {model}: no such checkpoint directory")
+        path = directory / "manifest.json"
+        manifest = _read_manifest(path, "the checkpoint's dataset manifest")
+        if not manifest.get("name"):
+            raise GenePhenoError(f"{path} names no dataset: give the excluded terms with --exclude or --dataset")
+        terms, why = dataset_excluded_terms(manifest, ontology)
+        return frozenset(terms), f"{why}; from the model's {path}"
+    return frozenset(ontology.roots), "terms without parents (the default; no --exclude, --dataset or --model given)"
+
+
 def evaluate_files(
     predictions_path: str | os.PathLike,
     truth_path: str | os.PathLike,
@@ -260,22 +392,34 @@ def evaluate_files(
     *,
     ia_path: str | os.PathLike | None = None,
     propagate: bool = True,
+    exclude: Sequence[str] | None = None,
+    dataset: str | os.PathLike | None = None,
+    model: str | os.PathLike | None = None,
 ) -> dict:
     """Evaluate a CAFA prediction file against a truth file over `ontology` (an Ontology or
-    a path to one). Returns `evaluate_scores`' dict plus n_predicted_genes, `ignored` and
-    `warnings` (see `coverage_warnings`). An empty prediction file, or one without any
-    truth gene, raises InputFormatError (it would score Fmax 0 / AUC 0.5)."""
+    a path to one). Terms left out: see `excluded_terms` (exclude / dataset / model; default
+    the ontology's roots). Returns `evaluate_scores`' dict plus n_predicted_genes, `ignored`,
+    `warnings` (see `coverage_warnings`), roots_excluded and `excluded` {"source": where the
+    excluded set comes from, "terms": the excluded terms the files reach, sorted,
+    "names": their names}. An empty prediction file, or one without any truth gene, raises
+    InputFormatError (it would score Fmax 0 / AUC 0.5)."""
     if isinstance(ontology, (str, os.PathLike)):
         ontology = load_evaluation_ontology(ontology)
+    exclusion, source = excluded_terms(ontology, exclude=exclude, dataset=dataset, model=model)
     truth = read_truth(truth_path)
     if truth.empty:
         raise InputFormatError(truth_path, "no ground-truth annotations")
     predictions = read_predictions(predictions_path)
     if predictions.empty:
         raise InputFormatError(predictions_path, "no predictions (no gene, term, score lines): nothing to evaluate")
-    m = build_matrices(predictions, truth, ontology, propagate=propagate)
+    m = build_matrices(predictions, truth, ontology, propagate=propagate, exclude=exclusion)
     if not m["genes"]:
         raise InputFormatError(truth_path, "no ground-truth term is in the ontology")
+    if not m["terms"] or not m["y_true"].any():
+        from genepheno_core.errors import GenePhenoError
+
+        raise GenePhenoError(f"{truth_path}: no ground-truth term is left to evaluate once the excluded terms "
+                             f"({source}) are left out")
     if not predictions["gene"].isin(set(m["genes"])).any():
         raise InputFormatError(
             predictions_path, f"no prediction for any of the {len(m['genes']):,} truth genes (predicted: "
@@ -286,8 +430,10 @@ def evaluate_files(
         ia = np.array([ia_map.get(t, 0.0) for t in m["terms"]])
     result = evaluate_scores(m["y_true"], m["y_score"], ia=ia)
     result["n_predicted_genes"] = int((m["y_score"] > 0).any(axis=1).sum())
-    result["ignored"] = {k: v for k, v in m["counts"].items() if k != "roots_excluded"}
+    result["ignored"] = {k: v for k, v in m["counts"].items() if k not in ("roots_excluded", "excluded_terms")}
     result["roots_excluded"] = m["counts"]["roots_excluded"]
+    result["excluded"] = {"source": source, "terms": m["counts"]["excluded_terms"],
+                          "names": [_term_name(ontology, t) for t in m["counts"]["excluded_terms"]]}
     result["warnings"] = coverage_warnings(truth, m["genes"], m["counts"]["truth_unknown_terms"],
                                            result["n_predicted_genes"])
     for message in result["warnings"]:
