@@ -30,6 +30,18 @@ Conventions (chosen to agree with the reference evaluator `cafaeval` 1.3, CAFA-e
   1/2), computed from ranks in one vectorised pass. Per frequency bin, a term's frequency
   is its number of annotated genes in the whole dataset (`Dataset.terms.n_genes`), passed
   as `term_counts`.
+- Weighted Fmax (`wfmax`, cafaeval's `f_w`): the same curves with every term weighted by its
+  information accretion, per gene wP = IA(predicted & true) / IA(predicted) and
+  wR = IA(predicted & true) / IA(true); wP is averaged over annotated genes whose predicted
+  IA mass is > 0 at t, wR over all annotated genes (a gene whose true terms all have IA 0
+  contributes recall 0, as in cafaeval); best F over CAFA_THRESHOLDS, lowest t on ties.
+  Terms with IA 0 weigh nothing, which is cafaeval's restriction to `toi_ia` (IA > 0).
+- Top-k specificity (`top_k_specificity`): each gene's terms ranked by propagated score
+  (ties: the term with more ancestors first, so a descendant precedes the ancestors that
+  inherit its score; then column order); a term is dropped when a kept, higher-ranked term
+  is its descendant; the first k kept terms give a mean IC and a precision per gene.
+- Exclusion consistency (`exclusion_consistency`): over genes x exclusive pairs, how often
+  both terms are predicted >= t next to how often both are true.
 - Scores are max-propagated to ancestors (`propagate_scores`) before every metric when
   `term_ancestors` is given; roots are assumed to be excluded from the columns already
   (the datasets do that; the file-level evaluator drops them after propagation).
@@ -204,6 +216,146 @@ def smin(y_true, y_score, ia=None, *, thresholds=None, curves: ThresholdCurves |
     return {"smin": float(c.s[i]), "threshold": float(c.thresholds[i]), "ru": float(c.ru[i]), "mi": float(c.mi[i])}
 
 
+def wfmax(y_true, y_score, ia, *, thresholds=None, curves: ThresholdCurves | None = None) -> dict:
+    """Weighted Fmax (CAFA's wFmax, cafaeval's `f_w`): Fmax on the IA-weighted curves.
+
+    ia (K,) information accretion per term. Per gene, weighted precision =
+    sum IA(predicted & true) / sum IA(predicted) and weighted recall =
+    sum IA(predicted & true) / sum IA(true); averaged and maximised as in `fmax` (precision
+    over genes with predicted IA mass > 0, recall over all annotated genes). Give already
+    propagated scores (or `curves` from `threshold_curves(..., weights=ia)`). Returns
+    {"wfmax", "threshold", "precision", "recall", "coverage"} (coverage: genes with predicted
+    IA mass > 0 / annotated genes).
+    """
+    if curves is None:
+        if ia is None:
+            raise ValueError("wfmax needs ia (information accretion per term)")
+        curves = threshold_curves(y_true, y_score, weights=ia, thresholds=thresholds)
+    r = fmax(None, None, curves=curves)
+    r["wfmax"] = r.pop("fmax")
+    return r
+
+
+def information_content(labels) -> np.ndarray:
+    """IC(t) = -log2(fraction of annotated genes carrying t), from propagated labels (n, K).
+
+    The frequency-based information content (Resnik): unlike information accretion it grows
+    monotonically from a term to its descendants, so it measures how specific a term is,
+    which is what the top-k specificity metric wants. Estimate it on training genes. Terms
+    never annotated get IC 0 (no estimate); with no annotated gene every IC is 0.
+    """
+    y = _dense(labels).astype(bool)
+    n_annotated = int(y.any(axis=1).sum())
+    n_t = y.sum(axis=0).astype(float)
+    ic = np.zeros(y.shape[1])
+    if n_annotated:
+        seen = n_t > 0
+        ic[seen] = -np.log2(n_t[seen] / n_annotated)
+    return np.maximum(ic, 0.0)
+
+
+def top_k_specificity(y_true, y_score, term_ancestors, ic, k: int = 10, *, propagate: bool = True) -> dict:
+    """Specificity and precision of each gene's top-k non-redundant predictions.
+
+    For every annotated gene (>= 1 true term), terms with score > 0 are ranked by score
+    (max-propagated first unless `propagate=False`, i.e. the scores already are); ties go to
+    the term with more ancestors (a descendant before the ancestors that inherit its score),
+    then to the lower column. Walking down the ranking, a term is kept unless an already kept
+    term is its descendant (it is implied by that term), until k terms are kept. Per gene:
+    mean `ic` of the kept terms and precision = kept true terms / kept terms (= / k unless
+    fewer than k terms survive). Both are averaged over the genes with >= 1 kept term
+    (genes without any positive score are skipped, as uncovered genes in CAFA precision).
+
+    ic (K,) the information content of each term: `information_content(training labels)`
+    (-log2 frequency) measures specificity; information accretion can be passed instead.
+    Returns {"ic", "precision", "n_genes", "mean_kept"}; NaN ic / precision when no gene counts.
+    y_true is expected propagated (true-path rule).
+    """
+    y_true = _dense(y_true).astype(bool)
+    y_score = _dense(y_score).astype(np.float64, copy=False)
+    _check_shapes(y_true, y_score)
+    anc = sp.csr_matrix(term_ancestors)
+    n_terms = y_true.shape[1]
+    if anc.shape != (n_terms, n_terms):
+        raise ValueError(f"term_ancestors has shape {anc.shape}, expected ({n_terms}, {n_terms})")
+    ic = np.asarray(ic, dtype=float)
+    if ic.shape != (n_terms,):
+        raise ValueError(f"ic has shape {ic.shape}, expected ({n_terms},)")
+    if k < 1:
+        raise ValueError("k must be >= 1")
+    if propagate:
+        y_score = propagate_scores(y_score, anc)
+    rows = np.flatnonzero(y_true.any(axis=1))
+    empty = {"ic": math.nan, "precision": math.nan, "n_genes": 0, "mean_kept": 0.0}
+    if rows.size == 0 or n_terms == 0:
+        return empty
+    n_anc = np.diff(anc.indptr)
+    indptr, indices = anc.indptr, anc.indices
+    # Every term visited before the k-th kept one is kept or an ancestor of a kept term, so
+    # at most k * (1 + max ancestors) terms are visited: only the terms scoring at least the
+    # P-th largest score of the gene (all ties included) need sorting.
+    p = min(n_terms, k * (1 + int(n_anc.max(initial=0))))
+    scores = y_score[rows]
+    cutoff = np.partition(scores, n_terms - p, axis=1)[:, n_terms - p]
+    implied = np.zeros(n_terms, dtype=np.int64)  # stamp: gene number + 1 when implied
+    ics, precs, kept_n = [], [], []
+    for g, (row, cut) in enumerate(zip(scores, cutoff)):
+        cand = np.flatnonzero((row >= cut) & (row > 0))
+        if cand.size == 0:
+            continue
+        cand = cand[np.lexsort((cand, -n_anc[cand], -row[cand]))]
+        stamp = g + 1
+        kept = []
+        for t in cand.tolist():
+            if implied[t] == stamp:
+                continue
+            kept.append(t)
+            if len(kept) == k:
+                break
+            implied[indices[indptr[t] : indptr[t + 1]]] = stamp
+        kept = np.asarray(kept)
+        ics.append(ic[kept].mean())
+        precs.append(y_true[rows[g], kept].mean())
+        kept_n.append(kept.size)
+    if not ics:
+        return empty
+    return {"ic": float(np.mean(ics)), "precision": float(np.mean(precs)), "n_genes": len(ics),
+            "mean_kept": float(np.mean(kept_n))}
+
+
+def exclusion_consistency(y_true, y_score_propagated, pairs, threshold) -> dict:
+    """How often both terms of an exclusive pair are predicted, next to how often both are true.
+
+    pairs: (P, 2) column indices (a, b) of mutually exclusive terms; y_score_propagated (n, K)
+    scores already max-propagated; a term is predicted when score >= threshold (e.g. the Fmax
+    threshold; NaN predicts nothing). Over all n genes x P pairs: counts of cells where both
+    are predicted, both are true, and both are predicted while both are true, and the rates
+    (count / (n * P); NaN when there are no cells).
+    """
+    y_true = _dense(y_true).astype(bool)
+    y_score = _dense(y_score_propagated)
+    _check_shapes(y_true, y_score)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if pairs.size and (pairs.min() < 0 or pairs.max() >= y_true.shape[1]):
+        raise ValueError(f"pairs hold column indices outside 0..{y_true.shape[1] - 1}")
+    a, b = pairs[:, 0], pairs[:, 1]
+    pred = y_score >= threshold
+    both_pred = pred[:, a] & pred[:, b]
+    both_true = y_true[:, a] & y_true[:, b]
+    cells = y_true.shape[0] * len(pairs)
+    n_pred, n_true = int(both_pred.sum()), int(both_true.sum())
+    return {
+        "rate_both_predicted": n_pred / cells if cells else math.nan,
+        "rate_both_true": n_true / cells if cells else math.nan,
+        "n_both_predicted": n_pred,
+        "n_both_true": n_true,
+        "n_both_predicted_and_true": int((both_pred & both_true).sum()),
+        "n_cells": int(cells),
+        "n_pairs": int(len(pairs)),
+        "threshold": float(threshold),
+    }
+
+
 def micro_aupr(y_true, y_score) -> float:
     """sklearn average precision on the flattened arrays of the annotated genes."""
     from sklearn.metrics import average_precision_score
@@ -277,15 +429,23 @@ def fmax_by_frequency(y_true, y_score, term_counts, bins=FREQUENCY_BINS, *, thre
     return out
 
 
-def evaluate_scores(y_true, y_score, *, term_ancestors=None, ia=None, term_counts=None, thresholds=None) -> dict:
+def evaluate_scores(y_true, y_score, *, term_ancestors=None, ia=None, term_counts=None, thresholds=None,
+                    ic=None, exclusive_pairs=None, top_k: int = 10) -> dict:
     """All metrics for one prediction matrix.
 
     y_true (n, K) binary (dense or sparse), y_score (n, K) probabilities, term_ancestors
     (K, K) ancestor closure (scores are max-propagated first when given), ia (K,) information
-    accretion for Smin (unit weights when None), term_counts (K,) dataset term frequencies
-    for the AUC bins. Returns a JSON-friendly dict with keys fmax, threshold, precision,
-    recall, coverage, aupr, smin, smin_threshold, auc, auc_bins ({bin: float}),
-    auc_bin_terms ({bin: int}), fmax_bins ({bin: Fmax over that bin's terms}), n_genes, n_annotated_genes, n_terms, n_auc_terms.
+    accretion for Smin and wFmax (unit weights for Smin and no wfmax when None), term_counts
+    (K,) dataset term frequencies for the AUC bins. Returns a JSON-friendly dict with keys
+    fmax, threshold, precision, recall, coverage, aupr, smin, smin_threshold, auc, auc_bins
+    ({bin: float}), auc_bin_terms ({bin: int}), fmax_bins ({bin: Fmax over that bin's terms}),
+    n_genes, n_annotated_genes, n_terms, n_auc_terms; with ia also wfmax and
+    wfmax_threshold; with term_ancestors and (ic or ia) also top10_ic, top10_precision and
+    top10_genes (`top_k_specificity` with k = top_k; the IC is `ic` when given, e.g.
+    `information_content(training labels)` = -log2 training frequency, else the IA);
+    with exclusive_pairs ((P, 2) column indices) also exclusion_rate_predicted,
+    exclusion_rate_true, exclusion_n_predicted, exclusion_n_true, exclusion_n_cells at the
+    Fmax threshold (`exclusion_consistency`).
     """
     y_true = _dense(y_true).astype(bool)
     y_score = _dense(y_score).astype(np.float64, copy=False)
@@ -304,6 +464,23 @@ def evaluate_scores(y_true, y_score, *, term_ancestors=None, ia=None, term_count
     out["aupr"] = micro_aupr(y_true, y_score)
     out["smin"] = s["smin"]
     out["smin_threshold"] = s["threshold"]
+    if ia is not None:
+        w = wfmax(y_true, y_score, ia, curves=s_curves)
+        out["wfmax"] = w["wfmax"]
+        out["wfmax_threshold"] = w["threshold"]
+    spec_ic = ic if ic is not None else ia
+    if term_ancestors is not None and spec_ic is not None:
+        top = top_k_specificity(y_true, y_score, term_ancestors, spec_ic, k=top_k, propagate=False)
+        out["top10_ic"] = top["ic"]
+        out["top10_precision"] = top["precision"]
+        out["top10_genes"] = top["n_genes"]
+    if exclusive_pairs is not None:
+        ex = exclusion_consistency(y_true, y_score, exclusive_pairs, out["threshold"])
+        out["exclusion_rate_predicted"] = ex["rate_both_predicted"]
+        out["exclusion_rate_true"] = ex["rate_both_true"]
+        out["exclusion_n_predicted"] = ex["n_both_predicted"]
+        out["exclusion_n_true"] = ex["n_both_true"]
+        out["exclusion_n_cells"] = ex["n_cells"]
     term_auc = per_term_auc(y_true, y_score)
     finite = np.isfinite(term_auc)
     out["auc"] = float(term_auc[finite].mean()) if finite.any() else math.nan
