@@ -207,3 +207,16 @@ def test_evaluate_cell_follows_trainer_test_index():
     assert a["fmax"] == pytest.approx(b["fmax"]) and a["auc"] == pytest.approx(b["auc"])
     with pytest.raises(ValueError, match="test genes"):
         evaluate_cell(ds, "random", scores, test_index=test + 1)
+
+
+def test_cells_carry_the_v2_metrics():
+    ds = toy_dataset()
+    test = np.flatnonzero(ds.splits["random"].to_numpy() == "test")
+    scores = np.random.default_rng(1).random((len(test), 4))
+    m = evaluate_cell(ds, "random", scores)
+    assert 0 <= m["wfmax"] <= 1 and 0 <= m["top10_precision"] <= 1
+    # IC from training frequencies: a term carried by every training gene adds nothing
+    labels = sp.csr_matrix(ds.labels)[ds.splits["random"].to_numpy() == "train"].toarray()
+    freq = labels.mean(axis=0)
+    ic = -np.log2(np.where(freq > 0, freq, 1))
+    assert m["top10_ic"] <= ic.max() + 1e-12

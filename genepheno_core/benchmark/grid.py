@@ -35,7 +35,7 @@ from genepheno_core.benchmark.config import (
 )
 from genepheno_core.benchmark.resources import PeakMemory
 from genepheno_core.benchmark.tables import write_tables
-from genepheno_core.evaluation.metrics import evaluate_scores, information_accretion
+from genepheno_core.evaluation.metrics import evaluate_scores, information_accretion, information_content
 from genepheno_core.io import atomic_write_text
 from genepheno_core.methods import split_method
 
@@ -174,8 +174,11 @@ def evaluate_cell(ds, split: str, test_scores, test_index=None) -> dict:
     if scores.shape != y_true.shape:
         raise ValueError(f"test scores have shape {scores.shape}, expected {y_true.shape} (test genes x terms)")
     ia = information_accretion(labels[train], ds.term_ancestors)
+    # top-10 specificity in information content from training frequencies (-log2 p), which
+    # grows from a term to its descendants (IA need not)
+    ic = information_content(labels[train])
     return evaluate_scores(
-        y_true, scores, term_ancestors=ds.term_ancestors, ia=ia, term_counts=ds.terms["n_genes"].to_numpy()
+        y_true, scores, term_ancestors=ds.term_ancestors, ia=ia, ic=ic, term_counts=ds.terms["n_genes"].to_numpy()
     )
 
 
