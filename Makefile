@@ -28,8 +28,8 @@ test-fast:
 
 benchmark: install
 	$(PYTHON) -m genepheno_core benchmark --out results
-	# the leakage check: mpo without IMP/IGI GO evidence, for the methods that read GO
-	$(PYTHON) -m genepheno_core benchmark --out results --datasets mpo-no-imp-igi --splits random --methods naive go-mlp go-orth-mlp genepheno
+	# the leakage checks: mpo and hpo without IMP/IGI/HMP/HGI GO evidence, for the methods that read GO
+	$(PYTHON) -m genepheno_core benchmark --out results --datasets mpo-no-imp-igi hpo-no-imp-igi --splits random --methods naive go-mlp go-orth-mlp genepheno
 	# copy the headline tables into README.md
 	$(PYTHON) scripts/update_readme_tables.py
 

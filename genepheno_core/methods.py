@@ -60,15 +60,23 @@ class AblationSpec:
     drops_embeddings: bool = False
     drops_go: bool = False
     drops_cross_species: bool = False
+    # an input variant users meet (shown as its own row of the main tables, not only in the
+    # ablation table): the label the tables give it
+    main_row: str | None = None
 
 
 ABLATIONS: dict[str, AblationSpec] = {a.name: a for a in (
-    AblationSpec("no-go", "without the GO input", drops_go=True),
+    # a pasted protein: sequence + the other species' homolog phenotypes, no GO (what the
+    # dashboard gives a new protein), trained for that input
+    AblationSpec("no-go", "without the GO input", drops_go=True, main_row="pasted protein"),
     AblationSpec("no-seq", "without the sequence embeddings", drops_embeddings=True),
     AblationSpec("bce", "BCE instead of the contrastive loss"),
     AblationSpec("no-excl", "without the exclusion loss"),
     AblationSpec("no-concept", "without concept supervision"),
     AblationSpec("no-orth", "without the other species' homolog phenotypes", drops_cross_species=True),
+    # the paper's premise: the sequence and nothing else (no GO, no cross-species input)
+    AblationSpec("seq-only", "sequence only (no GO, no homolog phenotypes)", drops_go=True,
+                 drops_cross_species=True, main_row="sequence only"),
 )}
 
 METHODS: dict[str, MethodSpec] = {m.name: m for m in (
@@ -124,6 +132,13 @@ def method_spec(method: str) -> MethodSpec:
 
 def is_ablation(method: str) -> bool:
     return bool(split_method(method)[1])
+
+
+def main_row_label(method: str) -> str | None:
+    """The main-table label of an input-variant row ("genepheno-no-go" -> "pasted protein"),
+    None for every other method."""
+    _, ablations = split_method(method)
+    return ABLATIONS[ablations[0]].main_row if ablations else None
 
 
 def reads(method: str, ablations: tuple[str, ...] = ()) -> dict[str, bool]:

@@ -95,7 +95,8 @@ def rescore(dataset_name: str, encoder: str, tolerance: float = 1e-6) -> bool:
     path = REPO / "assets" / "models" / dataset_name
     model = load_model(path)
     stored = json.loads((path / "metrics.json").read_text())["test"]
-    seq, go, _ = test_evaluator(load_dataset(dataset_name), encoder, model)(model)
+    ds = load_dataset(dataset_name).with_terms_of(model.terms["term_id"], "random")
+    seq, go, _ = test_evaluator(ds, encoder, model)(model)
     ok = True
     print(f"| {dataset_name} | input | metric | stored | recomputed | difference |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -133,6 +134,7 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
 
     # test metrics: sequence only (what a pasted sequence gets) and with GO annotations
     model = load_model(build_dir)
+    ds = ds.with_terms_of(model.terms["term_id"], "random")  # the training-genes vocabulary
     report = {"train_seconds": round(train_seconds, 1), "n_test": int(ds.split_indices("test", "random").size)}
     evaluate = test_evaluator(ds, encoder, model)
     fp32_seq, fp32_go, seq_scores = evaluate(model)

@@ -220,3 +220,74 @@ def test_cells_carry_the_v2_metrics():
     freq = labels.mean(axis=0)
     ic = -np.log2(np.where(freq > 0, freq, 1))
     assert m["top10_ic"] <= ic.max() + 1e-12
+
+
+def real_dataset(name="toy", n=60, seed=0, only_test_term=True):
+    """toy_dataset as a datasets.Dataset (the vocabulary rule lives there), plus a term T:E
+    carried only by test genes when only_test_term."""
+    from genepheno_core.datasets import Dataset
+
+    toy = toy_dataset(name, n, seed)
+    labels, terms, anc = toy.labels.toarray(), toy.terms, toy.term_ancestors.toarray()
+    if only_test_term:
+        extra = np.zeros((n, 1), dtype=np.uint8)
+        extra[-3:] = 1  # the last 15 genes are the random split's test genes
+        labels = np.hstack([labels, extra])
+        terms = pd.concat([terms, pd.DataFrame({"term_id": ["T:E"], "name": ["E"], "n_genes": [3], "depth": [1]})],
+                          ignore_index=True)
+        anc = np.pad(anc, ((0, 1), (0, 1)))
+    go_terms = pd.DataFrame({"go_id": ["GO:1", "GO:2", "GO:3"], "name": "g", "namespace": "bp", "depth": 1, "n_genes": 0})
+    return Dataset(name, toy.genes, sp.csr_matrix(labels.astype(np.uint8)), terms, sp.csr_matrix(anc.astype(np.uint8)),
+                   toy.go, go_terms, toy.splits, {**toy.manifest, "config": {"min_genes": 1}})
+
+
+def test_cells_train_and_score_the_training_genes_vocabulary(tmp_path):
+    seen = []
+
+    def trainer(ds, method, encoder, split, seed, config):
+        seen.append(ds.terms["term_id"].tolist())
+        y = ds.labels[ds.splits[split].to_numpy() == "test"].toarray().astype(float)
+        return y * 0.8 + 0.1, {"term_ids": ds.terms["term_id"].tolist()}
+
+    ds = real_dataset()
+    cfg = BenchmarkConfig(datasets=("toy",), methods=("naive",), splits=("random",), seeds=(0,))
+    df = run_benchmark(cfg, tmp_path, train_and_predict=trainer, load_dataset=lambda name: ds)
+    # T:E exists only among test genes: neither trained nor scored, and counted
+    assert seen == [["T:A", "T:B", "T:C", "T:D"]]
+    assert df.loc[0, "n_terms"] == 4 and df.loc[0, "terms_not_in_train"] == 1
+    # a trainer that scores another vocabulary is an error, not a silent misalignment
+    bad = lambda d, m, e, s, sd, c: (np.zeros((15, 5)), {"term_ids": ["T:A", "T:B", "T:C", "T:D", "T:E"]})  # noqa: E731
+    with pytest.raises(ValueError, match="another vocabulary"):
+        run_benchmark(cfg, tmp_path / "bad", train_and_predict=bad, load_dataset=lambda name: ds, keep_going=False)
+
+
+def test_a_rebuilt_dataset_reruns_its_cells(tmp_path):
+    calls = []
+    cfg = BenchmarkConfig(datasets=("toy",), methods=("naive",), splits=("random",), seeds=(0,))
+    first = real_dataset(only_test_term=False)
+    run_benchmark(cfg, tmp_path, train_and_predict=fake_trainer(calls), load_dataset=lambda name: first)
+    run_benchmark(cfg, tmp_path, train_and_predict=fake_trainer(calls), load_dataset=lambda name: first)
+    assert len(calls) == 1  # same data: resumed
+    rebuilt = real_dataset(seed=1, only_test_term=False)  # other labels, same genes and terms
+    df = run_benchmark(cfg, tmp_path, train_and_predict=fake_trainer(calls), load_dataset=lambda name: rebuilt)
+    assert len(calls) == 2 and len(df) == 1
+    # the tables-only path (no fingerprints given) keeps the newest data only
+    assert len(collect_cells(tmp_path, cfg)) == 1
+
+
+def test_evaluate_cell_novel_view_and_exclusion_pairs():
+    ds = real_dataset(only_test_term=False)
+    test = np.flatnonzero(ds.splits["random"].to_numpy() == "test")
+    rng = np.random.default_rng(3)
+    scores = rng.random((test.size, 4))
+    novel = test[[1, 4, 5, 9]]
+    pairs = np.array([[1, 3]])
+    out = evaluate_cell(ds, "random", scores, pairs=pairs, novel_rows=novel)
+    ia = information_accretion(ds.labels[ds.splits["random"].to_numpy() == "train"], ds.term_ancestors)
+    ref = evaluate_scores(ds.labels[novel], scores[[1, 4, 5, 9]], term_ancestors=ds.term_ancestors, ia=ia)
+    assert out["novel"]["n_genes"] == 4
+    assert out["novel"]["fmax"] == pytest.approx(ref["fmax"]) and out["novel"]["auc"] == pytest.approx(ref["auc"])
+    assert out["novel"]["wfmax"] == pytest.approx(ref["wfmax"])
+    # pair (B, D): both-true count from the labels by hand
+    y = ds.labels[test].toarray().astype(bool)
+    assert out["exclusion_n_true"] == int((y[:, 1] & y[:, 3]).sum())

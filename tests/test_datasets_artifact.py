@@ -106,3 +106,29 @@ def test_non_binary_matrix_is_refused(tmp_path):
     ds.labels = ds.labels.astype(np.int32) * 2
     with pytest.raises(GenePhenoError, match="binary"):
         save_dataset(ds, tmp_path / "x")
+
+
+def test_split_vocabulary_counts_training_genes_only():
+    # T:3 is carried by g2 (valid) and g3 (test) only in the random split: it reaches
+    # min_genes=1 only with genes it would be scored on, so that split neither trains nor
+    # scores it; in the homology split g2 is a training gene and T:3 stays
+    ds = three_gene_dataset()
+    assert ds.split_vocabulary("random").tolist() == [True, True, False]
+    assert ds.split_vocabulary("homology").tolist() == [True, True, True]
+    restricted = ds.for_split("random")
+    assert restricted.terms["term_id"].tolist() == ["T:1", "T:2"]
+    assert restricted.labels.toarray().tolist() == [[1, 1], [1, 0], [0, 0]]
+    assert restricted.term_ancestors.toarray().tolist() == [[0, 0], [1, 0]]
+    assert restricted.manifest["vocabulary"] == {"split": "random", "terms": 2, "terms_not_in_train": 1}
+    assert ds.n_terms == 3 and "vocabulary" not in ds.manifest  # the original is untouched
+    assert ds.for_split("homology") is ds
+    # min_genes from the build config: with 2, T:1 (1 training gene in random) goes too
+    ds.manifest["config"]["min_genes"] = 2
+    assert ds.split_vocabulary("homology").tolist() == [True, False, False]
+
+
+def test_with_terms_of_finds_the_split_vocabulary():
+    ds = three_gene_dataset()
+    assert ds.with_terms_of(["T:1", "T:2", "T:3"]) is ds
+    assert ds.with_terms_of(["T:1", "T:2"], "random").terms["term_id"].tolist() == ["T:1", "T:2"]
+    assert ds.with_terms_of(["T:9"], "random") is ds  # no match: the caller's check names it

@@ -43,6 +43,7 @@ def test_benchmark_groups_come_from_the_registry():
     ("genepheno-no-seq", (False, True, True)),
     ("genepheno-no-orth", (True, True, False)),
     ("genepheno-bce", (True, True, True)),
+    ("genepheno-seq-only", (True, False, False)),
 ])
 def test_inputs_read_by_each_method(method, expected):
     got = reads(method)
@@ -72,3 +73,12 @@ def test_genepheno_options_apply_to_the_bottleneck_only():
     assert gp.effective_lambda_concept > 0 and gp.effective_ema_decay > 0
     with pytest.raises(ValueError, match="ablations apply to --model genepheno only"):
         TrainConfig(model="naive", ablations=("bce",))
+
+
+def test_input_variant_rows_have_main_table_labels():
+    from genepheno_core.methods import main_row_label
+
+    assert main_row_label("genepheno-no-go") == "pasted protein"
+    assert main_row_label("genepheno-seq-only") == "sequence only"
+    assert main_row_label("genepheno") is None and main_row_label("genepheno-bce") is None
+    assert main_row_label("naive") is None

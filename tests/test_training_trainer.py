@@ -311,3 +311,24 @@ def test_cross_species_input(tmp_path, monkeypatch):
         mlp = run(cfg.replace(model="go-orth-mlp"), ds, embeddings=emb)
         assert mlp.module.config.ortholog_dim == orth.shape[1] and mlp.module.config.seq_dim == 0
         assert np.isfinite(mlp.valid_metrics["fmax"])
+
+
+def test_training_uses_the_split_vocabulary_of_training_genes(tiny, tmp_path):
+    """A term that reaches min_genes only with valid/test genes is neither trained, scored
+    nor saved with the model."""
+    from genepheno_core.datasets import Dataset
+
+    small, emb = tiny
+    train_rows = np.flatnonzero(small.splits["random"] == "train")
+    train_counts = np.asarray(small.labels[train_rows].sum(axis=0)).ravel()
+    all_counts = np.asarray(small.labels.sum(axis=0)).ravel()
+    # the smallest min_genes that some term reaches overall but not among training genes
+    min_genes = int(min(c + 1 for c, a in zip(train_counts, all_counts) if a > c))
+    ds = Dataset("tiny", small.genes, small.labels, small.terms, small.term_ancestors, small.go, small.go_terms,
+                 small.splits, {"config": {"min_genes": min_genes}})
+    expected = small.terms["term_id"][train_counts >= min_genes].tolist()
+    assert 0 < len(expected) < ds.n_terms
+    scores, info = train_and_predict(ds, "naive", "family16", "random", 0, _cfg())
+    assert info["term_ids"] == expected and scores.shape[1] == len(expected)
+    path = train(_cfg(model="mlp-bce", max_epochs=2, out_dir=str(tmp_path / "ck")), ds, embeddings=emb)
+    assert load_model(path).terms["term_id"].tolist() == expected

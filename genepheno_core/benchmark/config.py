@@ -23,9 +23,14 @@ BASELINES = tuple(m for m, spec in METHOD_SPECS.items() if spec.family == "basel
 # GenePheno's non-sequence inputs in a plain MLP)
 REFERENCES = tuple(m for m, spec in METHOD_SPECS.items() if spec.family == "reference")
 ABLATIONS = tuple(m for m in METHODS if is_ablation(m))
-# The leakage check: mpo rebuilt without IMP/IGI GO evidence (mouse GO annotations made from
-# the same knockout papers as the MP labels; README, "Leakage check").
-LEAKAGE_DATASET = "mpo-no-imp-igi"
+# The leakage checks: a dataset rebuilt without mutant-phenotype GO evidence (IMP/IGI/HMP/HGI:
+# mouse GO annotations made from the same knockout papers as the MP labels, human ones often
+# from the patient papers HPO curates; README, "Leakage check") -> the dataset it checks.
+LEAKAGE_DATASETS = {"mpo-no-imp-igi": "mpo", "hpo-no-imp-igi": "hpo"}
+LEAKAGE_DATASET = "mpo-no-imp-igi"  # the first check (older tables); see LEAKAGE_DATASETS
+# Datasets reported as negative controls (their own section, not the main table): decided
+# from the measured separation of methods from the frequency prior (README, "gwas").
+NEGATIVE_CONTROL_DATASETS: tuple[str, ...] = ()
 # Methods whose result does not depend on the seed (the splits are fixed by the dataset and
 # these fit deterministically): their other seeds reuse one computed cell (sd 0).
 DETERMINISTIC_METHODS = tuple(m for m in METHODS if method_spec(m).deterministic)
@@ -60,13 +65,21 @@ def cell_id(dataset: str, split: str, method: str, seed: int) -> str:
     return f"{dataset}__{split}__{method}__seed{seed}"
 
 
-def cell_config_key(method: str, encoder: str, split: str, seed: int, train_config: dict) -> dict:
+# Version of the benchmark protocol: cells of an older protocol are stale (2: the label
+# vocabulary of each split is counted on its training genes only).
+PROTOCOL = 2
+
+
+def cell_config_key(method: str, encoder: str, split: str, seed: int, train_config: dict,
+                    data: str | None = None) -> dict:
     """The resolved training configuration a cell was computed with (defaults filled in).
 
     A finished cell is reused only when this matches, so changing a default (or passing a
     different --set option) reruns exactly the cells it affects: the registry's cell_fields
     of the method (all non-run-control fields for GenePheno), the seed unless the method is
-    deterministic, and the encoder only when the method reads the encoder's embeddings."""
+    deterministic, the encoder only when the method reads the encoder's embeddings, the
+    benchmark PROTOCOL and (`data`, when given) the dataset fingerprint of that split
+    (`grid.data_fingerprint`), so a rebuilt dataset reruns its cells."""
     from genepheno_core.training import TrainConfig
     from genepheno_core.training.config import RUN_CONTROL_FIELDS
 
@@ -79,7 +92,9 @@ def cell_config_key(method: str, encoder: str, split: str, seed: int, train_conf
         keep = list(spec.cell_fields)
     key = {k: resolved[k] for k in sorted(keep)}
     key.update(method=method, split=split, seed=None if spec.deterministic else int(seed),
-               encoder=encoder if reads(model, ablations)["embeddings"] else None)
+               encoder=encoder if reads(model, ablations)["embeddings"] else None, protocol=PROTOCOL)
+    if data is not None:
+        key["data"] = data
     return key
 
 

@@ -13,6 +13,7 @@ Training and prediction go through the trainer's API:
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import json
 import logging
 import os
@@ -26,7 +27,7 @@ import scipy.sparse as sp
 
 from genepheno_core.benchmark.config import (
     DETERMINISTIC_METHODS,
-    LEAKAGE_DATASET,
+    LEAKAGE_DATASETS,
     BenchmarkConfig,
     cell_config_key,
     cell_id,
@@ -59,7 +60,8 @@ def trainer_train_and_predict(ds, method: str, encoder: str, split: str, seed: i
 def load_benchmark_dataset(name: str):
     """A benchmark dataset by name: the cached artifact, built (and cached) when missing.
 
-    `mpo-no-imp-igi` is mpo built with the dataset option that drops IMP/IGI GO evidence.
+    The leakage-check datasets (`mpo-no-imp-igi`, `hpo-no-imp-igi`) are their base dataset
+    built with the option that drops mutant-phenotype GO evidence (IMP/IGI/HMP/HGI).
     """
     from genepheno_core import datasets as dsmod
     from genepheno_core.errors import MissingDataError
@@ -69,9 +71,10 @@ def load_benchmark_dataset(name: str):
         return dsmod.load_dataset(name)
     except (MissingDataError, FileNotFoundError):
         pass
-    if name == LEAKAGE_DATASET:
-        config = dsmod.DatasetConfig(drop_imp_igi=True)
-        base = "mpo"
+    if name in LEAKAGE_DATASETS:
+        # the check uses the random split only: no homology split to build
+        config = dsmod.DatasetConfig(drop_imp_igi=True, homology=False)
+        base = LEAKAGE_DATASETS[name]
     else:
         config, base = None, name
     logger.info("building dataset %s (not cached yet)", name)
@@ -156,10 +159,90 @@ def dataset_manifest_summary(ds) -> dict:
 # cells
 
 
-def evaluate_cell(ds, split: str, test_scores, test_index=None) -> dict:
+def exclusive_pairs(ds, split: str) -> np.ndarray | None:
+    """(P, 2) column indices of every antonym sibling pair of the vocabulary (no overlap
+    filter: the exclusion-consistency metric counts all pairs, not only those the loss
+    keeps); None when the label ontology cannot be loaded."""
+    from genepheno_core.models.pairs import dataset_pairs
+
+    try:
+        pairs = dataset_pairs(ds, split, max_overlap=None)
+    except Exception as exc:  # noqa: BLE001 - a dataset without an ontology has no pairs
+        logger.warning("no exclusive pairs for %s: %s", ds.name, exc)
+        return None
+    return pairs[["index_a", "index_b"]].to_numpy(dtype=np.int64).reshape(-1, 2)
+
+
+def novel_test_rows(ds, dataset: str, split: str, threads: int = 2) -> np.ndarray | None:
+    """Dataset rows of the `split` test genes with no DIAMOND hit among the other species'
+    labelled genes (the cross-species input is then empty: what a user's uncharacterised
+    protein looks like); None for a dataset without another species."""
+    from genepheno_core.datasets import load_labels_dataset
+    from genepheno_core.models.features import cross_species_vectors
+    from genepheno_core.training.config import CROSS_SPECIES
+
+    other = CROSS_SPECIES.get(dataset)
+    if other is None:
+        return None
+    test = np.flatnonzero(ds.splits[split].to_numpy() == "test")
+    other_ds = load_labels_dataset(other)
+    seqs = ds.genes["sequence"].astype(str).to_numpy()[test].tolist()
+    # the same search and hit count as the trainer's cross-species input (TrainConfig defaults)
+    from genepheno_core.training import TrainConfig
+
+    _, has_hit = cross_species_vectors(seqs, other_ds.genes["sequence"].tolist(), other_ds.labels,
+                                       threads=threads, max_hits=TrainConfig().ortholog_max_hits)
+    return test[~np.asarray(has_hit, dtype=bool)]
+
+
+def data_fingerprint(ds, split: str) -> str:
+    """sha256 (16 hex) of what a cell of `split` is computed from: gene ids, the split
+    column, the split's term ids, the label and GO matrices. A rebuilt dataset (another
+    split rule, another gwas filter, other evidence codes) gets another fingerprint."""
+    import hashlib
+
+    restricted = ds.for_split(split) if hasattr(ds, "for_split") else ds
+    digest = hashlib.sha256()
+    digest.update("\n".join(ds.genes["gene_id"].astype(str)).encode())
+    digest.update("\n".join(ds.splits[split].astype(str)).encode())
+    digest.update("\n".join(restricted.terms["term_id"].astype(str)).encode())
+    for matrix in (restricted.labels, getattr(ds, "go", None)):
+        if matrix is not None:
+            m = sp.csr_matrix(matrix)
+            digest.update(np.ascontiguousarray(m.indptr, dtype=np.int64).tobytes())
+            digest.update(np.ascontiguousarray(m.indices, dtype=np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class SplitContext:
+    """What every cell of one dataset x split shares: the dataset in the split's vocabulary
+    (terms with >= min_genes training genes), the exclusive pairs and the novel test rows."""
+
+    ds: object
+    terms_not_in_train: int
+    pairs: np.ndarray | None = None
+    novel_rows: np.ndarray | None = None
+
+
+def split_context(ds, dataset: str, split: str, novel: bool = True) -> SplitContext:
+    restricted = ds.for_split(split) if hasattr(ds, "for_split") else ds
+    pairs = exclusive_pairs(restricted, split) if hasattr(ds, "label_ontology") else None
+    novel_rows = None
+    if novel:
+        try:
+            novel_rows = novel_test_rows(restricted, dataset, split)
+        except Exception as exc:  # noqa: BLE001 - the view is extra; the cell still counts
+            logger.warning("no novel-protein view for %s/%s: %s", dataset, split, exc)
+    return SplitContext(restricted, int(ds.labels.shape[1] - restricted.labels.shape[1]), pairs, novel_rows)
+
+
+def evaluate_cell(ds, split: str, test_scores, test_index=None, *, pairs=None, novel_rows=None) -> dict:
     """Metrics of test-split scores for one dataset: IA estimated on the training genes,
     AUC bins by the dataset's term frequencies (terms.n_genes). Score rows follow
-    `test_index` (dataset rows) when given, else the dataset order of the test genes."""
+    `test_index` (dataset rows) when given, else the dataset order of the test genes.
+    `pairs` ((P, 2) exclusive columns) adds exclusion consistency; `novel_rows` (dataset
+    rows, a subset of the test genes) adds `novel` = the metrics on those genes only."""
     split_col = ds.splits[split].to_numpy()
     test = np.flatnonzero(split_col == "test")
     if test_index is not None:
@@ -177,9 +260,16 @@ def evaluate_cell(ds, split: str, test_scores, test_index=None) -> dict:
     # top-10 specificity in information content from training frequencies (-log2 p), which
     # grows from a term to its descendants (IA need not)
     ic = information_content(labels[train])
-    return evaluate_scores(
-        y_true, scores, term_ancestors=ds.term_ancestors, ia=ia, ic=ic, term_counts=ds.terms["n_genes"].to_numpy()
-    )
+    counts = ds.terms["n_genes"].to_numpy()
+    out = evaluate_scores(y_true, scores, term_ancestors=ds.term_ancestors, ia=ia, ic=ic, term_counts=counts,
+                          exclusive_pairs=pairs)
+    if novel_rows is not None:
+        position = {int(r): i for i, r in enumerate(test)}
+        rows = np.array([position[int(r)] for r in novel_rows if int(r) in position], dtype=np.int64)
+        novel = evaluate_scores(y_true[rows], scores[rows], term_ancestors=ds.term_ancestors, ia=ia, ic=ic)
+        out["novel"] = {k: novel[k] for k in ("fmax", "auc", "wfmax", "smin", "aupr", "top10_ic",
+                                              "top10_precision", "n_genes") if k in novel}
+    return out
 
 
 def run_cell(
@@ -191,11 +281,15 @@ def run_cell(
     config: BenchmarkConfig,
     out_dir: Path,
     train_and_predict: Callable | None = None,
+    context: SplitContext | None = None,
 ) -> dict:
-    """Train, predict and evaluate one cell; write `<out>/cells/<id>.json` atomically."""
+    """Train, predict and evaluate one cell; write `<out>/cells/<id>.json` atomically.
+    `context` (`split_context`) is shared by the cells of one dataset x split."""
     if train_and_predict is None:
         train_and_predict = trainer_train_and_predict
     cid = cell_id(dataset, split, method, seed)
+    context = context or split_context(ds, dataset, split, novel=False)
+    ds = context.ds  # the split's training-genes vocabulary: what is trained and scored
     logger.info("cell %s: training", cid)
     with PeakMemory() as mem:
         start = time.perf_counter()
@@ -203,7 +297,13 @@ def run_cell(
         train_s = time.perf_counter() - start
     start = time.perf_counter()
     test_index = (info or {}).get("test_index")
-    metrics = evaluate_cell(ds, split, scores, test_index=test_index)
+    term_ids = (info or {}).get("term_ids")
+    if term_ids is not None and list(term_ids) != ds.terms["term_id"].astype(str).tolist():
+        raise ValueError(f"cell {cid}: the trainer scored another vocabulary ({len(term_ids)} terms) than the "
+                         f"split's ({ds.n_terms} terms)")
+    metrics = evaluate_cell(ds, split, scores, test_index=test_index, pairs=context.pairs,
+                            novel_rows=context.novel_rows)
+    metrics["terms_not_in_train"] = context.terms_not_in_train
     eval_s = time.perf_counter() - start
     record = {
         "dataset": dataset,
@@ -213,13 +313,14 @@ def run_cell(
         "encoder": config.encoder,
         "subsample": config.subsample,
         "train_config": config.train_config,
-        "config_key": json_safe(cell_config_key(method, config.encoder, split, seed, config.train_config)),
+        "config_key": json_safe(cell_config_key(method, config.encoder, split, seed, config.train_config,
+                                                data=data_fingerprint(ds, split))),
         "metrics": metrics,
         "wall_time_s": train_s,
         "eval_time_s": eval_s,
         "peak_rss_mb": mem.peak_mb,
         "peak_rss_delta_mb": mem.delta_mb,
-        "info": {k: v for k, v in (info or {}).items() if k not in ("test_index", "history")},
+        "info": {k: v for k, v in (info or {}).items() if k not in ("test_index", "history", "term_ids")},
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if config.write_predictions:
@@ -268,28 +369,38 @@ def run_benchmark(
     cells = plan_cells(config)
     manifests: dict[str, dict] = {}
     current: tuple[str, object] | None = None
+    contexts: dict[tuple[str, str], SplitContext] = {}
+    fingerprints: dict[tuple[str, str], str] = {}
     done = skipped = failed = 0
     for dataset, split, method, seed in cells:
         cid = cell_id(dataset, split, method, seed)
         path = out_dir / "cells" / f"{cid}.json"
-        if path.exists():
-            if cell_is_current(path, cell_config_key(method, config.encoder, split, seed, config.train_config),
-                               config.subsample):
-                skipped += 1
-                continue
-            logger.info("cell %s was computed with another configuration; rerunning it", cid)
-        if method in DETERMINISTIC_METHODS and _reuse_other_seed(out_dir, dataset, split, method, seed, config):
-            skipped += 1
-            continue
         if current is None or current[0] != dataset:
+            # loaded before the skip check: a cell is current only for this dataset's data
             ds = loader(dataset)
             if config.subsample:
                 ds = subsample_dataset(ds, config.subsample, seed=0)
             current = (dataset, ds)
             manifests[dataset] = dataset_manifest_summary(ds)
+            contexts = {}
         ds = current[1]
+        if (dataset, split) not in fingerprints:
+            fingerprints[(dataset, split)] = data_fingerprint(ds, split)
+        data = fingerprints[(dataset, split)]
+        if path.exists():
+            if cell_is_current(path, cell_config_key(method, config.encoder, split, seed, config.train_config, data),
+                               config.subsample):
+                skipped += 1
+                continue
+            logger.info("cell %s was computed with another configuration or dataset; rerunning it", cid)
+        if method in DETERMINISTIC_METHODS and _reuse_other_seed(out_dir, dataset, split, method, seed, config, data):
+            skipped += 1
+            continue
         try:
-            run_cell(ds, dataset, split, method, seed, config, out_dir, train_and_predict)
+            if (dataset, split) not in contexts:
+                # the novel view needs DIAMOND against the other species: not for leakage checks
+                contexts[(dataset, split)] = split_context(ds, dataset, split, novel=dataset not in LEAKAGE_DATASETS)
+            run_cell(ds, dataset, split, method, seed, config, out_dir, train_and_predict, contexts[(dataset, split)])
             done += 1
             (out_dir / "failed" / f"{cid}.txt").unlink(missing_ok=True)
         except Exception as exc:  # noqa: BLE001 - one failing method must not stop the table
@@ -306,15 +417,15 @@ def run_benchmark(
                 manifests[dataset] = dataset_manifest_summary(loader(dataset))
             except Exception as exc:  # noqa: BLE001
                 logger.warning("no manifest for %s: %s", dataset, exc)
-    df = collect_cells(out_dir, config)
+    df = collect_cells(out_dir, config, fingerprints)
     write_tables(df, out_dir, manifests=manifests, command=command, config=config)
     return df
 
 
 def _reuse_other_seed(out_dir: Path, dataset: str, split: str, method: str, seed: int,
-                      config: BenchmarkConfig) -> bool:
+                      config: BenchmarkConfig, data: str | None = None) -> bool:
     """For a seed-independent method, copy a current cell of another seed as this seed's."""
-    key = cell_config_key(method, config.encoder, split, seed, config.train_config)
+    key = cell_config_key(method, config.encoder, split, seed, config.train_config, data)
     for path in sorted((out_dir / "cells").glob(f"{cell_id(dataset, split, method, 0)[:-1]}*.json")):
         if path.stem == cell_id(dataset, split, method, seed) or not cell_is_current(path, key, config.subsample):
             continue
@@ -329,24 +440,51 @@ def _reuse_other_seed(out_dir: Path, dataset: str, split: str, method: str, seed
     return False
 
 
-def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = None) -> pd.DataFrame:
+def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = None,
+                  fingerprints: dict[tuple[str, str], str] | None = None) -> pd.DataFrame:
     """One row per finished cell: identifiers, metrics (bins flattened) and resources.
 
     With `config`, cells computed with another resolved training configuration than the one
-    `config` gives them (stale cells of older defaults) are left out; their ids are listed
-    in df.attrs["stale"], so that no table mixes configurations."""
-    rows, stale = [], []
+    `config` gives them (stale cells of older defaults or an older protocol) are left out;
+    their ids are listed in df.attrs["stale"], so that no table mixes configurations. The
+    dataset fingerprint must match `fingerprints[(dataset, split)]` when given; without it,
+    only the cells of the most recently finished fingerprint of each dataset x split are
+    kept (a half-rerun dataset does not mix old and new data)."""
+    rows, stale, records = [], [], []
     for path in sorted(Path(out_dir, "cells").glob("*.json")):
         rec = json.loads(path.read_text())
         if config is not None:
-            key = cell_config_key(rec["method"], config.encoder, rec["split"], rec["seed"], config.train_config)
-            if rec.get("config_key") != json_safe(key) or rec.get("subsample") != config.subsample:
+            given = (fingerprints or {}).get((rec["dataset"], rec["split"]))
+            key = json_safe(cell_config_key(rec["method"], config.encoder, rec["split"], rec["seed"],
+                                            config.train_config, given))
+            theirs = dict(rec.get("config_key") or {})
+            if given is None:
+                theirs.pop("data", None)
+            if theirs != key or rec.get("subsample") != config.subsample:
                 stale.append(path.stem)
                 continue
+        records.append((path, rec))
+    latest: dict[tuple[str, str], tuple[str, object]] = {}
+    for _, rec in records:
+        group, finished = (rec["dataset"], rec["split"]), str(rec.get("finished", ""))
+        if group not in latest or finished > latest[group][0]:
+            latest[group] = (finished, (rec.get("config_key") or {}).get("data"))
+    for path, rec in records:
+        if (rec.get("config_key") or {}).get("data") != latest[(rec["dataset"], rec["split"])][1]:
+            stale.append(path.stem)
+            continue
         m = rec["metrics"]
         row = {k: rec[k] for k in ("dataset", "split", "method", "seed", "encoder")}
-        for key in ("fmax", "threshold", "precision", "recall", "coverage", "aupr", "smin", "auc"):
+        for key in ("fmax", "threshold", "precision", "recall", "coverage", "aupr", "smin", "auc", "wfmax",
+                    "top10_ic", "top10_precision"):
             row[key] = m.get(key)
+        row["excl_rate_pred"] = m.get("exclusion_rate_predicted")
+        row["excl_rate_true"] = m.get("exclusion_rate_true")
+        novel = m.get("novel") or {}
+        for key in ("fmax", "auc", "wfmax", "smin", "top10_ic", "top10_precision"):
+            row[f"novel_{key}"] = novel.get(key)
+        row["novel_n_genes"] = novel.get("n_genes")
+        row["terms_not_in_train"] = m.get("terms_not_in_train")
         for label, value in (m.get("auc_bins") or {}).items():
             row[f"auc_{label}"] = value
         for label, value in (m.get("fmax_bins") or {}).items():
@@ -360,7 +498,9 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
         rows.append(row)
     df = pd.DataFrame(rows)
     if not df.empty:
-        df = df.astype({c: float for c in df.columns if c.startswith(("fmax", "auc", "threshold", "precision", "recall", "coverage", "aupr", "smin"))})
+        df = df.astype({c: float for c in df.columns if c.startswith((
+            "fmax", "auc", "threshold", "precision", "recall", "coverage", "aupr", "smin", "wfmax", "top10",
+            "excl_", "novel_"))})
     if stale:
         logger.warning("%d stale cells (another configuration) left out of the tables", len(stale))
     df.attrs["stale"] = stale

@@ -17,7 +17,7 @@ SMOKE_TRAIN_CONFIG = {"max_epochs": 5, "min_epochs": 1, "patience": 2}  # TrainC
 
 
 def register(subparsers) -> None:
-    from genepheno_core.benchmark import DATASETS, LEAKAGE_DATASET, METHODS
+    from genepheno_core.benchmark import DATASETS, LEAKAGE_DATASETS, METHODS
 
     p = subparsers.add_parser(
         "benchmark",
@@ -25,9 +25,10 @@ def register(subparsers) -> None:
         description=(
             "Resumable benchmark: each finished (dataset, split, method, seed) cell is stored in "
             "OUT/cells/ and skipped next time; OUT/benchmark.{csv,json,md} are rewritten from all "
-            f"cells at the end. Datasets: {', '.join(DATASETS)} and {LEAKAGE_DATASET} (mpo without "
-            "IMP/IGI GO evidence, the leakage check). Splits default to random + homology "
-            "(temporal for hpo-temporal)."
+            f"cells at the end. Datasets: {', '.join(DATASETS)} and the leakage checks "
+            f"{', '.join(LEAKAGE_DATASETS)} (without IMP/IGI/HMP/HGI GO evidence). Splits default to "
+            "random + homology (temporal for hpo-temporal). Each split is trained and scored on the "
+            "terms with >= 11 of its training genes."
         ),
     )
     p.add_argument("--datasets", nargs="+", default=None, metavar="NAME", help=f"default: {' '.join(DATASETS)}")

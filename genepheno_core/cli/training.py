@@ -79,6 +79,9 @@ def handler(args: argparse.Namespace) -> int:
     result = trainer.run_and_save(config, dataset)
     metrics = result.valid_metrics
     print(f"checkpoint: {out_dir}")
+    kept, total = result.dataset.n_terms, dataset.n_terms
+    print(f"vocabulary: {kept} terms with >= {dataset.min_genes} training genes"
+          + (f" ({total - kept} more reach it only with valid/test genes: not trained or scored)" if kept < total else ""))
     print(f"validation: Fmax {metrics['fmax']:.4f} (threshold {metrics['threshold']:.2f}), "
           f"AUC {metrics['auc']:.4f}, AUPR {metrics['aupr']:.4f}"
           + (f", concept AUC {metrics['concept_auc']:.4f}" if "concept_auc" in metrics else ""))
@@ -87,7 +90,8 @@ def handler(args: argparse.Namespace) -> int:
 
         scores = result.test_scores()
         genes = dataset.genes["gene_id"].iloc[result.data.test].astype(str).tolist()
-        n = write_predictions(args.predictions_out, genes, dataset.terms["term_id"].astype(str).tolist(), scores)
+        terms = result.dataset.terms["term_id"].astype(str).tolist()  # the split's training-genes vocabulary
+        n = write_predictions(args.predictions_out, genes, terms, scores)
         print(f"test predictions: {n} rows for {len(genes)} genes -> {args.predictions_out}")
     print(f"time: {time.perf_counter() - start:.1f} s")
     logger.debug("%s", json.dumps({k: v for k, v in metrics.items() if not isinstance(v, dict)}, default=str))

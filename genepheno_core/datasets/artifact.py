@@ -126,6 +126,65 @@ class Dataset:
             manifest=dict(self.manifest),
         )
 
+    @property
+    def min_genes(self) -> int:
+        """The vocabulary rule's minimum gene count (build config; 11 by default)."""
+        return int((self.manifest.get("config") or {}).get("min_genes", 11))
+
+    def split_vocabulary(self, column: str) -> np.ndarray:
+        """(n_terms,) bool: the terms with >= min_genes genes among the TRAINING genes of
+        split `column`. The dataset keeps every term with >= min_genes genes overall (a
+        superset of every split's vocabulary); a term that reaches the count only with
+        valid/test genes is chosen by the genes it is scored on, so it is neither trained
+        nor scored."""
+        train = self.split_indices("train", column)
+        counts = np.asarray(self.labels[train].sum(axis=0)).ravel()  # (K,) training genes per term
+        return counts >= self.min_genes
+
+    def restrict_terms(self, keep) -> Dataset:
+        """A new Dataset with only the term columns `keep` (bool mask or indices); genes,
+        GO and splits unchanged (a gene may be left without labels)."""
+        keep = np.asarray(keep)
+        cols = np.flatnonzero(keep) if keep.dtype == bool else keep.astype(np.int64)
+        anc = sp.csr_matrix(self.term_ancestors)
+        return Dataset(
+            name=self.name,
+            genes=self.genes,
+            labels=self.labels[:, cols].tocsr(),
+            terms=self.terms.iloc[cols].reset_index(drop=True),
+            # the ancestor closure restricted to kept terms is still a closure
+            term_ancestors=anc[cols][:, cols].tocsr(),
+            go=self.go,
+            go_terms=self.go_terms,
+            splits=self.splits,
+            manifest=dict(self.manifest),
+        )
+
+    def for_split(self, column: str) -> Dataset:
+        """This dataset with the label vocabulary of split `column` (`split_vocabulary`):
+        what is trained and scored on that split. Returns self when nothing is dropped."""
+        keep = self.split_vocabulary(column)
+        if keep.all():
+            return self
+        out = self.restrict_terms(keep)
+        out.manifest["vocabulary"] = {"split": column, "terms": int(keep.sum()),
+                                      "terms_not_in_train": int((~keep).sum())}
+        logger.info("%s, %s split: %d of %d terms have >= %d training genes; %d only reach it with "
+                    "valid/test genes and are not trained or scored", self.name, column, int(keep.sum()),
+                    keep.size, self.min_genes, int((~keep).sum()))
+        return out
+
+    def with_terms_of(self, term_ids, split: str = "random") -> Dataset:
+        """This dataset in the label vocabulary `term_ids` (a model's terms): self when they
+        are already the dataset's, else the `split` vocabulary (`for_split`) when that is
+        it (models trained since the training-genes vocabulary rule), else self (so that
+        the caller's compatibility check names the mismatch)."""
+        term_ids = [str(t) for t in term_ids]
+        if term_ids == self.terms["term_id"].astype(str).tolist() or split not in self.splits.columns:
+            return self
+        restricted = self.for_split(split)
+        return restricted if term_ids == restricted.terms["term_id"].astype(str).tolist() else self
+
     def term_index(self) -> dict[str, int]:
         """{term_id: column of labels}."""
         return {t: i for i, t in enumerate(self.terms["term_id"])}

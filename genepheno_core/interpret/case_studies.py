@@ -89,6 +89,7 @@ def interpretability_check(model=None, dataset=None, min_genes: int = 20, split:
     model = resolve_model(model)
     W = np.asarray(model.W_p, dtype=np.float64)  # (K, J)
     if dataset is not None:
+        dataset = dataset.with_terms_of(model.terms["term_id"], split)
         model.check_compatible(dataset)
         train = dataset.split_indices("train", split)
         go_index = {g: i for i, g in enumerate(dataset.go_terms["go_id"].astype(str))}

@@ -128,6 +128,7 @@ def write_explain_extras(model_dir: str | Path, dataset, split: str = "random", 
 
     model_dir = Path(model_dir)
     model = load_model(model_dir)
+    dataset = dataset.with_terms_of(model.terms["term_id"], split)
     model.check_compatible(dataset)
     train = dataset.split_indices("train", split)
     k = len(dataset.terms)

@@ -175,7 +175,8 @@ class TrainConfig:
 
 
 # the other species' dataset used by cross_species="auto"
-CROSS_SPECIES = {"hpo": "mpo", "hpo-temporal": "mpo", "gwas": "mpo", "mpo": "hpo", "mpo-no-imp-igi": "hpo"}
+CROSS_SPECIES = {"hpo": "mpo", "hpo-temporal": "mpo", "gwas": "mpo", "mpo": "hpo", "mpo-no-imp-igi": "hpo",
+                 "hpo-no-imp-igi": "mpo"}
 
 
 # settings that do not change the trained result (allowed to differ on --resume)

@@ -484,7 +484,7 @@ def run_and_save(config: TrainConfig, dataset, embeddings: np.ndarray | None = N
 
     out_dir = Path(config.out_dir) if config.out_dir else default_out_dir(config)
     result = run(config, dataset, embeddings, resume_dir=_resume_dir(out_dir), epoch_callback=epoch_callback)
-    save_checkpoint(out_dir, result, dataset, config)
+    save_checkpoint(out_dir, result, result.dataset, config)
     shutil.rmtree(_resume_dir(out_dir), ignore_errors=True)
     logger.info("checkpoint written to %s", out_dir)
     return result
@@ -527,6 +527,7 @@ class RunResult:
     fit: dict
     seconds: float
     extra: dict = field(default_factory=dict)  # baseline parameters worth saving
+    dataset: object = None  # the dataset as trained: the split's training-genes vocabulary
 
     def test_scores(self) -> np.ndarray:
         if self.module is not None:
@@ -541,9 +542,14 @@ def run(
     resume_dir: Path | None = None,
     epoch_callback=None,
 ) -> RunResult:
-    """Fit `config.model` and score the validation genes (no file written)."""
+    """Fit `config.model` and score the validation genes (no file written).
+
+    The label vocabulary is the split's (`Dataset.for_split`): terms with >= min_genes
+    TRAINING genes; `result.dataset` is the dataset as trained."""
     torch.set_num_threads(max(1, config.num_threads))
     start = time.perf_counter()
+    if hasattr(dataset, "for_split"):
+        dataset = dataset.for_split(config.split)
     data = prepare_data(dataset, config, embeddings)
     module, fit, extra = None, {}, {}
     if config.spec.neural:
@@ -563,7 +569,7 @@ def run(
     seconds = time.perf_counter() - start
     logger.info("%s: valid Fmax %.4f AUC %.4f (%.0f s)", config.run_name, valid_metrics["fmax"],
                 valid_metrics["auc"], seconds)
-    return RunResult(config, data, module, valid_scores, valid_metrics, threshold, fit, seconds, extra)
+    return RunResult(config, data, module, valid_scores, valid_metrics, threshold, fit, seconds, extra, dataset)
 
 
 def _baseline_scores(config: TrainConfig, dataset, data: PreparedData, rows: np.ndarray) -> np.ndarray:
@@ -586,7 +592,8 @@ def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
     """Train `method` on the training genes of `split` and score its test genes.
 
     Returns (test_scores (n_test, K) probabilities, info) with info keys: test_index (row
-    indices of the test genes in the dataset), valid_metrics, threshold, seconds, epochs,
+    indices of the test genes in the dataset), term_ids (the K terms of the split's
+    training-genes vocabulary, `Dataset.for_split`), valid_metrics, threshold, seconds, epochs,
     best_epoch, history, config, and checkpoint (path, when config.out_dir is set).
     Works for every method in TrainConfig's METHODS, baselines included.
     """
@@ -604,6 +611,7 @@ def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
     test_scores = result.test_scores()
     info = {
         "test_index": result.data.test,
+        "term_ids": result.dataset.terms["term_id"].astype(str).tolist() if hasattr(result.dataset, "terms") else None,
         "valid_metrics": result.valid_metrics,
         "threshold": result.threshold,
         "seconds": result.seconds,
