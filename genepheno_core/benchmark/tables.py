@@ -18,25 +18,37 @@ import pandas as pd
 
 from genepheno_core.benchmark.config import (
     ABLATIONS,
-    LEAKAGE_DATASET,
+    LEAKAGE_DATASETS,
     METHODS,
-    REFERENCES,
+    NEGATIVE_CONTROL_DATASETS,
     json_safe,
 )
 from genepheno_core.benchmark.resources import environment
 from genepheno_core.evaluation.metrics import FREQUENCY_BINS
 from genepheno_core.io import atomic_write_text
-from genepheno_core.methods import is_ablation, method_spec
+from genepheno_core.methods import ABLATIONS as ABLATION_SPECS
+from genepheno_core.methods import main_row_label, reads, split_method
 
 logger = logging.getLogger(__name__)
 
 BIN_LABELS = tuple(label for label, _, _ in FREQUENCY_BINS)
+# benchmark v2: specificity of the predictions (grid.collect_cells; NaN in older cells)
+SPECIFIC_COLUMNS = ("wfmax", "top10_ic", "top10_precision", "excl_rate_pred", "excl_rate_true")
+# the same metrics on the novel test genes (no hit in the other species)
+NOVEL_COLUMNS = ("novel_fmax", "novel_auc", "novel_wfmax", "novel_top10_ic", "novel_top10_precision", "novel_n_genes")
 METRIC_COLUMNS = (
     ("fmax", "auc")
     + tuple(f"fmax_{b}" for b in BIN_LABELS)
     + tuple(f"auc_{b}" for b in BIN_LABELS)
     + ("aupr", "smin", "precision", "recall", "coverage", "threshold", "wall_time_s", "peak_rss_mb")
+    + SPECIFIC_COLUMNS
+    + NOVEL_COLUMNS
 )
+# per dataset x split, the same in every cell of it (grid.collect_cells)
+VOCABULARY_COLUMNS = ("n_terms", "terms_not_in_train", "n_test_genes")
+KEYS = ["dataset", "split", "method"]
+# footnote mark of a difference computed on means (no seed in common) instead of per seed
+ON_MEANS = "†"
 
 
 def _method_order(methods: Sequence[str]) -> list[str]:
@@ -44,25 +56,99 @@ def _method_order(methods: Sequence[str]) -> list[str]:
     return known + sorted(set(methods) - set(known))
 
 
+def _finite(value) -> bool:
+    try:
+        return value is not None and bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _variant_label(method: str) -> str | None:
+    """"pasted protein" for an input-variant row ("genepheno-no-go"), None for every other method."""
+    try:
+        return main_row_label(method)
+    except ValueError:  # a method the registry does not know (older cells)
+        return None
+
+
+def main_row_names(methods: Sequence[str]) -> dict[str, str]:
+    """The main tables' row names of the input-variant rows: "genepheno-no-go" -> "genepheno (pasted protein)"."""
+    return {m: f"{split_method(m)[0]} ({_variant_label(m)})" for m in methods if _variant_label(m)}
+
+
+def _row_name(method: str) -> str:
+    """A row name in the tables of every method: "genepheno-no-go (pasted protein)"."""
+    label = _variant_label(method)
+    return f"{method} ({label})" if label else method
+
+
+def _per_seed(cells: pd.DataFrame, dataset: str, split: str, method: str, metric: str) -> pd.Series:
+    """metric by seed of one (dataset, split, method); missing values dropped."""
+    if metric not in cells.columns:
+        return pd.Series(dtype=float)
+    sel = cells[(cells.dataset == dataset) & (cells.split == split) & (cells.method == method)]
+    values = pd.to_numeric(sel[metric], errors="coerce")
+    return values.groupby(sel["seed"]).mean().dropna()
+
+
+def paired_difference(a: pd.Series, b: pd.Series) -> dict:
+    """a - b for two Series indexed by seed: mean and sd (ddof=1) over the seeds both have
+    (paired), else the difference of the means (not paired, sd NaN); NaN when one is empty."""
+    a, b = a.dropna(), b.dropna()
+    if a.empty or b.empty:
+        return {"mean": np.nan, "sd": np.nan, "n_pairs": 0, "paired": False}
+    common = a.index.intersection(b.index)
+    if len(common):
+        d = a.loc[common] - b.loc[common]
+        return {"mean": float(d.mean()), "sd": float(d.std(ddof=1)) if len(d) > 1 else np.nan,
+                "n_pairs": len(d), "paired": True}
+    return {"mean": float(a.mean() - b.mean()), "sd": np.nan, "n_pairs": 0, "paired": False}
+
+
+def naive_deltas(cells: pd.DataFrame, metric: str = "fmax") -> pd.DataFrame:
+    """Per (dataset, split, method): metric minus naive's, per seed where both have that seed
+    (`paired_difference`); columns {metric}_minus_naive_mean / _sd / _n_pairs / _paired."""
+    rows = []
+    if cells.empty or metric not in cells.columns:
+        return pd.DataFrame(columns=KEYS)
+    for (d, s, m), _ in cells.groupby(KEYS, sort=False):
+        naive = _per_seed(cells, d, s, "naive", metric)
+        if naive.empty:
+            continue
+        diff = paired_difference(_per_seed(cells, d, s, m, metric), naive)
+        rows.append({"dataset": d, "split": s, "method": m, **{f"{metric}_minus_naive_{k}": v for k, v in diff.items()}})
+    return pd.DataFrame(rows, columns=None if rows else KEYS)
+
+
 def summarize(cells: pd.DataFrame) -> pd.DataFrame:
-    """Mean, sd (ddof=1; NaN for one seed) and seed count per (dataset, split, method)."""
+    """Mean, sd (ddof=1; NaN for one seed) and seed count per (dataset, split, method), and
+    Fmax minus naive's Fmax (`naive_deltas`)."""
     if cells.empty:
         return pd.DataFrame()
     cols = [c for c in METRIC_COLUMNS if c in cells.columns]
-    grouped = cells.groupby(["dataset", "split", "method"], sort=False)[cols]
+    # older cells lack the v2 metrics: None -> NaN so that the means skip them
+    values = cells[cols].apply(pd.to_numeric, errors="coerce")
+    grouped = pd.concat([cells[KEYS], values], axis=1).groupby(KEYS, sort=False)
     mean = grouped.mean().add_suffix("_mean")
     sd = grouped.std(ddof=1).add_suffix("_sd")
-    n = cells.groupby(["dataset", "split", "method"], sort=False)["seed"].nunique().rename("n_seeds")
-    return pd.concat([mean, sd, n], axis=1).reset_index()
+    n = cells.groupby(KEYS, sort=False)["seed"].nunique().rename("n_seeds")
+    summary = pd.concat([mean, sd, n], axis=1).reset_index()
+    deltas = naive_deltas(cells)
+    return summary.merge(deltas, on=KEYS, how="left") if len(deltas) else summary
 
 
 def pct(mean: float, sd: float | None = None) -> str:
     """'31.14 ± 0.42' in percent; '-' for missing; no sd part for a single seed."""
-    if mean is None or not np.isfinite(mean):
+    return num(mean, sd, scale=100)
+
+
+def num(mean: float, sd: float | None = None, *, scale: float = 1, digits: int = 2, sign: bool = False) -> str:
+    """mean (± sd) times `scale` with `digits` decimals ('+' in front with sign); '-' for missing."""
+    if not _finite(mean):
         return "-"
-    text = f"{100 * mean:.2f}"
-    if sd is not None and np.isfinite(sd):
-        text += f" ± {100 * sd:.2f}"
+    text = f"{scale * float(mean):{'+' if sign else ''}.{digits}f}"
+    if _finite(sd):
+        text += f" ± {scale * float(sd):.{digits}f}"
     return text
 
 
@@ -72,38 +158,71 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _cell(summary: pd.DataFrame, dataset: str, split: str, method: str, metrics=("fmax", "auc")) -> str:
+def _row(summary: pd.DataFrame, dataset: str, split: str, method: str) -> pd.Series | None:
     sel = summary[(summary.dataset == dataset) & (summary.split == split) & (summary.method == method)]
-    if sel.empty:
+    return None if sel.empty else sel.iloc[0]
+
+
+def _cell(summary: pd.DataFrame, dataset: str, split: str, method: str, metrics=("fmax", "auc")) -> str:
+    r = _row(summary, dataset, split, method)
+    if r is None:
         return "-"
-    r = sel.iloc[0]
     return " / ".join(pct(r.get(f"{m}_mean"), r.get(f"{m}_sd")) for m in metrics)
 
 
-def _best_marks(summary: pd.DataFrame, dataset: str, split: str, methods: Sequence[str]) -> dict[str, str]:
+def _best(values: dict[str, float], lower: bool = False) -> set[str]:
+    """The keys of the best finite value (ties within 5e-5: all of them)."""
+    finite = {k: float(v) for k, v in values.items() if _finite(v)}
+    if not finite:
+        return set()
+    best = min(finite.values()) if lower else max(finite.values())
+    return {k for k, v in finite.items() if abs(v - best) <= 5e-5}
+
+
+def _best_marks(summary: pd.DataFrame, dataset: str, split: str, methods: Sequence[str]) -> dict[str, set]:
     """Bold the best Fmax and best AUC mean among `methods`."""
-    sel = summary[(summary.dataset == dataset) & (summary.split == split) & summary.method.isin(methods)]
     marks = {}
     for metric in ("fmax", "auc"):
-        col = f"{metric}_mean"
-        if col in sel and sel[col].notna().any():
-            best = sel[col].max()
-            marks[metric] = set(sel.loc[np.isclose(sel[col], best, rtol=0, atol=5e-5), "method"])  # ties: all
+        values = {}
+        for m in methods:
+            r = _row(summary, dataset, split, m)
+            if r is not None:
+                values[m] = r.get(f"{metric}_mean")
+        marks[metric] = _best(values)
     return marks
 
 
-def main_table(summary: pd.DataFrame, columns: Sequence[tuple[str, str]], methods: Sequence[str]) -> str:
-    """Methods x (dataset, split): "Fmax / AUC" (All), best of each column in bold."""
-    header = ["method"] + [f"{d} ({s})" for d, s in columns]
+def _bold(text: str, on: bool) -> str:
+    return f"**{text}**" if on and text != "-" else text
+
+
+def _minus_naive(r: pd.Series | None, metric: str = "fmax") -> str:
+    """'+2.34 ± 0.20' (points, per seed) or '+2.34†' (on means)."""
+    if r is None or not _finite(r.get(f"{metric}_minus_naive_mean")):
+        return "-"
+    text = num(r[f"{metric}_minus_naive_mean"], r.get(f"{metric}_minus_naive_sd"), scale=100, sign=True)
+    return text if bool(r.get(f"{metric}_minus_naive_paired")) else text + ON_MEANS
+
+
+def main_table(summary: pd.DataFrame, columns: Sequence[tuple[str, str]], methods: Sequence[str], *,
+               labels: dict[str, str] | None = None, minus_naive: bool = False) -> str:
+    """Methods x (dataset, split): "Fmax / AUC" (All), best of each column in bold; rows named
+    by `labels` where given; with minus_naive a "Fmax − naive" column after each."""
+    labels = labels or {}
+    header = ["method"]
+    for d, s in columns:
+        header += [f"{d} ({s})"] + ([f"{d} ({s}) Fmax − naive"] if minus_naive else [])
     rows = []
     marks = {c: _best_marks(summary, c[0], c[1], methods) for c in columns}
     for method in methods:
-        row = [method]
+        row = [labels.get(method, method)]
         for d, s in columns:
             parts = _cell(summary, d, s, method).split(" / ")
             if len(parts) == 2:
-                parts = [f"**{p}**" if method in marks[(d, s)].get(m, ()) and p != "-" else p for p, m in zip(parts, ("fmax", "auc"))]
+                parts = [_bold(p, method in marks[(d, s)][m]) for p, m in zip(parts, ("fmax", "auc"))]
             row.append(" / ".join(parts))
+            if minus_naive:
+                row.append(_minus_naive(_row(summary, d, s, method)))
         if any(c != "-" for c in row[1:]):  # methods not run on these columns are left out
             rows.append(row)
     return markdown_table(header, rows)
@@ -114,10 +233,9 @@ def bin_table(summary: pd.DataFrame, dataset: str, split: str, methods: Sequence
     header = ["method", "All"] + list(BIN_LABELS)
     rows = []
     for method in methods:
-        sel = summary[(summary.dataset == dataset) & (summary.split == split) & (summary.method == method)]
-        if sel.empty:
+        r = _row(summary, dataset, split, method)
+        if r is None:
             continue
-        r = sel.iloc[0]
         row = [method, f"{pct(r.get('fmax_mean'), r.get('fmax_sd'))} / {pct(r.get('auc_mean'), r.get('auc_sd'))}"]
         for b in BIN_LABELS:
             row.append(f"{pct(r.get(f'fmax_{b}_mean'))} / {pct(r.get(f'auc_{b}_mean'))}")
@@ -125,34 +243,190 @@ def bin_table(summary: pd.DataFrame, dataset: str, split: str, methods: Sequence
     return markdown_table(header, rows)
 
 
+def _marked_table(summary: pd.DataFrame, dataset: str, split: str, methods: Sequence[str], columns) -> str:
+    """Methods x `columns` ((header, render(row) -> (text, value), mark: "max" / "min" / None)),
+    the best value of each marked column in bold; methods without a cell left out."""
+    rows, values = [], []
+    for method in methods:
+        r = _row(summary, dataset, split, method)
+        if r is None:
+            continue
+        rows.append([_row_name(method)])
+        values.append([])
+        for _, render, _ in columns:
+            text, value = render(r)
+            rows[-1].append(text)
+            values[-1].append(value)
+    for j, (_, _, mark) in enumerate(columns):
+        if mark is None:
+            continue
+        best = _best({i: v[j] for i, v in enumerate(values)}, lower=mark == "min")
+        for i in best:
+            rows[i][j + 1] = _bold(rows[i][j + 1], True)
+    return markdown_table(["method"] + [h for h, _, _ in columns], rows)
+
+
+def _metric(name: str, *, scale: float = 100, digits: int = 2, sd: bool = True):
+    """A column renderer: (text, value) of `name`'s mean (± sd) from a summary row."""
+    return lambda r: (num(r.get(f"{name}_mean"), r.get(f"{name}_sd") if sd else None, scale=scale, digits=digits),
+                      r.get(f"{name}_mean"))
+
+
+def specific_table(summary: pd.DataFrame, dataset: str, split: str, methods: Sequence[str]) -> str:
+    """Methods x (Fmax, wFmax, Smin, Fmax − naive, top-10 IC, top-10 precision, exclusion rates)."""
+    columns = [
+        ("Fmax %", _metric("fmax"), "max"),
+        ("wFmax %", _metric("wfmax"), "max"),
+        ("Smin", _metric("smin", scale=1), "min"),
+        ("Fmax − naive", lambda r: (_minus_naive(r), r.get("fmax_minus_naive_mean")), "max"),
+        ("top-10 IC (bits)", _metric("top10_ic", scale=1), "max"),
+        ("top-10 precision %", _metric("top10_precision"), "max"),
+        # a consistency constraint, not a score to rank by: no bold
+        ("exclusive pairs both predicted %", _metric("excl_rate_pred", digits=3, sd=False), None),
+        ("both true %", _metric("excl_rate_true", digits=3, sd=False), None),
+    ]
+    return _marked_table(summary, dataset, split, methods, columns)
+
+
+def novel_table(summary: pd.DataFrame, dataset: str, split: str, methods: Sequence[str]) -> str:
+    """Methods x (n genes, Fmax, AUC, wFmax, top-10 IC, top-10 precision) on the novel test genes."""
+    columns = [
+        ("n genes", lambda r: (num(r.get("novel_n_genes_mean"), digits=0), None), None),
+        ("Fmax %", _metric("novel_fmax"), "max"),
+        ("AUC %", _metric("novel_auc"), "max"),
+        ("wFmax %", _metric("novel_wfmax"), "max"),
+        ("top-10 IC (bits)", _metric("novel_top10_ic", scale=1), "max"),
+        ("top-10 precision %", _metric("novel_top10_precision"), "max"),
+    ]
+    rows = {m: _row(summary, dataset, split, m) for m in methods}
+    has_novel = [m for m, r in rows.items() if r is not None and _finite(r.get("novel_fmax_mean"))]
+    return _marked_table(summary, dataset, split, has_novel, columns)
+
+
+def leakage_drops(cells: pd.DataFrame, checks: dict[str, str] | None = None, split: str = "random") -> pd.DataFrame:
+    """For every leakage check (check dataset -> the dataset it checks) and every method with
+    cells on both (`split`): Fmax and AUC on each and the drop full − check (per seed where
+    both have that seed, else on means)."""
+    checks = LEAKAGE_DATASETS if checks is None else checks
+    rows = []
+    if cells.empty:
+        return pd.DataFrame()
+    for check, full in checks.items():
+        present = [m for m in _method_order(cells.method.unique())
+                   if not _per_seed(cells, full, split, m, "fmax").empty
+                   and not _per_seed(cells, check, split, m, "fmax").empty]
+        for m in present:
+            try:
+                reads_go = reads(m)["go"]
+            except ValueError:
+                reads_go = None
+            row = {"check": check, "dataset": full, "split": split, "method": m, "reads_go": reads_go}
+            for metric in ("fmax", "auc"):
+                a, b = _per_seed(cells, full, split, m, metric), _per_seed(cells, check, split, m, metric)
+                row[f"{metric}_full"] = float(a.mean()) if len(a) else np.nan
+                row[f"{metric}_check"] = float(b.mean()) if len(b) else np.nan
+                diff = paired_difference(a, b)
+                row[f"{metric}_drop_mean"], row[f"{metric}_drop_sd"] = diff["mean"], diff["sd"]
+                row[f"{metric}_drop_paired"] = diff["paired"]
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def leakage_table(summary: pd.DataFrame, drops: pd.DataFrame, check: str) -> str:
+    """Methods x (reads GO, full Fmax / AUC, check Fmax / AUC, drop of each in points)."""
+    sel = drops[drops.check == check]
+    full, split = sel.dataset.iloc[0], sel.split.iloc[0]
+    header = ["method", "reads GO", f"{full} ({split})", f"{check} ({split})", "Fmax drop", "AUC drop"]
+    rows = []
+    for r in sel.itertuples():
+        drops_text = []
+        for metric in ("fmax", "auc"):
+            text = num(getattr(r, f"{metric}_drop_mean"), getattr(r, f"{metric}_drop_sd"), scale=100, sign=True)
+            drops_text.append(text + ("" if getattr(r, f"{metric}_drop_paired") or text == "-" else ON_MEANS))
+        go = {True: "yes", False: "no"}.get(r.reads_go, "?")
+        rows.append([r.method, go, _cell(summary, full, split, r.method), _cell(summary, check, split, r.method),
+                     *drops_text])
+    return markdown_table(header, rows)
+
+
+def vocabulary(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, split): terms scored (n_terms), terms not in train (terms_not_in_train)
+    and test genes (n_test_genes), from the cells. They are the same for every method of a
+    dataset x split; a difference is logged and the maximum kept, the column named in
+    `differs` (";"-separated)."""
+    rows = []
+    if cells.empty:
+        return pd.DataFrame()
+    for (d, s), group in cells.groupby(["dataset", "split"], sort=False):
+        row, differs = {"dataset": d, "split": s}, []
+        for col in VOCABULARY_COLUMNS:
+            values = pd.to_numeric(group[col], errors="coerce").dropna() if col in group else pd.Series(dtype=float)
+            row[col] = float(values.max()) if len(values) else np.nan
+            if values.nunique() > 1:
+                differs.append(col)
+                logger.warning("%s %s: %s differs between cells (%s); the tables show the maximum",
+                               d, s, col, ", ".join(str(int(v)) for v in sorted(values.unique())))
+        row["differs"] = ";".join(differs)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def vocabulary_table(vocab: pd.DataFrame) -> str:
+    header = ["dataset", "split", "terms scored", "terms not scored (enough genes only with valid/test)", "test genes"]
+    rows = []
+    for r in vocab.to_dict("records"):
+        differs = r["differs"].split(";")
+        rows.append([r["dataset"], r["split"]]
+                    + [num(r[c], digits=0) + (" *" if c in differs else "") for c in VOCABULARY_COLUMNS])
+    return markdown_table(header, rows)
+
+
 def other_metrics_table(summary: pd.DataFrame, dataset: str, split: str, methods: Sequence[str]) -> str:
     header = ["method", "AUPR %", "Smin", "precision %", "recall %", "coverage %", "threshold", "train s", "peak MiB", "seeds"]
     rows = []
     for method in methods:
-        sel = summary[(summary.dataset == dataset) & (summary.split == split) & (summary.method == method)]
-        if sel.empty:
+        r = _row(summary, dataset, split, method)
+        if r is None:
             continue
-        r = sel.iloc[0]
-
-        def num(key, fmt):
-            v = r.get(key)
-            return "-" if v is None or not np.isfinite(v) else fmt.format(v)
-
         rows.append(
             [
                 method,
                 pct(r.get("aupr_mean"), r.get("aupr_sd")),
-                num("smin_mean", "{:.3f}"),
+                num(r.get("smin_mean"), digits=3),
                 pct(r.get("precision_mean")),
                 pct(r.get("recall_mean")),
                 pct(r.get("coverage_mean")),
-                num("threshold_mean", "{:.2f}"),
-                num("wall_time_s_mean", "{:.1f}"),
-                num("peak_rss_mb_mean", "{:.0f}"),
+                num(r.get("threshold_mean")),
+                num(r.get("wall_time_s_mean"), digits=1),
+                num(r.get("peak_rss_mb_mean"), digits=0),
                 str(int(r.get("n_seeds", 0))),
             ]
         )
     return markdown_table(header, rows)
+
+
+def _main_notes(methods: Sequence[str]) -> list[str]:
+    """What the reference and input-variant rows of the main tables are (from the registry)."""
+    notes = []
+    if "go-orth-mlp" in methods:
+        notes.append("go-orth-mlp is a reference, not one of the specified baselines: it feeds the GO bag and the "
+                     "other species' homolog phenotypes (GenePheno's cross-species input) into the go-mlp network, "
+                     "without a bottleneck or readable weights; it shows how much of GenePheno's result the inputs "
+                     "alone give.")
+    for method, name in main_row_names(methods).items():
+        ablation = split_method(method)[1][0]
+        notes.append(f"{name} is `{method}` ({ABLATION_SPECS[ablation].description}), trained for that input.")
+    return [" ".join(notes), ""] if notes else []
+
+
+def _pairs_with(summary: pd.DataFrame, pairs, columns: Sequence[str]) -> list[tuple[str, str]]:
+    """The (dataset, split) pairs where some method has a finite mean of one of `columns`."""
+    keep = []
+    for d, s in pairs:
+        sel = summary[(summary.dataset == d) & (summary.split == s)]
+        if any(f"{c}_mean" in sel and sel[f"{c}_mean"].notna().any() for c in columns):
+            keep.append((d, s))
+    return keep
 
 
 def render_markdown(
@@ -162,14 +436,22 @@ def render_markdown(
     command: str | None = None,
     config=None,
     history: Sequence[str] = (),
+    negative_controls: Sequence[str] | None = None,
+    leakage_checks: dict[str, str] | None = None,
 ) -> str:
+    """benchmark.md from the per-cell DataFrame. negative_controls / leakage_checks default
+    to the benchmark config's NEGATIVE_CONTROL_DATASETS / LEAKAGE_DATASETS."""
+    negative = tuple(NEGATIVE_CONTROL_DATASETS if negative_controls is None else negative_controls)
+    checks = dict(LEAKAGE_DATASETS if leakage_checks is None else leakage_checks)
     out = ["# GenePheno benchmark", ""]
     out.append(
         "Fmax / AUC in %, mean ± sd over seeds (no ± when one seed). Fmax: gene-centric, CAFA "
         "protocol (scores max-propagated to ancestors, roots excluded, thresholds 0.01..0.99 as "
         "cafaeval). AUC: phenotype-centric ROC AUC macro-averaged over terms with both classes "
         "among the test genes. Bins: the term's number of annotated genes in the dataset "
-        "(`terms.n_genes`); per-bin Fmax uses only that bin's terms. Best value of a column in bold."
+        "(`terms.n_genes`); per-bin Fmax uses only that bin's terms. Best value of a column in bold. "
+        f"Differences (Fmax − naive, leakage drops) are in points, computed per seed where both cells "
+        f"have that seed (mean ± sd of the paired differences); {ON_MEANS}: on the means (no seed in common)."
     )
     out.append("")
     if command:
@@ -183,40 +465,79 @@ def render_markdown(
         return "\n".join(out) + "\n"
     summary = summarize(cells)
     methods = _method_order(cells["method"].unique())
-    main_methods = [m for m in methods if m not in ABLATIONS and m not in REFERENCES]
+    # the main rows: baselines, references, genepheno and its input variants (pasted protein, sequence only)
+    main_methods = [m for m in methods if m not in ABLATIONS or _variant_label(m)]
+    names = main_row_names(main_methods)
     pairs = list(dict.fromkeys(zip(summary.dataset, summary.split)))
+    scored = [(d, s) for d, s in pairs if d not in checks]  # leakage-check datasets only in their section
 
+    notes = _main_notes(main_methods)
     for split in ("random", "homology", "temporal"):
-        cols = [(d, s) for d, s in pairs if s == split and d != LEAKAGE_DATASET]
+        cols = [(d, s) for d, s in scored if s == split and d not in negative]
         if cols:
-            out += [f"## Main table: {split} split (All)", "", main_table(summary, cols, main_methods), ""]
+            out += [f"## Main table: {split} split (All)", "", *notes,
+                    main_table(summary, cols, main_methods, labels=names), ""]
+            notes = []  # once, under the first main table
 
-    if any(m in REFERENCES for m in methods):
-        cols = [(d, s) for d, s in pairs if d != LEAKAGE_DATASET]
-        # the methods that read GO, to compare with the reference (go-mlp, go-orth-mlp, genepheno)
-        ref_methods = [m for m in methods if m in METHODS and not is_ablation(m) and method_spec(m).reads_go]
-        out += ["## Reference: GenePheno's non-sequence inputs in a plain MLP (All)", "",
-                "go-orth-mlp is not one of the specified baselines: it feeds the GO bag and the other "
-                "species' homolog phenotypes (GenePheno's cross-species input) into the go-mlp network, "
-                "without a bottleneck or readable weights. It shows how much of GenePheno's result the "
-                "inputs alone give.", "", main_table(summary, cols, ref_methods), ""]
+    cols = [(d, s) for d, s in scored if d in negative]
+    if cols:
+        shown = ", ".join(dict.fromkeys(d for d, _ in cols))
+        out += [f"## Negative control: {shown} (All)", "",
+                f"{shown}: no method separates from the term-frequency prior (naive) there, so it is reported "
+                "as a negative control and not in the main tables. Fmax − naive in points.", "",
+                main_table(summary, cols, main_methods, labels=names, minus_naive=True), ""]
+
+    v2 = _pairs_with(summary, scored, SPECIFIC_COLUMNS)
+    out += ["## Specific phenotypes", "",
+            "Whether a method predicts specific phenotypes or the frequent general ones. wFmax: Fmax with every "
+            "term weighted by its information accretion (CAFA). Smin: remaining uncertainty and misinformation "
+            "in bits of information accretion (lower is better). Fmax − naive: points above the term-frequency "
+            "prior. Top-10: each gene's ten highest-scored terms after removing terms implied by a higher-ranked "
+            "descendant; mean information content (bits, from training frequencies) and precision. Exclusive "
+            "pairs (antonym siblings): % of gene x pair cells with both terms predicted above the Fmax threshold, "
+            "next to the % with both true (a consistency check, not ranked; means over seeds). Best of a "
+            "column in bold.", ""]
+    if v2:
+        for d, s in v2:
+            out += [f"### {d}, {s} split", "", specific_table(summary, d, s, methods), ""]
+    else:
+        out += ["No cell records these metrics yet (cells computed before benchmark v2).", ""]
+
+    novel = _pairs_with(summary, scored, ("novel_fmax",))
+    out += ["## Novel proteins", "",
+            "Each method on the test genes with no hit in the other species (what a user's uncharacterised "
+            "protein looks like); n genes: how many. Best of a column in bold.", ""]
+    if novel:
+        for d, s in novel:
+            out += [f"### {d}, {s} split", "", novel_table(summary, d, s, methods), ""]
+    else:
+        out += ["No cell records these metrics yet (cells computed before benchmark v2).", ""]
 
     ablation_methods = [m for m in methods if m == "genepheno" or m in ABLATIONS]
     if any(m in ABLATIONS for m in ablation_methods):
-        cols = [(d, s) for d, s in pairs if d != LEAKAGE_DATASET]
-        out += ["## Ablations (All)", "", main_table(summary, cols, ablation_methods), ""]
+        out += ["## Ablations (All)", "", main_table(summary, scored, ablation_methods), ""]
 
-    if LEAKAGE_DATASET in set(summary.dataset):
-        cols = [(d, s) for d, s in pairs if d in ("mpo", LEAKAGE_DATASET)]
+    drops = leakage_drops(cells, checks)
+    for check, full in checks.items():
+        if drops.empty or check not in set(drops.check):
+            continue
         out += [
-            "## Leakage check: mpo with and without IMP/IGI GO evidence (All)",
+            f"## Leakage check: {full} with and without mutant-phenotype GO evidence (random split)",
             "",
-            "`mpo-no-imp-igi` is mpo built with the IMP/IGI evidence codes dropped from the GO "
-            "inputs (mouse GO annotations inferred from the same knockout papers as the MP labels).",
+            f"`{check}` is {full} built with the GO annotations of mutant-phenotype evidence (IMP/IGI/HMP/HGI) "
+            "dropped from the GO inputs: they are often made from the same papers as the phenotype labels. "
+            f"Drop: {full} − {check}, in points; methods that do not read GO should not move.",
             "",
-            main_table(summary, cols, methods),
+            leakage_table(summary, drops, check),
             "",
         ]
+
+    vocab = vocabulary(cells)
+    out += ["## Vocabulary", "",
+            "Terms scored in each dataset x split: those with enough training genes (the dataset's min_genes, 11) "
+            "in that split; terms that reach it only with valid/test genes are not scored."
+            + (" *: differs between cells (the maximum shown)." if vocab.differs.any() else ""), "",
+            vocabulary_table(vocab), ""]
 
     out += ["## Per frequency bin (Fmax / AUC)", ""]
     for d, s in pairs:
@@ -256,8 +577,9 @@ def write_tables(
     command: str | None = None,
     config=None,
 ) -> dict[str, Path]:
-    """Write benchmark.csv (one row per cell), benchmark.json (cells, summary, manifests,
-    command, config, environment) and benchmark.md. Returns the paths."""
+    """Write benchmark.csv (one row per cell), benchmark.json (cells, summary with Fmax minus
+    naive, leakage drops, vocabulary, manifests, command, config, environment) and
+    benchmark.md. Returns the paths."""
     out_dir = Path(out_dir)
     paths = {k: out_dir / f"benchmark.{k}" for k in ("csv", "json", "md")}
     # every command that added cells to this directory, oldest first
@@ -280,6 +602,8 @@ def write_tables(
         "environment": environment(),
         "manifests": manifests or {},
         "summary": summary.to_dict("records") if not summary.empty else [],
+        "leakage": leakage_drops(cells).to_dict("records"),
+        "vocabulary": vocabulary(cells).to_dict("records"),
         "cells": cells.to_dict("records"),
     }
     atomic_write_text(paths["json"], json.dumps(json_safe(payload), indent=1, default=str))
