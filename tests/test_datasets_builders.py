@@ -7,6 +7,7 @@ import hashlib
 import os
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from genepheno_core.datasets import DatasetConfig, build_dataset, builders, load_dataset, save_dataset
@@ -119,25 +120,97 @@ def test_mpo_single_gene_genotypes_and_no_abnormal_phenotype():
     assert build_dataset("mpo", NO_HOMOLOGY.replace(drop_imp_igi=True)).go[0].nnz == 0
 
 
-def test_gwas_flat_traits():
-    ds = build_dataset("gwas", NO_HOMOLOGY)
-    # "APOE/APOC1" is not one gene symbol; ZZZ9 has no protein; "A1" is a GOA synonym of
-    # AAA1 (same protein P00001): its HP:0001250 is merged into AAA1, so HP:0001250 has
-    # 2 genes (AAA1, CCC3) and is kept.
-    assert ds.genes["gene_id"].tolist() == ["AAA1", "BBB2", "CCC3"]
-    assert ds.manifest["drops"]["pairs_with_unclean_symbol"] == 1
-    assert ds.manifest["drops"]["genes_without_protein"] == 1
-    assert ds.manifest["drops"]["genes_duplicate_accession"] == 1
-    assert ds.terms["term_id"].tolist() == ["EFO:0000002", "EFO:0000003", "HP:0001250"]
-    assert ds.terms["name"].tolist() == ["trait two", "trait three", "seizure"]
-    assert ds.terms["depth"].tolist() == [1, 2, -1]  # HP:0001250 is not in the EFO fixture
-    assert dense(ds.labels) == [[1, 1, 1], [1, 1, 0], [1, 0, 1]]
-    assert ds.term_ancestors.nnz == 0  # flat labels
-    propagated = build_dataset("gwas", NO_HOMOLOGY.replace(propagate_gwas=True))
-    # HP:0001250 is unknown to EFO: dropped (counted) when propagating over EFO
-    assert propagated.manifest["drops"]["label_remap"]["counts"]["unknown"] == 2
-    assert dense(propagated.term_ancestors) == [[0, 0], [1, 0]]
-    assert dense(propagated.labels) == [[1, 1], [1, 1], [1, 0]]
+@pytest.fixture
+def gwas_inputs(fixture_inputs, monkeypatch):
+    """The gwas builder reads tests/data/datasets/gwas_gt_stats.csv and efo_gwas.json (the
+    other inputs: the shared fixtures). Worked out by hand for the default rules (p <= 5e-8,
+    >= 1 study, propagated over is_a, terms on > half of the genes dropped):
+    - APOE/APOC1 is not one symbol; CCC3-heart disease has no p-value (NA); BBB2-lipid
+      (7.2) and BBB2-heart disease (6.0) miss 5e-8; BBB2-blood at 7.30102999566398 is
+      p = 5e-8 exactly (15-digit -log10) and kept. 10 pairs left.
+    - 7 traits: EFO:0000011/12/21 current, EFO:0000099 replaced by EFO:0000021,
+      EFO:0000098 obsolete (replaced by a MONDO id outside the file), EFO:0000097 obsolete
+      without replacement, HP:0001250 missing; EEE5X keeps no trait.
+    - protein genes AAA1 (+ its alias A1, merged), BBB2, CCC3, DDD4 (ZZZ9 has none):
+      measurement EFO:0000010 is on 4 of 4 (> half: dropped); blood measurement on
+      AAA1, BBB2 and lipid measurement on CCC3, DDD4: 2 of 4 = half, kept.
+    """
+    registry_path = builders._Inputs.path  # the fixture_inputs version
+    own = {"gwas": "gwas_gt_stats.csv", "efo": "efo_gwas.json"}
+
+    def path(self, source, filename, release=None):
+        found = registry_path(self, source, filename, release)
+        return found.with_name(own[source]) if source in own else found
+
+    monkeypatch.setattr(builders._Inputs, "path", path)
+
+
+def test_gwas_pair_and_trait_rules(gwas_inputs):
+    ds = build_dataset("gwas", NO_HOMOLOGY.replace(min_genes=1))
+    drops = ds.manifest["drops"]
+    assert {k: drops[k] for k in (
+        "pairs_read", "pairs_with_unclean_symbol", "pairs_without_pvalue", "pairs_above_p_threshold",
+        "pairs_below_min_studies", "pairs_kept", "traits", "traits_current", "traits_remapped", "traits_obsolete",
+        "traits_obsolete_replacement_not_in_efo", "traits_missing_from_efo", "pairs_trait_not_in_efo",
+        "genes_only_traits_not_in_efo", "terms_above_max_gene_fraction", "genes_without_protein",
+        "genes_duplicate_accession",
+    )} == {
+        "pairs_read": 14, "pairs_with_unclean_symbol": 1, "pairs_without_pvalue": 1, "pairs_above_p_threshold": 2,
+        "pairs_below_min_studies": 0, "pairs_kept": 10, "traits": 7, "traits_current": 3, "traits_remapped": 1,
+        "traits_obsolete": 2, "traits_obsolete_replacement_not_in_efo": 1, "traits_missing_from_efo": 1,
+        "pairs_trait_not_in_efo": 3, "genes_only_traits_not_in_efo": 1, "terms_above_max_gene_fraction": 1,
+        "genes_without_protein": 1, "genes_duplicate_accession": 1,
+    }
+    assert ds.manifest["terms_above_max_gene_fraction"] == {"EFO:0000010": {"name": "measurement", "fraction": 1.0}}
+    assert ds.genes["gene_id"].tolist() == ["AAA1", "BBB2", "CCC3", "DDD4"]
+    # AAA1: blood (p 1e-9) + heart disease via obsolete EFO:0000099 and via its alias A1,
+    # propagated to disease; the root and measurement are not labels
+    assert ds.terms["term_id"].tolist() == ["EFO:0000011", "EFO:0000012", "EFO:0000020", "EFO:0000021"]
+    assert ds.terms["name"].tolist() == ["blood measurement", "lipid measurement", "disease", "heart disease"]
+    assert ds.terms["depth"].tolist() == [2, 2, 1, 2]
+    assert dense(ds.labels) == [[1, 0, 1, 1], [1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0]]
+    assert dense(ds.term_ancestors) == [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0]]
+    # min_genes (2) is _finish's rule: disease and heart disease are on AAA1 only
+    assert build_dataset("gwas", NO_HOMOLOGY).terms["term_id"].tolist() == ["EFO:0000011", "EFO:0000012"]
+
+
+def test_gwas_p_threshold_and_min_studies(gwas_inputs):
+    # p <= 1e-8 (-log10 >= 8): BBB2's only pair left (p = 5e-8) goes; 8.0 exactly stays.
+    # Of the 3 protein genes left, lipid measurement is now on 2 (CCC3, DDD4): > half,
+    # dropped with measurement, so only AAA1 keeps labels
+    strict = build_dataset("gwas", NO_HOMOLOGY.replace(min_genes=1, gwas_max_p=1e-8))
+    assert strict.manifest["drops"]["pairs_above_p_threshold"] == 3
+    assert sorted(strict.manifest["terms_above_max_gene_fraction"]) == ["EFO:0000010", "EFO:0000012"]
+    assert strict.genes["gene_id"].tolist() == ["AAA1"]
+    assert strict.manifest["drops"]["genes_without_labels"] == 2
+    # >= 2 studies: AAA1-blood, DDD4-lipid, EEE5X-HP:0001250 (missing from EFO) are left;
+    # measurement is on both protein genes (dropped), blood and lipid on one each
+    replicated = build_dataset("gwas", NO_HOMOLOGY.replace(min_genes=1, gwas_min_studies=2))
+    drops = replicated.manifest["drops"]
+    assert (drops["pairs_below_min_studies"], drops["pairs_kept"], drops["traits"]) == (7, 3, 3)
+    assert replicated.genes["gene_id"].tolist() == ["AAA1", "DDD4"]
+    assert replicated.terms["term_id"].tolist() == ["EFO:0000011", "EFO:0000012"]
+    assert dense(replicated.labels) == [[1, 0], [0, 1]]
+
+
+def test_gwas_max_gene_fraction_and_flat_labels(gwas_inputs):
+    # fraction 1.0: nothing is on more than all genes, measurement (4 of 4) stays
+    everything = build_dataset("gwas", NO_HOMOLOGY.replace(min_genes=1, gwas_max_gene_fraction=1.0))
+    assert everything.manifest["drops"]["terms_above_max_gene_fraction"] == 0
+    assert everything.terms["term_id"].tolist()[:2] == ["EFO:0000010", "EFO:0000011"]
+    assert everything.terms["n_genes"].tolist() == [4, 2, 2, 1, 1]
+    # fraction 0.4: blood and lipid (2 of 4) go too; the disease terms are on AAA1 only
+    fewer = build_dataset("gwas", NO_HOMOLOGY.replace(min_genes=1, gwas_max_gene_fraction=0.4))
+    assert sorted(fewer.manifest["terms_above_max_gene_fraction"]) == ["EFO:0000010", "EFO:0000011", "EFO:0000012"]
+    assert fewer.genes["gene_id"].tolist() == ["AAA1"]
+    assert fewer.manifest["drops"]["genes_without_labels"] == 4  # BBB2, CCC3, DDD4 and ZZZ9 (no protein)
+    # flat: the remapped traits themselves, no ancestors, depth from EFO
+    flat = build_dataset("gwas", NO_HOMOLOGY.replace(min_genes=1, propagate_gwas=False))
+    assert flat.terms["term_id"].tolist() == ["EFO:0000011", "EFO:0000012", "EFO:0000021"]
+    assert flat.terms["depth"].tolist() == [2, 2, 2]
+    assert dense(flat.labels) == [[1, 0, 1], [1, 0, 0], [0, 1, 0], [0, 1, 0]]
+    assert flat.term_ancestors.nnz == 0
+    assert flat.manifest["flat_labels"] is True
 
 
 def test_hpo_temporal():
@@ -168,14 +241,17 @@ def _files_digest(path, names):
 
 
 def test_build_twice_is_byte_identical_with_homology_split(tmp_path, monkeypatch):
-    # MMseqs2 itself is exercised in test_datasets_splits.py (30 s of fixed start-up cost
-    # on a loaded machine); here a stub clusters P00001 with P00003.
+    # DIAMOND itself is exercised in test_datasets_splits.py; here stubs link P00001 with
+    # P00003 (rows 0 and 2) and report no residual hits.
     from genepheno_core.datasets import splits
 
-    def fake_clusters(ids, sequences, *args, **kwargs):
-        return {i: ("P00001" if i in ("P00001", "P00003") else i) for i in ids}
+    def fake_components(sequences, *args, **kwargs):
+        return np.array([0 if i in (0, 2) else i for i in range(len(sequences))], dtype=np.int64)
 
-    monkeypatch.setattr(splits, "mmseqs_clusters", fake_clusters)
+    monkeypatch.setattr(splits, "local_homology_components", fake_components)
+    monkeypatch.setattr(splits, "_held_out_hits", lambda *a, **k: splits.linking_hits(
+        pd.DataFrame({"query": [], "target": [], "identity": [], "length": []})))
+    monkeypatch.setattr(builders, "residual_similarity", lambda ids, seqs, parts, *a: {"parts": list(map(str, parts))})
     config = DatasetConfig(min_genes=2)
     first = save_dataset(build_dataset("hpo", config), tmp_path / "one")
     second = save_dataset(build_dataset("hpo", config), tmp_path / "two")
@@ -187,6 +263,10 @@ def test_build_twice_is_byte_identical_with_homology_split(tmp_path, monkeypatch
     assert ds.manifest["homology_clusters"] == 3
     parts = ds.splits["homology"].tolist()
     assert parts[0] == parts[2]  # P00001 and P00003 share a cluster -> same part
+    assert ds.manifest["homology_components"]["clusters"] == 3
+    # the residual similarity of every split column is recorded for `data stats`
+    assert ds.manifest["residual_similarity"]["homology"] == {"parts": parts}
+    assert set(ds.manifest["residual_similarity"]) == {"random", "homology"}
 
 
 # ---------------------------------------------------------------- input hashes in manifests

@@ -41,6 +41,12 @@ def test_efo_json(name, private_home):
     assert efo.name("EFO:0000249") == "Alzheimer disease"
     assert efo.remap("EFO:0000999") == "EFO:0000249"
     assert efo.remap_status("EFO:0000692") == (None, "obsolete")  # replacement outside EFO
+    # deprecated + replaced_by read from the JSON: a chain of two, and "replaced_by": null
+    assert efo.remap_status("EFO:0000999") == ("EFO:0000249", "replaced")
+    assert efo.remap_status("EFO:0000998") == ("EFO:0000249", "replaced")
+    assert efo.remap_status("EFO:0000997") == (None, "obsolete")
+    assert efo.info("EFO:0000997").replaced_by == () and efo.is_obsolete("EFO:0000997")
+    assert efo.remap_status("MONDO:0005090") == (None, "unknown")
     assert efo.namespace("EFO:0000249") == "efo"
 
 

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from genepheno_core.errors import InputFormatError
-from genepheno_core.sources.gwas import read_gwas_catalog_associations, read_tiga_gene_trait, trait_uri_to_id
+import pandas as pd
+
+from genepheno_core.sources.gwas import (
+    genome_wide_significant,
+    read_gwas_catalog_associations,
+    read_tiga_gene_trait,
+    trait_uri_to_id,
+)
 
 DATA = Path(__file__).parent / "data" / "sources"
 needs_mirror = pytest.mark.skipif(not os.environ.get("GENEPHENO_MIRROR"), reason="GENEPHENO_MIRROR not set")
@@ -47,6 +54,18 @@ def test_tiga_errors(tmp_path):
     path.write_text('"gene","trait"\n"A","B"\n')
     with pytest.raises(InputFormatError, match="missing columns"):
         read_tiga_gene_trait(path)
+
+
+def test_genome_wide_significant():
+    # TIGA's 15-digit -log10(5e-8) is just below the float -log10(5e-8): still p <= 5e-8
+    mlog = pd.Series([7.30102999566398, 7.3010299, 25.5, None, 5.0], dtype="Float64")
+    assert genome_wide_significant(mlog, 5e-8).tolist() == [True, False, True, False, False]
+    assert genome_wide_significant(mlog, 1e-5).tolist() == [True, True, True, False, True]
+    # on the reader's output: TSEN15 11.4, APOE 25.5, FTO 9.1 pass 1e-9; APOE/APOC1's 7.2 does not
+    frame = read_tiga_gene_trait(DATA / "gt_stats_tiny.csv")
+    assert genome_wide_significant(frame["pvalue_mlog_median"], 1e-9).tolist() == [True, True, False, True]
+    with pytest.raises(ValueError, match="max_p"):
+        genome_wide_significant(mlog, 0.0)
 
 
 @pytest.mark.parametrize("name", ["gwas_catalog_associations_tiny.tsv", "gwas_catalog_associations_tiny.tsv.gz"])

@@ -89,7 +89,7 @@ def load_benchmark_dataset(name: str):
 
 def load_smoke_dataset(name: str):
     """For the smoke run (random split only): the cached dataset if there is one, else the
-    dataset built without the homology split (MMseqs2 clustering is most of the build time),
+    dataset built without the homology split (its all-vs-all DIAMOND search is most of the build time),
     cached as `<name>-no-homology`."""
     from genepheno_core import datasets as dsmod
     from genepheno_core.errors import MissingDataError

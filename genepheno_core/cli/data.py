@@ -3,7 +3,7 @@
     genepheno data fetch SOURCE... [--release R]
     genepheno data build NAME [--min-genes N] [--evidence CODE...] [--drop-imp-igi]
                               [--go-part-of] [--seed S] [--no-homology] [--out DIR] [--force]
-    genepheno data stats NAME_OR_DIR [--json]
+    genepheno data stats NAME_OR_DIR [--json] [--no-similarity]
     genepheno data list
 """
 
@@ -51,7 +51,7 @@ def register(subparsers) -> None:
                        "often come from the same knockout papers as the labels")
     build.add_argument("--go-part-of", action="store_true", help="propagate GO over is_a and part_of")
     build.add_argument("--seed", type=int, default=None, help="split seed (default 0)")
-    build.add_argument("--no-homology", action="store_true", help="skip the MMseqs2 homology split")
+    build.add_argument("--no-homology", action="store_true", help="skip the homology split (its all-vs-all DIAMOND search takes minutes)")
     build.add_argument("--out", default=None, metavar="DIR",
                        help="write the artifact here (default $GENEPHENO_HOME/datasets/NAME)")
     build.add_argument("--force", action="store_true", help="rebuild even if the artifact exists")
@@ -61,6 +61,9 @@ def register(subparsers) -> None:
     stats = sub.add_parser("stats", help="print the statistics of a built dataset")
     stats.add_argument("name", metavar="NAME_OR_DIR", help="dataset name or artifact directory")
     stats.add_argument("--json", action="store_true", help="print JSON instead of text")
+    stats.add_argument("--no-similarity", action="store_true",
+                       help="skip the residual similarity of valid/test to training when the dataset's "
+                       "manifest does not store it (computing it runs DIAMOND, about a minute per split)")
     stats.set_defaults(func=run_stats)
 
     lst = sub.add_parser("list", help="list the datasets and whether they are built")
@@ -123,8 +126,18 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     from genepheno_core.datasets import format_stats, load_dataset
+    from genepheno_core.datasets.stats import split_similarity
+    from genepheno_core.errors import MissingDataError
 
-    stats = load_dataset(args.name).stats()
+    ds = load_dataset(args.name)
+    stats = ds.stats()
+    try:
+        similarity = split_similarity(ds, compute=not args.no_similarity)
+    except MissingDataError as exc:  # no DIAMOND: the counts are still worth printing
+        logger.warning("no residual similarity: %s", exc)
+        similarity = split_similarity(ds, compute=False)
+    if similarity:
+        stats["residual_similarity"] = similarity
     print(json.dumps(stats, indent=2) if args.json else format_stats(stats))
     return 0
 

@@ -19,7 +19,13 @@ import pandas as pd
 from genepheno_core.datasets import assemble
 from genepheno_core.datasets.artifact import Dataset
 from genepheno_core.datasets.config import DATASET_NAMES, DatasetConfig
-from genepheno_core.datasets.splits import homology_split, random_split, temporal_split
+from genepheno_core.datasets.splits import (
+    component_summary,
+    homology_split,
+    random_split,
+    residual_similarity,
+    temporal_split,
+)
 from genepheno_core.errors import GenePhenoError
 from genepheno_core.version import __version__
 
@@ -224,15 +230,26 @@ def _finish(
 
     splits = pd.DataFrame({"random": random_split(len(mapped), config.fractions, config.seed)})
     if config.homology:
-        parts, reps = homology_split(
+        parts, clusters = homology_split(
             mapped["accession"].tolist(), mapped["sequence"].tolist(), config.fractions, config.seed,
             config.min_seq_id, config.coverage, config.threads,
+            rule=config.homology_rule, min_identity=config.homology_min_identity,
+            min_length=config.homology_min_length,
         )
         splits["homology"] = parts
-        manifest["homology_clusters"] = int(len(set(reps)))
+        manifest["homology_clusters"] = int(len(set(clusters)))
+        manifest["homology_components"] = component_summary(clusters, config.fractions)
     if new_genes is not None:
         is_new = mapped["gene_id"].isin(new_genes).to_numpy()
         splits["temporal"] = temporal_split(is_new, config.temporal_valid_fraction, config.seed)
+    if config.homology:  # DIAMOND is needed for the split anyway; --no-homology builds stay DIAMOND-free
+        # how close valid/test proteins still are to training, per split column (`data stats`)
+        manifest["residual_similarity"] = {
+            column: residual_similarity(mapped["accession"].tolist(), mapped["sequence"].tolist(),
+                                        splits[column].to_numpy(), config.homology_min_identity,
+                                        config.homology_min_length, config.threads)
+            for column in splits.columns
+        }
     steps("splits")
     manifest["build_step_seconds"] = round(steps.close(), 1)
 
@@ -459,8 +476,87 @@ def build_hpo_temporal(config: DatasetConfig, progress: bool = False) -> Dataset
 # ---------------------------------------------------------------------------- gwas
 
 
+def _gwas_pairs(table: pd.DataFrame, config: DatasetConfig, drops: dict) -> pd.DataFrame:
+    """The gene-trait pairs labels are made of: one plain gene symbol, genome-wide
+    significant (TIGA's median p <= gwas_max_p), reported by >= gwas_min_studies studies.
+    Each rule's drop is counted in `drops` (rules applied in this order)."""
+    from genepheno_core.sources.gwas import genome_wide_significant
+
+    drops["pairs_read"] = int(len(table))
+    clean = table["clean_symbol"].astype(bool)
+    drops["pairs_with_unclean_symbol"] = int((~clean).sum())
+    table = table[clean]
+    no_p = table["pvalue_mlog_median"].isna()
+    drops["pairs_without_pvalue"] = int(no_p.sum())
+    table = table[~no_p]
+    significant = genome_wide_significant(table["pvalue_mlog_median"], config.gwas_max_p)
+    drops["pairs_above_p_threshold"] = int((~significant).sum())
+    table = table[significant]
+    replicated = (table["n_study"] >= config.gwas_min_studies).astype(bool)
+    drops["pairs_below_min_studies"] = int((~replicated).sum())
+    table = table[replicated]
+    drops["pairs_kept"] = int(len(table))
+    return table
+
+
+def _gwas_remap_traits(table: pd.DataFrame, efo, drops: dict) -> dict[str, set[str]]:
+    """{gene symbol: current EFO terms}: each trait as itself, or through the release's
+    replaced_by / alt ids; pairs whose trait has no current term in the release are dropped.
+    Counts distinct traits per outcome (traits_obsolete includes those whose replacement
+    is outside the EFO file: mostly MONDO diseases, which the mirror's EFO JSON lacks)."""
+    from genepheno_core.ontology.core import ALT_ID, OBSOLETE, OK, REPLACED, UNKNOWN
+
+    current: dict[str, str | None] = {}
+    status: Counter = Counter()
+    replaced_outside = 0
+    for trait in sorted(set(table["trait_id"].astype(str))):
+        current[trait], how = efo.remap_status(trait)
+        status[how] += 1
+        replaced_outside += how == OBSOLETE and bool(efo.info(trait).replaced_by)
+    drops["traits"] = len(current)
+    drops["traits_current"] = status[OK]
+    drops["traits_remapped"] = status[ALT_ID] + status[REPLACED]
+    drops["traits_obsolete"] = status[OBSOLETE]
+    drops["traits_obsolete_replacement_not_in_efo"] = replaced_outside
+    drops["traits_missing_from_efo"] = status[UNKNOWN]
+    annotations: dict[str, set[str]] = {}
+    n_lost = 0
+    for gene, trait in zip(table["gene_symbol"].astype(str), table["trait_id"].astype(str)):
+        if current[trait] is None:
+            n_lost += 1
+        else:
+            annotations.setdefault(gene, set()).add(current[trait])
+    drops["pairs_trait_not_in_efo"] = n_lost
+    drops["genes_only_traits_not_in_efo"] = int(table["gene_symbol"].astype(str).nunique()) - len(annotations)
+    return annotations
+
+
+def _gwas_common_terms(gene_terms: dict[str, set[str]], lookups, sequences: dict[str, str], max_fraction: float) -> dict[str, float]:
+    """{term: fraction of genes} for terms carried by more than `max_fraction` of the genes
+    that reach a protein (the genes `_finish` keeps; an alias symbol merged into its gene
+    counts once). Such terms (EFO "measurement": ~90 % of the genes) are near-constant
+    labels that reward the frequency prior, not knowledge of the gene."""
+    labelled = sorted(g for g, terms in gene_terms.items() if terms)
+    mapped, mapping = assemble.map_genes_to_proteins(pd.DataFrame({"gene_id": labelled, "symbol": labelled}), lookups, sequences)
+    merged = {g: set(gene_terms[g]) for g in mapped["gene_id"]}
+    for dropped, kept in mapping["duplicates"].items():
+        merged[kept] |= gene_terms[dropped]
+    counts: Counter = Counter()
+    for terms in merged.values():
+        counts.update(terms)
+    n = max(len(merged), 1)
+    return {term: count / n for term, count in sorted(counts.items()) if count > max_fraction * n}
+
+
 def build_gwas(config: DatasetConfig, progress: bool = False) -> Dataset:
-    """TIGA gene-trait pairs -> flat EFO trait labels (EFO propagation optional)."""
+    """TIGA gene-trait pairs -> EFO trait labels.
+
+    Pairs: plain gene symbol, p <= gwas_max_p, >= gwas_min_studies studies (`_gwas_pairs`);
+    traits remapped to current EFO terms (`_gwas_remap_traits`); labels propagated over EFO
+    is_a (propagate_gwas; flat otherwise), the root and terms carried by more than
+    gwas_max_gene_fraction of the genes dropped; `_finish` then keeps terms with >=
+    min_genes genes. Every step's drop is in manifest["drops"].
+    """
     from genepheno_core.sources.gwas import read_tiga_gene_trait
 
     steps = _Steps("gwas", 6, progress)
@@ -473,39 +569,35 @@ def build_gwas(config: DatasetConfig, progress: bool = False) -> Dataset:
     go_ontology = _load_ontology(inputs, "go", "go.obo.gz", relations=config.go_relations)
     steps("read inputs")
 
-    clean = table["clean_symbol"].astype(bool)
-    drops["pairs_with_unclean_symbol"] = int((~clean).sum())
-    table = table[clean]
-    names = (
-        table[["trait_id", "trait_name"]].astype(str).sort_values(["trait_id", "trait_name"])
-        .drop_duplicates("trait_id").set_index("trait_id")["trait_name"].to_dict()
-    )
-    annotations: dict[str, set[str]] = {}
-    for gene, trait in zip(table["gene_symbol"].astype(str), table["trait_id"].astype(str)):
-        annotations.setdefault(gene, set()).add(trait)
+    annotations = _gwas_remap_traits(_gwas_pairs(table, config, drops), efo, drops)
     if config.propagate_gwas:
-        gene_terms, report = assemble.propagate_labels(annotations, efo, exclude=set(efo.roots))
-        drops["label_remap"] = report["remap"]
+        gene_terms, _ = assemble.propagate_labels(annotations, efo, exclude=set(efo.roots))
         label_ontology = efo
     else:
-        gene_terms = {g: set(t) for g, t in annotations.items()}
+        gene_terms = {g: t - set(efo.roots) for g, t in annotations.items()}
         label_ontology = None
+    lookups = _protein_lookups(gaf, fasta, sequences)
+    common = _gwas_common_terms(gene_terms, lookups, sequences, config.gwas_max_gene_fraction)
+    drops["terms_above_max_gene_fraction"] = len(common)
+    gene_terms = {g: t - set(common) for g, t in gene_terms.items()}
     steps("labels")
     genes = pd.DataFrame({"gene_id": sorted(gene_terms)})
     genes["symbol"] = genes["gene_id"]
     manifest = {
-        "description": "TIGA GWAS Catalog gene-trait table -> EFO traits"
-        + (" (propagated over EFO)" if config.propagate_gwas else " (flat traits)"),
+        "description": f"TIGA GWAS Catalog gene-trait pairs (p <= {config.gwas_max_p:g}, >= {config.gwas_min_studies} "
+        "studies) -> current EFO traits" + (" propagated over EFO is_a" if config.propagate_gwas else " (flat traits)"),
         "label_ontology": _ontology_entry("efo", "EFO-ontology-v3.90.0.json.zst", inputs.releases()["efo"][0]),
         "go_ontology": _ontology_entry("go", "go.obo.gz", inputs.releases()["go"][0], config.go_relations),
         "flat_labels": not config.propagate_gwas,
+        "terms_above_max_gene_fraction": {t: {"name": efo.name(t), "fraction": round(f, 4)} for t, f in common.items()},
     }
+    names = {t: efo.name(t) for terms in gene_terms.values() for t in terms}
     ds = _finish(
-        "gwas", gene_terms, genes, _protein_lookups(gaf, fasta, sequences), sequences, label_ontology, gaf,
+        "gwas", gene_terms, genes, lookups, sequences, label_ontology, gaf,
         go_ontology, config, inputs, steps, manifest, drops, term_names=names, merge_duplicates=True,
     )
-    if label_ontology is None:  # depth from EFO where the trait is there (flat labels)
-        ds.terms["depth"] = [efo.depth(t) if t in efo else -1 for t in ds.terms["term_id"]]
+    if label_ontology is None:  # flat labels: no term_ancestors, but the depth in EFO
+        ds.terms["depth"] = [efo.depth(t) for t in ds.terms["term_id"]]
     return ds
 
 
@@ -534,7 +626,7 @@ def build_dataset(name: str, config: DatasetConfig | None = None, progress: bool
 def load_labels_dataset(name: str) -> Dataset:
     """Dataset `name` when only its genes, sequences and labels are needed (the other
     species' dataset of the cross-species input): the cached artifact `name`, else
-    `name-no-homology`, else built without the homology split (MMseqs2 clustering is most
+    `name-no-homology`, else built without the homology split (the all-vs-all DIAMOND search is most
     of the build time; genes and labels are the same) and cached as `name-no-homology`."""
     from genepheno_core.datasets.artifact import dataset_dir, load_dataset, save_dataset
     from genepheno_core.errors import MissingDataError

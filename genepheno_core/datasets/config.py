@@ -30,13 +30,25 @@ class DatasetConfig:
     go_relations: relations GO annotations are propagated over ("is_a" or ("is_a", "part_of")).
     seed: seed of the random split (and of the cluster order of the homology split).
     fractions: train/valid/test fractions of the random and homology splits.
-    homology: compute the homology split (needs the `mmseqs` binary); without it the
-        column is absent.
-    min_seq_id / coverage / threads: MMseqs2 easy-cluster parameters (--min-seq-id, -c,
-        --threads).
+    homology: compute the homology split; without it the column is absent.
+    homology_min_identity / homology_min_length: the homology split's rule: two proteins
+        are linked when DIAMOND finds a local alignment of >= homology_min_identity
+        identity over >= homology_min_length aligned residues; linked proteins (single
+        linkage) never sit on different sides of the train / valid+test boundary.
+    min_seq_id / coverage: MMseqs2 easy-cluster parameters (--min-seq-id, -c) of the
+        first-generation homology split (homology_rule="mmseqs"); threads: for MMseqs2 and
+        DIAMOND.
+    homology_rule: "local" (the rule above) or "mmseqs" (MMseqs2 clusters at min_seq_id
+        identity and coverage of both sequences; kept to reproduce old artifacts).
     temporal_valid_fraction: hpo-temporal only: fraction of the training-release genes used
         for validation.
-    propagate_gwas: gwas only: propagate traits over EFO (default: flat traits).
+    propagate_gwas: gwas only: propagate traits over EFO is_a.
+    gwas_max_p: gwas only: keep gene-trait associations with p <= this (genome-wide
+        significance).
+    gwas_min_studies: gwas only: keep gene-trait associations reported by >= this many
+        studies.
+    gwas_max_gene_fraction: gwas only: drop terms carried by more than this fraction of
+        the genes (after propagation; the root is always dropped).
     """
 
     min_genes: int = 11
@@ -46,11 +58,17 @@ class DatasetConfig:
     seed: int = 0
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     homology: bool = True
+    homology_rule: str = "local"
+    homology_min_identity: float = 0.3
+    homology_min_length: int = 50
     min_seq_id: float = 0.3
     coverage: float = 0.8
     threads: int = 2
     temporal_valid_fraction: float = 0.1
-    propagate_gwas: bool = False
+    propagate_gwas: bool = True
+    gwas_max_p: float = 5e-8
+    gwas_min_studies: int = 1
+    gwas_max_gene_fraction: float = 0.5
 
     def __post_init__(self) -> None:
         if self.min_genes < 1:
@@ -59,6 +77,8 @@ class DatasetConfig:
             raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {self.fractions}")
         if not set(self.go_relations) <= {"is_a", "part_of"} or "is_a" not in self.go_relations:
             raise ValueError(f"go_relations must be ('is_a',) or ('is_a', 'part_of'), got {self.go_relations}")
+        if self.homology_rule not in ("local", "mmseqs"):
+            raise ValueError(f"homology_rule must be 'local' or 'mmseqs', got {self.homology_rule!r}")
         # normalise sequences given as lists (e.g. from JSON) to tuples
         object.__setattr__(self, "evidence", tuple(self.evidence))
         object.__setattr__(self, "fractions", tuple(float(f) for f in self.fractions))

@@ -7,6 +7,8 @@ import logging
 import numpy as np
 import pandas as pd
 
+from genepheno_core.datasets.splits import residual_similarity
+
 logger = logging.getLogger(__name__)
 
 # Term frequency bins used in the paper's per-bin AUC: (label, lowest, highest inclusive)
@@ -56,19 +58,41 @@ def dataset_stats(ds) -> dict:
     return stats
 
 
+def split_similarity(ds, threads: int = 2, compute: bool = True) -> dict[str, dict]:
+    """{split column: `splits.residual_similarity` summary} of a Dataset: the builder's copy
+    in manifest["residual_similarity"][column] when present, else (with `compute`) computed
+    with DIAMOND (cached under genepheno_home()/diamond/) with the dataset config's rule;
+    without `compute`, columns the manifest lacks are left out."""
+    stored = ds.manifest.get("residual_similarity") or {}
+    config = ds.manifest.get("config") or {}
+    out = {}
+    for column in ds.splits.columns:
+        if column in stored:
+            out[column] = stored[column]
+            continue
+        if not compute:
+            continue
+        logger.info("residual similarity of split %r: not in the manifest, computing it", column)
+        out[column] = residual_similarity(
+            ds.genes["accession"].tolist(), ds.genes["sequence"].tolist(), ds.splits[column].to_numpy(),
+            config.get("homology_min_identity", 0.3), config.get("homology_min_length", 50), threads,
+        )
+    return out
+
+
 def stats_table(stats: dict) -> pd.DataFrame:
-    """Flatten `dataset_stats` output into a two-column DataFrame[statistic, value]."""
+    """Flatten `dataset_stats` output (nested dicts) into DataFrame[statistic, value] with
+    dotted names, e.g. splits.homology.train."""
     rows = []
-    for key, value in stats.items():
+
+    def walk(prefix: str, value) -> None:
         if isinstance(value, dict):
-            for sub, inner in value.items():
-                if isinstance(inner, dict):
-                    for part, v in inner.items():
-                        rows.append((f"{key}.{sub}.{part}", v))
-                else:
-                    rows.append((f"{key}.{sub}", inner))
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
         else:
-            rows.append((key, value))
+            rows.append((prefix, value))
+
+    walk("", stats)
     return pd.DataFrame(rows, columns=["statistic", "value"])
 
 
@@ -91,4 +115,27 @@ def format_stats(stats: dict) -> str:
     for column, parts in stats["splits"].items():
         sizes = ", ".join(f"{p} {n:,}" for p, n in parts.items())
         lines.append(f"split {column:<12} {sizes}")
+    if stats.get("residual_similarity"):
+        lines.extend(format_similarity(stats["residual_similarity"]))
     return "\n".join(lines)
+
+
+def format_similarity(similarity: dict[str, dict]) -> list[str]:
+    """Lines of the residual similarity table ({column: residual_similarity summary})."""
+    rule = next(iter(similarity.values())).get("rule", {})
+    lines = [
+        "residual similarity to training (best DIAMOND identity of each protein; linked = a hit of "
+        f">= {100 * rule.get('min_identity', 0.3):.0f} % identity over >= {rule.get('min_length', 50)} residues)",
+        f"  {'split':<12} {'part':<6} {'n':>6} {'any hit':>8} {'linked':>7} {'median':>7} {'q90':>6} {'max':>6}",
+    ]
+    for column, summary in similarity.items():
+        for part in ("valid", "test"):
+            s = summary.get(part)
+            if not s:
+                continue
+            best = s["best_identity"]
+            lines.append(
+                f"  {column:<12} {part:<6} {s['n']:>6,} {100 * s['with_hit']:>7.1f}% {100 * s['linked']:>6.1f}% "
+                f"{100 * best['q50']:>6.1f}% {100 * best['q90']:>5.1f}% {100 * best['q100']:>5.1f}%"
+            )
+    return lines

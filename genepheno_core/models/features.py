@@ -8,17 +8,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from genepheno_core.errors import GenePhenoError, MissingDataError
+from genepheno_core.datasets.alignment import diamond_database, local_alignments, run_diamond  # noqa: F401 (re-exported)
+from genepheno_core.errors import GenePhenoError
 from genepheno_core.io import atomic_path, genepheno_home
 
 logger = logging.getLogger(__name__)
@@ -79,39 +76,8 @@ def select_go_inputs(
 
 
 # ----------------------------------------------------------------------------- DIAMOND
-def _write_fasta(path: Path, prefix: str, sequences: Sequence[str]) -> None:
-    with open(path, "w") as handle:
-        for i, seq in enumerate(sequences):
-            handle.write(f">{prefix}{i}\n{seq}\n")
-
-
-def diamond_database(database: Sequence[str], threads: int = 2) -> Path:
-    """A DIAMOND database of `database` sequences (ids d0, d1, ... by row), built once per
-    content under genepheno_home()/diamond/ and reused (prediction-time searches of one
-    query against the training or other-species proteins then skip `makedb`)."""
-    digest = hashlib.sha256()
-    for seq in database:
-        digest.update(seq.encode())
-        digest.update(b"\n")
-    db = genepheno_home() / "diamond" / f"db-{len(database)}-{digest.hexdigest()[:24]}.dmnd"
-    if db.exists():
-        return db
-    with tempfile.TemporaryDirectory(prefix="genepheno-diamond-") as tmp:
-        fasta = Path(tmp) / "db.fa"
-        _write_fasta(fasta, "d", database)
-        with atomic_path(db) as out:
-            run_diamond(["makedb", "--in", str(fasta), "-d", str(out), "--threads", str(threads), "--quiet"])
-    return db
-
-
-def run_diamond(args: list[str]) -> None:
-    exe = shutil.which("diamond")
-    if exe is None:
-        raise MissingDataError("the `diamond` executable is not installed (Debian package diamond-aligner)")
-    try:
-        subprocess.run([exe, *args], check=True, capture_output=True, text=True)
-    except subprocess.CalledProcessError as exc:
-        raise GenePhenoError(f"diamond failed: {exc.stderr.strip()[-500:]}") from exc
+# the generic DIAMOND runner lives in datasets.alignment (the homology split needs it too);
+# diamond_database and run_diamond stay importable from here
 
 
 def diamond_hits(
@@ -135,23 +101,8 @@ def diamond_hits(
     cache_file = genepheno_home() / "diamond" / f"hits-{key.hexdigest()[:32]}.tsv"
     if cache and cache_file.exists():
         return pd.read_csv(cache_file, sep="\t")
-    db = diamond_database(database, threads)
-    with tempfile.TemporaryDirectory(prefix="genepheno-diamond-") as tmp:
-        tmp = Path(tmp)
-        _write_fasta(tmp / "q.fa", "q", query)
-        out = tmp / "hits.tsv"
-        cmd = ["blastp", "-d", str(db), "-q", str(tmp / "q.fa"), "-o", str(out),
-               "-e", str(evalue), "--max-target-seqs", str(max_target_seqs),
-               "--outfmt", "6", "qseqid", "sseqid", "bitscore", "--threads", str(threads), "--quiet"]
-        if sensitivity:
-            cmd.insert(1, sensitivity)
-        run_diamond(cmd)
-        raw = pd.read_csv(out, sep="\t", header=None, names=["qseqid", "sseqid", "bitscore"])
-    hits = pd.DataFrame({
-        "query": raw["qseqid"].str[1:].astype(np.int64),
-        "target": raw["sseqid"].str[1:].astype(np.int64),
-        "bitscore": raw["bitscore"].astype(np.float64),
-    })
+    raw = local_alignments(query, database, threads, evalue, sensitivity, max_target_seqs)
+    hits = raw[["query", "target", "bitscore"]]
     # several HSPs of one pair: keep the best, as DeepGOPlus' Diamond-score does
     hits = hits.groupby(["query", "target"], as_index=False)["bitscore"].max()
     if cache:

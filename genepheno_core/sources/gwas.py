@@ -8,6 +8,10 @@ Both readers return a gene-trait table with the columns
 
 clean_symbol is False for entries that are not one plain gene symbol (TIGA keeps some
 upstream oddities: "APOE/APOC1", "CDKN2A/B", "C20:2", "ABLIM1x CASC8").
+
+pvalue_mlog_median is the only p-value TIGA's gt_stats gives: the median -log10(p) of the
+pair's catalog associations (NA when none has a p-value); `genome_wide_significant` turns
+it into the p <= threshold rule.
 """
 
 from __future__ import annotations
@@ -47,6 +51,21 @@ def trait_uri_to_id(uri: str) -> str | None:
     tail = uri.strip().rstrip("/").rsplit("/", 1)[-1]
     match = _URI_TAIL.fullmatch(tail)
     return f"{match.group(1)}:{match.group(2)}" if match else None
+
+
+def genome_wide_significant(pvalue_mlog: pd.Series, max_p: float) -> pd.Series:
+    """Boolean mask: -log10(p) at least -log10(max_p), i.e. p <= max_p (NA: False).
+
+    TIGA writes -log10(p) with 15 significant digits, so p = 5e-8 exactly reads back as
+    7.30102999566398 < -log10(5e-8) = 7.301029995663981: compare with a relative tolerance
+    of 1e-12 (far below any real difference between two p-values).
+    """
+    if not 0 < max_p <= 1:
+        raise ValueError(f"max_p must be in (0, 1], got {max_p}")
+    threshold = -math.log10(max_p)
+    values = pd.to_numeric(pvalue_mlog, errors="coerce").astype(float)
+    return pd.Series(np.nan_to_num(values.to_numpy(), nan=-np.inf) >= threshold - 1e-12 * abs(threshold),
+                     index=pvalue_mlog.index)
 
 
 def _clean_symbol(symbols: pd.Series) -> pd.Series:
