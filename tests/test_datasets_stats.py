@@ -80,3 +80,17 @@ def test_split_similarity_computed_when_the_manifest_lacks_it(tmp_home):
     assert similarity["random"]["test"]["with_hit"] == 0.0
     # homology: train g1, g2; test g3; no valid part
     assert similarity["homology"]["valid"]["n"] == 0 and similarity["homology"]["test"]["linked"] == 0.0
+
+
+def test_stats_report_each_split_vocabulary_and_the_build_drops():
+    from genepheno_core.datasets.stats import dataset_stats, format_stats
+
+    ds = three_gene_dataset()
+    ds.manifest["drops"] = {"pairs_above_p_threshold": 12, "label_remap": {"kept": 3}}
+    stats = dataset_stats(ds)
+    # random: T:3 only on g2 (valid) and g3 (test); homology: g2 is a training gene
+    assert stats["vocabulary"] == {"random": {"terms": 2, "terms_not_in_train": 1},
+                                   "homology": {"terms": 3, "terms_not_in_train": 0}}
+    text = format_stats(stats)
+    assert "vocabulary random  2 terms trained and scored" in text and "1 reach it only with valid/test" in text
+    assert "pairs_above_p_threshold" in text and "label_remap" not in text  # counts only

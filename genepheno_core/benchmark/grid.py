@@ -139,7 +139,7 @@ def subsample_dataset(ds, n_genes: int, seed: int = 0):
 
 MANIFEST_KEYS = (
     "name", "description", "releases", "inputs", "config", "counts", "label_ontology", "go_ontology",
-    "homology_clusters", "genepheno_version",
+    "homology_clusters", "homology_components", "residual_similarity", "drops", "genepheno_version",
 )
 
 

@@ -55,6 +55,15 @@ def dataset_stats(ds) -> dict:
             for column in ds.splits.columns
         },
     }
+    if hasattr(ds, "split_vocabulary"):
+        # what each split trains and scores: terms with >= min_genes of its training genes
+        stats["vocabulary"] = {}
+        for column in ds.splits.columns:
+            keep = ds.split_vocabulary(column)
+            stats["vocabulary"][column] = {"terms": int(keep.sum()), "terms_not_in_train": int((~keep).sum())}
+    drops = (ds.manifest or {}).get("drops")
+    if drops:
+        stats["drops"] = drops  # what each build step dropped (builders' counts)
     return stats
 
 
@@ -115,6 +124,14 @@ def format_stats(stats: dict) -> str:
     for column, parts in stats["splits"].items():
         sizes = ", ".join(f"{p} {n:,}" for p, n in parts.items())
         lines.append(f"split {column:<12} {sizes}")
+    for column, voc in (stats.get("vocabulary") or {}).items():
+        lines.append(f"vocabulary {column:<7} {voc['terms']:,} terms trained and scored (>= min_genes training "
+                     f"genes); {voc['terms_not_in_train']:,} reach it only with valid/test genes")
+    if stats.get("drops"):
+        lines.append("build drops")
+        for key, value in stats["drops"].items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                lines.append(f"  {key:<48} {value:,}")
     if stats.get("residual_similarity"):
         lines.extend(format_similarity(stats["residual_similarity"]))
     return "\n".join(lines)
