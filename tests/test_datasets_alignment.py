@@ -11,7 +11,7 @@ from genepheno_core.datasets import alignment
 from genepheno_core.datasets.alignment import HIT_COLUMNS, all_vs_all, local_alignments
 from genepheno_core.errors import MissingDataError
 
-from _proteins import domain_pair, random_protein  # noqa: F401 - shared with test_datasets_splits
+from _proteins import domain_pair, random_protein, substitute
 
 needs_diamond = pytest.mark.skipif(shutil.which("diamond") is None, reason="diamond not installed")
 
@@ -59,3 +59,15 @@ def test_missing_diamond_is_a_clear_error(tmp_home, monkeypatch):
     monkeypatch.setattr(alignment.shutil, "which", lambda name: None)
     with pytest.raises(MissingDataError, match="diamond-aligner"):
         local_alignments(["MKVLAAGIV"], ["MKVLAAGIV"])
+
+
+@needs_diamond
+def test_query_indexed_search_finds_the_same_domain(tmp_home):
+    rng = np.random.default_rng(5)
+    a = random_protein(rng, 300)
+    b = substitute(rng, a, 30)  # 90 % identity: found in DIAMOND's default mode
+    unrelated = random_protein(rng, 300)
+    default = local_alignments([b], [a, unrelated], threads=1, sensitivity="")
+    indexed = local_alignments([b], [a, unrelated], threads=1, sensitivity="", algo="1")
+    assert len(default) == len(indexed) == 1
+    assert indexed["identity"].iloc[0] == default["identity"].iloc[0]

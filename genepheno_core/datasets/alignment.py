@@ -79,8 +79,13 @@ def local_alignments(
     max_target_seqs: int = 25,
     max_hsps: int = 1,
     cache: bool = False,
+    algo: str = "",
 ) -> pd.DataFrame:
     """DIAMOND blastp of `query` against `database` sequences.
+
+    `algo` "1" selects DIAMOND's query-indexed search, ~6x faster for a handful of queries
+    against a large database (one pasted protein against ~35,000: 1.1 s instead of 6.4 s);
+    "" lets DIAMOND choose.
 
     Returns DataFrame[HIT_COLUMNS], one row per HSP. max_target_seqs=0 and max_hsps=0 report
     every target and every HSP of a pair (DIAMOND's defaults are 25 and 1); sensitivity is a
@@ -88,7 +93,7 @@ def local_alignments(
     genepheno_home()/diamond/aln-<sha256>.tsv, keyed by the sequences and every parameter.
     """
     key = hashlib.sha256()
-    for part in ("aln-v1", sensitivity, str(evalue), str(max_target_seqs), str(max_hsps),
+    for part in ("aln-v1", sensitivity, str(evalue), str(max_target_seqs), str(max_hsps), *([f"algo{algo}"] if algo else []),
                  "\n".join(query), "\x00", "\n".join(database)):
         key.update(part.encode())
     cache_file = genepheno_home() / "diamond" / f"aln-{key.hexdigest()[:32]}.tsv"
@@ -108,6 +113,8 @@ def local_alignments(
                "--threads", str(threads), "--quiet"]
         if sensitivity:
             cmd.insert(1, sensitivity)
+        if algo:  # two arguments: DIAMOND rejects "--algo=1"
+            cmd += ["--algo", str(algo)]
         logger.info("DIAMOND %d queries against %d sequences (%s, e <= %g)",
                     len(query), len(database), sensitivity or "default mode", evalue)
         run_diamond(cmd)

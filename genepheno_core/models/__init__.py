@@ -8,6 +8,7 @@ from genepheno_core.models.baselines import (
     naive_scores,
 )
 from genepheno_core.models.config import GenePhenoConfig, MLPConfig
+from genepheno_core.models.go_transfer import GoReference, GoTransfer, load_go_reference, read_go_reference, transfer_go
 from genepheno_core.models.genepheno import GenePheno, GenePhenoOutput, LogitParts
 from genepheno_core.models.losses import bce_loss, contrastive_multilabel_loss, exclusivity_loss
 from genepheno_core.models.pairs import dataset_pairs, find_exclusive_pairs
@@ -18,6 +19,8 @@ __all__ = [
     "GenePheno",
     "GenePhenoConfig",
     "GenePhenoOutput",
+    "GoReference",
+    "GoTransfer",
     "LogitParts",
     "MLPBaseline",
     "MLPConfig",
@@ -29,5 +32,8 @@ __all__ = [
     "exclusivity_loss",
     "find_exclusive_pairs",
     "kmer_lr_scores",
+    "load_go_reference",
     "naive_scores",
+    "read_go_reference",
+    "transfer_go",
 ]
