@@ -79,8 +79,9 @@ def handler(args: argparse.Namespace) -> int:
     result = trainer.run_and_save(config, dataset)
     metrics = result.valid_metrics
     print(f"checkpoint: {out_dir}")
-    kept, total = result.dataset.n_terms, dataset.n_terms
-    print(f"vocabulary: {kept} terms with >= {dataset.min_genes} training genes"
+    kept, total = len(result.dataset.terms), len(dataset.terms)
+    min_genes = getattr(dataset, "min_genes", None)
+    print(f"vocabulary: {kept} terms" + (f" with >= {min_genes} training genes" if min_genes else "")
           + (f" ({total - kept} more reach it only with valid/test genes: not trained or scored)" if kept < total else ""))
     print(f"validation: Fmax {metrics['fmax']:.4f} (threshold {metrics['threshold']:.2f}), "
           f"AUC {metrics['auc']:.4f}, AUPR {metrics['aupr']:.4f}"
