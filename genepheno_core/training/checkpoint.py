@@ -254,6 +254,9 @@ def load_model(path: str | Path, dataset=None, encoder: str | None = None) -> Tr
         raise
     except _LOAD_ERRORS as exc:  # a damage no per-file check names: at least name the checkpoint
         raise ModelLoadError(path, f"cannot load the checkpoint: {_problem(exc)}") from exc
+    if dataset is not None and hasattr(dataset, "with_terms_of"):
+        # a model trains on its split's vocabulary (terms with >= min_genes training genes)
+        dataset = dataset.with_terms_of(model.terms["term_id"], getattr(model.config, "split", "random"))
     model.check_compatible(dataset, encoder)
     return model
 
