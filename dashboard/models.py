@@ -180,8 +180,9 @@ def _predict_cached(model_name, records, go_ids, top, threshold):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def explain(model_name: str, gene_id: str, sequence: str, go: tuple[str, ...], terms: tuple[str, ...]):
-    """The core's Explanation (gp.explain) of `terms` for one protein. go=() keeps it
-    sequence-only (go_annotations=[], not None: a known gene's own GO is not looked up)."""
+    """The core's Explanation (gp.explain) of `terms` for one protein. go=() gives it no GO of
+    its own (go_annotations=[], not None: a known gene's own GO is not looked up), so its GO
+    input is transferred from its sequence homologs."""
     return gp.explain(get_model(model_name), (gene_id, sequence), phenotype=list(terms), go_annotations=list(go))
 
 

@@ -29,11 +29,27 @@ PREFERRED_GRAPH_TERMS = ("HP:0001250", "HP:0001263", "MP:0001265", "MP:0002169")
 # --- one gene's explanation (the core's Explanation) ---------------------------------------
 
 def contribution_frame(expl, term: str) -> pd.DataFrame:
-    """[source, id, name, contribution] of every contribution to `term` (concepts, GO terms,
-    homolog phenotypes: with the bias they sum to the logit), largest |contribution| first."""
+    """[source, id, name, contribution, detail] of every contribution to `term` (concepts, GO
+    terms, homolog phenotypes: with the bias they sum to the logit), largest |contribution|
+    first; detail names the homologs a transferred GO term came from."""
     rows = expl.evidence_table(term)
-    return rows[["source", "id", "name", "contribution"]].sort_values(
+    return rows[["source", "id", "name", "contribution", "detail"]].sort_values(
         "contribution", key=lambda s: -s.abs()).reset_index(drop=True)
+
+
+def go_origin_text(expl) -> str:
+    """One sentence on where the explanation's GO input came from."""
+    if expl.go_origin == "given":
+        return f"GO input: the {len(expl.go_used)} GO annotation(s) given."
+    if expl.go_origin == "transferred":
+        hits = expl.go_transfer
+        return (f"No GO given: the GO input is transferred from {len(hits)} sequence homolog(s) among annotated "
+                "human and mouse proteins (weight = share of bit score): "
+                + ", ".join(f"{r.target} ({r.species}, {r.identity:.0%} identity, weight {r.weight:.2f})"
+                            for r in hits.itertuples(index=False)) + ".")
+    if expl.go_origin == "no homolog":
+        return "No GO given and no annotated sequence homolog found: no GO input."
+    return "No GO input."
 
 
 def source_totals(expl, term: str) -> dict[str, float]:

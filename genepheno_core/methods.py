@@ -60,15 +60,31 @@ class AblationSpec:
     drops_embeddings: bool = False
     drops_go: bool = False
     drops_cross_species: bool = False
+    # trained on GO transferred from the protein's sequence homologs (models.go_transfer)
+    # instead of the gene's own annotations
+    transfers_go: bool = False
+    # a prediction-time variant: the method's own trained model, its test genes scored with
+    # other inputs ("transferred-go": GO transferred from their sequence homologs in place
+    # of their own GO). Not a training option: the benchmark scores it from the cell of the
+    # method itself (one training, two rows)
+    at_prediction: str | None = None
     # an input variant users meet (shown as its own row of the main tables, not only in the
     # ablation table): the label the tables give it
     main_row: str | None = None
 
 
 ABLATIONS: dict[str, AblationSpec] = {a.name: a for a in (
-    # a pasted protein: sequence + the other species' homolog phenotypes, no GO (what the
-    # dashboard gives a new protein), trained for that input
-    AblationSpec("no-go", "without the GO input", drops_go=True, main_row="pasted protein"),
+    # a pasted protein, as the tool scores it: the full model, the protein's GO predicted
+    # from sequence (GO terms of its DIAMOND homologs among GO-annotated human and mouse
+    # proteins, never its own entry) in place of its own annotations
+    AblationSpec("pasted", "GO transferred from sequence homologs at prediction time, not the gene's own",
+                 at_prediction="transferred-go", main_row="pasted protein"),
+    # sequence + the other species' homolog phenotypes, no GO at all, trained for that input
+    AblationSpec("no-go", "without the GO input", drops_go=True, main_row="no GO input"),
+    # trained (not only scored) on GO transferred from sequence homologs, computed as for a
+    # new protein (never the gene's own annotations or protein)
+    AblationSpec("go-transfer", "trained and scored on GO transferred from sequence homologs",
+                 transfers_go=True),
     AblationSpec("no-seq", "without the sequence embeddings", drops_embeddings=True),
     AblationSpec("bce", "BCE instead of the contrastive loss"),
     AblationSpec("no-excl", "without the exclusion loss"),
@@ -135,15 +151,31 @@ def is_ablation(method: str) -> bool:
 
 
 def main_row_label(method: str) -> str | None:
-    """The main-table label of an input-variant row ("genepheno-no-go" -> "pasted protein"),
+    """The main-table label of an input-variant row ("genepheno-pasted" -> "pasted protein"),
     None for every other method."""
     _, ablations = split_method(method)
     return ABLATIONS[ablations[0]].main_row if ablations else None
 
 
+def prediction_variant(method: str) -> tuple[str, str] | None:
+    """(the benchmark method whose trained model it scores, the input variant) for a
+    prediction-time variant ("genepheno-pasted" -> ("genepheno", "transferred-go")), else None."""
+    name, ablations = split_method(method)
+    for a in ablations:
+        if ABLATIONS[a].at_prediction:
+            rest = [b for b in ablations if b != a]
+            return (f"{name}-{rest[0]}" if rest else name), ABLATIONS[a].at_prediction
+    return None
+
+
+def training_ablations(ablations) -> tuple[str, ...]:
+    """The ablations that change training (prediction-time variants left out)."""
+    return tuple(a for a in ablations if not ABLATIONS[a].at_prediction)
+
+
 def reads(method: str, ablations: tuple[str, ...] = ()) -> dict[str, bool]:
     """What `method` (with `ablations`, or those in its benchmark name) reads:
-    {"embeddings", "go", "cross_species"}."""
+    {"embeddings", "go", "cross_species", "transferred_go"}."""
     name, named = split_method(method)
     spec = METHODS[name]
     dropped = [ABLATIONS[a] for a in tuple(named) + tuple(ablations)]
@@ -151,4 +183,6 @@ def reads(method: str, ablations: tuple[str, ...] = ()) -> dict[str, bool]:
         "embeddings": spec.reads_embeddings and not any(a.drops_embeddings for a in dropped),
         "go": spec.reads_go and not any(a.drops_go for a in dropped),
         "cross_species": spec.reads_cross_species and not any(a.drops_cross_species for a in dropped),
+        "transferred_go": spec.reads_go and any(a.transfers_go for a in dropped)
+        and not any(a.drops_go for a in dropped),
     }

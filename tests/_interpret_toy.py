@@ -63,6 +63,24 @@ def toy_dataset():
     return ds, StubOntology(terms, "term_id"), StubOntology(go_terms, "go_id")
 
 
+def toy_go_reference():
+    """(GoReference, GoClosure) for GO transfer: the toy genes' own proteins and GO ids (as
+    IEA lines), and the fixture's GO ancestors: a protein given no GO gets the GO of its
+    homologs among the toy proteins."""
+    from genepheno_core.models import go_transfer as gt
+
+    ds, _, go_ont = toy_dataset()
+    go_ids = ds.go_terms["go_id"].astype(str).tolist()
+    rows = [i for i in range(len(ds.genes)) if ds.go[i].nnz]
+    acc = ds.genes["accession"].astype(str).to_numpy(dtype=object)
+    table = pd.DataFrame([(acc[i], go_ids[j], "IEA", "") for i in rows for j in ds.go[i].indices],
+                         columns=gt.ANNOTATION_COLUMNS)
+    reference = gt.GoReference(acc[rows], ds.genes["sequence"].iloc[rows].tolist(),
+                               np.array(["human"] * len(rows), dtype=object), table)
+    closure = gt.GoClosure({g: g for g in go_ids}, {g: frozenset(go_ont.ancestors(g)) for g in go_ids})
+    return reference, closure
+
+
 def build_toy_model(out_dir: Path, encoder: str = "unirep64") -> Path:
     """Train the toy GenePheno model into out_dir (with explain/ extras); returns out_dir."""
     from genepheno_core.embeddings import embed_sequences

@@ -291,3 +291,45 @@ def test_evaluate_cell_novel_view_and_exclusion_pairs():
     # pair (B, D): both-true count from the labels by hand
     y = ds.labels[test].toarray().astype(bool)
     assert out["exclusion_n_true"] == int((y[:, 1] & y[:, 3]).sum())
+
+
+def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
+    """genepheno-pasted: no training of its own; the genepheno cell's model scores it."""
+    calls = []
+    datasets = {"toy": toy_dataset()}
+
+    def noisier(scores):
+        return 0.5 * scores + 0.5 * np.random.default_rng(7).random(scores.shape)
+
+    def trainer(ds, method, encoder, split, seed, config, variants=()):
+        scores, info = fake_trainer(calls)(ds, method, encoder, split, seed, config)
+        calls[-1] = calls[-1] + (tuple(variants),)
+        # the variant's scores: the model's, noisier
+        info["variant_scores"] = {v: noisier(scores) for v in variants}
+        return scores, info
+
+    cfg = BenchmarkConfig(datasets=("toy",), methods=("genepheno", "genepheno-pasted"), splits=("random",), seeds=(0,))
+    run_benchmark(cfg, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert calls == [("toy", "genepheno", "random", 0, ("transferred-go",))]  # one training, two cells
+    base = json.loads((tmp_path / "cells" / f"{cell_id('toy', 'random', 'genepheno', 0)}.json").read_text())
+    variant = json.loads((tmp_path / "cells" / f"{cell_id('toy', 'random', 'genepheno-pasted', 0)}.json").read_text())
+    assert variant["method"] == "genepheno-pasted" and variant["info"]["scored_from"] == "genepheno"
+    assert variant["config_key"]["method"] == "genepheno-pasted"
+    ds = datasets["toy"]
+    scores, _ = fake_trainer([])(ds, "genepheno", "x", "random", 0, {})
+    expect = evaluate_cell(ds, "random", noisier(scores))
+    assert variant["metrics"]["fmax"] == pytest.approx(expect["fmax"])
+    assert variant["metrics"]["fmax"] != pytest.approx(base["metrics"]["fmax"])
+    # resume: nothing to do; a missing variant cell retrains its method once (and rewrites both)
+    calls.clear()
+    run_benchmark(cfg, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert calls == []
+    (tmp_path / "cells" / f"{cell_id('toy', 'random', 'genepheno-pasted', 0)}.json").unlink()
+    run_benchmark(cfg, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert calls == [("toy", "genepheno", "random", 0, ("transferred-go",))]
+    # the variant alone asked for: its method is trained for it
+    calls.clear()
+    only = BenchmarkConfig(datasets=("toy",), methods=("genepheno-pasted",), splits=("random",), seeds=(1,))
+    run_benchmark(only, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)
+    assert calls == [("toy", "genepheno", "random", 1, ("transferred-go",))]
+    assert set(collect_cells(tmp_path)["method"]) == {"genepheno", "genepheno-pasted"}

@@ -59,8 +59,9 @@ def toy_cells(*, with_v2: bool = True) -> pd.DataFrame:
                              novel_wfmax=wf - 0.05, novel_top10_ic=ic - 0.1, novel_top10_precision=0.5,
                              novel_n_genes=96)
             rows.append(_cell("hpo", method, seed, values[seed], auc=hpo_auc[method][seed], **extra))
-    # input variants: pasted protein on both seeds, sequence only on a seed naive does not have
+    # input variants: no GO and pasted protein on both seeds, sequence only on a seed naive does not have
     rows += [_cell("hpo", "genepheno-no-go", s, f) for s, f in ((0, 0.38), (1, 0.38))]
+    rows += [_cell("hpo", "genepheno-pasted", s, f) for s, f in ((0, 0.39), (1, 0.41))]
     rows.append(_cell("hpo", "genepheno-seq-only", 2, 0.33))
     rows += [_cell("hpo", "genepheno-bce", s, 0.41) for s in (0, 1)]
     # gwas: genepheno 0.104 / 0.106 against naive 0.10: +0.40 and +0.60 points
@@ -126,7 +127,8 @@ def test_main_tables_label_the_input_variants_and_keep_ablations_apart():
     # genepheno 0.40 / 0.44 -> 42.00 ± 2.83 (sd of 40, 44), the best Fmax of the hpo column
     assert main.splitlines()[4].startswith("| method | hpo (random) |")
     assert table_row(main, "genepheno")[0] == "**42.00 ± 2.83** / **75.00 ± 1.41**"
-    assert table_row(main, "genepheno (pasted protein)")[0] == "38.00 ± 0.00 / 50.00 ± 0.00"
+    assert table_row(main, "genepheno (no GO input)")[0] == "38.00 ± 0.00 / 50.00 ± 0.00"
+    assert table_row(main, "genepheno (pasted protein)")[0] == "40.00 ± 1.41 / 50.00 ± 0.00"
     assert table_row(main, "genepheno (sequence only)")[0] == "33.00 / 50.00"
     assert "genepheno-bce" not in main and "| genepheno-no-go" not in main
     assert "`genepheno-no-go`" in main  # the note says which cell the label is
@@ -160,7 +162,8 @@ def test_specific_phenotypes_table():
     naive = table_row(table, "naive")
     assert naive[2] == "130.00 ± 0.00" and naive[6] == "1.200"  # highest both-predicted rate: never bold
     assert table_row(table, "genepheno-seq-only (sequence only)")[3] == "+3.00†"  # no seed in common with naive
-    assert table_row(table, "genepheno-no-go (pasted protein)")[3] == "+8.00 ± 0.00"
+    assert table_row(table, "genepheno-no-go (no GO input)")[3] == "+8.00 ± 0.00"
+    assert table_row(table, "genepheno-pasted (pasted protein)")[3] == "+10.00 ± 1.41"
 
 
 def test_novel_proteins_table_has_the_gene_count():

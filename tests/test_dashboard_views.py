@@ -31,12 +31,19 @@ def explanation(model):
 def test_contributions_of_the_cores_explanation_sum_to_its_logit(explanation):
     term = explanation.terms["term_id"].iloc[0]
     frame = views.contribution_frame(explanation, term)
-    assert list(frame.columns) == ["source", "id", "name", "contribution"]
+    assert list(frame.columns) == ["source", "id", "name", "contribution", "detail"]
     assert frame["contribution"].abs().is_monotonic_decreasing
     assert explanation.bias[term] + frame["contribution"].sum() == pytest.approx(explanation.logit[term], abs=1e-6)
     totals = views.source_totals(explanation, term)
-    # sequence only: concepts and the mouse homologs' phenotypes, no GO term path
-    assert set(totals) == {"concept", "ortholog phenotype"} and set(totals) <= set(views.SOURCE_NAMES)
+    # no GO given: concepts, the GO transferred from its homologs (each term naming them)
+    # and the mouse homologs' phenotypes
+    assert set(totals) == {"concept", "GO term", "ortholog phenotype"} and set(totals) <= set(views.SOURCE_NAMES)
+    assert explanation.go_origin == "transferred"
+    assert "P04637" not in set(explanation.go_transfer["target"])  # never its own entry
+    go_rows = frame[frame["source"] == "GO term"]
+    assert go_rows["detail"].str.startswith("from ").all()
+    text = views.go_origin_text(explanation)
+    assert "transferred from" in text and explanation.go_transfer["target"].iloc[0] in text
     assert sum(totals.values()) == pytest.approx(frame["contribution"].sum())
 
 

@@ -172,3 +172,53 @@ def test_explanation_reports_given_used_and_unknown_go(model, caplog):
     assert e.to_dict()["go_unknown"] == ["GO:9999999"]
     with pytest.raises(InputFormatError, match="not a GO id"):
         explain(model, ("g", seq), go_annotations=["GO:12345"])
+
+
+def test_a_pasted_protein_gets_its_homologs_go_as_readable_evidence(model, monkeypatch):
+    from _interpret_toy import toy_go_reference
+
+    from genepheno_core.models import go_transfer as gt
+
+    assert model.uses_go and not model.trained_on_transferred_go
+    reference, closure = toy_go_reference()
+    monkeypatch.setattr(gt, "cached_go_reference", lambda entry, species=gt.SPECIES, go_ontology=None:
+                        (reference, closure))
+    genes = toy_genes()
+    # a "new" protein: a toy protein with a few substitutions (so its homologs are found,
+    # but it is not identical to any reference entry)
+    seq = genes["sequence"][3]
+    seq = seq[:10] + ("A" if seq[10] != "A" else "G") + seq[11:]
+    e = explain(model, ("new", seq), phenotype=list(model.terms["term_id"]))
+    assert e.go_origin == "transferred" and e.go_given == []
+    assert not e.activations["annotated"].any()  # transferred GO is not an annotation
+    assert not e.go_transfer.empty and e.go_transfer["weight"].sum() == pytest.approx(1.0)
+    assert e.go_transfer["target"].iloc[0] == genes["accession"][3]  # its own (unmodified) entry is the best hit
+    for term in e.contributions:
+        evidence = e.evidence_table(term)
+        assert evidence["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+        go_rows = evidence[evidence["source"] == "GO term"]
+        assert len(go_rows) == len(e.go_term_contributions) > 0
+        # every transferred GO term names the homologs it came from, with their weights
+        for go_id, detail in zip(go_rows["id"], go_rows["detail"]):
+            carriers = [t for t, ids in zip(e.go_transfer["target"], e.go_transfer["go_ids"])
+                        if any(go_id in closure.ancestors(g, include_self=True) for g in ids)]
+            assert detail.startswith("from ") and all(c in detail for c in carriers) and carriers
+    # the GO input is the transferred scores: their weights, not a multi-hot
+    transfer = model.transfer_go([seq])
+    weights = transfer.reindex(model.go_inputs).toarray()[0]
+    on = np.flatnonzero(weights)
+    assert list(e.go_term_contributions.index) == [model.go_inputs[i] for i in on]
+    g = weights / np.sqrt(weights.sum())
+    np.testing.assert_allclose(e.go_term_contributions.iloc[:, 0].to_numpy(),
+                               model.W_g([0], on)[0] * g[on], rtol=1e-5, atol=1e-8)
+    # predict reports the origin; GO given by the user is used as given instead
+    frame = predict(model, [("new", seq)], top=3)
+    assert frame.attrs["go_origin"] == {"new": "transferred"}
+    given = predict(model, [("new", seq)], go_annotations={"new": [model.go_inputs[0]]}, top=3)
+    assert given.attrs["go_origin"] == {"new": "given"}
+    off = predict(model, [("new", seq)], top=3, transfer_go=False)
+    assert off.attrs["go_origin"] == {"new": "none"} and not np.allclose(off["score"], frame["score"])
+    assert explain(model, ("new", seq), phenotype=e.terms["term_id"][0], transfer_go=False).go_term_contributions.empty
+    # a protein without any annotated homolog gets no GO input
+    alone = explain(model, ("alone", "MKV" * 40), phenotype=model.terms["term_id"].iloc[0])
+    assert alone.go_origin == "no homolog" and alone.go_term_contributions.empty

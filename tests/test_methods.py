@@ -78,7 +78,46 @@ def test_genepheno_options_apply_to_the_bottleneck_only():
 def test_input_variant_rows_have_main_table_labels():
     from genepheno_core.methods import main_row_label
 
-    assert main_row_label("genepheno-no-go") == "pasted protein"
+    assert main_row_label("genepheno-pasted") == "pasted protein"
+    assert main_row_label("genepheno-no-go") == "no GO input"
     assert main_row_label("genepheno-seq-only") == "sequence only"
     assert main_row_label("genepheno") is None and main_row_label("genepheno-bce") is None
     assert main_row_label("naive") is None
+
+
+def test_pasted_is_a_prediction_time_variant_of_the_trained_model():
+    from genepheno_core.methods import prediction_variant, training_ablations
+
+    assert prediction_variant("genepheno-pasted") == ("genepheno", "transferred-go")
+    assert prediction_variant("genepheno") is None and prediction_variant("genepheno-no-go") is None
+    assert training_ablations(("pasted", "no-excl")) == ("no-excl",)
+    # its cell is keyed by the training of genepheno (plus its own name) ...
+    base = cell_config_key("genepheno", "unirep256", "random", 0, {})
+    variant = cell_config_key("genepheno-pasted", "unirep256", "random", 0, {})
+    assert {k: v for k, v in variant.items() if k != "method"} == {k: v for k, v in base.items() if k != "method"}
+    # ... and it is not something to train
+    with pytest.raises(ValueError, match="prediction-time variant"):
+        TrainConfig(model="genepheno", ablations=("pasted",))
+
+
+def test_go_source_transferred_by_the_ablation_or_the_option():
+    assert reads("genepheno-go-transfer")["transferred_go"] and reads("genepheno-go-transfer")["go"]
+    assert not reads("genepheno")["transferred_go"] and not reads("genepheno-no-go")["transferred_go"]
+    assert TrainConfig(model="genepheno", ablations=("go-transfer",)).effective_go_source == "transferred"
+    assert TrainConfig(model="genepheno").effective_go_source == "own"
+    assert TrainConfig(model="go-mlp", go_source="transferred").effective_go_source == "transferred"
+    assert TrainConfig(model="genepheno", ablations=("no-go",), go_source="transferred").effective_go_source is None
+    assert TrainConfig(model="mlp-bce").effective_go_source is None
+    with pytest.raises(ValueError, match="go_source"):
+        TrainConfig(go_source="guessed")
+    assert "go-transferred" in TrainConfig(model="go-mlp", go_source="transferred").run_name
+
+
+def test_options_added_later_leave_earlier_cell_keys_unchanged():
+    # cells computed before go_source existed keep their key at its default ...
+    key = cell_config_key("genepheno", "unirep256", "random", 0, {})
+    assert "go_source" not in key
+    # ... and a cell computed with another value gets another key
+    other = cell_config_key("genepheno", "unirep256", "random", 0, {"go_source": "transferred"})
+    assert other["go_source"] == "transferred" and other != key
+    assert "go_source" not in cell_config_key("go-mlp", "x", "random", 0, {"go_source": "transferred"})

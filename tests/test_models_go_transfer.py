@@ -22,12 +22,14 @@ GO:0008150; GO:0000021 -> GO:0000020 -> GO:0003674; GO:0000030 -> GO:0005575.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from _proteins import random_protein, substitute
 
-from genepheno_core.errors import GenePhenoError
+from genepheno_core.errors import GenePhenoError, MissingDataError
 from genepheno_core.models import go_transfer as gt
 from genepheno_core.ontology import load_ontology
 from genepheno_core.sources.fasta import fasta_frame
@@ -291,3 +293,55 @@ def test_with_from_ids_of_another_database(reference, go):
     assert p["go_ids"] == ("GO:0000050",)
     with pytest.raises(GenePhenoError, match="with_from_ids"):
         gt.transfer_go([query], reference, go, with_from_ids=[], threads=1)
+
+
+def test_go_closure_gives_the_ontology_scores(reference, go, query):
+    closure = gt.GoClosure.from_ontology(go, reference.annotations["go_id"])
+    with_go = gt.transfer_go([query], reference, go, exclude_accessions=[QUERY], threads=1)
+    with_closure = gt.transfer_go([query], reference, closure, exclude_accessions=[QUERY], threads=1)
+    assert with_closure.go_ids == with_go.go_ids
+    np.testing.assert_array_equal(with_closure.scores.toarray(), with_go.scores.toarray())
+    assert closure.ancestors("GO:0000011", include_self=True) == {"GO:0000011", "GO:0000010", "GO:0008150"}
+    assert closure.ancestors("GO:0008150") == set()
+    again = gt.GoClosure.from_frame(closure.to_frame().fillna(""))
+    assert again == closure
+
+
+def test_cached_go_reference_builds_once_then_reloads(reference, go, monkeypatch):
+    monkeypatch.setattr("genepheno_core.sources.registry.resource_path",
+                        lambda source, filename, release=None:
+                        FILES[filename.split("_")[1].split(".")[0]][0 if source == "goa" else 1])
+    entry = {"source": "go", "filename": "go.obo", "release": "test"}
+    first, closure = gt.cached_go_reference(entry, go_ontology=go)
+    assert sorted(first.accessions) == sorted(reference.accessions)
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the cached reference must not parse the GAF / FASTA files again")
+
+    monkeypatch.setattr(gt, "read_go_reference", no_parsing)
+    second, closure2 = gt.cached_go_reference(entry)  # no ontology needed either
+    assert second.accessions.tolist() == first.accessions.tolist()
+    assert second.sequences == first.sequences and second.species.tolist() == first.species.tolist()
+    pd.testing.assert_frame_equal(second.annotations, first.annotations.fillna({"with_from": ""}),
+                                  check_dtype=False)
+    assert closure2 == closure
+    with pytest.raises(MissingDataError, match="GO release"):
+        gt.cached_go_reference(None)
+
+
+def test_dataset_go_transfer_keeps_training_genes_inside_the_split(reference, go):
+    """A training gene never uses a valid / test protein; a test gene may use a training one."""
+    seqs = fixture_sequences()
+    genes = pd.DataFrame({"gene_id": ["HGNC:1", "MGI:MGI:1000001"], "accession": ["P11111", "Q8EEE1"],
+                          "sequence": [seqs["P11111"], seqs["Q8EEE1"]]})
+    dataset = SimpleNamespace(name="toy", genes=genes, splits=pd.DataFrame({"random": ["train", "test"]}),
+                              go_ontology=lambda: go)
+    result = gt.dataset_go_transfer(dataset, "random", reference=reference, threads=1, cache=False)
+    assert statuses(result, 0)["Q8EEE1"] == gt.EXCLUDED_TARGET  # a test protein, for a training gene
+    assert statuses(result, 0)["P11111"] == gt.OWN_ACCESSION and statuses(result, 0)["P22222"] == gt.IDENTICAL
+    assert statuses(result, 1)["Q8EEE1"] == gt.OWN_ACCESSION
+    assert statuses(result, 1)["P11111"] == gt.KEPT  # a training protein, for a test gene
+    # the mouse gene's MGI id marks the IBA line of P11111 as a projection of its own GO
+    assert result.evidence.set_index(["query", "target"]).loc[(1, "P11111"), "go_ids"] == ("GO:0000050",)
+    with pytest.raises(GenePhenoError, match="no 'homology' split"):
+        gt.dataset_go_transfer(dataset, "homology", reference=reference)

@@ -332,3 +332,96 @@ def test_training_uses_the_split_vocabulary_of_training_genes(tiny, tmp_path):
     assert info["term_ids"] == expected and scores.shape[1] == len(expected)
     path = train(_cfg(model="mlp-bce", max_epochs=2, out_dir=str(tmp_path / "ck")), ds, embeddings=emb)
     assert load_model(path).terms["term_id"].tolist() == expected
+
+
+def _tiny_go_reference(ds):
+    """The tiny dataset's own proteins and GO as a GO reference, and its GO closure."""
+    import pandas as pd
+
+    from _tiny_dataset import _go_ancestors
+    from genepheno_core.models import go_transfer as gt
+
+    go_ids = ds.go_terms["go_id"].astype(str).tolist()
+    own = [[go_ids[j] for j in ds.go[i].indices] for i in range(len(ds.genes))]
+    annotated = [i for i, terms in enumerate(own) if terms]
+    reference = gt.GoReference(
+        ds.genes["accession"].to_numpy(dtype=object)[annotated], ds.genes["sequence"].iloc[annotated].tolist(),
+        np.array(["human"] * len(annotated), dtype=object),
+        pd.DataFrame([(ds.genes["accession"].iloc[i], t, "IEA", "") for i in annotated for t in own[i]],
+                     columns=gt.ANNOTATION_COLUMNS))
+    closure = gt.GoClosure({g: g for g in go_ids}, {g: frozenset(_go_ancestors(g) - {g}) for g in go_ids})
+    return reference, closure
+
+
+@needs_diamond
+def test_transferred_go_variant_scores_the_same_model_with_homolog_go(tmp_path, monkeypatch):
+    from genepheno_core.models import go_transfer as gt
+    from genepheno_core.training.trainer import predict_module
+
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    ds = make_tiny_dataset()
+    emb = family_embeddings(ds)
+    reference, closure = _tiny_go_reference(ds)
+    monkeypatch.setattr(gt, "load_go_reference", lambda *a, **k: reference)
+    monkeypatch.setattr(ds, "go_ontology", lambda: closure, raising=False)
+    monkeypatch.setattr("genepheno_core.training.trainer._embeddings", lambda d, e, given, p: emb)
+    scores, info = train_and_predict(ds, "genepheno", "family16", "random", 0, _cfg(max_epochs=3),
+                                     variants=("transferred-go",))
+    pasted = info["variant_scores"]["transferred-go"]
+    assert pasted.shape == scores.shape and not np.allclose(pasted, scores)
+    # by hand: the same model, each test gene's GO input = its homologs' GO (not its own)
+    result = run(_cfg(max_epochs=3), ds, embeddings=emb)
+    test = result.data.test
+    genes = ds.genes.iloc[test]
+    transfer = gt.transfer_go(genes["sequence"].tolist(), reference, closure,
+                              exclude_accessions=genes["accession"].tolist(), threads=1)
+    assert not (transfer.evidence["target"].to_numpy()
+                == genes["accession"].to_numpy()[transfer.evidence["query"].to_numpy()]).any()
+    bag = result.data.go_bag.tolil()
+    bag[test] = transfer.reindex(result.data.go_vocab)
+    result.data.go_bag = bag.tocsr()
+    np.testing.assert_allclose(pasted, predict_module(result.module, result.data, test), atol=1e-6)
+    with pytest.raises(GenePhenoError, match="unknown prediction variant"):
+        train_and_predict(ds, "genepheno", "family16", "random", 0, _cfg(max_epochs=1), variants=("guess",))
+
+
+@needs_diamond
+def test_go_transfer_trains_on_go_of_homologs_within_the_split(tmp_path, monkeypatch):
+    """The "go-transfer" ablation: the GO input is transferred from DIAMOND homologs (here the
+    tiny dataset's own proteins as the GO reference), never from the gene itself and, for a
+    training gene, never from a valid / test protein; the concept targets stay its own GO."""
+    from genepheno_core.models import go_transfer as gt
+
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    ds = make_tiny_dataset()
+    emb = family_embeddings(ds)
+    go_ids = ds.go_terms["go_id"].astype(str).tolist()
+    reference, closure = _tiny_go_reference(ds)
+    monkeypatch.setattr(gt, "load_go_reference", lambda *a, **k: reference)
+    monkeypatch.setattr(ds, "go_ontology", lambda: closure, raising=False)
+    seen = {}
+    real = gt.transfer_go
+
+    def spy(*args, **kwargs):
+        seen["result"] = real(*args, **kwargs)
+        return seen["result"]
+
+    monkeypatch.setattr(gt, "transfer_go", spy)
+    result = run(_cfg(max_epochs=3, ablations=("go-transfer",)), ds, embeddings=emb)
+    data = result.data
+    assert result.config.effective_go_source == "transferred"
+    transfer = seen["result"]
+    part = ds.splits["random"].to_numpy()
+    held = set(ds.genes["accession"][part != "train"])
+    used = transfer.evidence.assign(part=part[transfer.evidence["query"].to_numpy()])
+    assert not (used["target"] == ds.genes["accession"].to_numpy()[used["query"].to_numpy()]).any()
+    assert not used.loc[used["part"] == "train", "target"].isin(held).any()
+    # the GO input is the transferred scores over the GO input vocabulary, not the own GO
+    cols = [go_ids.index(g) for g in data.go_vocab]
+    np.testing.assert_allclose(data.go_bag.toarray(), transfer.reindex(data.go_vocab).toarray())
+    assert not np.array_equal(data.go_bag.toarray() > 0, ds.go[:, cols].toarray() > 0)
+    assert data.go_bag.max() <= 1.0 + 1e-6 and data.has_go.mean() > 0.8  # family members are homologs
+    # concept targets: the gene's own annotations
+    concept_cols = [go_ids.index(g) for g in data.concept_ids]
+    np.testing.assert_array_equal(data.concept_labels.toarray(), ds.go[:, concept_cols].toarray())
+    assert np.isfinite(result.valid_metrics["fmax"])

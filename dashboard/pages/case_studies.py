@@ -10,8 +10,9 @@ state.init_state()
 st.title("Case studies")
 st.caption(
     "Well-known genes shipped with the model, and any gene of the model's dataset (search by symbol "
-    "or UniProt accession). Predictions here are sequence-only unless the gene's GO annotations are "
-    "used (toggle), so they show what the model would say about an unannotated protein."
+    "or UniProt accession). Unless the gene's own GO annotations are used (toggle), its GO input is "
+    "transferred from its sequence homologs (never its own entry), so the predictions show what the "
+    "model would say about the same protein unannotated."
 )
 
 model_name = widgets.sidebar_model_picker()

@@ -81,6 +81,8 @@ with right:
                   f"; the ranked score {ranked:.3f} is higher because a more specific phenotype scores "
                   "higher and scores are propagated to ancestors."))
 
+st.caption(md_escape(views.go_origin_text(expl)))
+
 matrix = views.heatmap_frame(expl, n_concepts=15)
 fig = figures.heatmap(matrix, f"Concept contributions to the top phenotypes of {gene.short}",
                       colorbar_title="W_p·σ(c)")

@@ -50,7 +50,9 @@ upload = st.file_uploader("…or upload a FASTA file (.fasta, .fa, .gz)", type=[
 with st.expander("Options: GO annotations, threshold, number of phenotypes"):
     go_text = st.text_input(
         "Known GO terms (optional, applied to every sequence)", key=state.widget_key(state.GO_TEXT),
-        placeholder="GO:0003677 GO:0006915", help="Leave empty for sequence-only prediction.")
+        placeholder="GO:0003677 GO:0006915",
+        help="Leave empty: each protein gets the GO of its sequence homologs among annotated human and mouse "
+             "proteins (shown on the Explain page).")
     state.keep(state.GO_TEXT, go_text)
     use_model = st.checkbox("Use the model's validation-optimal threshold",
                             key=state.widget_key(state.USE_MODEL_THRESHOLD))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from genepheno_core.io import json_safe as _json_safe
 from genepheno_core.methods import METHODS as METHOD_SPECS
-from genepheno_core.methods import benchmark_methods, is_ablation, method_spec, reads, split_method
+from genepheno_core.methods import benchmark_methods, is_ablation, method_spec, reads, split_method, training_ablations
 
 DATASETS = ("mpo", "hpo", "gwas", "hpo-temporal")
 METHODS = benchmark_methods()
@@ -70,6 +70,10 @@ def cell_id(dataset: str, split: str, method: str, seed: int) -> str:
 PROTOCOL = 2
 
 
+# TrainConfig options added after PROTOCOL 2, with their default
+_LATER_OPTIONS = {"go_source": "own"}
+
+
 def cell_config_key(method: str, encoder: str, split: str, seed: int, train_config: dict,
                     data: str | None = None) -> dict:
     """The resolved training configuration a cell was computed with (defaults filled in).
@@ -85,11 +89,16 @@ def cell_config_key(method: str, encoder: str, split: str, seed: int, train_conf
 
     model, ablations = split_method(method)
     spec = METHOD_SPECS[model]
+    # a prediction-time variant is keyed by the training of its method (plus its own name)
+    ablations = training_ablations(ablations)
     resolved = TrainConfig(**{**train_config, "model": model, "ablations": ablations}).to_dict()
     if spec.cell_fields is None:
         keep = [k for k in resolved if k not in RUN_CONTROL_FIELDS and k not in ("dataset", "model", "encoder", "split", "seed")]
     else:
         keep = list(spec.cell_fields)
+    # options added after PROTOCOL 2 enter the key only when set away from their default, so
+    # adding an option does not rerun the cells computed before it existed
+    keep = [k for k in keep if not (k in _LATER_OPTIONS and resolved[k] == _LATER_OPTIONS[k])]
     key = {k: resolved[k] for k in sorted(keep)}
     key.update(method=method, split=split, seed=None if spec.deterministic else int(seed),
                encoder=encoder if reads(model, ablations)["embeddings"] else None, protocol=PROTOCOL)

@@ -38,19 +38,21 @@ from genepheno_core.benchmark.resources import PeakMemory
 from genepheno_core.benchmark.tables import write_tables
 from genepheno_core.evaluation.metrics import evaluate_scores, information_accretion, information_content
 from genepheno_core.io import atomic_write_text
-from genepheno_core.methods import split_method
+from genepheno_core.methods import prediction_variant, split_method, training_ablations
 
 logger = logging.getLogger(__name__)
 
 
-def trainer_train_and_predict(ds, method: str, encoder: str, split: str, seed: int, train_config: dict):
+def trainer_train_and_predict(ds, method: str, encoder: str, split: str, seed: int, train_config: dict,
+                              variants=()):
     """Adapter to genepheno_core.training.train_and_predict: builds the TrainConfig (options
-    from `train_config`, ablations from the method name)."""
+    from `train_config`, ablations from the method name); `variants` (prediction-time input
+    variants, e.g. "transferred-go") come back as info["variant_scores"]."""
     from genepheno_core.training import TrainConfig, train_and_predict
 
     model, ablations = split_method(method)
-    config = TrainConfig(**{**train_config, "ablations": ablations})
-    return train_and_predict(ds, model, encoder, split, seed, config)
+    config = TrainConfig(**{**train_config, "ablations": training_ablations(ablations)})
+    return train_and_predict(ds, model, encoder, split, seed, config, variants=tuple(variants))
 
 
 # --------------------------------------------------------------------------------------
@@ -282,9 +284,12 @@ def run_cell(
     out_dir: Path,
     train_and_predict: Callable | None = None,
     context: SplitContext | None = None,
+    variants: dict[str, str] | None = None,
 ) -> dict:
     """Train, predict and evaluate one cell; write `<out>/cells/<id>.json` atomically.
-    `context` (`split_context`) is shared by the cells of one dataset x split."""
+    `context` (`split_context`) is shared by the cells of one dataset x split. `variants`
+    {benchmark method: prediction variant} ("genepheno-pasted": "transferred-go") are scored
+    from the same trained model and written as their own cells."""
     if train_and_predict is None:
         train_and_predict = trainer_train_and_predict
     cid = cell_id(dataset, split, method, seed)
@@ -293,7 +298,11 @@ def run_cell(
     logger.info("cell %s: training", cid)
     with PeakMemory() as mem:
         start = time.perf_counter()
-        scores, info = train_and_predict(ds, method, config.encoder, split, seed, dict(config.train_config))
+        if variants:
+            scores, info = train_and_predict(ds, method, config.encoder, split, seed, dict(config.train_config),
+                                             variants=tuple(variants.values()))
+        else:
+            scores, info = train_and_predict(ds, method, config.encoder, split, seed, dict(config.train_config))
         train_s = time.perf_counter() - start
     start = time.perf_counter()
     test_index = (info or {}).get("test_index")
@@ -301,42 +310,55 @@ def run_cell(
     if term_ids is not None and list(term_ids) != ds.terms["term_id"].astype(str).tolist():
         raise ValueError(f"cell {cid}: the trainer scored another vocabulary ({len(term_ids)} terms) than the "
                          f"split's ({ds.n_terms} terms)")
-    metrics = evaluate_cell(ds, split, scores, test_index=test_index, pairs=context.pairs,
-                            novel_rows=context.novel_rows)
-    metrics["terms_not_in_train"] = context.terms_not_in_train
-    eval_s = time.perf_counter() - start
-    record = {
-        "dataset": dataset,
-        "split": split,
-        "method": method,
-        "seed": int(seed),
-        "encoder": config.encoder,
-        "subsample": config.subsample,
-        "train_config": config.train_config,
-        "config_key": json_safe(cell_config_key(method, config.encoder, split, seed, config.train_config,
-                                                data=data_fingerprint(ds, split))),
-        "metrics": metrics,
-        "wall_time_s": train_s,
-        "eval_time_s": eval_s,
-        "peak_rss_mb": mem.peak_mb,
-        "peak_rss_delta_mb": mem.delta_mb,
-        "info": {k: v for k, v in (info or {}).items() if k not in ("test_index", "history", "term_ids")},
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    if config.write_predictions:
-        from genepheno_core.evaluation.cafa_io import write_predictions
+    variant_scores = (info or {}).get("variant_scores") or {}
+    missing = set((variants or {}).values()) - set(variant_scores)
+    if missing:
+        raise ValueError(f"cell {cid}: the trainer returned no scores for variant(s) {sorted(missing)}")
+    data = data_fingerprint(ds, split)
+    kept_info = {k: v for k, v in (info or {}).items() if k not in ("test_index", "history", "term_ids",
+                                                                    "variant_scores")}
+    record = None
+    for name, cell_scores in [(method, scores)] + [(m, variant_scores[v]) for m, v in (variants or {}).items()]:
+        start = time.perf_counter()
+        metrics = evaluate_cell(ds, split, cell_scores, test_index=test_index, pairs=context.pairs,
+                                novel_rows=context.novel_rows)
+        metrics["terms_not_in_train"] = context.terms_not_in_train
+        this = {
+            "dataset": dataset,
+            "split": split,
+            "method": name,
+            "seed": int(seed),
+            "encoder": config.encoder,
+            "subsample": config.subsample,
+            "train_config": config.train_config,
+            "config_key": json_safe(cell_config_key(name, config.encoder, split, seed, config.train_config, data=data)),
+            "metrics": metrics,
+            "wall_time_s": train_s,
+            "eval_time_s": time.perf_counter() - start,
+            "peak_rss_mb": mem.peak_mb,
+            "peak_rss_delta_mb": mem.delta_mb,
+            "info": {**kept_info, **({"scored_from": method} if name != method else {})},
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        _write_cell(out_dir, cell_id(dataset, split, name, seed), this, ds, split, test_index, cell_scores,
+                    config.write_predictions)
+        record = record or this
+    return record
+
+
+def _write_cell(out_dir: Path, cid: str, record: dict, ds, split: str, test_index, scores,
+                write_predictions: bool) -> None:
+    if write_predictions:
+        from genepheno_core.evaluation.cafa_io import write_predictions as write_cafa
 
         rows = test_index if test_index is not None else np.flatnonzero(ds.splits[split].to_numpy() == "test")
         gene_ids = ds.genes["gene_id"].astype(str).to_numpy()[np.asarray(rows)]
-        write_predictions(
-            out_dir / "predictions" / f"{cid}.tsv.gz", gene_ids, ds.terms["term_id"].tolist(), scores, model=1,
-            keywords=(method,),
-        )
+        write_cafa(out_dir / "predictions" / f"{cid}.tsv.gz", gene_ids, ds.terms["term_id"].tolist(), scores,
+                   model=1, keywords=(record["method"],))
     atomic_write_text(out_dir / "cells" / f"{cid}.json", json.dumps(json_safe(record), indent=1, sort_keys=True))
-    logger.info(
-        "cell %s: Fmax %.4f AUC %.4f (%.1fs, peak %.0f MiB)", cid, metrics["fmax"], metrics["auc"], train_s, mem.peak_mb
-    )
-    return record
+    metrics = record["metrics"]
+    logger.info("cell %s: Fmax %.4f AUC %.4f (%.1fs, peak %.0f MiB)", cid, metrics["fmax"], metrics["auc"],
+                record["wall_time_s"], record["peak_rss_mb"])
 
 
 def plan_cells(config: BenchmarkConfig) -> list[tuple[str, str, str, int]]:
@@ -387,20 +409,32 @@ def run_benchmark(
         if (dataset, split) not in fingerprints:
             fingerprints[(dataset, split)] = data_fingerprint(ds, split)
         data = fingerprints[(dataset, split)]
+        def is_current(name: str) -> bool:
+            cell = out_dir / "cells" / f"{cell_id(dataset, split, name, seed)}.json"
+            return cell.exists() and cell_is_current(
+                cell, cell_config_key(name, config.encoder, split, seed, config.train_config, data), config.subsample)
+
+        if is_current(method):
+            skipped += 1
+            continue
         if path.exists():
-            if cell_is_current(path, cell_config_key(method, config.encoder, split, seed, config.train_config, data),
-                               config.subsample):
-                skipped += 1
-                continue
             logger.info("cell %s was computed with another configuration or dataset; rerunning it", cid)
         if method in DETERMINISTIC_METHODS and _reuse_other_seed(out_dir, dataset, split, method, seed, config, data):
             skipped += 1
             continue
+        # a prediction-time variant is scored from its method's trained model: train that
+        # method once for it and for every other variant of it still to do
+        base = prediction_variant(method)[0] if prediction_variant(method) else method
+        variants = {m: prediction_variant(m)[1] for m in config.methods
+                    if prediction_variant(m) and prediction_variant(m)[0] == base and not is_current(m)}
+        if base != method:
+            logger.info("cell %s: scored from a new %s model", cid, base)
         try:
             if (dataset, split) not in contexts:
                 # the novel view needs DIAMOND against the other species: not for leakage checks
                 contexts[(dataset, split)] = split_context(ds, dataset, split, novel=dataset not in LEAKAGE_DATASETS)
-            run_cell(ds, dataset, split, method, seed, config, out_dir, train_and_predict, contexts[(dataset, split)])
+            run_cell(ds, dataset, split, base, seed, config, out_dir, train_and_predict, contexts[(dataset, split)],
+                     variants=variants)
             done += 1
             (out_dir / "failed" / f"{cid}.txt").unlink(missing_ok=True)
         except Exception as exc:  # noqa: BLE001 - one failing method must not stop the table

@@ -64,7 +64,7 @@ def _finite(value) -> bool:
 
 
 def _variant_label(method: str) -> str | None:
-    """"pasted protein" for an input-variant row ("genepheno-no-go"), None for every other method."""
+    """"pasted protein" for an input-variant row ("genepheno-pasted"), None for every other method."""
     try:
         return main_row_label(method)
     except ValueError:  # a method the registry does not know (older cells)
@@ -72,12 +72,12 @@ def _variant_label(method: str) -> str | None:
 
 
 def main_row_names(methods: Sequence[str]) -> dict[str, str]:
-    """The main tables' row names of the input-variant rows: "genepheno-no-go" -> "genepheno (pasted protein)"."""
+    """The main tables' row names of the input-variant rows: "genepheno-pasted" -> "genepheno (pasted protein)"."""
     return {m: f"{split_method(m)[0]} ({_variant_label(m)})" for m in methods if _variant_label(m)}
 
 
 def _row_name(method: str) -> str:
-    """A row name in the tables of every method: "genepheno-no-go (pasted protein)"."""
+    """A row name in the tables of every method: "genepheno-pasted (pasted protein)"."""
     label = _variant_label(method)
     return f"{method} ({label})" if label else method
 

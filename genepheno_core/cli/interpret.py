@@ -22,6 +22,9 @@ def register(subparsers) -> None:
     p.add_argument("input", metavar="INPUT", help="FASTA / raw sequence file, or '-' for stdin")
     p.add_argument("--model", default=None, metavar="DIR", help="checkpoint directory (default: assets/models/hpo)")
     p.add_argument("--go", default=None, metavar="ANNOTATIONS.gaf", help="GO annotations of the queries (GAF)")
+    p.add_argument("--no-go-transfer", dest="go_transfer", action="store_false",
+                   help="a protein without GO gets no GO input (default: the GO of its sequence homologs "
+                        "among annotated human and mouse proteins)")
     p.add_argument("--top", default="10", metavar="N|all",
                    help="phenotypes per protein (default 10; 'all': every term of the model, e.g. for evaluate)")
     p.add_argument("--threshold", type=float, default=None, metavar="T",
@@ -52,6 +55,8 @@ def register(subparsers) -> None:
                    help="phenotype term id (repeatable; default: the top predicted ones)")
     e.add_argument("--go", default=None, metavar="GO_IDS_OR_GAF",
                    help="GO annotations: comma-separated GO ids or a GAF file")
+    e.add_argument("--no-go-transfer", dest="go_transfer", action="store_false",
+                   help="without GO, no GO input (default: the GO of the protein's sequence homologs)")
     e.add_argument("--top", type=int, default=10, metavar="N", help="concepts shown per phenotype")
     e.add_argument("--format", choices=("text", "tsv", "json"), default="text")
     e.add_argument("-o", "--output", default=None, metavar="OUT")
@@ -139,7 +144,7 @@ def predict_handler(args: argparse.Namespace) -> int:
     _check_outputs(args.output)
     records = parse_records(_read_input(args.input), min_length=args.min_length)
     model = resolve_model(args.model)
-    inputs = prepare_inputs(model, records, args.go)
+    inputs = prepare_inputs(model, records, args.go, transfer_go=args.go_transfer)
     scores = score_matrix(model, inputs)
     if args.format == "cafa":
         from genepheno_core.evaluation.cafa_io import format_score
@@ -158,7 +163,9 @@ def predict_handler(args: argparse.Namespace) -> int:
     logger.info("%d proteins, model %s (threshold %.2f)", len(records), model.path, frame.attrs["threshold"])
     if args.format == "json":
         out = {"model": str(model.path), "threshold": frame.attrs["threshold"],
-               "go_unknown": unknown_go_by_gene(inputs), "predictions": frame.to_dict("records")}
+               "go_unknown": unknown_go_by_gene(inputs),
+               "go_origin": {g: inputs.go_origin(i) for i, g in enumerate(inputs.ids)},
+               "predictions": frame.to_dict("records")}
         _write(json.dumps(out, indent=1, default=str) + "\n", args.output)
     else:
         frame = frame.assign(score=frame["score"].map(lambda v: f"{v:.4f}"))
@@ -195,7 +202,8 @@ def explain_handler(args: argparse.Namespace) -> int:
         gene = records[0] if len(records) == 1 else Path(args.gene)
     else:
         gene = args.gene
-    result = explain(model, gene, phenotype=args.phenotype, go_annotations=go, min_length=args.min_length)
+    result = explain(model, gene, phenotype=args.phenotype, go_annotations=go, min_length=args.min_length,
+                     transfer_go=args.go_transfer)
     table = result.contribution_table(top=args.top)
     if args.residues:
         from genepheno_core.interpret.attributions import (
@@ -228,8 +236,14 @@ def explain_handler(args: argparse.Namespace) -> int:
         if result.go_unknown:
             line += f" (unknown: {', '.join(result.go_unknown)})"
         lines.append(line)
-    if not result.go_used:
-        lines.append("no GO annotations used: sequence-only prediction")
+    if result.go_origin == "transferred":
+        hits = result.go_transfer
+        lines.append(f"no GO given: GO of {len(hits)} sequence homolog(s) used ("
+                     + ", ".join(f"{r.target} {r.species} {r.identity:.0%} w{r.weight:.2f}"
+                                 for r in hits.itertuples(index=False)) + ")")
+    elif not result.go_used:
+        lines.append("no GO annotations used" + (" (no annotated homolog found)" if result.go_origin == "no homolog"
+                                                 else "") + ": sequence-only prediction")
     for row in result.terms.to_dict("records"):
         t = row["term_id"]
         lines.append("")
@@ -252,6 +266,7 @@ def explain_handler(args: argparse.Namespace) -> int:
         if len(other):
             lines.append("  GO terms and homolog phenotypes:")
             for c in other.to_dict("records"):
-                lines.append(f"  {c['contribution']:+.3f}  {c['source']:<18} {c['id']} {c['name']}")
+                detail = f"  [{c['detail']}]" if c.get("detail") else ""
+                lines.append(f"  {c['contribution']:+.3f}  {c['source']:<18} {c['id']} {c['name']}{detail}")
     _write("\n".join(lines) + "\n", args.output)
     return 0

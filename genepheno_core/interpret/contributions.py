@@ -71,6 +71,13 @@ class Explanation:
     ortholog_dataset: str = ""  # the other species' dataset (mpo, hpo) of the ortholog evidence
     go_given: list[str] = field(default_factory=list)
     go_unknown: list[str] = field(default_factory=list)
+    # where the GO input came from: "given", "transferred" (from sequence homologs: models
+    # trained on transferred GO, for a gene given none), "no homolog" or "none"
+    go_origin: str = "none"
+    # the homologs transferred GO came from: DataFrame[target, species, identity, bitscore,
+    # weight, go_ids] best first; go_sources: GO input id -> the homologs carrying it, as text
+    go_transfer: pd.DataFrame = field(default_factory=pd.DataFrame)
+    go_sources: dict = field(default_factory=dict)
 
     @property
     def go_used(self) -> list[str]:
@@ -79,10 +86,11 @@ class Explanation:
         return [g for g in self.go_given if g not in unknown]
 
     def evidence_table(self, term: str | None = None, top: int | None = None) -> pd.DataFrame:
-        """Long table [term_id, source, id, name, contribution] of every contribution to the
-        logit (source: "concept", "GO term" or "ortholog phenotype"), sorted by
+        """Long table [term_id, source, id, name, contribution, detail] of every contribution
+        to the logit (source: "concept", "GO term" or "ortholog phenotype"), sorted by
         |contribution| within each term (optionally top n per term). Summed with the bias it
-        gives the logit exactly."""
+        gives the logit exactly. detail: for a GO term transferred from homologs, the
+        homologs that carry it (accession, species, identity, weight); else ""."""
         cols = [term] if term is not None else list(self.contributions.columns)
         names = dict(zip(self.activations["concept_id"], self.activations["concept_name"]))
         parts = []
@@ -97,7 +105,9 @@ class Explanation:
                     continue
                 frames.append(pd.DataFrame({"term_id": t, "source": source, "id": frame.index.astype(str),
                                             "name": [lookup.get(i, "") for i in frame.index],
-                                            "contribution": frame[t].to_numpy(dtype=np.float64)}))
+                                            "contribution": frame[t].to_numpy(dtype=np.float64),
+                                            "detail": [self.go_sources.get(i, "") if source == "GO term" else ""
+                                                       for i in frame.index]}))
             both = pd.concat(frames, ignore_index=True)
             both = both.iloc[np.argsort(-np.abs(both["contribution"].to_numpy()), kind="stable")]
             parts.append(both.head(top) if top else both)
@@ -146,7 +156,9 @@ class Explanation:
                 "evidence": self.evidence_table().to_dict("records"), "bias": self.bias,
                 "logit": self.logit, "score": self.score, "terms": self.terms.to_dict("records"),
                 "go_annotations": self.go_annotations, "go_given": self.go_given, "go_used": self.go_used,
-                "go_unknown": self.go_unknown, "threshold": self.threshold}
+                "go_unknown": self.go_unknown, "threshold": self.threshold, "go_origin": self.go_origin,
+                "go_transfer": self.go_transfer.assign(
+                    go_ids=[list(g) for g in self.go_transfer.get("go_ids", [])]).to_dict("records")}
 
 
 def baseline_activations(model) -> np.ndarray:
@@ -252,7 +264,7 @@ def resolve_gene(model, gene, min_length: int | None = None) -> tuple[str, str, 
 
 
 def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5, embeddings=None,
-            min_length: int | None = None) -> Explanation:
+            min_length: int | None = None, transfer_go: bool = True) -> Explanation:
     """Concept activations and exact per-concept contributions for one gene.
 
     model: TrainedModel, checkpoint path or None (default model).
@@ -267,6 +279,9 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         Explanation.go_unknown; malformed ids raise InputFormatError.
     min_length: shortest sequence accepted (default MIN_QUERY_LENGTH); mostly-X sequences
         are refused too.
+    transfer_go: a protein given no GO gets the GO of its sequence homologs (as in
+        `predict`); Explanation.go_origin, go_transfer and the evidence table's "detail"
+        column say which homologs and terms.
     """
     model = resolve_model(model)
     from genepheno_core.models import GenePheno
@@ -278,7 +293,7 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         go_annotations = known_go
     if go_annotations is not None and not isinstance(go_annotations, dict) and not _is_path(go_annotations):
         go_annotations = {gid: list(go_annotations)}
-    inputs = prepare_inputs(model, [(gid, seq)], go_annotations or None, embeddings)
+    inputs = prepare_inputs(model, [(gid, seq)], go_annotations or None, embeddings, transfer_go=transfer_go)
     tensors = model.inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
                             inputs.sequences if model.needs_sequences else None)
     out = next(batched_outputs(model.module, [tensors]))
@@ -301,7 +316,13 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
     contributions = pd.DataFrame(contrib.T, index=pd.Index(concepts["go_id"].astype(str), name="concept_id"),
                                  columns=[term_ids[k] for k in cols])
     go_frame, orth_frame, evidence_names = _path_contributions(model, tensors, cols, [term_ids[k] for k in cols])
-    annotated = set(inputs.go_sets[0] or ()) | set(_flatten_go(go_annotations, gid))
+    origin = inputs.go_origin(0)
+    # a transferred GO input is a prediction, not an annotation: concepts are "annotated"
+    # only by GO given for the gene
+    annotated = set(_flatten_go(go_annotations, gid))
+    if origin == "given":
+        annotated |= set(inputs.go_sets[0] or ())
+    transfer = inputs.transfer_evidence(0)
     if annotated:
         annotated |= _concept_closure(model, annotated)
     activations = pd.DataFrame({
@@ -326,7 +347,28 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         go_annotations=sorted(annotated), threshold=float(model.threshold),
         go_term_contributions=go_frame, ortholog_contributions=orth_frame, evidence_names=evidence_names,
         ortholog_dataset=model.cross_species.dataset if model.uses_ortholog else "",
-        go_given=sorted(inputs.go_given[0]), go_unknown=sorted(inputs.go_unknown[0]))
+        go_given=sorted(inputs.go_given[0]), go_unknown=sorted(inputs.go_unknown[0]), go_origin=origin,
+        go_transfer=transfer, go_sources=_transfer_sources(model, transfer, go_frame.index))
+
+
+def _transfer_sources(model, transfer: pd.DataFrame, go_ids) -> dict:
+    """{GO input id: "P12345 mouse 62% w0.41; ..."}: the homologs whose transferred GO carries
+    the term (a hit carries t when one of its GO ids is t or a descendant of t), best first."""
+    if transfer is None or transfer.empty:
+        return {}
+    closure = model.caches["go_reference"][1]  # filled by model.transfer_go
+    carried = []
+    for terms in transfer["go_ids"]:
+        up = set()
+        for term in terms:
+            up |= closure.ancestors(term, include_self=True)
+        carried.append(up)
+    out = {}
+    for go_id in go_ids:
+        parts = [f"{row.target} {row.species} {row.identity:.0%} w{row.weight:.2f}"
+                 for row, up in zip(transfer.itertuples(index=False), carried) if go_id in up]
+        out[str(go_id)] = "from " + "; ".join(parts) if parts else ""
+    return out
 
 
 def _path_contributions(model, tensors: dict, cols: list[int], columns: list[str]):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genepheno_core.errors import InputFormatError, ModelMismatchError
+from genepheno_core.errors import InputFormatError, MissingDataError, ModelMismatchError
 from genepheno_core.interpret.model_store import model_extras, resolve_model
 from genepheno_core.ontology.propagation import propagate_scores, propagation_plan
 
@@ -38,6 +38,30 @@ class Inputs:
     go_sets: list[set[str] | None]  # per gene: propagated GO ids in the model's input vocabulary
     go_given: list[set[str]] = field(default_factory=list)  # per gene: the GO ids given
     go_unknown: list[set[str]] = field(default_factory=list)  # per gene: given ids the model does not know
+    # GO transferred from sequence homologs for the genes given no GO (models trained on
+    # transferred GO): the models.go_transfer.GoTransfer of those genes, and per gene its
+    # row there (None: GO given, or the model does not transfer GO)
+    go_transfer: object = None
+    go_transfer_row: list[int | None] = field(default_factory=list)
+
+    def go_origin(self, i: int) -> str:
+        """Where gene i's GO input came from: "given", "transferred" (from its sequence
+        homologs), "no homolog" (transfer found no annotated homolog) or "none"."""
+        if self.go_given and self.go_given[i]:
+            return "given"
+        row = self.go_transfer_row[i] if self.go_transfer_row else None
+        if row is None:
+            return "none"
+        return "transferred" if self.go_transfer.has_hit[row] else "no homolog"
+
+    def transfer_evidence(self, i: int) -> pd.DataFrame:
+        """The homologs gene i's transferred GO came from: DataFrame[target, species,
+        identity, bitscore, weight, go_ids] best first (empty unless GO was transferred)."""
+        row = self.go_transfer_row[i] if self.go_transfer_row else None
+        if row is None:
+            return pd.DataFrame(columns=["target", "species", "identity", "bitscore", "weight", "go_ids"])
+        ev = self.go_transfer.evidence
+        return ev[ev["query"] == row].drop(columns="query").reset_index(drop=True)
 
 
 def parse_records(sequences_or_fasta, min_length: int | None = None,
@@ -183,7 +207,11 @@ def embed_for_model(model, sequences: list[str], cache: bool = True) -> np.ndarr
 
 
 def prepare_inputs(model, records: list[tuple[str, str]], go_annotations=None, embeddings=None,
-                   cache: bool = True) -> Inputs:
+                   cache: bool = True, transfer_go: bool = True) -> Inputs:
+    """The model inputs of `records`; with `transfer_go`, a GO-reading model gives a protein
+    given no (known) GO the GO of its sequence homologs (TrainedModel.transfer_go), weighted
+    by bit score; without the GO reference (no GOA / UniProt in the mirror) it warns and the
+    protein gets no GO input."""
     ids = [r for r, _ in records]
     seqs = [s for _, s in records]
     go = read_go_annotations(go_annotations, ids)
@@ -192,13 +220,31 @@ def prepare_inputs(model, records: list[tuple[str, str]], go_annotations=None, e
     go_given = [set(go.get(i) or ()) for i in ids]
     go_unknown = [split_go(model, g)[1] if model.uses_go else set() for g in go_given]
     go_sets = [propagate_go(model, g) if model.uses_go else None for g in go_given]
+    transfer, transfer_row = None, [None] * len(ids)
+    todo = [i for i, g in enumerate(go_sets) if not g] if transfer_go and model.uses_go else []
+    if todo:
+        # measured on validation (docs/VALIDATION_RUNS.md): the full model fed its homologs'
+        # GO scores a protein without annotations nearly as well as with its own GO, and
+        # clearly better than with no GO input
+        try:
+            transfer = model.transfer_go([seqs[i] for i in todo])
+        except MissingDataError as exc:
+            logger.warning("GO transfer unavailable (%s): %d protein(s) without GO get no GO input", exc, len(todo))
+            todo = []
+        if todo:
+            bag = transfer.reindex(model.go_inputs)  # (len(todo), G)
+            for row, i in enumerate(todo):
+                lo, hi = bag.indptr[row], bag.indptr[row + 1]
+                weights = {model.go_inputs[j]: float(v) for j, v in zip(bag.indices[lo:hi], bag.data[lo:hi])}
+                go_sets[i] = weights or None
+                transfer_row[i] = row
     if embeddings is not None:
         embeddings = np.asarray(embeddings, dtype=np.float32)
         if embeddings.shape[0] != len(records):
             raise ModelMismatchError(f"{embeddings.shape[0]} embeddings for {len(records)} sequences")
     else:
         embeddings = embed_for_model(model, seqs, cache=cache)
-    return Inputs(ids, seqs, embeddings, go_sets, go_given, go_unknown)
+    return Inputs(ids, seqs, embeddings, go_sets, go_given, go_unknown, transfer, transfer_row)
 
 
 def propagate(model, scores: np.ndarray) -> np.ndarray:
@@ -229,14 +275,18 @@ def score_matrix(model, inputs: Inputs, propagate_to_ancestors: bool = True, chu
 
 
 def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20, threshold: float | None = None,
-            embeddings: np.ndarray | None = None, cache: bool = True, min_length: int | None = None) -> pd.DataFrame:
+            embeddings: np.ndarray | None = None, cache: bool = True, min_length: int | None = None,
+            transfer_go: bool = True) -> pd.DataFrame:
     """Ranked phenotype predictions.
 
     model: a TrainedModel, a checkpoint directory, or None for the default model (assets/).
     sequences_or_fasta: FASTA text, raw sequence(s) one per line, a FASTA path (.gz ok) or a
         list of (id, sequence) pairs.
     go_annotations: dict id -> GO ids, or a GAF path (matched by accession or symbol); GO
-        ids are propagated to their ancestors. Genes without GO get sequence-only scores.
+        ids are propagated to their ancestors. A gene given no GO gets the GO of its
+        sequence homologs among annotated human and mouse proteins (`transfer_go`, default
+        on; off: no GO input); df.attrs["go_origin"] {gene: "given" / "transferred" / "no
+        homolog" / "none"} says which.
     top: keep the `top` best terms per gene (None: all terms).
     threshold: score cut-off for `above_threshold` (default: the model's validation-optimal
         threshold).
@@ -254,10 +304,11 @@ def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ValueError(f"threshold must be within [0, 1], got {threshold}")
     records = parse_records(sequences_or_fasta, min_length=min_length)
-    inputs = prepare_inputs(model, records, go_annotations, embeddings, cache=cache)
+    inputs = prepare_inputs(model, records, go_annotations, embeddings, cache=cache, transfer_go=transfer_go)
     scores = score_matrix(model, inputs)
     frame = ranked_frame(model, inputs.ids, scores, top, threshold)
     frame.attrs["go_unknown"] = unknown_go_by_gene(inputs)
+    frame.attrs["go_origin"] = {g: inputs.go_origin(i) for i, g in enumerate(inputs.ids)}
     return frame
 
 

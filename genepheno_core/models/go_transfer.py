@@ -8,6 +8,9 @@ that training features look like a new protein's.
     result.scores      # csr (n_queries, G) float32 over result.go_ids
     result.evidence    # one row per hit used: which protein, identity, weight, GO ids
 
+    transfer = dataset_go_transfer(dataset, "homology")  # training features of a dataset
+    reference, closure = cached_go_reference(go_entry)   # fast reload for predictions
+
 Score (the Diamond-score rule of DeepGOPlus, as `models.features.diamond_score_matrix`):
 
     score(q, t) = sum of the bit scores of q's kept hits carrying t
@@ -19,6 +22,8 @@ descendant of t (over the ontology's relations; load GO with ("is_a",) for is_a 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,7 +36,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from genepheno_core.datasets.alignment import local_alignments
-from genepheno_core.errors import GenePhenoError
+from genepheno_core.errors import GenePhenoError, MissingDataError
+from genepheno_core.io import atomic_path, genepheno_home
 from genepheno_core.sources._util import PathLike
 
 logger = logging.getLogger(__name__)
@@ -98,21 +104,17 @@ class GoReference:
         return _ReferenceIndex.build(self)
 
 
-@dataclass(frozen=True)
 class _ReferenceIndex:
     """Lookups for transfer_go, built once per reference.
 
     go (A,) str: GO id of annotation a; by_row[r]: indices (into go) of row r's annotations;
     named[key]: indices of the annotations whose with_from names key (a UniProt accession,
-    or another id as written in the GAF)."""
+    or another id as written in the GAF), built on first use: only queries with an own
+    accession or gene id need it, so a pasted protein does not pay for it (~3 s)."""
 
-    go: np.ndarray
-    by_row: list[np.ndarray]
-    named: dict[str, np.ndarray]
-
-    @classmethod
-    def build(cls, reference: GoReference) -> _ReferenceIndex:
+    def __init__(self, reference: GoReference):
         table = reference.annotations
+        self._with_from = table["with_from"]
         row_of = pd.Series(np.arange(len(reference)), index=pd.Index(reference.accessions))
         rows = table["accession"].map(row_of)
         if rows.isna().any():
@@ -121,9 +123,17 @@ class _ReferenceIndex:
         rows = rows.to_numpy(dtype=np.int64)
         order = np.argsort(rows, kind="stable")
         bounds = np.searchsorted(rows[order], np.arange(len(reference) + 1))
-        by_row = [order[bounds[r]:bounds[r + 1]] for r in range(len(reference))]
+        self.by_row = [order[bounds[r]:bounds[r + 1]] for r in range(len(reference))]
+        self.go = table["go_id"].astype(str).to_numpy(dtype=object)
+
+    @classmethod
+    def build(cls, reference: GoReference) -> _ReferenceIndex:
+        return cls(reference)
+
+    @cached_property
+    def named(self) -> dict[str, np.ndarray]:
         keys, annotation = [], []  # (key, annotation index) pairs
-        for a, text in enumerate(table["with_from"].fillna("").astype(str)):
+        for a, text in enumerate(self._with_from.fillna("").astype(str)):
             if text:
                 for key in {_with_from_key(token) for token in text.replace(",", "|").split("|")} - {""}:
                     keys.append(key)
@@ -132,8 +142,7 @@ class _ReferenceIndex:
         order = np.argsort(codes, kind="stable")  # annotation indices stay sorted within a key
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
         annotation = np.asarray(annotation, dtype=np.int64)[order]
-        named = {k: annotation[bounds[i]:bounds[i + 1]] for i, k in enumerate(uniques)}
-        return cls(table["go_id"].astype(str).to_numpy(dtype=object), by_row, named)
+        return {k: annotation[bounds[i]:bounds[i + 1]] for i, k in enumerate(uniques)}
 
 
 def _with_from_key(token: str) -> str:
@@ -370,7 +379,7 @@ def transfer_go(
             continue
         annotations = index.by_row[t]
         if q not in projections:
-            found = [index.named[k] for k in own_keys[q] if k in index.named]
+            found = [index.named[k] for k in own_keys[q] if k in index.named] if own_keys[q] else []
             projections[q] = np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         projected = projections[q]
         if projected.size:
@@ -442,3 +451,136 @@ def transfer_go(
                 "%d annotations of hits ignored as projections of the query's own",
                 n, int((n_kept > 0).sum()), len(go_ids), time.perf_counter() - start, counts, n_projected)
     return GoTransfer(scores, go_ids, evidence, hits)
+
+
+# ----------------------------------------------------------------------------- GO closure
+@dataclass(frozen=True)
+class GoClosure:
+    """The part of a GO release transfer_go reads, for a fixed set of GO ids: each id's
+    current id (alt_id / replaced_by followed; None when obsolete) and each current id's
+    ancestors. Stored with a cached reference so that a prediction need not parse the whole
+    ontology; transfer_go accepts it in place of an `ontology.Ontology`."""
+
+    current: dict[str, str | None]
+    up: dict[str, frozenset[str]]  # current id -> proper ancestors
+
+    @classmethod
+    def from_ontology(cls, ontology, go_ids: Iterable[str]) -> GoClosure:
+        current, up = {}, {}
+        for term in set(go_ids):
+            now = ontology.remap(term)
+            current[term] = now
+            if now is not None and now not in up:
+                up[now] = frozenset(ontology.ancestors(now))
+        return cls(current, up)
+
+    def remap(self, term: str) -> str | None:
+        return self.current.get(term)
+
+    def ancestors(self, term: str, include_self: bool = False) -> set[str]:
+        out = set(self.up.get(term, ()))
+        if include_self and term in self.up:
+            out.add(term)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (term, current, ancestor); ancestor "" for a term without one, current
+        "" for an obsolete term."""
+        rows = []
+        for term, now in self.current.items():
+            above = sorted(self.up.get(now, ())) if now is not None else []
+            rows += [(term, now or "", a) for a in above] or [(term, now or "", "")]
+        return pd.DataFrame(rows, columns=["go_id", "current", "ancestor"])
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> GoClosure:
+        current, up = {}, {}
+        for term, now, above in zip(frame["go_id"], frame["current"], frame["ancestor"]):
+            current[term] = now or None
+            if now:
+                up.setdefault(now, set())
+                if above:
+                    up[now].add(above)
+        return cls(current, {k: frozenset(v) for k, v in up.items()})
+
+
+# ----------------------------------------------------------------------------- cache
+_CACHE_VERSION = 1
+
+
+def _file_key(path) -> dict:
+    stat = path.stat()
+    return {"path": str(path), "size": stat.st_size, "mtime": int(stat.st_mtime)}
+
+
+def cached_go_reference(go_entry: Mapping | None, species: Sequence[str] = SPECIES,
+                        go_ontology=None) -> tuple[GoReference, GoClosure]:
+    """The GO reference of the registry's GOA / Swiss-Prot releases and the closure of its GO
+    ids in the GO release `go_entry` names (a dataset manifest's "go_ontology" entry), kept
+    under genepheno_home()/go_reference/ as parquet tables: the first call parses the GAFs and
+    FASTAs and the ontology (~30 s), later calls reload in ~2 s. `go_ontology` (the loaded
+    release of `go_entry`) saves parsing it again when the caller has it."""
+    from genepheno_core.sources.registry import resource_path
+
+    if not go_entry:
+        raise MissingDataError("GO transfer needs the GO release of the training data (manifest go_ontology entry)")
+    files = {name: (resource_path("goa", f"goa_{name}.gaf.gz"), resource_path("uniprot", f"swissprot_{name}.fasta.gz"))
+             for name in species}
+    key = {"version": _CACHE_VERSION, "go": dict(go_entry),
+           "files": {n: [_file_key(g), _file_key(f)] for n, (g, f) in files.items()}}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+    root = genepheno_home() / "go_reference" / digest
+    if (root / "closure.parquet").exists():
+        start = time.perf_counter()
+        proteins = pd.read_parquet(root / "proteins.parquet")
+        annotations = pd.read_parquet(root / "annotations.parquet")
+        closure = GoClosure.from_frame(pd.read_parquet(root / "closure.parquet").fillna(""))
+        reference = GoReference(proteins["accession"].to_numpy(dtype=object), proteins["sequence"].tolist(),
+                                proteins["species"].to_numpy(dtype=object), annotations)
+        logger.info("GO reference from cache %s (%d proteins, %.1f s)", root, len(reference),
+                    time.perf_counter() - start)
+        return reference, closure
+    reference = read_go_reference(files)
+    if go_ontology is None:
+        from genepheno_core.datasets import load_manifest_ontology
+
+        go_ontology = load_manifest_ontology(dict(go_entry), "GO ontology")
+    closure = GoClosure.from_ontology(go_ontology, reference.annotations["go_id"].astype(str))
+    with atomic_path(root) as tmp:
+        tmp.mkdir(parents=True)
+        pd.DataFrame({"accession": reference.accessions, "species": reference.species,
+                      "sequence": reference.sequences}).to_parquet(tmp / "proteins.parquet", index=False)
+        table = reference.annotations.copy()
+        table["with_from"] = table["with_from"].fillna("").astype(str)
+        table.to_parquet(tmp / "annotations.parquet", index=False)
+        (tmp / "key.json").write_text(json.dumps(key, indent=1, sort_keys=True))
+        closure.to_frame().to_parquet(tmp / "closure.parquet", index=False)  # written last: the marker
+    logger.info("GO reference cached under %s", root)
+    return reference, closure
+
+
+# ----------------------------------------------------------------------------- datasets
+def dataset_go_transfer(dataset, split: str, reference: GoReference | None = None, go_ontology=None,
+                        threads: int = 2, cache: bool = True) -> GoTransfer:
+    """GO transferred to every gene of `dataset`, as a new protein would get it, for training
+    on `split`:
+
+    - never from the gene's own protein (its accession, or an identical sequence), nor from
+      annotations projected from its own (with_from naming its accession or gene id);
+    - a training gene never from a valid or test protein of `split` (features stay on the
+      training side of the split's boundary; valid / test genes may use any other protein,
+      as a pasted protein may).
+
+    Returns a GoTransfer over all dataset genes (rows in dataset.genes order)."""
+    if split not in dataset.splits.columns:
+        raise GenePhenoError(f"dataset {dataset.name!r} has no {split!r} split")
+    reference = reference if reference is not None else load_go_reference()
+    go_ontology = go_ontology if go_ontology is not None else dataset.go_ontology()
+    part = dataset.splits[split].to_numpy()
+    accessions = dataset.genes["accession"].fillna("").astype(str).tolist()
+    held_out = frozenset(a for a, p in zip(accessions, part) if p != "train" and a)
+    exclude = [held_out if p == "train" else None for p in part]
+    gene_ids = [[g] if g else None for g in dataset.genes["gene_id"].fillna("").astype(str)]
+    return transfer_go(dataset.genes["sequence"].tolist(), reference, go_ontology,
+                       exclude_accessions=accessions, exclude_targets=exclude, with_from_ids=gene_ids,
+                       threads=threads, cache=cache)

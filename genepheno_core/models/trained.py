@@ -10,7 +10,7 @@ scores are sigmoid(s / T). Saving and loading checkpoints is genepheno_core.trai
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -189,11 +189,14 @@ class TrainedModel:
         return out
 
     def go_bag(self, go_sets, propagate: bool = True) -> np.ndarray:
-        """(n, G) multi-hot over the GO input vocabulary. Each entry of `go_sets` is an
-        iterable of GO ids (None or empty = no GO); with `propagate` they are propagated to
-        their ancestors first (harmless for sets that already are)."""
+        """(n, G) GO input over the GO input vocabulary. Each entry of `go_sets` is an
+        iterable of GO ids (multi-hot; None or empty = no GO; with `propagate` they are
+        propagated to their ancestors first, harmless for sets that already are) or a mapping
+        {GO id: weight in [0, 1]} (GO transferred from homologs, already propagated: see
+        `transfer_go`)."""
+        weighted = {row: dict(terms) for row, terms in enumerate(go_sets) if isinstance(terms, Mapping)}
         if propagate:
-            go_sets = self.propagate_go(go_sets)
+            go_sets = self.propagate_go([None if row in weighted else terms for row, terms in enumerate(go_sets)])
         index = {g: i for i, g in enumerate(self.go_inputs)}
         bag = np.zeros((len(go_sets), len(self.go_inputs)), dtype=np.float32)
         for row, terms in enumerate(go_sets):
@@ -201,7 +204,33 @@ class TrainedModel:
                 j = index.get(term)
                 if j is not None:
                     bag[row, j] = 1.0
+        for row, weights in weighted.items():
+            for term, value in weights.items():
+                j = index.get(term)
+                if j is not None:
+                    bag[row, j] = float(value)
         return bag
+
+    @property
+    def trained_on_transferred_go(self) -> bool:
+        """Trained on GO transferred from sequence homologs (config go_source "transferred" or
+        the "go-transfer" ablation) rather than the genes' own annotations."""
+        return self.uses_go and getattr(self.config, "effective_go_source", None) == "transferred"
+
+    def transfer_go(self, sequences, threads: int | None = None):
+        """GO transferred to `sequences` from their DIAMOND homologs among the GO-annotated
+        human and mouse proteins of the registry's GOA release (models.go_transfer), with
+        `result.reindex(model.go_inputs)` is the (n, G) GO input. The reference is loaded once per model (cached on disk after the
+        first use); identical copies of a query are not used, as in training."""
+        from genepheno_core.models.features import default_threads
+        from genepheno_core.models.go_transfer import cached_go_reference, transfer_go
+
+        entry = (self.manifest or {}).get("go_ontology")
+        if "go_reference" not in self.caches:
+            ontology = self._go_ontology if self._go_ontology not in (None, False) else None
+            self.caches["go_reference"] = cached_go_reference(entry, go_ontology=ontology)
+        reference, closure = self.caches["go_reference"]
+        return transfer_go(list(sequences), reference, closure, threads=threads or default_threads())
 
     def homology_input(self, sequences) -> np.ndarray:
         """(n, K) Diamond-score vectors of `sequences` against the training genes."""

@@ -14,6 +14,7 @@ METHODS = tuple(_METHOD_SPECS)
 ABLATIONS = tuple(_ABLATION_SPECS)
 SPLITS = ("random", "homology", "temporal")
 LOSSES = ("contrastive", "bce", "contrastive+bce")
+GO_SOURCES = ("own", "transferred")
 
 
 @dataclass
@@ -74,6 +75,10 @@ class TrainConfig:
     concept_min_genes: int = 30  # ... with >= this many training genes
     concepts: tuple[str, ...] | None = None  # explicit concept GO ids (overrides the rule)
     go_inputs_exclude_concepts: bool = False  # leave the concept terms out of the GO input bag
+    # where the GO input comes from: "own" (the gene's annotations in the dataset) or
+    # "transferred" (GO of its DIAMOND homologs among GO-annotated human and mouse proteins,
+    # computed as for a new protein: models.go_transfer.dataset_go_transfer)
+    go_source: str = "own"
 
     # exclusive pairs
     co_annotation_pairs: bool = False
@@ -104,6 +109,12 @@ class TrainConfig:
         bad = [a for a in self.ablations if a not in allowed]
         if bad:
             raise ValueError(f"unknown ablation(s) {bad}; choose from {', '.join(allowed)}")
+        scored = [a for a in self.ablations if _ABLATION_SPECS[a].at_prediction]
+        if scored:
+            raise ValueError(f"{', '.join(scored)}: a prediction-time variant, not a training option (train "
+                             f"without it; predict() transfers GO to a protein given none)")
+        if self.go_source not in GO_SOURCES:
+            raise ValueError(f"go_source must be one of {', '.join(GO_SOURCES)}, got {self.go_source!r}")
         if self.loss not in LOSSES or self.concept_loss not in ("contrastive", "bce"):
             raise ValueError(f"loss must be one of {', '.join(LOSSES)} and concept_loss contrastive or bce, "
                              f"got {self.loss!r}, {self.concept_loss!r}")
@@ -117,6 +128,14 @@ class TrainConfig:
     @property
     def use_go(self) -> bool:
         return reads(self.model, self.ablations)["go"]
+
+    @property
+    def effective_go_source(self) -> str | None:
+        """Where the GO input comes from ("own" or "transferred"; the "go-transfer" ablation
+        sets "transferred"), None when the method reads no GO input."""
+        if not self.use_go:
+            return None
+        return "transferred" if reads(self.model, self.ablations)["transferred_go"] else self.go_source
 
     @property
     def use_seq(self) -> bool:
@@ -157,6 +176,8 @@ class TrainConfig:
         parts += [a for a in self.ablations]
         if self.homology and self.spec.bottleneck:
             parts.append("hom")
+        if self.go_source != "own" and self.use_go and "go-transfer" not in self.ablations:
+            parts.append(f"go-{self.go_source}")
         return "-".join(parts)
 
     def to_dict(self) -> dict:

@@ -122,11 +122,16 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
             data.concept_labels = go[:, concepts].tocsr()
             data.concept_ids = dataset.go_terms["go_id"].iloc[concepts].astype(str).tolist()
         if config.use_go:
+            # the input vocabulary is chosen on the training genes' own annotations either way
             vocab = select_go_inputs(dataset.go_terms, go_train, concepts, config.go_min_genes,
                                      config.concept_depth - 1 if spec.bottleneck else None,
                                      exclude_concepts=config.go_inputs_exclude_concepts)
-            data.go_bag = go[:, vocab].tocsr()
             data.go_vocab = dataset.go_terms["go_id"].iloc[vocab].astype(str).tolist()
+            if config.effective_go_source == "transferred":
+                data.go_bag = transferred_go_bag(dataset, config, data.go_vocab)
+                data.has_go = np.asarray(data.go_bag.sum(axis=1)).ravel() > 0
+            else:
+                data.go_bag = go[:, vocab].tocsr()
     if spec.bottleneck and config.homology:
         data.homology, _ = homology_vectors(dataset.genes["sequence"].tolist(), train, labels,
                                             threads=config.diamond_threads)
@@ -149,6 +154,19 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
         data.pairs = pairs_tensor(pairs)
         logger.info("%d exclusive pairs", data.pairs.shape[0])
     return data
+
+
+def transferred_go_bag(dataset, config: TrainConfig, go_vocab: list[str]) -> sp.csr_matrix:
+    """(n, G) GO input of every gene transferred from its sequence homologs (scores in [0, 1]
+    over `go_vocab`), computed as for a new protein and within config.split's boundary
+    (models.go_transfer.dataset_go_transfer); the concept targets stay the gene's own GO."""
+    from genepheno_core.models.go_transfer import dataset_go_transfer
+
+    transfer = dataset_go_transfer(dataset, config.split, threads=config.diamond_threads)
+    bag = transfer.reindex(go_vocab)
+    logger.info("GO input transferred from homologs: %d of %d genes have a hit (%.1f terms per gene)",
+                int(transfer.has_hit.sum()), bag.shape[0], bag.nnz / max(1, bag.shape[0]))
+    return bag
 
 
 def _embeddings(dataset, encoder: str, given: np.ndarray | None, progress: bool) -> np.ndarray:
@@ -587,16 +605,51 @@ def _baseline_scores(config: TrainConfig, dataset, data: PreparedData, rows: np.
     raise ValueError(config.model)
 
 
+PREDICTION_VARIANTS = ("transferred-go",)
+
+
+def transferred_go_test_scores(result: RunResult, dataset) -> np.ndarray:
+    """(n_test, K) test scores of a trained GO-reading model with each test gene's own GO
+    replaced by GO transferred from its sequence homologs (never its own protein or
+    annotations projected from it): how the tool scores a protein nobody has annotated."""
+    from genepheno_core.models.go_transfer import load_go_reference, transfer_go
+
+    data, config = result.data, result.config
+    if data.go_bag is None or result.module is None:
+        raise GenePhenoError(f"{config.model}: the transferred-GO variant needs a neural model that reads GO")
+    test = data.test
+    genes = dataset.genes.iloc[test]
+    transfer = transfer_go(genes["sequence"].tolist(), load_go_reference(), dataset.go_ontology(),
+                           exclude_accessions=genes["accession"].fillna("").astype(str).tolist(),
+                           with_from_ids=[[g] if g else None for g in genes["gene_id"].fillna("").astype(str)],
+                           threads=config.diamond_threads, cache=True)
+    bag = transfer.reindex(data.go_vocab).tocoo()  # (n_test, G)
+    swapped = sp.csr_matrix((bag.data, (test[bag.row], bag.col)), shape=data.go_bag.shape, dtype=np.float32)
+    logger.info("transferred-GO variant: %d of %d test genes have an annotated homolog",
+                int(transfer.has_hit.sum()), test.size)
+    saved = data.go_bag
+    data.go_bag = swapped
+    try:
+        return predict_module(result.module, data, test, config.eval_batch_size)
+    finally:
+        data.go_bag = saved
+
+
 def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
-                      config: TrainConfig | None = None) -> tuple[np.ndarray, dict]:
+                      config: TrainConfig | None = None, variants=()) -> tuple[np.ndarray, dict]:
     """Train `method` on the training genes of `split` and score its test genes.
 
     Returns (test_scores (n_test, K) probabilities, info) with info keys: test_index (row
     indices of the test genes in the dataset), term_ids (the K terms of the split's
     training-genes vocabulary, `Dataset.for_split`), valid_metrics, threshold, seconds, epochs,
     best_epoch, history, config, and checkpoint (path, when config.out_dir is set).
-    Works for every method in TrainConfig's METHODS, baselines included.
+    Works for every method in TrainConfig's METHODS, baselines included. `variants`
+    (PREDICTION_VARIANTS) adds info["variant_scores"] {variant: (n_test, K)}: the same model
+    scored with other test inputs ("transferred-go": transferred_go_test_scores).
     """
+    unknown = set(variants) - set(PREDICTION_VARIANTS)
+    if unknown:
+        raise GenePhenoError(f"unknown prediction variant(s) {sorted(unknown)}; known: {PREDICTION_VARIANTS}")
     dataset = _load(dataset)
     base = config or TrainConfig()
     config = base.replace(dataset=getattr(dataset, "name", base.dataset), model=method,
@@ -621,4 +674,6 @@ def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
         "config": config.to_dict(),
         "checkpoint": checkpoint,
     }
+    if variants:
+        info["variant_scores"] = {v: transferred_go_test_scores(result, result.dataset) for v in variants}
     return test_scores, info
