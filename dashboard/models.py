@@ -94,9 +94,17 @@ def get_model(name: str):
         raise gp.MissingDataError(f"no model named {name!r} in the models folder")
     logger.info("loading model %s from %s", name, path)
     try:
-        return gp.load_model(path)
+        model = gp.load_model(path)
     except Exception as exc:  # noqa: BLE001 (see _model_load_error)
         raise _model_load_error(name, exc) from exc
+    if model.uses_go:
+        # the GO reference a pasted protein's GO is transferred from: loaded with the model,
+        # so the first prediction does not wait for it (~2 s from its on-disk cache)
+        try:
+            model.go_reference()
+        except gp.GenePhenoError as exc:
+            logger.warning("GO transfer unavailable for model %s: %s", name, exc)
+    return model
 
 
 def require_model(name: str):

@@ -222,3 +222,25 @@ def test_a_pasted_protein_gets_its_homologs_go_as_readable_evidence(model, monke
     # a protein without any annotated homolog gets no GO input
     alone = explain(model, ("alone", "MKV" * 40), phenotype=model.terms["term_id"].iloc[0])
     assert alone.go_origin == "no homolog" and alone.go_term_contributions.empty
+
+
+def test_source_shares_match_the_explanation(model):
+    from genepheno_core.embeddings import embed_sequences
+    from genepheno_core.interpret.contributions import SOURCES, source_shares
+    from genepheno_core.interpret.inference import propagate_go
+
+    seq = toy_genes()["sequence"][3]
+    go = ["GO:0005634", "GO:0070062"]
+    terms = list(model.terms["term_id"])
+    e = explain(model, ("g", seq), phenotype=terms, go_annotations=go)
+    parts = {"concept": e.contributions, "GO term": e.go_term_contributions, "ortholog phenotype": e.ortholog_contributions}
+    by_hand = {s: sum(abs(f[t].sum()) for t in terms) if len(f) else 0.0 for s, f in parts.items()}
+    emb = embed_sequences([seq], model.encoder, cache=True)
+    shares = source_shares(model, emb, [propagate_go(model, go)], [seq] if model.needs_sequences else None)
+    assert shares["n_genes"] == 1
+    total = sum(by_hand.values())
+    for s in SOURCES:
+        assert shares[s] == pytest.approx(by_hand[s] / total, rel=1e-4, abs=1e-7)
+    assert shares["GO term"] > 0 and sum(shares[s] for s in SOURCES) == pytest.approx(1.0)
+    # without GO the GO-term path carries nothing
+    assert source_shares(model, emb)["GO term"] == 0.0

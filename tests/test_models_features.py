@@ -60,7 +60,7 @@ def test_diamond_hits_and_homology_vectors(tmp_path, monkeypatch):
     best = hits.sort_values("bitscore", ascending=False).groupby("query").head(1)
     assert sorted(zip(best["query"], best["target"])) == [(0, 0), (1, 1), (2, 2)]
     assert set(hits["target"]) <= set(range(6))
-    assert list((tmp_path / "diamond").glob("hits-*.tsv"))  # cached
+    assert list((tmp_path / "diamond").glob("aln-*.tsv"))  # cached
     train = np.arange(0, 18, 2)
     vec, has_hit = homology_vectors(seqs, train, ds.labels, threads=1)
     assert vec.shape == ds.labels.shape and has_hit.all()

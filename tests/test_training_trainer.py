@@ -425,3 +425,34 @@ def test_go_transfer_trains_on_go_of_homologs_within_the_split(tmp_path, monkeyp
     concept_cols = [go_ids.index(g) for g in data.concept_ids]
     np.testing.assert_array_equal(data.concept_labels.toarray(), ds.go[:, concept_cols].toarray())
     assert np.isfinite(result.valid_metrics["fmax"])
+
+
+@needs_diamond
+def test_own_plus_transferred_go_swaps_a_share_of_training_genes(tmp_path, monkeypatch):
+    """go_source "own+transferred": the own GO stays the input (validation uses it); each
+    epoch a go_transfer_rate share of the training genes see their homologs' GO instead."""
+    from genepheno_core.models import go_transfer as gt
+    from genepheno_core.training.trainer import _batch_inputs
+
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    ds = make_tiny_dataset()
+    emb = family_embeddings(ds)
+    reference, closure = _tiny_go_reference(ds)
+    monkeypatch.setattr(gt, "load_go_reference", lambda *a, **k: reference)
+    monkeypatch.setattr(ds, "go_ontology", lambda: closure, raising=False)
+    result = run(_cfg(max_epochs=2, go_source="own+transferred", go_transfer_rate=0.5), ds, embeddings=emb)
+    data = result.data
+    cols = [ds.go_terms["go_id"].tolist().index(g) for g in data.go_vocab]
+    np.testing.assert_array_equal(data.go_bag.toarray(), ds.go[:, cols].toarray())
+    transferred = data.go_bag_transferred.toarray()
+    assert transferred.shape == data.go_bag.shape and not np.array_equal(transferred > 0, data.go_bag.toarray() > 0)
+    idx = data.train[:6]
+    swap = np.array([True, False, True, False, False, True])
+    bag = _batch_inputs(data, idx, swap_go=swap)["go_bag"].numpy()
+    np.testing.assert_allclose(bag[swap], transferred[idx[swap]])
+    np.testing.assert_allclose(bag[~swap], data.go_bag[idx[~swap]].toarray())
+    assert np.isfinite(result.valid_metrics["fmax"])
+    # the rate is checked, and "own" runs carry no transferred bag
+    with pytest.raises(ValueError, match="go_transfer_rate"):
+        _cfg(go_transfer_rate=1.5)
+    assert run(_cfg(max_epochs=1), ds, embeddings=emb).data.go_bag_transferred is None

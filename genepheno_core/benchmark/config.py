@@ -71,7 +71,7 @@ PROTOCOL = 2
 
 
 # TrainConfig options added after PROTOCOL 2, with their default
-_LATER_OPTIONS = {"go_source": "own"}
+_LATER_OPTIONS = {"go_source": "own", "go_transfer_rate": 0.5}
 
 
 def cell_config_key(method: str, encoder: str, split: str, seed: int, train_config: dict,

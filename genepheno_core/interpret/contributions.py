@@ -498,3 +498,30 @@ def top_evidence(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[s
         best = sorted((it for it in items if it[0] > 0), key=lambda it: -it[0])[:n]
         out.append("; ".join(f"{label} ({v:+.2f})" for v, label in best))
     return out
+
+
+SOURCES = ("concept", "GO term", "ortholog phenotype")
+
+
+def source_shares(model, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> dict:
+    """How much of the model's phenotype logits each path carries, over n proteins and all
+    K phenotypes: {source: sum |contribution| / sum over sources}, source in SOURCES
+    (concepts: W_p sigmoid(c); GO terms: W_g g; homolog phenotypes: W_o o; the bias is not
+    a source). Inputs as `TrainedModel.inputs` (e.g. a Dataset's test genes with or without
+    their GO); "n_genes" is added. A model that reads its inputs mostly through one direct
+    path shows it here, whatever its concept layer learned."""
+    from genepheno_core.models.trained import row_batches
+
+    model._need_concepts()
+    W = torch.from_numpy(np.asarray(model.W_p, dtype=np.float32))  # (K, J), temperature divided out
+    totals = dict.fromkeys(SOURCES, 0.0)
+    n = 0
+    for batch in row_batches(model.inputs(embeddings, go_sets, sequences), batch_size):
+        parts = model.logit_parts(batch)
+        concepts = torch.sigmoid(parts.concept_logits) @ W.T  # (B, K): W_p sigmoid(c), without the bias
+        totals["concept"] += float(concepts.abs().sum())
+        totals["GO term"] += float(parts.go_terms.abs().sum())
+        totals["ortholog phenotype"] += float(parts.ortholog.abs().sum())
+        n += concepts.shape[0]
+    whole = sum(totals.values()) or 1.0
+    return {**{k: v / whole for k, v in totals.items()}, "n_genes": n}

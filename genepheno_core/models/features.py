@@ -5,7 +5,6 @@ Everything here is chosen on training genes only, and saved with the model.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -16,7 +15,6 @@ import scipy.sparse as sp
 
 from genepheno_core.datasets.alignment import diamond_database, local_alignments, run_diamond  # noqa: F401 (re-exported)
 from genepheno_core.errors import GenePhenoError
-from genepheno_core.io import atomic_path, genepheno_home
 
 logger = logging.getLogger(__name__)
 
@@ -91,24 +89,14 @@ def diamond_hits(
 ) -> pd.DataFrame:
     """DIAMOND blastp of `query` against `database` sequences.
 
-    Returns DataFrame[query (int row), target (int row), bitscore]. Results are cached under
-    genepheno_home()/diamond/ keyed by the sequences and every search parameter; the
-    database itself is built once per content (`diamond_database`).
+    Returns DataFrame[query (int row), target (int row), bitscore], one row per pair (its
+    best HSP). The search is `datasets.alignment.local_alignments` (with `cache`, its table
+    is kept under genepheno_home()/diamond/, keyed by the sequences and every parameter).
     """
-    key = hashlib.sha256()
-    for part in ("v1", sensitivity, str(evalue), str(max_target_seqs), "\n".join(query), "\x00", "\n".join(database)):
-        key.update(part.encode())
-    cache_file = genepheno_home() / "diamond" / f"hits-{key.hexdigest()[:32]}.tsv"
-    if cache and cache_file.exists():
-        return pd.read_csv(cache_file, sep="\t")
-    raw = local_alignments(query, database, threads, evalue, sensitivity, max_target_seqs)
+    raw = local_alignments(query, database, threads, evalue, sensitivity, max_target_seqs, cache=cache)
     hits = raw[["query", "target", "bitscore"]]
     # several HSPs of one pair: keep the best, as DeepGOPlus' Diamond-score does
-    hits = hits.groupby(["query", "target"], as_index=False)["bitscore"].max()
-    if cache:
-        with atomic_path(cache_file) as tmp_file:
-            hits.to_csv(tmp_file, sep="\t", index=False)
-    return hits
+    return hits.groupby(["query", "target"], as_index=False)["bitscore"].max()
 
 
 def diamond_score_matrix(

@@ -223,14 +223,25 @@ class TrainedModel:
         `result.reindex(model.go_inputs)` is the (n, G) GO input. The reference is loaded once per model (cached on disk after the
         first use); identical copies of a query are not used, as in training."""
         from genepheno_core.models.features import default_threads
-        from genepheno_core.models.go_transfer import cached_go_reference, transfer_go
+        from genepheno_core.models.go_transfer import transfer_go
 
-        entry = (self.manifest or {}).get("go_ontology")
+        reference, closure = self.go_reference()
+        # cache: predict() then explain() of one pasted protein search DIAMOND once
+        return transfer_go(list(sequences), reference, closure, threads=threads or default_threads(), cache=True)
+
+    def go_reference(self):
+        """(GoReference, GoClosure) GO is transferred from: the registry's GOA / Swiss-Prot
+        releases with the closure of their GO ids in the training GO release, loaded once per
+        model (models.go_transfer.cached_go_reference; MissingDataError without them)."""
+        from genepheno_core.models.go_transfer import cached_go_reference
+
         if "go_reference" not in self.caches:
+            entry = (self.manifest or {}).get("go_ontology")
             ontology = self._go_ontology if self._go_ontology not in (None, False) else None
-            self.caches["go_reference"] = cached_go_reference(entry, go_ontology=ontology)
-        reference, closure = self.caches["go_reference"]
-        return transfer_go(list(sequences), reference, closure, threads=threads or default_threads())
+            reference, closure = cached_go_reference(entry, go_ontology=ontology)
+            reference._index  # the lookups, built once here rather than on the first query
+            self.caches["go_reference"] = (reference, closure)
+        return self.caches["go_reference"]
 
     def homology_input(self, sequences) -> np.ndarray:
         """(n, K) Diamond-score vectors of `sequences` against the training genes."""

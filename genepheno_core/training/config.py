@@ -14,7 +14,7 @@ METHODS = tuple(_METHOD_SPECS)
 ABLATIONS = tuple(_ABLATION_SPECS)
 SPLITS = ("random", "homology", "temporal")
 LOSSES = ("contrastive", "bce", "contrastive+bce")
-GO_SOURCES = ("own", "transferred")
+GO_SOURCES = ("own", "transferred", "own+transferred")
 
 
 @dataclass
@@ -75,10 +75,13 @@ class TrainConfig:
     concept_min_genes: int = 30  # ... with >= this many training genes
     concepts: tuple[str, ...] | None = None  # explicit concept GO ids (overrides the rule)
     go_inputs_exclude_concepts: bool = False  # leave the concept terms out of the GO input bag
-    # where the GO input comes from: "own" (the gene's annotations in the dataset) or
+    # where the GO input comes from: "own" (the gene's annotations in the dataset),
     # "transferred" (GO of its DIAMOND homologs among GO-annotated human and mouse proteins,
-    # computed as for a new protein: models.go_transfer.dataset_go_transfer)
+    # computed as for a new protein: models.go_transfer.dataset_go_transfer) or
+    # "own+transferred" (each epoch, a go_transfer_rate share of the training genes get their
+    # transferred GO in place of their own; validation uses their own)
     go_source: str = "own"
+    go_transfer_rate: float = 0.5
 
     # exclusive pairs
     co_annotation_pairs: bool = False
@@ -113,6 +116,8 @@ class TrainConfig:
         if scored:
             raise ValueError(f"{', '.join(scored)}: a prediction-time variant, not a training option (train "
                              f"without it; predict() transfers GO to a protein given none)")
+        if not 0.0 <= float(self.go_transfer_rate) <= 1.0:
+            raise ValueError(f"go_transfer_rate must be within [0, 1], got {self.go_transfer_rate}")
         if self.go_source not in GO_SOURCES:
             raise ValueError(f"go_source must be one of {', '.join(GO_SOURCES)}, got {self.go_source!r}")
         if self.loss not in LOSSES or self.concept_loss not in ("contrastive", "bce"):
@@ -131,8 +136,8 @@ class TrainConfig:
 
     @property
     def effective_go_source(self) -> str | None:
-        """Where the GO input comes from ("own" or "transferred"; the "go-transfer" ablation
-        sets "transferred"), None when the method reads no GO input."""
+        """Where the GO input comes from ("own", "transferred" or "own+transferred"; the
+        "go-transfer" ablation sets "transferred"), None when the method reads no GO input."""
         if not self.use_go:
             return None
         return "transferred" if reads(self.model, self.ablations)["transferred_go"] else self.go_source

@@ -75,6 +75,7 @@ class PreparedData:
     term_counts: np.ndarray  # (K,) dataset term frequencies (AUC bins)
     seq: np.ndarray | None = None  # (n, D) float32 sequence embeddings
     go_bag: sp.csr_matrix | None = None  # (n, G) GO input bag
+    go_bag_transferred: sp.csr_matrix | None = None  # (n, G) GO transferred from homologs (go_source own+transferred)
     concept_labels: sp.csr_matrix | None = None  # (n, J) GO concept labels
     has_go: np.ndarray | None = None  # (n,) bool: gene has any GO annotation
     homology: np.ndarray | None = None  # (n, K) Diamond-score vectors vs training genes
@@ -132,6 +133,8 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
                 data.has_go = np.asarray(data.go_bag.sum(axis=1)).ravel() > 0
             else:
                 data.go_bag = go[:, vocab].tocsr()
+            if config.effective_go_source == "own+transferred":
+                data.go_bag_transferred = transferred_go_bag(dataset, config, data.go_vocab)
     if spec.bottleneck and config.homology:
         data.homology, _ = homology_vectors(dataset.genes["sequence"].tolist(), train, labels,
                                             threads=config.diamond_threads)
@@ -215,12 +218,16 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
     return module
 
 
-def _batch_inputs(data: PreparedData, idx: np.ndarray, drop_go: np.ndarray | None = None) -> dict:
+def _batch_inputs(data: PreparedData, idx: np.ndarray, drop_go: np.ndarray | None = None,
+                  swap_go: np.ndarray | None = None) -> dict:
     out = {}
     if data.seq is not None:
         out["seq_emb"] = torch.from_numpy(data.seq[idx])
     if data.go_bag is not None:
         bag = data.go_bag[idx].toarray()
+        if swap_go is not None and swap_go.any():
+            # these genes are seen with their homologs' GO, as a new protein would be
+            bag[swap_go] = data.go_bag_transferred[idx[swap_go]].toarray()
         if drop_go is not None:
             bag[drop_go] = 0.0  # modality dropout: these genes are seen without GO
         out["go_bag"] = torch.from_numpy(bag)
@@ -425,11 +432,15 @@ def fit_module(
         module.train()
         order = train_idx[torch.randperm(train_idx.size, generator=generator).numpy()]
         drop = torch.rand(order.size, generator=generator).numpy() < config.modality_dropout
+        swap = None
+        if data.go_bag_transferred is not None:  # drawn only then: "own" runs keep their random stream
+            swap = torch.rand(order.size, generator=generator).numpy() < config.go_transfer_rate
         total, n_batches = 0.0, 0
         for b in range(0, order.size, config.batch_size):
             idx = order[b:b + config.batch_size]
             drop_go = drop[b:b + config.batch_size] if data.go_bag is not None and config.spec.bottleneck else None
-            out = module(**_batch_inputs(data, idx, drop_go))
+            swap_go = swap[b:b + config.batch_size] if swap is not None else None
+            out = module(**_batch_inputs(data, idx, drop_go, swap_go))
             y = torch.from_numpy(y_all[idx].toarray())
             concept_y = concept_mask = None
             if data.concept_labels is not None:
