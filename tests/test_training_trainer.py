@@ -368,6 +368,15 @@ def test_transferred_go_variant_scores_the_same_model_with_homolog_go(tmp_path, 
     scores, info = train_and_predict(ds, "genepheno", "family16", "random", 0, _cfg(max_epochs=3),
                                      variants=("transferred-go",))
     pasted = info["variant_scores"]["transferred-go"]
+    # the concept layer on the test genes, by hand: macro AUC of the concept activations
+    from genepheno_core.evaluation.metrics import macro_auc
+
+    check = run(_cfg(max_epochs=3), ds, embeddings=emb)
+    rows = check.data.test[check.data.has_go[check.data.test]]
+    acts = predict_module(check.module, check.data, rows, concepts=True)
+    assert info["test_concept_auc"] == pytest.approx(
+        macro_auc(check.data.concept_labels[rows].toarray().astype(bool), acts))
+    assert 0.5 < info["test_concept_auc_without_go"] < info["test_concept_auc"] <= 1.0
     assert pasted.shape == scores.shape and not np.allclose(pasted, scores)
     # by hand: the same model, each test gene's GO input = its homologs' GO (not its own)
     result = run(_cfg(max_epochs=3), ds, embeddings=emb)

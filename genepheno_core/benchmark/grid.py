@@ -519,6 +519,9 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
             row[f"novel_{key}"] = novel.get(key)
         row["novel_n_genes"] = novel.get("n_genes")
         row["terms_not_in_train"] = m.get("terms_not_in_train")
+        info = rec.get("info") or {}
+        row["concept_auc"] = info.get("test_concept_auc")  # GenePheno's concept layer on test genes with GO
+        row["concept_auc_without_go"] = info.get("test_concept_auc_without_go")
         for label, value in (m.get("auc_bins") or {}).items():
             row[f"auc_{label}"] = value
         for label, value in (m.get("fmax_bins") or {}).items():
@@ -534,7 +537,7 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
     if not df.empty:
         df = df.astype({c: float for c in df.columns if c.startswith((
             "fmax", "auc", "threshold", "precision", "recall", "coverage", "aupr", "smin", "wfmax", "top10",
-            "excl_", "novel_"))})
+            "excl_", "novel_", "concept_auc"))})
     if stale:
         logger.warning("%d stale cells (another configuration) left out of the tables", len(stale))
     df.attrs["stale"] = stale

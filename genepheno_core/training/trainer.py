@@ -653,8 +653,9 @@ def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
     Returns (test_scores (n_test, K) probabilities, info) with info keys: test_index (row
     indices of the test genes in the dataset), term_ids (the K terms of the split's
     training-genes vocabulary, `Dataset.for_split`), valid_metrics, threshold, seconds, epochs,
-    best_epoch, history, config, and checkpoint (path, when config.out_dir is set).
-    Works for every method in TrainConfig's METHODS, baselines included. `variants`
+    best_epoch, history, config, checkpoint (path, when config.out_dir is set) and, for
+    GenePheno, test_concept_auc / test_concept_auc_without_go (the concept layer on the test
+    genes with GO). Works for every method in TrainConfig's METHODS, baselines included. `variants`
     (PREDICTION_VARIANTS) adds info["variant_scores"] {variant: (n_test, K)}: the same model
     scored with other test inputs ("transferred-go": transferred_go_test_scores).
     """
@@ -685,6 +686,11 @@ def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
         "config": config.to_dict(),
         "checkpoint": checkpoint,
     }
+    if result.module is not None and result.data.concept_labels is not None:
+        # the concept layer's macro AUC on the test genes with GO: fed their GO, and from
+        # sequence (+ homolog phenotypes) alone, as for a pasted protein
+        info["test_concept_auc"] = concept_auc(result.data, result.module, result.data.test, use_go=True)
+        info["test_concept_auc_without_go"] = concept_auc(result.data, result.module, result.data.test, use_go=False)
     if variants:
         info["variant_scores"] = {v: transferred_go_test_scores(result, result.dataset) for v in variants}
     return test_scores, info
