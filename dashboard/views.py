@@ -203,10 +203,10 @@ HEADLINE = (("fmax", "Fmax"), ("auc", "macro AUC"), ("aupr", "micro AUPR"), ("sm
 # The sections of a model's metrics (TrainedModel.metrics, its metrics.json) that hold the
 # evaluation metrics (gp.evaluate_scores' keys: fmax, auc, aupr, smin, auc_bins {bin: AUC},
 # auc_bin_terms {bin: n}), in the order the Model page prefers them: training writes "valid";
-# the shipped default models add "test" with sequence-only and with-GO inputs
-# (scripts/build_default_model.py); the top-level "interpretability" holds
-# gp.interpretability_check's summary.
-METRIC_SECTIONS = (("test", "seq_only"), ("test", "with_go"), ("valid",))
+# the shipped default models add "test" with GO transferred from sequence homologs (what a
+# pasted protein gets), sequence-only and with-GO inputs (scripts/build_default_model.py);
+# the top-level "interpretability" holds gp.interpretability_check's summary.
+METRIC_SECTIONS = (("test", "go_from_homologs"), ("test", "seq_only"), ("test", "with_go"), ("valid",))
 
 
 def _metric_sections(metrics: dict) -> list[tuple[str, dict]]:
@@ -232,7 +232,7 @@ def model_summary(model_name: str) -> dict:
     sections = _metric_sections(metrics)
     headline = []
     for key, label in HEADLINE:
-        # test-split, sequence-only numbers first (see METRIC_SECTIONS)
+        # test-split numbers of a pasted protein first (see METRIC_SECTIONS)
         found = next(((name, m[key]) for name, m in sections if _number(m.get(key))), None)
         if found:
             headline.append((f"{label} ({found[0]})", f"{found[1]:.3f}"))

@@ -40,7 +40,8 @@ def main(argv=None) -> int:
     own = [set(go_ids[ds.go[i].indices]) for i in test]
     reference, closure = model.go_reference()
     transfer = transfer_go(seqs, reference, closure, exclude_accessions=genes["accession"].fillna("").tolist(),
-                           with_from_ids=[[g] for g in genes["gene_id"].astype(str)], cache=True)
+                           with_from_ids=[[g] for g in genes["gene_id"].astype(str)], cache=True,
+                           max_hits=model.go_transfer_max_hits)
     bag = transfer.reindex(model.go_inputs)
     pasted = [{model.go_inputs[j]: float(v) for j, v in zip(bag.getrow(r).indices, bag.getrow(r).data)} or None
               for r in range(len(test))]

@@ -121,3 +121,18 @@ def test_options_added_later_leave_earlier_cell_keys_unchanged():
     other = cell_config_key("genepheno", "unirep256", "random", 0, {"go_source": "transferred"})
     assert other["go_source"] == "transferred" and other != key
     assert "go_source" not in cell_config_key("go-mlp", "x", "random", 0, {"go_source": "transferred"})
+
+
+def test_go_transfer_hits_key_only_the_cells_that_transfer_go():
+    def has(method, **options):
+        return "go_transfer_max_hits" in cell_config_key(method, "u", "random", 0, options)
+
+    # the value cells used before the option existed is implied: no key entry
+    assert not has("genepheno-pasted", go_transfer_max_hits=10)
+    # another value reruns the cells that transfer GO, and only those
+    assert has("genepheno-pasted", go_transfer_max_hits=3)
+    assert has("genepheno-go-transfer", go_transfer_max_hits=3)
+    assert has("genepheno", go_transfer_max_hits=3, go_source="own+transferred")
+    assert not has("genepheno", go_transfer_max_hits=3) and not has("genepheno-no-go", go_transfer_max_hits=3)
+    with pytest.raises(ValueError, match="go_transfer_max_hits"):
+        TrainConfig(go_transfer_max_hits=0)

@@ -14,7 +14,15 @@ from pathlib import Path
 
 from genepheno_core.io import json_safe as _json_safe
 from genepheno_core.methods import METHODS as METHOD_SPECS
-from genepheno_core.methods import benchmark_methods, is_ablation, method_spec, reads, split_method, training_ablations
+from genepheno_core.methods import (
+    benchmark_methods,
+    is_ablation,
+    method_spec,
+    prediction_variant,
+    reads,
+    split_method,
+    training_ablations,
+)
 
 DATASETS = ("mpo", "hpo", "gwas", "hpo-temporal")
 METHODS = benchmark_methods()
@@ -70,8 +78,9 @@ def cell_id(dataset: str, split: str, method: str, seed: int) -> str:
 PROTOCOL = 2
 
 
-# TrainConfig options added after PROTOCOL 2, with their default
-_LATER_OPTIONS = {"go_source": "own", "go_transfer_rate": 0.5}
+# TrainConfig options added after PROTOCOL 2, with the value the cells computed before them
+# used implicitly
+_LATER_OPTIONS = {"go_source": "own", "go_transfer_rate": 0.5, "go_transfer_max_hits": 10}
 
 
 def cell_config_key(method: str, encoder: str, split: str, seed: int, train_config: dict,
@@ -96,9 +105,13 @@ def cell_config_key(method: str, encoder: str, split: str, seed: int, train_conf
         keep = [k for k in resolved if k not in RUN_CONTROL_FIELDS and k not in ("dataset", "model", "encoder", "split", "seed")]
     else:
         keep = list(spec.cell_fields)
-    # options added after PROTOCOL 2 enter the key only when set away from their default, so
-    # adding an option does not rerun the cells computed before it existed
-    keep = [k for k in keep if not (k in _LATER_OPTIONS and resolved[k] == _LATER_OPTIONS[k])]
+    # options added after PROTOCOL 2 enter the key only when set away from the value earlier
+    # cells used, so adding an option does not rerun the cells computed before it existed;
+    # the GO transfer's hits matter only to cells that transfer GO
+    transfers = prediction_variant(method) is not None or resolved.get("go_source", "own") != "own" \
+        or reads(model, ablations)["transferred_go"]
+    keep = [k for k in keep if not (k in _LATER_OPTIONS and resolved[k] == _LATER_OPTIONS[k])
+            and not (k == "go_transfer_max_hits" and not transfers)]
     key = {k: resolved[k] for k in sorted(keep)}
     key.update(method=method, split=split, seed=None if spec.deterministic else int(seed),
                encoder=encoder if reads(model, ablations)["embeddings"] else None, protocol=PROTOCOL)

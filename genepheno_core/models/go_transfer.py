@@ -561,7 +561,7 @@ def cached_go_reference(go_entry: Mapping | None, species: Sequence[str] = SPECI
 
 # ----------------------------------------------------------------------------- datasets
 def dataset_go_transfer(dataset, split: str, reference: GoReference | None = None, go_ontology=None,
-                        threads: int = 2, cache: bool = True) -> GoTransfer:
+                        threads: int = 2, cache: bool = True, max_hits: int = 10) -> GoTransfer:
     """GO transferred to every gene of `dataset`, as a new protein would get it, for training
     on `split`:
 
@@ -583,4 +583,4 @@ def dataset_go_transfer(dataset, split: str, reference: GoReference | None = Non
     gene_ids = [[g] if g else None for g in dataset.genes["gene_id"].fillna("").astype(str)]
     return transfer_go(dataset.genes["sequence"].tolist(), reference, go_ontology,
                        exclude_accessions=accessions, exclude_targets=exclude, with_from_ids=gene_ids,
-                       threads=threads, cache=cache)
+                       threads=threads, cache=cache, max_hits=max_hits)

@@ -227,7 +227,13 @@ class TrainedModel:
 
         reference, closure = self.go_reference()
         # cache: predict() then explain() of one pasted protein search DIAMOND once
-        return transfer_go(list(sequences), reference, closure, threads=threads or default_threads(), cache=True)
+        return transfer_go(list(sequences), reference, closure, threads=threads or default_threads(), cache=True,
+                           max_hits=self.go_transfer_max_hits)
+
+    @property
+    def go_transfer_max_hits(self) -> int:
+        """Homologs a protein given no GO takes its GO from (the training config's option)."""
+        return int(getattr(self.config, "go_transfer_max_hits", 10))
 
     def go_reference(self):
         """(GoReference, GoClosure) GO is transferred from: the registry's GOA / Swiss-Prot

@@ -82,6 +82,9 @@ class TrainConfig:
     # transferred GO in place of their own; validation uses their own)
     go_source: str = "own"
     go_transfer_rate: float = 0.5
+    # GO transfer (training with a transferred source, and a protein given no GO at
+    # prediction): the protein's best DIAMOND hits among GO-annotated proteins kept
+    go_transfer_max_hits: int = 10
 
     # exclusive pairs
     co_annotation_pairs: bool = False
@@ -116,6 +119,8 @@ class TrainConfig:
         if scored:
             raise ValueError(f"{', '.join(scored)}: a prediction-time variant, not a training option (train "
                              f"without it; predict() transfers GO to a protein given none)")
+        if int(self.go_transfer_max_hits) < 1:
+            raise ValueError(f"go_transfer_max_hits must be >= 1, got {self.go_transfer_max_hits}")
         if not 0.0 <= float(self.go_transfer_rate) <= 1.0:
             raise ValueError(f"go_transfer_rate must be within [0, 1], got {self.go_transfer_rate}")
         if self.go_source not in GO_SOURCES:

@@ -165,7 +165,8 @@ def transferred_go_bag(dataset, config: TrainConfig, go_vocab: list[str]) -> sp.
     (models.go_transfer.dataset_go_transfer); the concept targets stay the gene's own GO."""
     from genepheno_core.models.go_transfer import dataset_go_transfer
 
-    transfer = dataset_go_transfer(dataset, config.split, threads=config.diamond_threads)
+    transfer = dataset_go_transfer(dataset, config.split, threads=config.diamond_threads,
+                                   max_hits=config.go_transfer_max_hits)
     bag = transfer.reindex(go_vocab)
     logger.info("GO input transferred from homologs: %d of %d genes have a hit (%.1f terms per gene)",
                 int(transfer.has_hit.sum()), bag.shape[0], bag.nnz / max(1, bag.shape[0]))
@@ -633,7 +634,7 @@ def transferred_go_test_scores(result: RunResult, dataset) -> np.ndarray:
     transfer = transfer_go(genes["sequence"].tolist(), load_go_reference(), dataset.go_ontology(),
                            exclude_accessions=genes["accession"].fillna("").astype(str).tolist(),
                            with_from_ids=[[g] if g else None for g in genes["gene_id"].fillna("").astype(str)],
-                           threads=config.diamond_threads, cache=True)
+                           threads=config.diamond_threads, cache=True, max_hits=config.go_transfer_max_hits)
     bag = transfer.reindex(data.go_vocab).tocoo()  # (n_test, G)
     swapped = sp.csr_matrix((bag.data, (test[bag.row], bag.col)), shape=data.go_bag.shape, dtype=np.float32)
     logger.info("transferred-GO variant: %d of %d test genes have an annotated homolog",
