@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 GO_ID = re.compile(r"^GO:\d{7}$")
 PREDICTION_COLUMNS = ["gene", "term_id", "term_name", "score", "above_threshold", "rank"]
+# up to this many proteins, prepare_inputs starts the cross-species DIAMOND search in parallel
+# with the encoding (the dashboard's case); larger batches search once, in score_matrix
+PREFETCH_MAX = 50
 
 
 @dataclass
@@ -222,28 +226,44 @@ def prepare_inputs(model, records: list[tuple[str, str]], go_annotations=None, e
     go_sets = [propagate_go(model, g) if model.uses_go else None for g in go_given]
     transfer, transfer_row = None, [None] * len(ids)
     todo = [i for i, g in enumerate(go_sets) if not g] if transfer_go and model.uses_go else []
+    # measured on validation (docs/VALIDATION_RUNS.md): the full model fed its homologs' GO
+    # scores a protein without annotations nearly as well as with its own GO, and clearly
+    # better than with no GO input. The DIAMOND searches (GO transfer, and the cross-species
+    # one, whose on-disk cache the model's inputs then read) run in threads while the
+    # sequences are encoded (subprocesses: no GIL): one pasted protein waits for the slowest
+    # of the three instead of their sum.
+    pending = None
+    prefetch = model.uses_ortholog and model.cross_species.cache_hits and len(seqs) <= PREFETCH_MAX
+    if todo or prefetch:
+        pending = ThreadPoolExecutor(max_workers=2)
     if todo:
-        # measured on validation (docs/VALIDATION_RUNS.md): the full model fed its homologs'
-        # GO scores a protein without annotations nearly as well as with its own GO, and
-        # clearly better than with no GO input
-        try:
-            transfer = model.transfer_go([seqs[i] for i in todo])
-        except MissingDataError as exc:
-            logger.warning("GO transfer unavailable (%s): %d protein(s) without GO get no GO input", exc, len(todo))
-            todo = []
+        search = pending.submit(model.transfer_go, [seqs[i] for i in todo])
+    if prefetch:
+        pending.submit(model.cross_species.vectors, seqs)
+    try:
+        if embeddings is not None:
+            embeddings = np.asarray(embeddings, dtype=np.float32)
+            if embeddings.shape[0] != len(records):
+                raise ModelMismatchError(f"{embeddings.shape[0]} embeddings for {len(records)} sequences")
+        else:
+            embeddings = embed_for_model(model, seqs, cache=cache)
         if todo:
-            bag = transfer.reindex(model.go_inputs)  # (len(todo), G)
-            for row, i in enumerate(todo):
-                lo, hi = bag.indptr[row], bag.indptr[row + 1]
-                weights = {model.go_inputs[j]: float(v) for j, v in zip(bag.indices[lo:hi], bag.data[lo:hi])}
-                go_sets[i] = weights or None
-                transfer_row[i] = row
-    if embeddings is not None:
-        embeddings = np.asarray(embeddings, dtype=np.float32)
-        if embeddings.shape[0] != len(records):
-            raise ModelMismatchError(f"{embeddings.shape[0]} embeddings for {len(records)} sequences")
-    else:
-        embeddings = embed_for_model(model, seqs, cache=cache)
+            try:
+                transfer = search.result()
+            except MissingDataError as exc:
+                logger.warning("GO transfer unavailable (%s): %d protein(s) without GO get no GO input", exc,
+                               len(todo))
+                todo = []
+    finally:
+        if pending is not None:
+            pending.shutdown(wait=True)
+    if todo:
+        bag = transfer.reindex(model.go_inputs)  # (len(todo), G)
+        for row, i in enumerate(todo):
+            lo, hi = bag.indptr[row], bag.indptr[row + 1]
+            weights = {model.go_inputs[j]: float(v) for j, v in zip(bag.indices[lo:hi], bag.data[lo:hi])}
+            go_sets[i] = weights or None
+            transfer_row[i] = row
     return Inputs(ids, seqs, embeddings, go_sets, go_given, go_unknown, transfer, transfer_row)
 
 
