@@ -132,6 +132,9 @@ def test_main_tables_label_the_input_variants_and_keep_ablations_apart():
     assert table_row(main, "genepheno (sequence only)")[0] == "33.00 / 50.00"
     assert "genepheno-bce" not in main and "| genepheno-no-go" not in main
     assert "`genepheno-no-go`" in main  # the note says which cell the label is
+    assert "`genepheno-pasted` (GO transferred from sequence homologs at prediction time, not the gene's own), " \
+           "scored from the same trained `genepheno` model" in main
+    assert "`genepheno-no-go` (without the GO input), trained for that input" in main
     ablations = section(md, "Ablations")
     assert "| genepheno-bce |" in ablations and "| genepheno-no-go |" in ablations
     assert "mpo-no-imp-igi" not in main and "mpo-no-imp-igi" not in ablations

@@ -414,8 +414,10 @@ def _main_notes(methods: Sequence[str]) -> list[str]:
                      "without a bottleneck or readable weights; it shows how much of GenePheno's result the inputs "
                      "alone give.")
     for method, name in main_row_names(methods).items():
-        ablation = split_method(method)[1][0]
-        notes.append(f"{name} is `{method}` ({ABLATION_SPECS[ablation].description}), trained for that input.")
+        base, (ablation,) = split_method(method)
+        how = (f"scored from the same trained `{base}` model" if ABLATION_SPECS[ablation].at_prediction
+               else "trained for that input")
+        notes.append(f"{name} is `{method}` ({ABLATION_SPECS[ablation].description}), {how}.")
     return [" ".join(notes), ""] if notes else []
 
 
