@@ -140,7 +140,8 @@ def gene_predictions(model_name: str, gene: GeneRecord, top: int | None = 20, us
 
 
 def explain_gene(model_name: str, gene: GeneRecord, terms: tuple[str, ...], use_go: bool = False):
-    """The core's Explanation of `terms` for one GeneRecord (sequence-only unless use_go)."""
+    """The core's Explanation of `terms` for one GeneRecord (its own GO with use_go, else the GO
+    of its sequence homologs, as for a pasted protein)."""
     go = tuple(gene.go or ()) if use_go else ()
     return models.explain(model_name, gene.accession, gene.sequence, go, tuple(terms))
 
