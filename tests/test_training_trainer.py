@@ -353,17 +353,27 @@ def _tiny_go_reference(ds):
     return reference, closure
 
 
-@needs_diamond
-def test_transferred_go_variant_scores_the_same_model_with_homolog_go(tmp_path, monkeypatch):
+@pytest.fixture
+def tiny_go_reference(tmp_path, monkeypatch):
+    """(tiny dataset, its embeddings, GO reference, GO closure): GO transfer reads the tiny
+    dataset's own proteins as the GO reference (load_go_reference and the dataset's
+    go_ontology patched); GENEPHENO_HOME in tmp_path."""
     from genepheno_core.models import go_transfer as gt
-    from genepheno_core.training.trainer import predict_module
 
     monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
     ds = make_tiny_dataset()
-    emb = family_embeddings(ds)
     reference, closure = _tiny_go_reference(ds)
     monkeypatch.setattr(gt, "load_go_reference", lambda *a, **k: reference)
     monkeypatch.setattr(ds, "go_ontology", lambda: closure, raising=False)
+    return ds, family_embeddings(ds), reference, closure
+
+
+@needs_diamond
+def test_transferred_go_variant_scores_the_same_model_with_homolog_go(tiny_go_reference, monkeypatch):
+    from genepheno_core.models import go_transfer as gt
+    from genepheno_core.training.trainer import predict_module
+
+    ds, emb, reference, closure = tiny_go_reference
     monkeypatch.setattr("genepheno_core.training.trainer._embeddings", lambda d, e, given, p: emb)
     scores, info = train_and_predict(ds, "genepheno", "family16", "random", 0, _cfg(max_epochs=3),
                                      variants=("transferred-go",))
@@ -395,19 +405,14 @@ def test_transferred_go_variant_scores_the_same_model_with_homolog_go(tmp_path, 
 
 
 @needs_diamond
-def test_go_transfer_trains_on_go_of_homologs_within_the_split(tmp_path, monkeypatch):
+def test_go_transfer_trains_on_go_of_homologs_within_the_split(tiny_go_reference, monkeypatch):
     """The "go-transfer" ablation: the GO input is transferred from DIAMOND homologs (here the
     tiny dataset's own proteins as the GO reference), never from the gene itself and, for a
     training gene, never from a valid / test protein; the concept targets stay its own GO."""
     from genepheno_core.models import go_transfer as gt
 
-    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
-    ds = make_tiny_dataset()
-    emb = family_embeddings(ds)
+    ds, emb, _, _ = tiny_go_reference
     go_ids = ds.go_terms["go_id"].astype(str).tolist()
-    reference, closure = _tiny_go_reference(ds)
-    monkeypatch.setattr(gt, "load_go_reference", lambda *a, **k: reference)
-    monkeypatch.setattr(ds, "go_ontology", lambda: closure, raising=False)
     seen = {}
     real = gt.transfer_go
 
@@ -437,18 +442,12 @@ def test_go_transfer_trains_on_go_of_homologs_within_the_split(tmp_path, monkeyp
 
 
 @needs_diamond
-def test_own_plus_transferred_go_swaps_a_share_of_training_genes(tmp_path, monkeypatch):
+def test_own_plus_transferred_go_swaps_a_share_of_training_genes(tiny_go_reference):
     """go_source "own+transferred": the own GO stays the input (validation uses it); each
     epoch a go_transfer_rate share of the training genes see their homologs' GO instead."""
-    from genepheno_core.models import go_transfer as gt
     from genepheno_core.training.trainer import _batch_inputs
 
-    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
-    ds = make_tiny_dataset()
-    emb = family_embeddings(ds)
-    reference, closure = _tiny_go_reference(ds)
-    monkeypatch.setattr(gt, "load_go_reference", lambda *a, **k: reference)
-    monkeypatch.setattr(ds, "go_ontology", lambda: closure, raising=False)
+    ds, emb, _, _ = tiny_go_reference
     result = run(_cfg(max_epochs=2, go_source="own+transferred", go_transfer_rate=0.5), ds, embeddings=emb)
     data = result.data
     cols = [ds.go_terms["go_id"].tolist().index(g) for g in data.go_vocab]
