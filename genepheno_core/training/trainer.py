@@ -129,8 +129,9 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
                                      exclude_concepts=config.go_inputs_exclude_concepts)
             data.go_vocab = dataset.go_terms["go_id"].iloc[vocab].astype(str).tolist()
             if config.effective_go_source == "transferred":
+                # has_go stays the gene's own GO: it masks the concept loss, whose targets are
+                # the gene's own annotations (a gene without any has no concept targets)
                 data.go_bag = transferred_go_bag(dataset, config, data.go_vocab)
-                data.has_go = np.asarray(data.go_bag.sum(axis=1)).ravel() > 0
             else:
                 data.go_bag = go[:, vocab].tocsr()
             if config.effective_go_source == "own+transferred":
