@@ -264,7 +264,45 @@ def model_summary(model_name: str) -> dict:
                       if model.uses_ortholog else "")
                    + ".")
     return {"description": description, "metrics": metrics, "headline": headline, "auc_bins": bins,
-            "interpretability": interp}
+            "interpretability": interp,
+            "evidence": evidence_sentences(check, model.cross_species.dataset if model.uses_ortholog else "")}
+
+
+SPECIES_NAME = {"mpo": "mouse", "hpo": "human"}
+
+
+def evidence_sentences(check: dict | None, other_species: str = "") -> list[str]:
+    """The interpretability check's measures (gp.interpretability_check's summary, kept in
+    the model's metrics.json) in plain words, one sentence per measure it holds."""
+    if not isinstance(check, dict):
+        return []
+    other = SPECIES_NAME.get(other_species, "other-species")
+    out = []
+    plaus = check.get("plausibility")
+    if isinstance(plaus, dict) and _number(plaus.get("share")):
+        out.append(f"**Homolog evidence.** For each phenotype, of the {plaus.get('top', 5)} {other} knockout "
+                   f"phenotypes the model weighs most, {100 * plaus['share']:.1f} % are related to it by a curated "
+                   f"or lexical mouse-human phenotype mapping (random {other} phenotypes: "
+                   f"{100 * plaus.get('random_share', float('nan')):.1f} %). Each homolog phenotype in an "
+                   "explanation says whether such a mapping backs it.")
+    conc = check.get("concentration")
+    if isinstance(conc, dict) and _number(conc.get("share")):
+        out.append(f"**Concentration.** On the test genes, the {conc.get('top_items', 10)} largest evidence items "
+                   f"carry {100 * conc['share']:.0f} % of what each of the top-20 predictions adds to its prior "
+                   "(the rest is spread over many small items).")
+    if _number(check.get("median_spearman")):
+        out.append(f"**Concepts.** A phenotype's concept weights follow how enriched each GO concept is among its "
+                   f"training genes with a median Spearman correlation of {check['median_spearman']:.2f} "
+                   f"(over {check.get('n_terms', 0):,} phenotypes; 0 would mean decorative concepts, 1 a perfect "
+                   "match).")
+    dele = check.get("deletion")
+    if isinstance(dele, dict) and _number(dele.get("pass_rate")):
+        out.append(f"**Faithfulness.** Removing a prediction's {dele.get('k', 5)} largest evidence items from the "
+                   f"input lowers its score more than removing {dele.get('k', 5)} random items for "
+                   f"{100 * dele['pass_rate']:.0f} % of the test genes' top-20 predictions (on average by "
+                   f"{dele.get('mean_drop_top', float('nan')):.2f} vs {dele.get('mean_drop_random', float('nan')):.3f} "
+                   "in logit).")
+    return out
 
 
 def results_table(name: str) -> pd.DataFrame | str | None:

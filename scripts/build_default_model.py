@@ -152,6 +152,27 @@ def score_homolog_go(dataset_name: str, encoder: str) -> None:
           f"with GO {metrics['test']['with_go']['fmax']:.4f} / {metrics['test']['with_go']['auc']:.4f})")
 
 
+def refresh_interpretability(dataset_name: str) -> None:
+    """Rerun the interpretability check (concept correlation, homolog-phenotype plausibility,
+    concentration and deletion check on the random split's test genes) on the shipped model,
+    store its mapping relation in explain/ and its summary in metrics.json (no retraining)."""
+    from genepheno_core.datasets import load_dataset
+    from genepheno_core.interpret.case_studies import interpretability_check
+    from genepheno_core.interpret.model_store import write_mapping_relation
+    from genepheno_core.io import atomic_write_text
+    from genepheno_core.training import load_model
+
+    path = REPO / "assets" / "models" / dataset_name
+    write_mapping_relation(path)
+    summary, _ = interpretability_check(load_model(path), dataset=load_dataset(dataset_name), split="random")
+    metrics = json.loads((path / "metrics.json").read_text())
+    metrics["interpretability"] = summary
+    if isinstance(metrics.get("default_model_build"), dict):
+        metrics["default_model_build"]["interpretability"] = summary
+    atomic_write_text(path / "metrics.json", json.dumps(metrics, indent=1, default=float))
+    print(f"{dataset_name}: {json.dumps(summary, default=float)}")
+
+
 def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_epochs: int | None) -> Path:
     import torch
 
@@ -225,7 +246,7 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
         report["exclusive_pairs_both_predicted_mean"] = float(pairs["both_predicted"].mean()) if len(pairs) else 0.0
 
     final_model = load_model(final)
-    summary, _ = interpretability_check(final_model)
+    summary, _ = interpretability_check(final_model, dataset=ds, split="random")
     report["interpretability"] = summary
     metrics = json.loads((final / "metrics.json").read_text())
     metrics.update({"test": {"seq_only": report[f"test_seq_only_{report['weights']}"],
@@ -288,6 +309,9 @@ def main(argv=None) -> int:
     parser.add_argument("--score-homolog-go", action="store_true",
                         help="add the test metrics with GO transferred from sequence homologs to the shipped "
                              "models' metrics.json (no retraining)")
+    parser.add_argument("--refresh-interpretability", action="store_true",
+                        help="rerun the interpretability check (with the evidence-quality measures) on the "
+                             "shipped models and update their metrics.json (no retraining)")
     parser.add_argument("--rescore", action="store_true",
                         help="re-score the shipped models on their test splits against their metrics.json "
                              "(exit 1 if a metric moved by more than 1e-6)")
@@ -301,6 +325,10 @@ def main(argv=None) -> int:
     if args.score_homolog_go:
         for name in args.dataset or ["hpo", "mpo"]:
             score_homolog_go(name, args.encoder)
+        return 0
+    if args.refresh_interpretability:
+        for name in args.dataset or ["hpo", "mpo"]:
+            refresh_interpretability(name)
         return 0
     if args.rescore:
         results = [rescore(name, args.encoder) for name in args.dataset or ["hpo", "mpo"]]

@@ -304,8 +304,14 @@ def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
     def trainer(ds, method, encoder, split, seed, config, variants=()):
         scores, info = fake_trainer(calls)(ds, method, encoder, split, seed, config)
         calls[-1] = calls[-1] + (tuple(variants),)
-        # the variant's scores: the model's, noisier
+        # the variant's scores: the model's, noisier; evidence measures of each
         info["variant_scores"] = {v: noisier(scores) for v in variants}
+        info["evidence"] = {"concentration": {"share": 0.5}, "deletion": {"pass_rate": 0.9},
+                            "plausibility": {"share": 0.04, "random_share": 0.01},
+                            "concepts": {"median_spearman": 0.3}}
+        info["variant_evidence"] = {v: {"concentration": {"share": 0.4}, "deletion": {"pass_rate": 0.8},
+                                        "plausibility": {"share": 0.04, "random_share": 0.01},
+                                        "concepts": {"median_spearman": 0.3}} for v in variants}
         return scores, info
 
     cfg = BenchmarkConfig(datasets=("toy",), methods=("genepheno", "genepheno-pasted"), splits=("random",), seeds=(0,))
@@ -320,6 +326,18 @@ def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
     expect = evaluate_cell(ds, "random", noisier(scores))
     assert variant["metrics"]["fmax"] == pytest.approx(expect["fmax"])
     assert variant["metrics"]["fmax"] != pytest.approx(base["metrics"]["fmax"])
+    # each cell keeps the evidence measures of its own inputs, and the tables read them
+    assert base["info"]["evidence"]["concentration"]["share"] == 0.5
+    assert variant["info"]["evidence"]["concentration"]["share"] == 0.4
+    assert "variant_evidence" not in base["info"]
+    cells = collect_cells(tmp_path).set_index("method")
+    assert cells.loc["genepheno", "evidence_concentration"] == 0.5
+    assert cells.loc["genepheno-pasted", "evidence_concentration"] == 0.4
+    assert cells.loc["genepheno-pasted", "evidence_deletion"] == 0.8
+    assert cells.loc["genepheno", "evidence_plausibility"] == 0.04
+    assert cells.loc["genepheno", "evidence_concept_rho"] == 0.3
+    md = (tmp_path / "benchmark.md").read_text()
+    assert "## Evidence quality (GenePheno rows)" in md and "| genepheno (pasted protein) |" in md
     # resume: nothing to do; a missing variant cell retrains its method once (and rewrites both)
     calls.clear()
     run_benchmark(cfg, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)

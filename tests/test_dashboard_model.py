@@ -79,9 +79,26 @@ def test_auc_bins_and_interpretability(page, model):
     bars = [s for s in t.plotly_specs(at) if "frequency bin" in s["layout"]["title"]["text"]]
     assert len(bars) == 1 and "(test split)" in bars[0]["layout"]["title"]["text"]
     assert bars[0]["data"][0]["y"] == pytest.approx(list(bins.values()))
-    # the interpretability check stored with the model, shown as one table row
+    # the interpretability check stored with the model: its measures in plain words, and
+    # every number in a measure / value table
     check = model.metrics["interpretability"]
-    assert info["interpretability"] == check
-    table = t.table(at, *list(check))
-    assert table is not None and len(table) == 1
-    assert table["median_spearman"].iloc[0] == pytest.approx(check["median_spearman"])
+    assert info["interpretability"] == dict(views.flat_metrics(check))
+    table = t.table(at, "measure", "value")
+    assert table is not None and len(table) == len(info["interpretability"])
+    row = table[table["measure"] == "median_spearman"]
+    assert float(row["value"].iloc[0]) == pytest.approx(check["median_spearman"])
+    text = " ".join(m.value for m in at.markdown)
+    assert f"{100 * check['plausibility']['share']:.1f} %" in text
+    assert f"{100 * check['concentration']['share']:.0f} %" in text
+    assert f"{check['median_spearman']:.2f}" in text
+    assert f"{100 * check['deletion']['pass_rate']:.0f} %" in text
+    assert "mouse knockout phenotypes" in text
+
+
+def test_evidence_sentences_only_for_measures_present():
+    assert views.evidence_sentences(None) == []
+    only_concepts = views.evidence_sentences({"median_spearman": 0.42, "n_terms": 10})
+    assert len(only_concepts) == 1 and "0.42" in only_concepts[0] and "10 phenotypes" in only_concepts[0]
+    both = views.evidence_sentences({"median_spearman": 0.4, "plausibility": {"share": 0.25, "random_share": 0.01,
+                                                                              "top": 5}}, "hpo")
+    assert len(both) == 2 and "25.0 %" in both[0] and "human knockout phenotypes" in both[0]

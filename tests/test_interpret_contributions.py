@@ -155,6 +155,10 @@ def test_unknown_gene_name_is_an_error_with_close_matches(model):
     assert info.value.suggestions[0] == symbol
     with pytest.raises(UnknownGeneError, match="unknown gene 'ZZZQQQ'"):
         explain(model, "ZZZQQQ")
+    # a bare pasted sequence longer than a file name may be: the same clear error, not the
+    # operating system's "File name too long"
+    with pytest.raises(UnknownGeneError, match=r"\(400 letters\).*pass \(id, sequence\)"):
+        explain(model, "M" + "ACDEFGHIKLMNPQRSTVWY" * 19 + "ACDEFGHIKLMNPQRSTVW")
     # a file name that does not exist is a missing file, not an unknown gene
     from genepheno_core.errors import MissingDataError
 

@@ -151,3 +151,57 @@ def test_presence_override_is_what_forward_computes_by_default():
     # held at "present" while the bag is scaled to zero (the attribution path's baseline)
     scaled = model.logit_parts(seq, go * 0, go_present=torch.ones(2, 1)).phenotype_logits
     assert not torch.allclose(scaled, model.logit_parts(seq, go * 0).phenotype_logits)
+
+
+def test_selected_logits_equal_the_forward_columns_with_and_without_a_concept_mask():
+    config = GenePhenoConfig(n_terms=5, n_concepts=4, seq_dim=3, go_dim=6, hidden=8, go_term_rank=2,
+                             ortholog_dim=3, ortholog_rank=2)
+    torch.manual_seed(0)
+    module = GenePheno(config).eval()
+    with torch.no_grad():
+        module.go_term_head[2].weight.normal_()
+        module.ortholog_head[2].weight.normal_()
+    inputs = {"seq_emb": torch.randn(4, 3), "go_bag": (torch.rand(4, 6) < 0.5).float(), "ortholog": torch.rand(4, 3)}
+    terms = torch.tensor([0, 4, 2, 2])
+    mask = (torch.rand(4, 4) < 0.5).float()
+    with torch.no_grad():
+        full = module.logit_parts(**inputs).phenotype_logits
+        masked = module.logit_parts(**inputs, concept_mask=mask).phenotype_logits
+        assert torch.allclose(module.selected_logits(terms, **inputs), full[torch.arange(4), terms], atol=1e-5)
+        assert torch.allclose(module.selected_logits(terms, **inputs, concept_mask=mask),
+                              masked[torch.arange(4), terms], atol=1e-5)
+    # a mask of zeros leaves only the bias and the direct paths
+    parts = module.logit_parts(**inputs, concept_mask=torch.zeros(4, 4))
+    assert torch.allclose(parts.concepts_and_bias, module.phenotype_head.bias.expand(4, 5))
+
+
+def test_mapped_pairs_add_one_readable_weight_per_pair_to_w_o():
+    config = GenePhenoConfig(n_terms=3, n_concepts=2, seq_dim=2, hidden=4, ortholog_dim=4, ortholog_rank=2,
+                             mapped_pairs=3)
+    torch.manual_seed(0)
+    module = GenePheno(config).eval()
+    module.set_mapped_pairs([0, 2, 2], [1, 0, 3])
+    with torch.no_grad():
+        module.ortholog_head[2].weight.normal_()
+        module.mapped_weight.copy_(torch.tensor([1.5, -2.0, 0.5]))
+    o = torch.rand(5, 4)
+    seq = torch.randn(5, 2)
+    # by hand: W_o = U V + the three mapped weights
+    dense = module.ortholog_head[2].weight.double() @ module.ortholog_head[0].weight.double()
+    dense[0, 1] += 1.5
+    dense[2, 0] += -2.0
+    dense[2, 3] += 0.5
+    assert torch.allclose(module.ortholog_weight(), dense.detach())
+    assert torch.allclose(module.ortholog_weight([2, 0], [3, 1]), dense.detach()[[2, 0]][:, [3, 1]])
+    with torch.no_grad():
+        parts = module.logit_parts(seq_emb=seq, ortholog=o)
+        assert torch.allclose(parts.ortholog.double(), o.double() @ dense.T.detach(), atol=1e-5)
+        terms = torch.tensor([2, 0, 1, 2, 0])
+        assert torch.allclose(module.selected_logits(terms, seq_emb=seq, ortholog=o),
+                              parts.phenotype_logits[torch.arange(5), terms], atol=1e-5)
+    # the pairs are saved with the weights
+    clone = GenePheno(config)
+    clone.load_state_dict(module.state_dict())
+    assert clone.mapped_index.tolist() == [[0, 2, 2], [1, 0, 3]]
+    with pytest.raises(ValueError, match="expected 3 mapped pairs"):
+        module.set_mapped_pairs([0], [1])

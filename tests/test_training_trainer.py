@@ -400,6 +400,24 @@ def test_transferred_go_variant_scores_the_same_model_with_homolog_go(tiny_go_re
     bag[test] = transfer.reindex(result.data.go_vocab)
     result.data.go_bag = bag.tocsr()
     np.testing.assert_allclose(pasted, predict_module(result.module, result.data, test), atol=1e-6)
+    # the evidence-quality measures of both cells: recomputed by hand on the same model, the
+    # pasted one with the homologs' GO; no homolog-phenotype path here, so no plausibility
+    from genepheno_core.training.trainer import evidence_measures
+
+    own, homolog_go = info["evidence"], info["variant_evidence"]["transferred-go"]
+    assert own["plausibility"] is None
+    k = min(20, ds.labels.shape[1])
+    assert own["concentration"]["n_predictions"] == test.size * k
+    assert own["deletion"]["n_predictions"] == min(200, test.size) * k
+    assert own["concepts"]["n_genes"] == int(result.data.has_go[result.data.train].sum())
+    pasted_bag = result.data.go_bag
+    result.data.go_bag = check.data.go_bag
+    by_hand = evidence_measures(result, test)
+    assert by_hand["concentration"]["share"] == pytest.approx(own["concentration"]["share"])
+    assert by_hand["deletion"]["pass_rate"] == pytest.approx(own["deletion"]["pass_rate"])
+    by_hand = evidence_measures(result, test, pasted_bag)
+    assert by_hand["concentration"]["share"] == pytest.approx(homolog_go["concentration"]["share"])
+    assert homolog_go["concentration"]["share"] != pytest.approx(own["concentration"]["share"])
     with pytest.raises(GenePhenoError, match="unknown prediction variant"):
         train_and_predict(ds, "genepheno", "family16", "random", 0, _cfg(max_epochs=1), variants=("guess",))
 

@@ -1,4 +1,4 @@
-"""Model page: metrics, benchmark table, AUC per frequency bin, W_p heatmap, interpretability check."""
+"""Model page: metrics, benchmark table, AUC per frequency bin, W_p heatmap, the interpretability check in plain words."""
 
 import json
 
@@ -31,14 +31,15 @@ if bins is not None and len(bins):
     export.show_figure(fig, f"auc per bin {model_name}", key="auc_bins")
     export.table_download(bins, f"auc per bin {model_name}", key="auc_bins_table")
 
-st.subheader("Interpretability check")
+st.subheader("How readable are the explanations?")
 check = info["interpretability"]
+if info["evidence"]:
+    for sentence in info["evidence"]:
+        st.markdown(sentence)
 if check:
-    st.markdown(
-        "For each phenotype with enough genes: the Spearman correlation between its W_p row and the "
-        "log-odds enrichment of each GO concept among training genes with that phenotype. "
-        "Decorative concepts would score near 0.")
-    st.dataframe(pd.DataFrame([check]), hide_index=True, width="stretch", key="interp_table")
+    with st.expander("The interpretability check's numbers"):
+        st.dataframe(pd.DataFrame(list(check.items()), columns=["measure", "value"]).astype({"value": str}),
+                     hide_index=True, width="stretch", key="interp_table")
 else:
     st.caption("The model's metrics carry no interpretability check.")
 

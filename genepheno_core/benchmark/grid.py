@@ -316,7 +316,8 @@ def run_cell(
         raise ValueError(f"cell {cid}: the trainer returned no scores for variant(s) {sorted(missing)}")
     data = data_fingerprint(ds, split)
     kept_info = {k: v for k, v in (info or {}).items() if k not in ("test_index", "history", "term_ids",
-                                                                    "variant_scores")}
+                                                                    "variant_scores", "variant_evidence")}
+    variant_evidence = (info or {}).get("variant_evidence") or {}
     record = None
     for name, cell_scores in [(method, scores)] + [(m, variant_scores[v]) for m, v in (variants or {}).items()]:
         start = time.perf_counter()
@@ -337,7 +338,8 @@ def run_cell(
             "eval_time_s": time.perf_counter() - start,
             "peak_rss_mb": mem.peak_mb,
             "peak_rss_delta_mb": mem.delta_mb,
-            "info": {**kept_info, **({"scored_from": method} if name != method else {})},
+            "info": {**kept_info, **({"scored_from": method, "evidence": variant_evidence.get(variants[name])}
+                                     if name != method else {})},
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         _write_cell(out_dir, cell_id(dataset, split, name, seed), this, ds, split, test_index, cell_scores,
@@ -522,6 +524,13 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
         info = rec.get("info") or {}
         row["concept_auc"] = info.get("test_concept_auc")  # GenePheno's concept layer on test genes with GO
         row["concept_auc_without_go"] = info.get("test_concept_auc_without_go")
+        evidence = info.get("evidence") or {}
+        plausibility = evidence.get("plausibility") or {}
+        row["evidence_plausibility"] = plausibility.get("share")
+        row["evidence_plausibility_random"] = plausibility.get("random_share")
+        row["evidence_concentration"] = (evidence.get("concentration") or {}).get("share")
+        row["evidence_concept_rho"] = (evidence.get("concepts") or {}).get("median_spearman")
+        row["evidence_deletion"] = (evidence.get("deletion") or {}).get("pass_rate")
         for label, value in (m.get("auc_bins") or {}).items():
             row[f"auc_{label}"] = value
         for label, value in (m.get("fmax_bins") or {}).items():
@@ -537,7 +546,7 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
     if not df.empty:
         df = df.astype({c: float for c in df.columns if c.startswith((
             "fmax", "auc", "threshold", "precision", "recall", "coverage", "aupr", "smin", "wfmax", "top10",
-            "excl_", "novel_", "concept_auc"))})
+            "excl_", "novel_", "concept_auc", "evidence_"))})
     if stale:
         logger.warning("%d stale cells (another configuration) left out of the tables", len(stale))
     df.attrs["stale"] = stale

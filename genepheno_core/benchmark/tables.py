@@ -36,6 +36,9 @@ BIN_LABELS = tuple(label for label, _, _ in FREQUENCY_BINS)
 SPECIFIC_COLUMNS = ("wfmax", "top10_ic", "top10_precision", "excl_rate_pred", "excl_rate_true")
 # the same metrics on the novel test genes (no hit in the other species)
 NOVEL_COLUMNS = ("novel_fmax", "novel_auc", "novel_wfmax", "novel_top10_ic", "novel_top10_precision", "novel_n_genes")
+# GenePheno rows: what the explanations show (evaluation.evidence; grid.collect_cells)
+EVIDENCE_COLUMNS = ("evidence_plausibility", "evidence_plausibility_random", "evidence_concentration",
+                    "evidence_concept_rho", "evidence_deletion")
 METRIC_COLUMNS = (
     ("fmax", "auc")
     + tuple(f"fmax_{b}" for b in BIN_LABELS)
@@ -43,6 +46,8 @@ METRIC_COLUMNS = (
     + ("aupr", "smin", "precision", "recall", "coverage", "threshold", "wall_time_s", "peak_rss_mb")
     + SPECIFIC_COLUMNS
     + NOVEL_COLUMNS
+    + ("concept_auc", "concept_auc_without_go")
+    + EVIDENCE_COLUMNS
 )
 # per dataset x split, the same in every cell of it (grid.collect_cells)
 VOCABULARY_COLUMNS = ("n_terms", "terms_not_in_train", "n_test_genes")
@@ -381,6 +386,21 @@ def vocabulary_table(vocab: pd.DataFrame) -> str:
     return markdown_table(header, rows)
 
 
+def evidence_table(summary: pd.DataFrame, dataset: str, split: str, methods: Sequence[str]) -> str:
+    """GenePheno rows x the evidence-quality measures (test genes; mean ± sd over seeds)."""
+    columns = [
+        ("homolog weights backed by a mapping %", _metric("evidence_plausibility"), "max"),
+        ("random %", _metric("evidence_plausibility_random", sd=False), None),
+        ("top-10 items' share %", _metric("evidence_concentration"), "max"),
+        ("concept ρ", _metric("evidence_concept_rho", scale=1), "max"),
+        ("deletion check passed %", _metric("evidence_deletion"), "max"),
+        ("concept AUC %", _metric("concept_auc"), "max"),
+    ]
+    rows = {m: _row(summary, dataset, split, m) for m in methods}
+    has = [m for m, r in rows.items() if r is not None and _finite(r.get("evidence_concentration_mean"))]
+    return _marked_table(summary, dataset, split, has, columns)
+
+
 def other_metrics_table(summary: pd.DataFrame, dataset: str, split: str, methods: Sequence[str]) -> str:
     header = ["method", "AUPR %", "Smin", "precision %", "recall %", "coverage %", "threshold", "train s", "peak MiB", "seeds"]
     rows = []
@@ -514,6 +534,25 @@ def render_markdown(
             out += [f"### {d}, {s} split", "", novel_table(summary, d, s, methods), ""]
     else:
         out += ["No cell records these metrics yet (cells computed before benchmark v2).", ""]
+
+    evidence = _pairs_with(summary, pairs, ("evidence_concentration",))
+    out += ["## Evidence quality (GenePheno rows)", "",
+            "Whether the explanations read as biology and carry the prediction (test genes; "
+            "`genepheno_core.evaluation.evidence`). Homolog weights backed by a mapping: for each phenotype, "
+            "the five other-species phenotypes with the largest weight in the homolog-phenotype path, % related "
+            "to it by MGI's curated or lexical or the Pistoia MP-HP mappings (allowing the other term's ancestors "
+            "and descendants and the phenotype's descendants); random: % of all pairs that are related. Top-10 "
+            "items' share: for each gene's top-20 predictions, the share of |logit − bias| carried by the ten "
+            "largest evidence items. Concept ρ: median Spearman correlation between each phenotype's concept "
+            "weights and the concepts' enrichment among its training genes. Deletion check: % of top-20 "
+            "predictions whose logit drops more when their five largest items are removed from the input (and the "
+            "model rerun) than when five random items are. Concept AUC: the concept layer on test genes with GO.",
+            ""]
+    if evidence:
+        for d, s in evidence:
+            out += [f"### {d}, {s} split", "", evidence_table(summary, d, s, methods), ""]
+    else:
+        out += ["No cell records these measures yet (cells computed before they were added).", ""]
 
     ablation_methods = [m for m in methods if m == "genepheno" or m in ABLATIONS]
     if any(m in ABLATIONS for m in ablation_methods):

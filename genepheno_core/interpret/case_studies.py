@@ -1,5 +1,6 @@
 """Case-study genes shipped in assets/case_studies.json, and the quantitative
-interpretability check (W_p rows vs GO concept enrichment among training genes)."""
+interpretability check (concept correlation, homolog-phenotype plausibility, concentration
+and deletion check: genepheno_core.evaluation.evidence)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.stats import spearmanr
+import torch
 
 from genepheno_core import environment
 from genepheno_core.errors import InputFormatError, MissingDataError
+from genepheno_core.evaluation.evidence import (  # noqa: F401 - concept_enrichment re-exported
+    concentration,
+    concept_correlation,
+    concept_enrichment,
+    deletion_check,
+    homolog_plausibility,
+    mapping_relation,
+    prediction_evidence,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,39 +65,76 @@ def load_case_studies(path: str | Path | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 
 
-def concept_enrichment(labels: sp.spmatrix, concepts: sp.spmatrix, min_genes: int = 20,
-                       pseudo: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """Log-odds enrichment (K, J) of each GO concept among genes with each phenotype:
-    log[(a + p) / (b + p)] - log[(c + p) / (d + p)] with a = genes with term and concept,
-    b = term without concept, c = concept without term, d = neither (p = pseudo-count).
-    Returns (enrichment, mask of terms with >= min_genes genes)."""
-    Y = sp.csc_matrix(labels, dtype=np.float64)
-    C = sp.csc_matrix(concepts, dtype=np.float64)
-    n = Y.shape[0]
-    a = np.asarray((Y.T @ C).todense())  # (K, J)
-    n_term = np.asarray(Y.sum(axis=0)).ravel()[:, None]  # (K, 1)
-    n_conc = np.asarray(C.sum(axis=0)).ravel()[None, :]  # (1, J)
-    b = n_term - a
-    c = n_conc - a
-    d = n - a - b - c
-    enrich = np.log((a + pseudo) / (b + pseudo)) - np.log((c + pseudo) / (d + pseudo))
-    return enrich, n_term.ravel() >= min_genes
+def _other_species_ontology(model):
+    """The ontology of the model's other-species terms (MP or HP release the datasets are
+    built from, through the registry), or None."""
+    from genepheno_core.datasets.builders import HPO_CURRENT
+    from genepheno_core.ontology import load_ontology
+    from genepheno_core.sources.registry import resource_path
+
+    terms = model.cross_species.terms["term_id"].astype(str)
+    prefix = terms.iloc[0].split(":", 1)[0] if len(terms) else ""
+    where = {"MP": ("mp", "mp.obo.gz", None), "HP": ("hpo", "hp.obo.gz", HPO_CURRENT)}.get(prefix)
+    if where is None:
+        return None
+    return load_ontology(resource_path(where[0], where[1], where[2]))
 
 
-def interpretability_check(model=None, dataset=None, min_genes: int = 20, split: str = "random"):
-    """For each phenotype with >= min_genes GO-annotated training genes, the Spearman
-    correlation between its W_p row and the log-odds enrichment of each GO concept among
-    training genes with that phenotype (a model whose concepts are decorative scores ~0).
+def mapping_relation_of(model) -> sp.csr_matrix | None:
+    """(K, K') bool: the model's phenotypes x its other-species terms related by a curated
+    or lexical MP <-> HP mapping (evaluation.evidence.mapping_relation), from the model's
+    explain/ extras when stored, else from the registry's mapping files and ontologies;
+    None without a homolog-phenotype path or when they cannot be had (logged)."""
+    from genepheno_core.datasets import load_manifest_ontology
+    from genepheno_core.errors import GenePhenoError
+    from genepheno_core.interpret.model_store import model_extras
+
+    if not model.uses_ortholog or model.W_o([0], [0]) is None:
+        return None
+    stored = model_extras(model).mapping_related
+    if stored is not None:
+        return sp.csr_matrix(stored, dtype=bool)
+    try:
+        target = load_manifest_ontology((model.manifest or {}).get("label_ontology"), "label ontology")
+        source = _other_species_ontology(model)
+        if source is None:
+            return None
+        return mapping_relation(model.terms["term_id"].astype(str).tolist(), target,
+                                model.cross_species.terms["term_id"].astype(str).tolist(), source)
+    except GenePhenoError as exc:
+        logger.warning("no MP <-> HP mapping relation for %s: %s", model.path, exc)
+        return None
+
+
+def homolog_plausibility_check(model) -> dict | None:
+    """evaluation.evidence.homolog_plausibility of the model's homolog-phenotype path W_o
+    against the curated MP <-> HP mappings (None when not measurable; see mapping_relation_of)."""
+    related = mapping_relation_of(model)
+    return None if related is None else homolog_plausibility(model.W_o(), related)
+
+
+def interpretability_check(model=None, dataset=None, min_genes: int = 20, split: str = "random",
+                           max_deletion_genes: int | None = 200):
+    """How readable and faithful the model's explanations are (evaluation.evidence):
+
+    - concept correlation: for each phenotype with >= min_genes GO-annotated training genes,
+      the Spearman correlation between its W_p row and the log-odds enrichment of each GO
+      concept among training genes with that phenotype (decorative concepts score ~0);
+    - plausibility: the share of each phenotype's five largest homolog-phenotype weights
+      backed by a curated / lexical MP <-> HP mapping (models with that path);
+    - with `dataset`: concentration (share of |logit - bias| in the ten largest evidence
+      items of each test gene's top-20 predictions) and the deletion check, on the `split`
+      test genes fed their own GO (the deletion check on up to max_deletion_genes of them).
 
     Training genes: those stored with the model (explain/ data), or the `split` training
     genes of `dataset`; genes without GO annotations are left out.
-    Returns (summary dict: median, mean, n_terms, fraction_positive; DataFrame[term_id,
+    Returns (summary dict: median_spearman, mean_spearman, n_terms, fraction_positive,
+    plausibility, concentration, deletion (None when not measured); DataFrame[term_id,
     name, n_genes, spearman]).
     """
     from genepheno_core.interpret.model_store import model_extras, resolve_model
 
     model = resolve_model(model)
-    W = np.asarray(model.W_p, dtype=np.float64)  # (K, J)
     if dataset is not None:
         dataset = dataset.with_terms_of(model.terms["term_id"], split)
         model.check_compatible(dataset)
@@ -103,20 +150,34 @@ def interpretability_check(model=None, dataset=None, min_genes: int = 20, split:
             raise MissingDataError(f"{model.path} stores no training concept labels: pass dataset=")
         has_go = extras.train_has_go
         labels, concepts = extras.train_labels[has_go], extras.train_concepts[has_go]
-    enrich, keep = concept_enrichment(labels, concepts, min_genes)
-    rows = []
-    counts = np.asarray(labels.sum(axis=0)).ravel()
-    for k in np.flatnonzero(keep):
-        if np.ptp(W[k]) == 0 or np.ptp(enrich[k]) == 0:
-            continue
-        rho = spearmanr(W[k], enrich[k]).statistic
-        rows.append((model.terms["term_id"].iloc[k], model.terms["name"].iloc[k], int(counts[k]), float(rho)))
-    table = pd.DataFrame(rows, columns=["term_id", "name", "n_genes", "spearman"])
-    values = table["spearman"].to_numpy()
-    summary = {
-        "median_spearman": float(np.median(values)) if values.size else float("nan"),
-        "mean_spearman": float(np.mean(values)) if values.size else float("nan"),
-        "fraction_positive": float(np.mean(values > 0)) if values.size else float("nan"),
-        "n_terms": int(values.size), "min_genes": min_genes, "n_train_genes_with_go": int(labels.shape[0]),
-    }
+    summary, table = concept_correlation(model.W_p, labels, concepts, min_genes)
+    summary["n_train_genes_with_go"] = summary.pop("n_genes")
+    table = pd.DataFrame({"term_id": model.terms["term_id"].iloc[table["term"]].to_numpy(),
+                          "name": model.terms["name"].iloc[table["term"]].to_numpy(),
+                          "n_genes": table["n_genes"].to_numpy(), "spearman": table["spearman"].to_numpy()})
+    summary["plausibility"] = homolog_plausibility_check(model)
+    summary["concentration"] = summary["deletion"] = None
+    if dataset is not None:
+        summary.update(_test_gene_evidence(model, dataset, split, max_deletion_genes))
     return summary, table
+
+
+def _test_gene_evidence(model, dataset, split: str, max_deletion_genes: int | None) -> dict:
+    """Concentration and deletion check on the `split` test genes of `dataset` (own GO)."""
+    from genepheno_core.embeddings import embed_sequences
+
+    test = dataset.split_indices("test", split)
+    genes = dataset.genes.iloc[test]
+    sequences = genes["sequence"].tolist()
+    embeddings = embed_sequences(sequences, model.encoder, cache=True) if model.uses_sequence else None
+    go_ids = dataset.go_terms["go_id"].astype(str).tolist()
+    go = sp.csr_matrix(dataset.go)[test]
+    go_sets = [[go_ids[j] for j in go[i].indices] or None for i in range(go.shape[0])] if model.uses_go else None
+    tensors = model.inputs(embeddings, go_sets, sequences)
+    evidence = prediction_evidence(model.module, tensors)
+    rows = np.arange(len(evidence))
+    if max_deletion_genes is not None and rows.size > max_deletion_genes:
+        rows = np.sort(np.random.default_rng(0).permutation(rows.size)[:max_deletion_genes])
+    idx = torch.as_tensor(rows)
+    deletion = deletion_check(model.module, {k: v[idx] for k, v in tensors.items()}, [evidence[r] for r in rows])
+    return {"concentration": concentration(evidence), "deletion": deletion}

@@ -78,6 +78,10 @@ class Explanation:
     # weight, go_ids] best first; go_sources: GO input id -> the homologs carrying it, as text
     go_transfer: pd.DataFrame = field(default_factory=pd.DataFrame)
     go_sources: dict = field(default_factory=dict)
+    # {(explained term id, other-species term id)} backed by a curated / lexical MP <-> HP
+    # mapping (the term or a descendant mapped to the other term, an ancestor or a
+    # descendant); None when the model stores no mapping relation
+    mapping_backed: set | None = None
 
     @property
     def go_used(self) -> list[str]:
@@ -90,7 +94,9 @@ class Explanation:
         to the logit (source: "concept", "GO term" or "ortholog phenotype"), sorted by
         |contribution| within each term (optionally top n per term). Summed with the bias it
         gives the logit exactly. detail: for a GO term transferred from homologs, the
-        homologs that carry it (accession, species, identity, weight); else ""."""
+        homologs that carry it (accession, species, identity, weight); for a homolog
+        phenotype, whether a curated MP-HP mapping relates it to the phenotype (models that
+        store the relation, `mapping_backed`); else ""."""
         cols = [term] if term is not None else list(self.contributions.columns)
         names = dict(zip(self.activations["concept_id"], self.activations["concept_name"]))
         parts = []
@@ -106,12 +112,19 @@ class Explanation:
                 frames.append(pd.DataFrame({"term_id": t, "source": source, "id": frame.index.astype(str),
                                             "name": [lookup.get(i, "") for i in frame.index],
                                             "contribution": frame[t].to_numpy(dtype=np.float64),
-                                            "detail": [self.go_sources.get(i, "") if source == "GO term" else ""
-                                                       for i in frame.index]}))
+                                            "detail": [self._detail(source, t, i) for i in frame.index]}))
             both = pd.concat(frames, ignore_index=True)
             both = both.iloc[np.argsort(-np.abs(both["contribution"].to_numpy()), kind="stable")]
             parts.append(both.head(top) if top else both)
         return pd.concat(parts, ignore_index=True)
+
+    def _detail(self, source: str, term: str, item: str) -> str:
+        if source == "GO term":
+            return self.go_sources.get(item, "")
+        if source == "ortholog phenotype" and self.mapping_backed is not None:
+            return ("a curated MP-HP mapping relates it to this phenotype" if (term, item) in self.mapping_backed
+                    else "no curated MP-HP mapping relates it to this phenotype")
+        return ""
 
     def source_totals(self, term: str) -> dict:
         """{source: summed contribution} for one term (concept, GO term, ortholog phenotype)."""
@@ -228,6 +241,15 @@ def _looks_like_path(text: str) -> bool:
     return os.sep in text or bool(re.search(r"\.(fa|fasta|faa|fna|txt|gz)$", text, re.IGNORECASE))
 
 
+def _exists(name: str) -> bool:
+    """Path(name).exists(), False for a name the OS refuses (a pasted sequence is longer
+    than a file name may be: OSError ENAMETOOLONG)."""
+    try:
+        return Path(name).expanduser().exists()
+    except (OSError, ValueError):
+        return False
+
+
 def resolve_gene(model, gene, min_length: int | None = None) -> tuple[str, str, list[str] | None]:
     """One protein from (id, sequence), a known gene symbol/accession, FASTA text or a path
     holding exactly one record.
@@ -244,7 +266,7 @@ def resolve_gene(model, gene, min_length: int | None = None) -> tuple[str, str, 
         found = find_gene(model, name)
         if found is not None:
             return found
-        if not _looks_like_path(name) and not Path(name).expanduser().exists():
+        if not _looks_like_path(name) and not _exists(name):
             known = known_gene_names(model)
             by_upper = {}
             for n in known:
@@ -348,7 +370,24 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         go_term_contributions=go_frame, ortholog_contributions=orth_frame, evidence_names=evidence_names,
         ortholog_dataset=model.cross_species.dataset if model.uses_ortholog else "",
         go_given=sorted(inputs.go_given[0]), go_unknown=sorted(inputs.go_unknown[0]), go_origin=origin,
-        go_transfer=transfer, go_sources=_transfer_sources(model, transfer, go_frame.index))
+        go_transfer=transfer, go_sources=_transfer_sources(model, transfer, go_frame.index),
+        mapping_backed=_mapping_backed(model, cols, orth_frame.index))
+
+
+def _mapping_backed(model, cols: list[int], other_ids) -> set | None:
+    """{(term id, other-species term id)} of the explained terms x the gene's homolog
+    phenotypes that a curated MP-HP mapping relates (model_extras.mapping_related), or None
+    when the model stores no relation."""
+    related = model_extras(model).mapping_related
+    if related is None:
+        return None
+    if not len(other_ids):
+        return set()
+    index = {t: i for i, t in enumerate(model.cross_species.terms["term_id"].astype(str))}
+    term_ids = model.terms["term_id"].astype(str).to_numpy()
+    other = [str(x) for x in other_ids]
+    block = related[cols][:, [index[x] for x in other]].toarray()  # (n_terms, n_other)
+    return {(term_ids[k], other[j]) for a, k in enumerate(cols) for j in np.flatnonzero(block[a])}
 
 
 def _transfer_sources(model, transfer: pd.DataFrame, go_ids) -> dict:
@@ -390,7 +429,7 @@ def _path_contributions(model, tensors: dict, cols: list[int], columns: list[str
             lookup = dict(zip(extras.go_terms["go_id"], extras.go_terms["name"]))
             names.update({i: lookup.get(i, "") for i in ids})
     orth_frame = pd.DataFrame(columns=columns, dtype=np.float64)
-    if getattr(model.module, "ortholog_head", None) is not None and "ortholog" in tensors:
+    if model.W_o([0], [0]) is not None and "ortholog" in tensors:
         o = tensors["ortholog"][0].double().numpy()  # (K',)
         on = np.flatnonzero(o)
         terms = model.cross_species.terms
@@ -467,7 +506,7 @@ def top_evidence(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[s
     from genepheno_core.models.genepheno import normalise_go_bag
 
     has_g = getattr(model.module, "go_term_head", None) is not None and model.uses_go
-    has_o = getattr(model.module, "ortholog_head", None) is not None and model.uses_ortholog
+    has_o = model.uses_ortholog and model.W_o([0], [0]) is not None
     if not (has_g or has_o) or n <= 0:
         return [""] * len(predictions)
     tensors = model.inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,

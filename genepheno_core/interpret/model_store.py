@@ -16,6 +16,9 @@ the dataset or the ontology files. `write_explain_extras` stores it in `<model>/
                            term itself or its ancestors (propagates user GO annotations)
     concept_closure.npz    (n_go, J) uint8 csr: the same for the bottleneck concepts
     pairs.tsv              the exclusive phenotype pairs (models/pairs.py) with their rule
+    mapping_related.npz    (K, K') uint8 csr: phenotype k and the other species' term x are
+                           related by a curated / lexical MP <-> HP mapping (models with a
+                           homolog-phenotype path; evaluation.evidence.related_matrix)
 
 `resolve_model(None)` loads the default model in assets/models/hpo (override the directory
 with $GENEPHENO_MODELS_DIR).
@@ -109,6 +112,7 @@ class ModelExtras:
     go_closure: sp.csr_matrix | None = None  # (n_go, G)
     concept_closure: sp.csr_matrix | None = None  # (n_go, J)
     pairs: pd.DataFrame | None = None
+    mapping_related: sp.csr_matrix | None = None  # (K, K')
     _go_index: dict = field(default_factory=dict, repr=False)
 
     def go_index(self) -> dict[str, int]:
@@ -173,8 +177,39 @@ def write_explain_extras(model_dir: str | Path, dataset, split: str = "random", 
                 pairs = None
         if pairs is not None:
             pairs[["term_a", "term_b", "rule", "overlap"]].to_csv(tmp / "pairs.tsv", sep="\t", index=False)
+        related = _mapping_relation(model)
+        if related is not None:
+            sp.save_npz(tmp / MAPPING_RELATED, related)
     logger.info("explain extras for %d terms written to %s", k, model_dir / EXTRAS_DIR)
     return model_dir / EXTRAS_DIR
+
+
+MAPPING_RELATED = "mapping_related.npz"  # in EXTRAS_DIR
+
+
+def _mapping_relation(model) -> sp.csr_matrix | None:
+    from genepheno_core.interpret.case_studies import mapping_relation_of
+
+    related = mapping_relation_of(model)
+    return None if related is None else sp.csr_matrix(related, dtype=np.uint8)
+
+
+def write_mapping_relation(model_dir: str | Path) -> Path | None:
+    """Add (or replace) `<model_dir>/explain/mapping_related.npz` for an existing model
+    (needs the mapping files and both ontologies through the registry); None when the model
+    has no homolog-phenotype path or no mapping applies."""
+    from genepheno_core.io import atomic_write_bytes
+    from genepheno_core.training import load_model
+
+    model_dir = Path(model_dir)
+    related = _mapping_relation(load_model(model_dir))
+    if related is None:
+        return None
+    buffer = io.BytesIO()
+    sp.save_npz(buffer, related)
+    path = model_dir / EXTRAS_DIR / MAPPING_RELATED
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
 
 
 def _go_closure(go_ids: list[str], inputs: list[str], ontology) -> sp.csr_matrix:
@@ -249,6 +284,14 @@ def model_extras(model) -> ModelExtras:
         if (root / "pairs.tsv").exists():
             extras.pairs = read("pairs.tsv", ("term_a", "term_b", "rule", "overlap"))
             extras.pairs["overlap"] = pd.to_numeric(extras.pairs["overlap"], errors="coerce")
+        if (root / MAPPING_RELATED).exists() and model.uses_ortholog:
+            related = read_npz(root / MAPPING_RELATED)
+            expected = (len(terms), len(model.cross_species.terms))
+            if related.shape != expected:
+                from genepheno_core.errors import ModelLoadError
+
+                raise ModelLoadError(root / MAPPING_RELATED, f"shape {related.shape}, expected {expected}")
+            extras.mapping_related = related
         k_anc = extras.term_ancestors.shape
         if k_anc != (len(terms), len(terms)):
             from genepheno_core.errors import ModelLoadError

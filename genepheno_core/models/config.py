@@ -25,6 +25,9 @@ class GenePhenoConfig:
     path_dropout: float = 0.0
     ortholog_dim: int = 0  # K' of the other species' phenotype vector; 0 = off
     ortholog_rank: int = 0  # rank of the direct ortholog phenotype -> phenotype weights W_o; 0 = off
+    # number of (phenotype, other-species term) pairs related by a curated MP-HP mapping that
+    # get their own weight in W_o (next to the low-rank part); 0 = off
+    mapped_pairs: int = 0
     # Scores are sigmoid(s / temperature): the contrastive loss is trained on s / tau, so the
     # decision threshold 0 of the loss is probability 0.5 at prediction time.
     temperature: float = 1.0

@@ -10,7 +10,8 @@ species' ontology, K') of its DIAMOND homologs in the other species' dataset. W_
 and W_o (K, K') are stored as low-rank factors U V (hpo: 4,910 x 4,093 would be 20 M
 weights; rank 512 + 256 is 7 M) with dropout between the factors in training; each entry
 is still one readable weight "GO term t -> phenotype k" or "homolog phenotype x ->
-phenotype k", so every logit is bias + concept + GO term + homolog phenotype contributions.
+phenotype k" (W_o may add one weight per pair a curated MP-HP mapping relates, the mapped
+part, config.mapped_pairs), so every logit is bias + concept + GO term + homolog phenotype contributions.
 Missing inputs contribute 0 to the sums (modality dropout and sequence-only prediction use
 that), and `e_go` tells the network whether GO annotations were given at all. The ortholog
 vector does not enter the fusion MLP: the concepts stay functions of the gene's own
@@ -145,6 +146,50 @@ class GenePheno(nn.Module):
                                                nn.Dropout(config.path_dropout),
                                                nn.Linear(config.ortholog_rank, config.n_terms, bias=False))
             nn.init.zeros_(self.ortholog_head[2].weight)
+        self.mapped_weight = None
+        if config.ortholog_dim and config.mapped_pairs:
+            # W_o's mapped part: one weight per (phenotype k, other-species term x) pair that a
+            # curated MP-HP mapping relates (models.features / evaluation.evidence.related_matrix);
+            # set_mapped_pairs fills the pairs, which are saved with the weights
+            self.register_buffer("mapped_index", torch.zeros(2, config.mapped_pairs, dtype=torch.long))
+            self.mapped_weight = nn.Parameter(torch.zeros(config.mapped_pairs))
+
+    def set_mapped_pairs(self, rows, cols) -> None:
+        """The (phenotype, other-species term) pairs of W_o's mapped part (len = mapped_pairs)."""
+        index = torch.as_tensor([list(rows), list(cols)], dtype=torch.long)
+        if self.mapped_weight is None or index.shape != self.mapped_index.shape:
+            raise ValueError(f"expected {self.config.mapped_pairs} mapped pairs, got {index.shape[1]}")
+        with torch.no_grad():
+            self.mapped_index.copy_(index)
+
+    def _mapped(self, ortholog: torch.Tensor) -> torch.Tensor:
+        """(B, K) the mapped part of W_o o: sum over pairs (k, x) of w_kx o_x."""
+        rows, cols = self.mapped_index
+        values = ortholog[:, cols] * self.mapped_weight  # (B, P)
+        out = torch.zeros(ortholog.shape[0], self.config.n_terms, dtype=values.dtype, device=values.device)
+        return out.index_add(1, rows, values)
+
+    def ortholog_weight(self, rows=None, cols=None) -> torch.Tensor | None:
+        """W_o (raw, before the temperature) for phenotype rows `rows` and other-species
+        columns `cols` (all when None; each without repeats): the low-rank part U V plus the
+        mapped pairs' weights; None without the homolog-phenotype path."""
+        if self.ortholog_head is None and self.mapped_weight is None:
+            return None
+        rows = torch.arange(self.config.n_terms) if rows is None else torch.as_tensor(rows, dtype=torch.long)
+        cols = torch.arange(self.config.ortholog_dim) if cols is None else torch.as_tensor(cols, dtype=torch.long)
+        out = torch.zeros(rows.numel(), cols.numel(), dtype=torch.float64)
+        with torch.no_grad():
+            if self.ortholog_head is not None:
+                out += self.ortholog_head[2].weight[rows].double() @ self.ortholog_head[0].weight[:, cols].double()
+            if self.mapped_weight is not None:
+                row_pos = torch.full((self.config.n_terms,), -1, dtype=torch.long)
+                row_pos[rows] = torch.arange(rows.numel())
+                col_pos = torch.full((self.config.ortholog_dim,), -1, dtype=torch.long)
+                col_pos[cols] = torch.arange(cols.numel())
+                r, c = row_pos[self.mapped_index[0]], col_pos[self.mapped_index[1]]
+                keep = (r >= 0) & (c >= 0)
+                out.index_put_((r[keep], c[keep]), self.mapped_weight[keep].double(), accumulate=True)
+        return out
 
     def forward(
         self,
@@ -164,13 +209,19 @@ class GenePheno(nn.Module):
         ortholog: torch.Tensor | None = None,  # (B, K')
         go_present: torch.Tensor | None = None,  # (B, 1) override of "GO was given"
         homology_present: torch.Tensor | None = None,  # (B, 1)
+        concept_mask: torch.Tensor | None = None,  # (B, J) multiplies the concept activations
     ) -> LogitParts:
-        """The phenotype logits split by path (see LogitParts); forward is their sum."""
+        """The phenotype logits split by path (see LogitParts); forward is their sum.
+        `concept_mask` (0 = concept removed) is for deletion checks: a removed concept
+        contributes nothing, as if its activation were 0."""
         batch, device = _batch_size(seq_emb, go_bag, homology, ortholog)
         h = self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device,
                                    go_present=go_present, homology_present=homology_present))
         concept_logits = self.concept_head(h)  # (B, J)
-        concepts_and_bias = self.phenotype_head(torch.sigmoid(concept_logits))  # (B, K)
+        activations = torch.sigmoid(concept_logits)  # (B, J)
+        if concept_mask is not None:
+            activations = activations * concept_mask
+        concepts_and_bias = self.phenotype_head(activations)  # (B, K)
         zeros = torch.zeros_like(concepts_and_bias)
         go_terms = zeros
         if self.go_term_head is not None and go_bag is not None:
@@ -178,4 +229,35 @@ class GenePheno(nn.Module):
         ortholog_part = zeros
         if self.ortholog_head is not None and ortholog is not None:
             ortholog_part = self.ortholog_head(ortholog)
+        if self.mapped_weight is not None and ortholog is not None:
+            ortholog_part = ortholog_part + self._mapped(ortholog)
         return LogitParts(concept_logits, concepts_and_bias, go_terms, ortholog_part)
+
+    def selected_logits(
+        self,
+        terms: torch.Tensor,  # (B,) one phenotype column per row
+        seq_emb: torch.Tensor | None = None,  # (B, D)
+        go_bag: torch.Tensor | None = None,  # (B, G)
+        homology: torch.Tensor | None = None,  # (B, K)
+        ortholog: torch.Tensor | None = None,  # (B, K')
+        concept_mask: torch.Tensor | None = None,  # (B, J)
+    ) -> torch.Tensor:
+        """(B,) phenotype logit of column terms[b] for row b, equal to
+        logit_parts(...).phenotype_logits[b, terms[b]] but without forming all K columns
+        (deletion checks rerun the model for hundreds of variants of one gene)."""
+        batch, device = _batch_size(seq_emb, go_bag, homology, ortholog)
+        h = self.trunk(self.inputs(batch, seq_emb, go_bag, homology, device))
+        activations = torch.sigmoid(self.concept_head(h))  # (B, J)
+        if concept_mask is not None:
+            activations = activations * concept_mask
+        out = (activations * self.phenotype_head.weight[terms]).sum(dim=1) + self.phenotype_head.bias[terms]
+        if self.go_term_head is not None and go_bag is not None:
+            low = self.go_term_head[0](normalise_go_bag(go_bag))  # (B, r): V g, dropout is off in eval
+            out = out + (low * self.go_term_head[2].weight[terms]).sum(dim=1)
+        if self.ortholog_head is not None and ortholog is not None:
+            low = self.ortholog_head[0](ortholog)  # (B, r)
+            out = out + (low * self.ortholog_head[2].weight[terms]).sum(dim=1)
+        if self.mapped_weight is not None and ortholog is not None:
+            out = out + self._mapped(ortholog).gather(1, terms[:, None]).squeeze(1)
+        return out
+

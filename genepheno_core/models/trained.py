@@ -352,7 +352,12 @@ class TrainedModel:
     def W_o(self, terms=None, ortholog_terms=None) -> np.ndarray | None:
         """Effective other-species phenotype -> phenotype weights (rows `terms`, columns
         `ortholog_terms`, all when None; None without the ortholog path)."""
-        return self._low_rank(getattr(self.module, "ortholog_head", None), terms, ortholog_terms)
+        module = self.module
+        if not isinstance(module, GenePheno):
+            return None
+        weight = module.ortholog_weight(None if terms is None else np.asarray(terms, dtype=np.int64),
+                                        None if ortholog_terms is None else np.asarray(ortholog_terms, dtype=np.int64))
+        return None if weight is None else weight.numpy() / temperature(module)
 
     def _low_rank(self, head, rows, cols) -> np.ndarray | None:
         if head is None:

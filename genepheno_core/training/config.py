@@ -65,6 +65,9 @@ class TrainConfig:
     cross_species: str | None = "auto"
     ortholog_rank: int = 256  # rank of W_o (K, K'): the homologs' phenotypes -> phenotypes; 0 = off
     ortholog_max_hits: int = 5  # DIAMOND hits per protein in the other species
+    # W_o gets one weight of its own per (phenotype, other-species term) pair related by a
+    # curated / lexical MP-HP mapping (the mapped part), next to the low-rank part
+    ortholog_mapped: bool = False
     path_dropout: float = 0.5  # dropout between the low-rank factors of W_g and W_o (training only)
     homology: bool = False  # Diamond-score vectors over training genes as a third input
 
@@ -174,7 +177,7 @@ class TrainConfig:
         """The other species' dataset name, or None (off, the "no-orth" ablation, or a method
         that does not read it)."""
         if (not reads(self.model, self.ablations)["cross_species"] or not self.cross_species
-                or self.cross_species == "none" or self.ortholog_rank <= 0):
+                or self.cross_species == "none" or (self.ortholog_rank <= 0 and not self.ortholog_mapped)):
             return None
         if self.cross_species == "auto":
             return CROSS_SPECIES.get(Path(self.dataset).name)

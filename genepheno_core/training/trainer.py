@@ -81,6 +81,7 @@ class PreparedData:
     homology: np.ndarray | None = None  # (n, K) Diamond-score vectors vs training genes
     ortholog: np.ndarray | None = None  # (n, K') Diamond-score vectors vs the other species' dataset
     ortholog_source: object = None  # the other species' Dataset (its genes, labels and terms are saved with the model)
+    ortholog_related: sp.csr_matrix | None = None  # (K, K') bool: pairs a curated MP-HP mapping relates (ortholog_mapped)
     go_vocab: list[str] = field(default_factory=list)  # GO id per go_bag column
     concept_ids: list[str] = field(default_factory=list)  # GO id per concept
     pairs: torch.Tensor | None = None  # (P, 2) exclusive pairs (column indices)
@@ -148,6 +149,15 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
                                                  other_ds.genes["sequence"].tolist(), other_ds.labels,
                                                  threads=config.diamond_threads, max_hits=config.ortholog_max_hits)
         data.ortholog_source = other_ds
+        if config.ortholog_mapped:
+            from genepheno_core.evaluation.evidence import mapping_relation
+
+            data.ortholog_related = mapping_relation(
+                dataset.terms["term_id"].astype(str).tolist(), dataset.label_ontology(),
+                other_ds.terms["term_id"].astype(str).tolist(), other_ds.label_ontology())
+            if data.ortholog_related is None:
+                raise GenePhenoError(f"ortholog_mapped: no MP-HP mapping relates {dataset.name} and {other} terms")
+            logger.info("mapped homolog-phenotype pairs: %d", data.ortholog_related.nnz)
     if config.effective_lambda_excl > 0:
         try:
             pairs = dataset_pairs(dataset, config.split, config.co_annotation_pairs, config.pairs_tsv,
@@ -199,7 +209,11 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
             n_terms=n_terms, n_concepts=len(data.concept_ids), seq_dim=seq_dim, go_dim=go_dim,
             homology_dim=hom_dim, hidden=config.hidden, n_layers=config.n_layers,
             dropout=config.dropout, temperature=temperature, go_term_rank=config.go_term_rank,
-            path_dropout=config.path_dropout, ortholog_dim=orth_dim, ortholog_rank=config.ortholog_rank))
+            path_dropout=config.path_dropout, ortholog_dim=orth_dim, ortholog_rank=config.ortholog_rank,
+            mapped_pairs=data.ortholog_related.nnz if data.ortholog_related is not None else 0))
+        if data.ortholog_related is not None:
+            pairs = data.ortholog_related.tocoo()
+            module.set_mapped_pairs(pairs.row, pairs.col)
         head = module.phenotype_head
     else:
         # go-orth-mlp: the GO bag and the ortholog vector into one MLP (GenePheno's inputs
@@ -621,10 +635,10 @@ def _baseline_scores(config: TrainConfig, dataset, data: PreparedData, rows: np.
 PREDICTION_VARIANTS = ("transferred-go",)
 
 
-def transferred_go_test_scores(result: RunResult, dataset) -> np.ndarray:
-    """(n_test, K) test scores of a trained GO-reading model with each test gene's own GO
-    replaced by GO transferred from its sequence homologs (never its own protein or
-    annotations projected from it): how the tool scores a protein nobody has annotated."""
+def transferred_go_test_bag(result: RunResult, dataset) -> sp.csr_matrix:
+    """(n, G) GO input with each test gene's own GO replaced by GO transferred from its
+    sequence homologs (never its own protein or annotations projected from it): how the
+    tool sees a protein nobody has annotated. Other rows are empty."""
     from genepheno_core.models.go_transfer import load_go_reference, transfer_go
 
     data, config = result.data, result.config
@@ -640,12 +654,53 @@ def transferred_go_test_scores(result: RunResult, dataset) -> np.ndarray:
     swapped = sp.csr_matrix((bag.data, (test[bag.row], bag.col)), shape=data.go_bag.shape, dtype=np.float32)
     logger.info("transferred-GO variant: %d of %d test genes have an annotated homolog",
                 int(transfer.has_hit.sum()), test.size)
+    return swapped
+
+
+def transferred_go_test_scores(result: RunResult, dataset, bag: sp.csr_matrix | None = None) -> np.ndarray:
+    """(n_test, K) test scores with the test genes' GO transferred from their homologs
+    (`transferred_go_test_bag`, or `bag` when already computed)."""
+    data = result.data
+    swapped = bag if bag is not None else transferred_go_test_bag(result, dataset)
     saved = data.go_bag
     data.go_bag = swapped
     try:
-        return predict_module(result.module, data, test, config.eval_batch_size)
+        return predict_module(result.module, data, data.test, result.config.eval_batch_size)
     finally:
         data.go_bag = saved
+
+
+def evidence_measures(result: RunResult, rows: np.ndarray, go_bag: sp.csr_matrix | None = None) -> dict | None:
+    """The evidence-quality measures (evaluation.evidence.evidence_quality: homolog-phenotype
+    plausibility against the curated MP <-> HP mappings, concentration, concept correlation
+    on the GO-annotated training genes, deletion check) of a GenePheno run on dataset rows
+    `rows`, fed `go_bag` instead of the data's GO input when given; None for other models."""
+    from genepheno_core.evaluation.evidence import evidence_quality, mapping_relation
+
+    data, module = result.data, result.module
+    if not isinstance(module, GenePheno) or data.concept_labels is None:
+        return None
+    related = None
+    if data.ortholog_related is not None:
+        related = data.ortholog_related
+    elif module.ortholog_weight() is not None and data.ortholog_source is not None:
+        try:
+            related = mapping_relation(result.dataset.terms["term_id"].astype(str).tolist(),
+                                       result.dataset.label_ontology(),
+                                       data.ortholog_source.terms["term_id"].astype(str).tolist(),
+                                       data.ortholog_source.label_ontology())
+        except GenePhenoError as exc:
+            logger.warning("homolog-phenotype plausibility not measured: %s", exc)
+    saved = data.go_bag
+    if go_bag is not None:
+        data.go_bag = go_bag
+    try:
+        tensors = _batch_inputs(data, np.asarray(rows))
+    finally:
+        data.go_bag = saved
+    train = data.train[data.has_go[data.train]] if data.has_go is not None else data.train
+    return evidence_quality(module, tensors, related=related, train_labels=data.labels[train],
+                            train_concepts=data.concept_labels[train], seed=result.config.seed)
 
 
 def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
@@ -657,9 +712,10 @@ def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
     training-genes vocabulary, `Dataset.for_split`), valid_metrics, threshold, seconds, epochs,
     best_epoch, history, config, checkpoint (path, when config.out_dir is set) and, for
     GenePheno, test_concept_auc / test_concept_auc_without_go (the concept layer on the test
-    genes with GO). Works for every method in TrainConfig's METHODS, baselines included. `variants`
+    genes with GO) and evidence (evidence_measures on the test genes). Works for every method in TrainConfig's METHODS, baselines included. `variants`
     (PREDICTION_VARIANTS) adds info["variant_scores"] {variant: (n_test, K)}: the same model
-    scored with other test inputs ("transferred-go": transferred_go_test_scores).
+    scored with other test inputs ("transferred-go": transferred_go_test_scores), and
+    info["variant_evidence"] {variant: evidence measures with those inputs}.
     """
     unknown = set(variants) - set(PREDICTION_VARIANTS)
     if unknown:
@@ -693,6 +749,11 @@ def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
         # sequence (+ homolog phenotypes) alone, as for a pasted protein
         info["test_concept_auc"] = concept_auc(result.data, result.module, result.data.test, use_go=True)
         info["test_concept_auc_without_go"] = concept_auc(result.data, result.module, result.data.test, use_go=False)
+        # what the explanations show, on the test genes: plausible, concentrated, faithful
+        info["evidence"] = evidence_measures(result, result.data.test)
     if variants:
-        info["variant_scores"] = {v: transferred_go_test_scores(result, result.dataset) for v in variants}
+        bags = {v: transferred_go_test_bag(result, result.dataset) for v in variants}
+        info["variant_scores"] = {v: transferred_go_test_scores(result, result.dataset, bags[v]) for v in variants}
+        if info.get("evidence") is not None:
+            info["variant_evidence"] = {v: evidence_measures(result, result.data.test, bags[v]) for v in variants}
     return test_scores, info
