@@ -4,6 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from _tiny_dataset import family_embeddings, make_tiny_dataset
@@ -117,6 +118,40 @@ def test_ablations_run(tiny, ablation):
     # exactly this ablation's switch is off (the tiny config has tau=1.0, so "bce" is also read from the loss)
     assert {k for k, off in _ablation_facts(result).items() if off} == {ablation}
     assert np.isfinite(result.valid_metrics["fmax"])
+
+
+def test_sparse_concepts_penalty_shrinks_w_p(tiny):
+    from genepheno_core.training.trainer import _loss
+
+    ds, emb = tiny
+    plain = run(_cfg(max_epochs=6), ds, embeddings=emb)
+    sparse = run(_cfg(max_epochs=6, lambda_sparse_concepts=5.0), ds, embeddings=emb)
+    l1 = [np.abs(r.module.phenotype_head.weight.detach().numpy()).sum(axis=1).mean() for r in (plain, sparse)]
+    assert l1[1] < 0.7 * l1[0]
+    # the penalty is exactly lambda x the mean row L1 of W_p, added to the loss
+    module = plain.module
+    y = torch.zeros(2, ds.labels.shape[1])
+    out = module(seq_emb=torch.from_numpy(emb[:2]))
+    base = _loss(module, out, y, None, None, _cfg(), None)
+    more = _loss(module, out, y, None, None, _cfg(lambda_sparse_concepts=0.3), None)
+    assert (more - base).item() == pytest.approx(0.3 * l1[0], rel=1e-4)
+
+
+def test_low_rank_homolog_penalty_is_the_factors_squared_norm():
+    from genepheno_core.models import GenePheno, GenePhenoConfig
+    from genepheno_core.training.trainer import _loss
+
+    torch.manual_seed(0)
+    module = GenePheno(GenePhenoConfig(n_terms=3, n_concepts=2, seq_dim=2, hidden=4, ortholog_dim=4,
+                                       ortholog_rank=2, mapped_pairs=1))
+    with torch.no_grad():
+        module.ortholog_head[2].weight.normal_()
+    out = module(seq_emb=torch.randn(2, 2), ortholog=torch.rand(2, 4))
+    y = torch.zeros(2, 3)
+    base = _loss(module, out, y, None, None, _cfg(), None)
+    more = _loss(module, out, y, None, None, _cfg(lambda_ortholog_lowrank=0.2), None)
+    expected = 0.2 * sum(float(module.ortholog_head[i].weight.square().sum()) for i in (0, 2))
+    assert (more - base).item() == pytest.approx(expected, rel=1e-4)
 
 
 @pytest.mark.parametrize("method", ["naive", "mlp-bce", "go-mlp", "kmer-lr",

@@ -55,6 +55,9 @@ class TrainConfig:
     lambda_bce: float = 100.0  # weight of the BCE term of loss "contrastive+bce" (BCE is a mean over K labels)
     lambda_excl: float = 0.1
     lambda_concept: float = 10.0
+    # L1 on W_p (mean over phenotypes of a row's sum |W_p[k, :]|): each phenotype then leans
+    # on a few concepts, so that its explanation is carried by few items; 0 = off
+    lambda_sparse_concepts: float = 0.0
     concept_loss: str = "bce"  # loss on the concept logits: bce (per-concept calibrated) or contrastive
     hierarchical_loss: bool = False  # losses on max-propagated logits (C-HMCNN's max constraint)
     modality_dropout: float = 0.25  # fraction of training genes whose GO input is dropped
@@ -68,6 +71,9 @@ class TrainConfig:
     # W_o gets one weight of its own per (phenotype, other-species term) pair related by a
     # curated / lexical MP-HP mapping (the mapped part), next to the low-rank part
     ortholog_mapped: bool = False
+    # L2 on the low-rank part of W_o (||U||^2 + ||V||^2 of its factors): with ortholog_mapped,
+    # leaves the largest homolog weights to the mapped pairs unless the data insist; 0 = off
+    lambda_ortholog_lowrank: float = 0.0
     path_dropout: float = 0.5  # dropout between the low-rank factors of W_g and W_o (training only)
     homology: bool = False  # Diamond-score vectors over training genes as a third input
 

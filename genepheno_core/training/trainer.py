@@ -320,6 +320,11 @@ def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs, h
         else:
             concept = bce_loss(out.concept_logits, concept_y, row_mask=concept_mask)
         loss = loss + config.effective_lambda_concept * concept
+    if config.lambda_sparse_concepts > 0 and isinstance(module, GenePheno):
+        loss = loss + config.lambda_sparse_concepts * module.phenotype_head.weight.abs().sum(dim=1).mean()
+    if config.lambda_ortholog_lowrank > 0 and getattr(module, "ortholog_head", None) is not None:
+        head = module.ortholog_head
+        loss = loss + config.lambda_ortholog_lowrank * (head[0].weight.square().sum() + head[2].weight.square().sum())
     return loss
 
 
