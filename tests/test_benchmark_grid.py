@@ -306,6 +306,7 @@ def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
         calls[-1] = calls[-1] + (tuple(variants),)
         # the variant's scores: the model's, noisier; evidence measures of each
         info["variant_scores"] = {v: noisier(scores) for v in variants}
+        info["test_concept_auc"] = 0.8
         info["evidence"] = {"concentration": {"share": 0.5}, "deletion": {"pass_rate": 0.9},
                             "plausibility": {"share": 0.04, "random_share": 0.01},
                             "concepts": {"median_spearman": 0.3}}
@@ -336,6 +337,9 @@ def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
     assert cells.loc["genepheno-pasted", "evidence_deletion"] == 0.8
     assert cells.loc["genepheno", "evidence_plausibility"] == 0.04
     assert cells.loc["genepheno", "evidence_concept_rho"] == 0.3
+    # the concept AUC measured with the model's own inputs is not the variant's
+    assert cells.loc["genepheno", "concept_auc"] == 0.8
+    assert np.isnan(cells.loc["genepheno-pasted", "concept_auc"])
     md = (tmp_path / "benchmark.md").read_text()
     assert "## Evidence quality (GenePheno rows)" in md and "| genepheno (pasted protein) |" in md
     # resume: nothing to do; a missing variant cell retrains its method once (and rewrites both)

@@ -522,8 +522,11 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
         row["novel_n_genes"] = novel.get("n_genes")
         row["terms_not_in_train"] = m.get("terms_not_in_train")
         info = rec.get("info") or {}
-        row["concept_auc"] = info.get("test_concept_auc")  # GenePheno's concept layer on test genes with GO
-        row["concept_auc_without_go"] = info.get("test_concept_auc_without_go")
+        # GenePheno's concept layer on test genes with GO; a prediction-time variant's cell
+        # copies its model's info, measured with the model's own inputs: not its own number
+        variant = bool(info.get("scored_from"))
+        row["concept_auc"] = None if variant else info.get("test_concept_auc")
+        row["concept_auc_without_go"] = None if variant else info.get("test_concept_auc_without_go")
         evidence = info.get("evidence") or {}
         plausibility = evidence.get("plausibility") or {}
         row["evidence_plausibility"] = plausibility.get("share")
