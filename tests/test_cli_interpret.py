@@ -24,12 +24,26 @@ def fasta(tmp_path):
 def test_predict_tsv(model, fasta, capsys):
     assert main(["predict", "--model", str(model.path), str(fasta), "--top", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].split("\t") == ["gene", "term_id", "term_name", "score", "above_threshold", "rank", "top_concepts"]
+    assert lines[0].split("\t") == ["gene", "term_id", "term_name", "score", "above_threshold", "rank", "prior",
+                                     "gain", "ic", "folded_under", "top_concepts"]
     rows = [line.split("\t") for line in lines[1:]]
     assert len(rows) == 6
     assert [r[5] for r in rows] == ["1", "2", "3"] * 2
     assert all(r[1].startswith("HP:") for r in rows)
-    assert all(r[6] for r in rows)  # top concepts listed
+    assert all(0 < float(r[6]) < 1 and r[7] not in ("", "nan") for r in rows)  # prior and gain
+    assert all(r[10] for r in rows)  # top concepts listed
+
+
+def test_predict_specific_view(model, fasta, capsys):
+    assert main(["predict", "--model", str(model.path), str(fasta), "--top", "3", "--view", "specific",
+                 "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["predictions"]
+    shown = [r for r in rows if r["folded_under"] == ""]
+    assert [r["rank"] for r in shown] == [1, 2, 3] * 2
+    assert len(rows) >= len(shown)
+    # the cafa format needs every term: the specific view is refused with a message
+    assert main(["predict", "--model", str(model.path), str(fasta), "--view", "specific", "--format", "cafa"]) != 0
+    assert "--view specific folds terms" in capsys.readouterr().err
 
 
 def test_predict_json_and_cafa_to_file(model, fasta, tmp_path, capsys):

@@ -157,7 +157,10 @@ def test_downloads_are_the_predictions(predicted):
 
     preds = predicted.session_state["predictions"]
     csv = pd.read_csv(io.BytesIO(export.table_to_csv(preds)))
-    assert list(csv.columns) == ["gene", "term_id", "term_name", "score", "above_threshold", "rank"]
+    # every column of gp.predict: the prior, the gain over it and the specificity too
+    assert list(csv.columns) == ["gene", "term_id", "term_name", "score", "above_threshold", "rank", "prior",
+                                 "gain", "ic", "folded_under"]
+    assert csv["gain"].notna().all() and ((csv["prior"] > 0) & (csv["prior"] < 1)).all()
     records = json.loads(export.table_to_json(preds))
     assert records[0]["term_id"] == preds["term_id"].iloc[0] and len(records) == len(preds)
 

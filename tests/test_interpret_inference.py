@@ -55,6 +55,65 @@ def test_scores_are_model_probabilities_propagated(model, genes):
     np.testing.assert_allclose(got.to_numpy(), expected, atol=1e-6)
 
 
+def test_prior_gain_and_ic_columns(model, genes):
+    from genepheno_core.embeddings import embed_sequences
+
+    seqs = genes["sequence"][:3].tolist()
+    df = predict(model, list(zip(map(str, range(3)), seqs)), top=None)
+    # prior: the term's frequency among the training genes stored with the model
+    train = model_extras(model).train_labels.toarray()
+    freq = dict(zip(model.terms["term_id"], train.mean(axis=0)))
+    assert df["prior"].to_numpy() == pytest.approx([freq[t] for t in df["term_id"]])
+    assert df["ic"].to_numpy() == pytest.approx(-np.log2(df["prior"].to_numpy()))
+    # gain: the unpropagated logit minus the bias (the sum of the explanation's contributions)
+    logits = model.logits(embed_sequences(seqs, "unirep64", cache=False))
+    col = {t: j for j, t in enumerate(model.terms["term_id"])}
+    expected = [logits[int(g), col[t]] - model.bias[col[t]] for g, t in zip(df["gene"], df["term_id"])]
+    assert df["gain"].to_numpy() == pytest.approx(expected, abs=1e-5)
+    assert (df["folded_under"] == "").all() and df.attrs["view"] == "all"
+
+
+def test_specific_view_folds_terms_implied_by_a_shown_descendant(model, genes):
+    records = list(zip(genes["accession"][:4], genes["sequence"][:4]))
+    anc = model_extras(model).term_ancestors.tocsr()
+    ids = model.terms["term_id"].tolist()
+    col = {t: j for j, t in enumerate(ids)}
+    everything = predict(model, records, top=None)
+    df = predict(model, records, top=3, view="specific")
+    assert df.attrs["view"] == "specific"
+    with pytest.raises(ValueError, match="view must be one of"):
+        predict(model, records, top=3, view="best")
+    for gene, sub in df.groupby("gene", sort=False):
+        shown = sub[sub["folded_under"] == ""]
+        assert list(shown["rank"]) == [1, 2, 3]
+        # no shown term is an ancestor of another shown term
+        shown_cols = [col[t] for t in shown["term_id"]]
+        for a in shown_cols:
+            assert not set(anc[a].indices) & set(shown_cols)
+        # each folded term is an ancestor of the shown term it is folded under, shares its
+        # rank and its score (it inherited it), and is listed right after it
+        for _, row in sub[sub["folded_under"] != ""].iterrows():
+            parent = sub[(sub["term_id"] == row["folded_under"]) & (sub["folded_under"] == "")].iloc[0]
+            assert col[row["term_id"]] in set(anc[col[parent["term_id"]]].indices)
+            assert row["rank"] == parent["rank"] and row["score"] == pytest.approx(parent["score"])
+        # by hand: walking the full ranking (ties: more ancestors first), the shown terms are
+        # the first three not implied by an earlier shown one
+        full = everything[everything["gene"] == gene].copy()
+        full["n_anc"] = [anc[col[t]].indices.size for t in full["term_id"]]
+        full["col"] = [col[t] for t in full["term_id"]]
+        full = full.sort_values(["score", "n_anc", "col"], ascending=[False, False, True])
+        kept, implied = [], set()
+        for t in full["col"]:
+            if t in implied:
+                continue
+            if len(kept) < 3:
+                kept.append(t)
+                implied |= set(anc[t].indices)
+        assert shown_cols == kept
+    # the toy ontology is deep enough that some ancestors inherit a shown term's score
+    assert (df["folded_under"] != "").any()
+
+
 def test_results_do_not_depend_on_batch(model, genes):
     records = list(zip(genes["accession"][:6], genes["sequence"][:6]))
     together = predict(model, records, top=3)

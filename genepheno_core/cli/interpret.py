@@ -32,6 +32,10 @@ def register(subparsers) -> None:
     p.add_argument("--concepts", type=int, default=3, metavar="N",
                    help="top contributing GO concepts listed per prediction, and the top GO terms and homolog "
                    "phenotypes for models with those weights (0: none; tsv/json)")
+    p.add_argument("--view", choices=("all", "specific"), default="all",
+                   help="specific: fold each term implied by a shown descendant under it (--top counts the "
+                        "shown terms); every row has the term's prior (training frequency), gain (logit minus "
+                        "bias: what the protein adds beyond the prior) and ic (-log2 prior)")
     p.add_argument("--format", choices=("tsv", "json", "cafa"), default="tsv")
     p.add_argument("-o", "--output", default=None, metavar="OUT", help="output file (default: stdout)")
     _add_min_length(p)
@@ -130,6 +134,7 @@ def predict_handler(args: argparse.Namespace) -> int:
     from genepheno_core.errors import GenePhenoError
     from genepheno_core.interpret.contributions import top_concepts, top_evidence
     from genepheno_core.interpret.inference import (
+        logit_matrix,
         parse_records,
         prepare_inputs,
         ranked_frame,
@@ -141,11 +146,14 @@ def predict_handler(args: argparse.Namespace) -> int:
     top = _parse_top(args.top)
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise GenePhenoError(f"--threshold must be within [0, 1], got {args.threshold}")
+    if args.view != "all" and args.format == "cafa":
+        raise GenePhenoError("--view specific folds terms: the cafa format lists every scored term (use --view all)")
     _check_outputs(args.output)
     records = parse_records(_read_input(args.input), min_length=args.min_length)
     model = resolve_model(args.model)
     inputs = prepare_inputs(model, records, args.go, transfer_go=args.go_transfer)
-    scores = score_matrix(model, inputs)
+    logits = logit_matrix(model, inputs)
+    scores = score_matrix(model, inputs, logits=logits)
     if args.format == "cafa":
         from genepheno_core.evaluation.cafa_io import format_score
 
@@ -154,7 +162,7 @@ def predict_handler(args: argparse.Namespace) -> int:
         lines += [f"{g}\t{t}\t{format_score(s)}" for g, t, s in zip(frame["gene"], frame["term_id"], frame["score"])]
         _write("\n".join(lines + ["END"]) + "\n", args.output)
         return 0
-    frame = ranked_frame(model, inputs.ids, scores, top, args.threshold)
+    frame = ranked_frame(model, inputs.ids, scores, top, args.threshold, logits=logits, view=args.view)
     if args.concepts > 0:
         frame["top_concepts"] = top_concepts(model, inputs, frame, args.concepts)
         evidence = top_evidence(model, inputs, frame, args.concepts)

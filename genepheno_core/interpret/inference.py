@@ -1,7 +1,9 @@
 """Ranked phenotype predictions for any protein (with or without GO annotations).
 
-`predict(model, sequences_or_fasta, go_annotations=None, top=20, threshold=None)` returns
-one row per (gene, phenotype): gene, term_id, term_name, score, above_threshold, rank.
+`predict(model, sequences_or_fasta, go_annotations=None, top=20, threshold=None,
+view="all")` returns one row per (gene, phenotype): gene, term_id, term_name, score,
+above_threshold, rank, prior, gain, ic, folded_under (PREDICTION_COLUMNS; view "specific"
+folds the terms implied by a shown descendant under it).
 Scores are the model's probabilities propagated to ancestors (a term scores at least as
 high as any of its descendants), the same scores the validation threshold was chosen on.
 """
@@ -26,7 +28,14 @@ from genepheno_core.ontology.propagation import propagate_scores, propagation_pl
 logger = logging.getLogger(__name__)
 
 GO_ID = re.compile(r"^GO:\d{7}$")
-PREDICTION_COLUMNS = ["gene", "term_id", "term_name", "score", "above_threshold", "rank"]
+# score: the probability propagated to ancestors; prior: the term's frequency among the
+# training genes; gain: the model's logit minus its bias (what this protein adds beyond the
+# prior, exactly the sum of the explanation's contributions); ic: -log2(prior), the term's
+# specificity in bits; folded_under: in the "specific" view, the shown descendant that
+# implies this term ("" for a shown term)
+PREDICTION_COLUMNS = ["gene", "term_id", "term_name", "score", "above_threshold", "rank", "prior", "gain", "ic",
+                      "folded_under"]
+VIEWS = ("all", "specific")
 # up to this many proteins, prepare_inputs starts the cross-species DIAMOND search in parallel
 # with the encoding (the dashboard's case); larger batches search once, in score_matrix
 PREFETCH_MAX = 50
@@ -276,27 +285,64 @@ def propagate(model, scores: np.ndarray) -> np.ndarray:
     return propagate_scores(scores, plan=plan, inplace=True)
 
 
-def score_matrix(model, inputs: Inputs, propagate_to_ancestors: bool = True, chunk: int = 2048) -> np.ndarray:
-    """(n, K) probabilities (propagated to ancestors when the model has its term ancestors).
-    Rows are scored in chunks so that the working set stays small."""
+def logit_matrix(model, inputs: Inputs, chunk: int = 2048) -> np.ndarray:
+    """(n, K) effective logits (unpropagated; probabilities are their sigmoid)."""
     n = len(inputs.ids)
     out = np.empty((n, len(model.terms)), dtype=np.float32)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        part = model.probabilities(
+        out[start:stop] = model.logits(
             None if inputs.embeddings is None else inputs.embeddings[start:stop],
             go_sets=inputs.go_sets[start:stop] if model.uses_go else None,
             sequences=inputs.sequences[start:stop] if model.needs_sequences else None)
-        part = np.asarray(part, dtype=np.float32)
+    return out
+
+
+def score_matrix(model, inputs: Inputs, propagate_to_ancestors: bool = True, chunk: int = 2048,
+                 logits: np.ndarray | None = None) -> np.ndarray:
+    """(n, K) probabilities (propagated to ancestors when the model has its term ancestors).
+    Rows are scored in chunks so that the working set stays small. `logits` (logit_matrix
+    of the same inputs) spares the forward pass: the probabilities are their sigmoid,
+    computed as the model computes them (bit for bit)."""
+    import torch
+
+    n = len(inputs.ids)
+    out = np.empty((n, len(model.terms)), dtype=np.float32)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        if logits is not None:
+            part = torch.sigmoid(torch.from_numpy(np.ascontiguousarray(logits[start:stop]))).numpy()
+        else:
+            part = model.probabilities(
+                None if inputs.embeddings is None else inputs.embeddings[start:stop],
+                go_sets=inputs.go_sets[start:stop] if model.uses_go else None,
+                sequences=inputs.sequences[start:stop] if model.needs_sequences else None)
+        part = np.array(part, dtype=np.float32)
         if propagate_to_ancestors:
             propagate(model, part)
         out[start:stop] = part
     return out
 
 
+def term_priors(model) -> np.ndarray:
+    """(K,) each phenotype's prior: its frequency among the model's training genes (explain/
+    extras), else the model's bias as a probability (logged). Kept in model.caches."""
+    cached = model.caches.get("term_priors")
+    if cached is not None:
+        return cached
+    extras = model_extras(model)
+    if extras.train_labels is not None and extras.train_labels.shape[0]:
+        prior = np.asarray(extras.train_labels.mean(axis=0), dtype=np.float64).ravel()
+    else:
+        logger.warning("%s stores no training labels: priors are the model's biases", model.path)
+        prior = 1.0 / (1.0 + np.exp(-np.asarray(model.bias, dtype=np.float64)))
+    model.caches["term_priors"] = prior
+    return prior
+
+
 def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20, threshold: float | None = None,
             embeddings: np.ndarray | None = None, cache: bool = True, min_length: int | None = None,
-            transfer_go: bool = True) -> pd.DataFrame:
+            transfer_go: bool = True, view: str = "all") -> pd.DataFrame:
     """Ranked phenotype predictions.
 
     model: a TrainedModel, a checkpoint directory, or None for the default model (assets/).
@@ -313,9 +359,13 @@ def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20
     embeddings: precomputed (n, D) embeddings with the model's encoder (skips encoding).
     min_length: shortest sequence accepted (default MIN_QUERY_LENGTH = 20 residues);
         sequences mostly made of X/B/Z/J/U/O are refused as well (InputFormatError).
+    view: "all" (every term by score) or "specific" (the most specific predictions: walking
+        down the ranking, a term implied by an already shown descendant is folded under it;
+        `top` counts the shown terms; folded rows follow, with folded_under set).
 
-    Returns DataFrame[gene, term_id, term_name, score, above_threshold, rank] sorted by gene
-    (input order) then rank (1 = best); df.attrs["threshold"] holds the threshold used and
+    Returns DataFrame[gene, term_id, term_name, score, above_threshold, rank, prior, gain,
+    ic, folded_under] (PREDICTION_COLUMNS) sorted by gene (input order) then rank (1 =
+    best); df.attrs["threshold"] holds the threshold used and
     df.attrs["go_unknown"] {gene: sorted GO ids given but unknown to the model, ignored}.
     """
     model = resolve_model(model)
@@ -324,9 +374,12 @@ def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ValueError(f"threshold must be within [0, 1], got {threshold}")
     records = parse_records(sequences_or_fasta, min_length=min_length)
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
     inputs = prepare_inputs(model, records, go_annotations, embeddings, cache=cache, transfer_go=transfer_go)
-    scores = score_matrix(model, inputs)
-    frame = ranked_frame(model, inputs.ids, scores, top, threshold)
+    logits = logit_matrix(model, inputs)
+    scores = score_matrix(model, inputs, logits=logits)
+    frame = ranked_frame(model, inputs.ids, scores, top, threshold, logits=logits, view=view)
     frame.attrs["go_unknown"] = unknown_go_by_gene(inputs)
     frame.attrs["go_origin"] = {g: inputs.go_origin(i) for i, g in enumerate(inputs.ids)}
     return frame
@@ -337,35 +390,88 @@ def unknown_go_by_gene(inputs: Inputs) -> dict[str, list[str]]:
     return {g: sorted(u) for g, u in zip(inputs.ids, inputs.go_unknown) if u}
 
 
-def ranked_frame(model, ids: list[str], scores: np.ndarray, top: int | None, threshold: float | None) -> pd.DataFrame:
-    """Long table of the `top` terms per gene from an (n, K) score matrix."""
+def ranked_frame(model, ids: list[str], scores: np.ndarray, top: int | None, threshold: float | None,
+                 logits: np.ndarray | None = None, view: str = "all") -> pd.DataFrame:
+    """Long table (PREDICTION_COLUMNS) of the `top` terms per gene from an (n, K) score
+    matrix (propagated probabilities); `logits` (n, K) give the gain column (NaN without).
+    view "specific": see `predict`."""
     cut = float(model.threshold if threshold is None else threshold)
     n, k = scores.shape
     keep = k if top is None else min(int(top), k)
-    if keep < k:
-        # top-k by partition, then a stable sort of those k (ties: vocabulary order)
-        part = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]  # (n, keep), unordered
-        part.sort(axis=1)
-        sub = np.take_along_axis(scores, part, axis=1)
-        order = np.take_along_axis(part, np.argsort(-sub, axis=1, kind="stable"), axis=1)
+    prior = term_priors(model)
+    bias = np.asarray(model.bias, dtype=np.float64) if logits is not None else None
+    if view == "specific":
+        rows, cols, folded, ranks = _specific_order(model, scores, keep)
     else:
-        # stable sort on -score: ties keep vocabulary order, so ranks are deterministic
-        order = np.argsort(-scores, axis=1, kind="stable")  # (n, K)
-    rows = np.repeat(np.arange(n), keep)
-    cols = order.ravel()
+        if keep < k:
+            # top-k by partition, then a stable sort of those k (ties: vocabulary order)
+            part = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]  # (n, keep), unordered
+            part.sort(axis=1)
+            sub = np.take_along_axis(scores, part, axis=1)
+            order = np.take_along_axis(part, np.argsort(-sub, axis=1, kind="stable"), axis=1)
+        else:
+            # stable sort on -score: ties keep vocabulary order, so ranks are deterministic
+            order = np.argsort(-scores, axis=1, kind="stable")  # (n, K)
+        rows = np.repeat(np.arange(n), keep)
+        cols = order.ravel()
+        folded = np.full(cols.size, "", dtype=object)
+        ranks = np.tile(np.arange(1, keep + 1), n)
     values = scores[rows, cols]
     term_ids = model.terms["term_id"].to_numpy()
     names = model.terms["name"].to_numpy() if "name" in model.terms else term_ids
+    with np.errstate(divide="ignore"):
+        ic = -np.log2(prior[cols])
     frame = pd.DataFrame({
         "gene": np.asarray(ids, dtype=object)[rows],
         "term_id": term_ids[cols],
         "term_name": names[cols],
         "score": values.astype(np.float64),
         "above_threshold": values >= cut,
-        "rank": np.tile(np.arange(1, keep + 1), n),
+        "rank": ranks,
+        "prior": prior[cols],
+        "gain": (logits[rows, cols].astype(np.float64) - bias[cols]) if logits is not None else np.nan,
+        "ic": ic,
+        "folded_under": folded,
     }, columns=PREDICTION_COLUMNS)
     frame.attrs["threshold"] = cut
+    frame.attrs["view"] = view
     return frame
+
+
+def _specific_order(model, scores: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, cols, folded_under, rank) of the "specific" view: per gene, terms by propagated score
+    (ties: the term with more ancestors first, i.e. a descendant before the ancestors that
+    inherit its score; then vocabulary order); walking down, a term with an already shown
+    descendant is folded under the first such descendant, else shown, until `keep` terms are
+    shown; each shown term is followed by the terms folded under it, which share its rank
+    (the same walk as the benchmark's top-10 specificity, evaluation.metrics.top_k_specificity)."""
+    anc = model_extras(model).term_ancestors.tocsr()  # (K, K): [i, j] = 1 when j is a proper ancestor of i
+    n_anc = np.diff(anc.indptr)
+    term_ids = model.terms["term_id"].astype(str).to_numpy()
+    rows, cols, folded, ranks = [], [], [], []
+    for g, row in enumerate(scores):
+        order = np.lexsort((np.arange(row.size), -n_anc, -row))
+        under: dict[int, int] = {}  # term -> the shown descendant it is folded under
+        shown: list[int] = []
+        tail: dict[int, list[int]] = {}
+        for t in order.tolist():
+            if t in under:
+                tail[under[t]].append(t)
+                continue
+            if len(shown) == keep:
+                continue  # later terms may still be folded under a shown one (ties)
+            shown.append(t)
+            tail[t] = []
+            for a in anc.indices[anc.indptr[t]:anc.indptr[t + 1]].tolist():
+                under.setdefault(a, t)
+        for rank, t in enumerate(shown, start=1):
+            for u in [t] + tail[t]:
+                rows.append(g)
+                cols.append(u)
+                folded.append("" if u == t else term_ids[t])
+                ranks.append(rank)
+    return (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), np.asarray(folded, dtype=object),
+            np.asarray(ranks, dtype=np.int64))
 
 
 def term_index(model, terms) -> list[int]:
