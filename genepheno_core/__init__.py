@@ -53,6 +53,7 @@ _API = {
     "default_model_path": "genepheno_core.interpret",
     "models_dir": "genepheno_core.interpret",
     "nearest_proteins": "genepheno_core.interpret",
+    "model_knowledge": "genepheno_core.interpret",
     "ortholog_evidence": "genepheno_core.interpret",
     "residue_attributions": "genepheno_core.interpret",
     "concept_attributions": "genepheno_core.interpret",

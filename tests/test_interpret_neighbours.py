@@ -81,3 +81,31 @@ def test_ortholog_evidence_is_the_ortholog_input(model, tmp_path, monkeypatch):
     # a model without the input says so
     with pytest.raises(ModelMismatchError, match="ortholog"):
         ortholog_evidence(plain, queries[:1])
+
+
+def test_model_knowledge_flags_training_proteins_and_queries_without_homologs(model):
+    from genepheno_core.interpret import model_knowledge
+    from genepheno_core.interpret.neighbours import KNOWLEDGE_COLUMNS
+
+    genes = toy_genes()
+    train = genes[genes["split"] == "train"].iloc[0]
+    seq = train["sequence"]
+    # a single substitution in 100+ residues stays >= 95 % identical: still the training gene
+    mutant = seq[:10] + ("A" if seq[10] != "A" else "G") + seq[11:]
+    fragment = seq[: len(seq) // 2]  # half of a training protein: all of the query is that protein
+    queries = [("same", seq), ("mutant", mutant), ("none", "WP" * 30), ("fragment", fragment)]
+    known = model_knowledge(model, queries)
+    assert list(known.columns) == KNOWLEDGE_COLUMNS
+    assert list(known["query"]) == ["same", "mutant", "none", "fragment"]
+    rows = known.set_index("query")
+    for q in ("same", "mutant"):
+        assert rows.loc[q, "regime"] == "training protein"
+        assert rows.loc[q, "training_accession"] == train["accession"]
+        assert set(rows.loc[q, "training_phenotypes"]) == {t for t in train["terms"].split(";") if t}
+        assert rows.loc[q, "training_identity"] >= 95.0 and rows.loc[q, "n_training_hits"] >= 1
+    assert rows.loc["none", "regime"] == "no homolog" and rows.loc["none", "n_training_hits"] == 0
+    assert rows.loc["none", "training_phenotypes"] == [] and rows.loc["none", "training_accession"] == ""
+    assert rows.loc["fragment", "regime"] == "training protein" and rows.loc["fragment", "training_coverage"] >= 80
+    # stricter thresholds: the mutant is then only a homolog of a training gene
+    strict = model_knowledge(model, [("mutant", mutant)], identity=100.0).iloc[0]
+    assert strict["regime"] == "homologs known" and strict["training_accession"] == ""

@@ -1,8 +1,8 @@
 """Predictions and explanations for any protein.
 
 predict (`inference`), explain (`contributions`: exact contributions of concepts, GO terms
-and the other species' homolog phenotypes), nearest_proteins and ortholog_evidence
-(`neighbours`, DIAMOND), captum attributions (`attributions`: concept_attributions,
+and the other species' homolog phenotypes), nearest_proteins, ortholog_evidence and
+model_knowledge (`neighbours`, DIAMOND: is the query a training protein, or without any homolog?), captum attributions (`attributions`: concept_attributions,
 residue_attributions), phenotype graphs (`graphs`: correlation_graph, exclusion_graph,
 term_neighbourhood), the shipped default model (`model_store`: default_model_path,
 resolve_model) and case studies (`case_studies`: load_case_studies, interpretability_check).
@@ -23,6 +23,7 @@ _API = {
     "models_dir": "genepheno_core.interpret.model_store",
     "write_explain_extras": "genepheno_core.interpret.model_store",
     "nearest_proteins": "genepheno_core.interpret.neighbours",
+    "model_knowledge": "genepheno_core.interpret.neighbours",
     "ortholog_evidence": "genepheno_core.interpret.neighbours",
     "residue_attributions": "genepheno_core.interpret.attributions",
     "concept_attributions": "genepheno_core.interpret.attributions",

@@ -22,8 +22,9 @@ NEAREST_COLUMNS = ["query", "accession", "symbol", "identity", "bitscore", "eval
 def _blastp(records: list[tuple[str, str]], database: list[str], k: int, evalue: float, threads: int,
             sensitivity: str = "--more-sensitive") -> pd.DataFrame:
     """DIAMOND blastp (default --more-sensitive) of `records` against `database` sequences:
-    DataFrame[q (query row), t (database row), identity, bitscore, evalue], the best HSP per
-    pair. The database is built once per content (models.features.diamond_database)."""
+    DataFrame[q (query row), t (database row), identity, bitscore, evalue, coverage (% of the
+    query the HSP covers)], the best HSP per pair. The database is built once per content
+    (models.features.diamond_database)."""
     from genepheno_core.models.features import diamond_database, run_diamond
 
     db = diamond_database(database, threads)
@@ -33,11 +34,11 @@ def _blastp(records: list[tuple[str, str]], database: list[str], k: int, evalue:
         out = Path(tmp) / "hits.tsv"
         cmd = ["blastp", "-d", str(db), "-q", str(query), "-o", str(out),
                "-e", str(evalue), "--max-target-seqs", str(k), "--threads", str(threads), "--quiet",
-               "--outfmt", "6", "qseqid", "sseqid", "pident", "bitscore", "evalue"]
+               "--outfmt", "6", "qseqid", "sseqid", "pident", "bitscore", "evalue", "qcovhsp"]
         if sensitivity:
             cmd.insert(1, sensitivity)
         run_diamond(cmd)
-        raw = pd.read_csv(out, sep="\t", header=None, names=["q", "t", "identity", "bitscore", "evalue"])
+        raw = pd.read_csv(out, sep="\t", header=None, names=["q", "t", "identity", "bitscore", "evalue", "coverage"])
     # several HSPs per pair: keep the best-scoring one
     raw = raw.sort_values("bitscore", ascending=False, kind="stable").drop_duplicates(["q", "t"])
     raw["q"] = raw["q"].str[1:].astype(int)
@@ -139,3 +140,55 @@ def ortholog_evidence(model, sequences, max_phenotypes: int | None = None, threa
         "phenotypes": [phenotypes(t) for t in trow],
     })
     return frame.reset_index(drop=True)[ORTHOLOG_COLUMNS]
+
+
+KNOWLEDGE_COLUMNS = ["query", "regime", "training_accession", "training_symbol", "training_identity",
+                     "training_coverage", "training_phenotypes", "n_training_hits", "n_other_species_hits"]
+# a query this close to a training protein is (a variant of) a gene the model was trained on
+TRAINED_IDENTITY = 95.0  # %
+TRAINED_COVERAGE = 80.0  # % of the query
+
+
+def model_knowledge(model, sequences, threads: int = 1, identity: float = TRAINED_IDENTITY,
+                    coverage: float = TRAINED_COVERAGE) -> pd.DataFrame:
+    """What the model already knows about each query (one row per query, input order):
+
+    regime: "training protein" (>= `identity` % identical over >= `coverage` % of the query
+    to one of the model's training proteins: its known phenotypes were in the training
+    labels), "homologs known" (DIAMOND hits among the training proteins or, for models
+    with a cross-species input, the other species' labelled proteins) or "no homolog"
+    (neither: the regime where predictions are closest to the term-frequency prior).
+    training_*: the closest training protein (accession, symbol, identity %, query
+    coverage %, its known phenotypes, most specific first) when the regime is "training
+    protein", else empty; n_training_hits / n_other_species_hits: hits at e <= 1e-3."""
+    model = resolve_model(model)
+    records = parse_records(sequences)
+    extras = model_extras(model)
+    if extras.train_genes is None or not extras.train_sequences:
+        raise MissingDataError(f"{model.path} stores no training proteins (no explain/ data): "
+                               "what the model knows cannot be checked")
+    train = _blastp(records, extras.train_sequences, 25, 1e-3, threads)
+    other = (_blastp(records, model.cross_species.sequences, 5, 1e-3, threads)
+             if model.uses_ortholog else pd.DataFrame(columns=["q"]))
+    nearest = nearest_proteins(model, records, k=1, threads=threads)
+    best = {q: row for q, row in zip(nearest["query"], nearest.itertuples(index=False))}
+    cover = train.sort_values("bitscore", ascending=False).drop_duplicates("q").set_index("q")["coverage"]
+    rows = []
+    for i, (qid, _) in enumerate(records):
+        n_train = int((train["q"] == i).sum())
+        n_other = int((other["q"] == i).sum()) if len(other) else 0
+        hit = best.get(qid)
+        cov = float(cover.get(i, 0.0))
+        trained = hit is not None and hit.identity >= identity and cov >= coverage
+        regime = "training protein" if trained else ("homologs known" if n_train or n_other else "no homolog")
+        rows.append({
+            "query": qid, "regime": regime,
+            "training_accession": hit.accession if trained else "",
+            "training_symbol": hit.symbol if trained else "",
+            "training_identity": float(hit.identity) if trained else np.nan,
+            "training_coverage": cov if trained else np.nan,
+            "training_phenotypes": list(hit.phenotypes) if trained else [],
+            "n_training_hits": n_train, "n_other_species_hits": n_other,
+        })
+    return pd.DataFrame(rows, columns=KNOWLEDGE_COLUMNS)
+
