@@ -168,8 +168,11 @@ def model_knowledge(model, sequences, threads: int = 1, identity: float = TRAINE
         raise MissingDataError(f"{model.path} stores no training proteins (no explain/ data): "
                                "what the model knows cannot be checked")
     train = _blastp(records, extras.train_sequences, 25, 1e-3, threads)
-    other = (_blastp(records, model.cross_species.sequences, 5, 1e-3, threads)
-             if model.uses_ortholog else pd.DataFrame(columns=["q"]))
+    from genepheno_core.models.features import CROSS_SPECIES_SENSITIVITY
+
+    # the other species' search as the model's cross-species input runs it
+    other = (_blastp(records, model.cross_species.sequences, model.cross_species.max_hits, 1e-3, threads,
+                     sensitivity=CROSS_SPECIES_SENSITIVITY) if model.uses_ortholog else pd.DataFrame(columns=["q"]))
     nearest = nearest_proteins(model, records, k=1, threads=threads)
     best = {q: row for q, row in zip(nearest["query"], nearest.itertuples(index=False))}
     cover = train.sort_values("bitscore", ascending=False).drop_duplicates("q").set_index("q")["coverage"]
