@@ -150,7 +150,7 @@ def test_low_rank_homolog_penalty_is_the_factors_squared_norm():
     y = torch.zeros(2, 3)
     base = _loss(module, out, y, None, None, _cfg(), None)
     more = _loss(module, out, y, None, None, _cfg(lambda_ortholog_lowrank=0.2), None)
-    expected = 0.2 * sum(float(module.ortholog_head[i].weight.square().sum()) for i in (0, 2))
+    expected = 0.2 * sum(float(module.ortholog_head[i].weight.detach().square().sum()) for i in (0, 2))
     assert (more - base).item() == pytest.approx(expected, rel=1e-4)
 
 
