@@ -66,14 +66,8 @@ def nearest_proteins(model, sequences, k: int = 5, evalue: float = 1e-3, threads
         return pd.DataFrame(columns=NEAREST_COLUMNS)
     qrow = raw["q"].to_numpy()
     trow = raw["t"].to_numpy()
-    term_ids = extras.terms["term_id"].to_numpy()
-    depth = extras.terms["depth"].to_numpy()
-    labels = extras.train_labels
-
     def phenotypes(row: int) -> list[str]:
-        cols = labels[row].indices
-        cols = cols[np.argsort(-depth[cols], kind="stable")]
-        out = term_ids[cols].tolist()
+        out = _known_phenotypes(extras, row)
         return out[:max_phenotypes] if max_phenotypes else out
 
     frame = pd.DataFrame({
@@ -89,6 +83,13 @@ def nearest_proteins(model, sequences, k: int = 5, evalue: float = 1e-3, threads
     frame = frame.sort_values(["_q", "bitscore"], ascending=[True, False], kind="stable")
     frame = frame.groupby("_q", sort=False).head(k).drop(columns="_q").reset_index(drop=True)
     return frame[NEAREST_COLUMNS]
+
+
+def _known_phenotypes(extras, row: int) -> list[str]:
+    """Term ids of training protein `row`'s labels, most specific (deepest) first."""
+    cols = extras.train_labels[row].indices
+    cols = cols[np.argsort(-extras.terms["depth"].to_numpy()[cols], kind="stable")]
+    return extras.terms["term_id"].to_numpy()[cols].tolist()
 
 
 ORTHOLOG_COLUMNS = ["query", "gene_id", "symbol", "accession", "identity", "bitscore", "weight", "phenotypes"]
@@ -173,24 +174,24 @@ def model_knowledge(model, sequences, threads: int = 1, identity: float = TRAINE
     # the other species' search as the model's cross-species input runs it
     other = (_blastp(records, model.cross_species.sequences, model.cross_species.max_hits, 1e-3, threads,
                      sensitivity=CROSS_SPECIES_SENSITIVITY) if model.uses_ortholog else pd.DataFrame(columns=["q"]))
-    nearest = nearest_proteins(model, records, k=1, threads=threads)
-    best = {q: row for q, row in zip(nearest["query"], nearest.itertuples(index=False))}
-    cover = train.sort_values("bitscore", ascending=False).drop_duplicates("q").set_index("q")["coverage"]
+    # the best training hit of each query (one search serves the counts and the flag)
+    best = train.sort_values("bitscore", ascending=False, kind="stable").drop_duplicates("q").set_index("q")
+    genes = extras.train_genes
     rows = []
     for i, (qid, _) in enumerate(records):
         n_train = int((train["q"] == i).sum())
         n_other = int((other["q"] == i).sum()) if len(other) else 0
-        hit = best.get(qid)
-        cov = float(cover.get(i, 0.0))
-        trained = hit is not None and hit.identity >= identity and cov >= coverage
+        hit = best.loc[i] if i in best.index else None
+        trained = hit is not None and hit["identity"] >= identity and hit["coverage"] >= coverage
+        t = int(hit["t"]) if trained else -1
         regime = "training protein" if trained else ("homologs known" if n_train or n_other else "no homolog")
         rows.append({
             "query": qid, "regime": regime,
-            "training_accession": hit.accession if trained else "",
-            "training_symbol": hit.symbol if trained else "",
-            "training_identity": float(hit.identity) if trained else np.nan,
-            "training_coverage": cov if trained else np.nan,
-            "training_phenotypes": list(hit.phenotypes) if trained else [],
+            "training_accession": genes["accession"].iloc[t] if trained else "",
+            "training_symbol": genes["symbol"].iloc[t] if trained else "",
+            "training_identity": float(hit["identity"]) if trained else np.nan,
+            "training_coverage": float(hit["coverage"]) if trained else np.nan,
+            "training_phenotypes": _known_phenotypes(extras, t) if trained else [],
             "n_training_hits": n_train, "n_other_species_hits": n_other,
         })
     return pd.DataFrame(rows, columns=KNOWLEDGE_COLUMNS)
