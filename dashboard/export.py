@@ -67,13 +67,27 @@ def slug(name: str) -> str:
     return stem[:80] or "figure"
 
 
+EXPORT_MARGIN = 32  # px around an exported figure (on the page, figures sit tight in their column)
+
+
+def for_export(fig: go.Figure) -> go.Figure:
+    """A copy of `fig` with margins a stand-alone image needs: the page's 8 px margins (and a
+    title at x=0) make an exported title touch the image's edge."""
+    out = go.Figure(fig)
+    margin = out.layout.margin
+    out.update_layout(margin={side: max(EXPORT_MARGIN, int(getattr(margin, side) or 0)) for side in ("l", "r", "b")}
+                      | {"t": max(EXPORT_MARGIN + 40, int(margin.t or 0))})
+    return out
+
+
 def figure_to_image(fig: go.Figure, fmt: str = "png", width: int = EXPORT_WIDTH,
                     height: int | None = None, scale: float = EXPORT_SCALE) -> bytes:
-    """Render a figure to PNG or SVG bytes with kaleido (Debian chromium)."""
+    """Render a figure to PNG or SVG bytes with kaleido (Debian chromium), with export margins."""
     fmt = fmt.lower()
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"unsupported image format {fmt!r}; use one of {sorted(IMAGE_FORMATS)}")
-    height = height or int(fig.layout.height or EXPORT_HEIGHT_DEFAULT)
+    height = (height or int(fig.layout.height or EXPORT_HEIGHT_DEFAULT)) + 2 * EXPORT_MARGIN
+    fig = for_export(fig)
     with _lock:  # one kaleido server, requests from several Streamlit threads
         _ensure_kaleido()
         with warnings.catch_warnings():
@@ -85,7 +99,7 @@ def figure_to_image(fig: go.Figure, fmt: str = "png", width: int = EXPORT_WIDTH,
 
 def figure_to_html(fig: go.Figure) -> str:
     """A standalone HTML page (plotly.js inlined: opens offline, stays interactive)."""
-    return pio.to_html(fig, include_plotlyjs=True, full_html=True,
+    return pio.to_html(for_export(fig), include_plotlyjs=True, full_html=True,
                        config={"displaylogo": False, "responsive": True})
 
 

@@ -36,6 +36,22 @@ _TRAILING_ID = re.compile(r" \([A-Za-z]+:\d+\)$")
 MAX_LABEL = 38  # characters of a term name shown on an axis; the full name is in the hover
 
 
+def wrap_label(text: object, width: int = 24, lines: int = 2) -> str:
+    """A long name on up to `lines` lines of about `width` characters (<br>), the last one cut
+    with "…" only when it still does not fit (the hover keeps the full name)."""
+    words, out, line = str(text).split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            out.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    out.append(line)
+    if len(out) > lines:
+        out = out[:lines - 1] + [short_label(" ".join(out[lines - 1:]), width)]
+    return "<br>".join(out)
+
+
 def short_label(text: object, width: int = MAX_LABEL) -> str:
     """Truncate a long term name for an axis label (full name stays in the hover)."""
     text = str(text)
@@ -79,12 +95,14 @@ def _bar_height(n: int) -> int:
 
 
 def prediction_bar(
-    predictions: pd.DataFrame, gene: str | None = None, threshold: float | None = None, top: int = 20
+    predictions: pd.DataFrame, gene: str | None = None, threshold: float | None = None, top: int = 20,
+    title: str | None = None,
 ) -> go.Figure:
     """Horizontal bars of predicted phenotype scores for one gene, best at the top.
 
     predictions: the core's predict() frame [gene, term_id, term_name, score, above_threshold,
-    rank]. gene: which gene to show (default: the first). Bars above the threshold are dark.
+    rank (, prior)]. gene: which gene to show (default: the first). Bars above the threshold
+    are dark; with a prior column, each term's prior (training frequency) is a marker on its bar.
     """
     df = predictions
     if gene is None and len(df):
@@ -105,6 +123,13 @@ def prediction_bar(
             name="score",
         )
     )
+    if "prior" in df and len(df):
+        fig.add_trace(go.Scatter(
+            x=df["prior"], y=labels, mode="markers", name="prior (term frequency)",
+            marker=dict(symbol="line-ns-open", size=14, color="#222", line=dict(width=2)),
+            hovertemplate="prior %{x:.3f}<extra></extra>",
+        ))
+        fig.update_layout(showlegend=True, legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     if threshold is not None:
         fig.add_vline(x=threshold, line_dash="dash", line_color="#444",
                       annotation_text=f"threshold {threshold:.2f}", annotation_position="top")
@@ -112,7 +137,7 @@ def prediction_bar(
     top_value = max([float(df["score"].max()) if len(df) else 0.0, threshold or 0.0])
     fig.update_xaxes(title="predicted probability", range=[0, min(1.0, max(0.05, top_value * 1.1))])
     fig.update_yaxes(automargin=True)
-    title = f"Top {len(df)} predicted phenotypes" + (f" for {gene}" if gene else "")
+    title = title or (f"Top {len(df)} predicted phenotypes" + (f" for {gene}" if gene else ""))
     return _base_layout(fig, title, _bar_height(len(df)))
 
 
@@ -138,54 +163,62 @@ def concept_bar(activations: pd.DataFrame, top: int = 20, title: str = "GO conce
     return _base_layout(fig, title, _bar_height(len(df)))
 
 
-SOURCE_PREFIX = {"concept": "", "GO term": "GO term · ", "ortholog phenotype": "homolog · "}
+# one name per input kind, everywhere on the pages (the core's evidence_table "source" values)
+SOURCE_LABELS = {"concept": "GO concept", "GO term": "GO term", "ortholog phenotype": "homolog phenotype"}
+OTHER = "#BBBBBB"  # the remainder of the contributions
 
 
-def contribution_waterfall(
-    contributions: pd.DataFrame, bias: float, logit: float, phenotype: str, top: int = 12
+def source_label(source: object) -> str:
+    return SOURCE_LABELS.get(str(source), str(source))
+
+
+def contribution_bars(
+    contributions: pd.DataFrame, bias: float, logit: float, phenotype: str, top: int = 6
 ) -> go.Figure:
-    """Waterfall from the bias to the phenotype logit through the largest contributions.
+    """The largest contributions to one phenotype's logit as bars from zero, each in the
+    direction of its sign: the `top` largest positive ones (largest first), then the `top`
+    most negative ones, then the rest summed into one small grey "N other contributions" bar
+    (its drawn length is capped at the longest shown bar so that it never dominates; its
+    label and hover give the true sum). Bias + every bar's value = logit (in the title).
 
-    contributions: [id, name, contribution] and optionally source ("concept": W_p[k, j] *
-    sigmoid(c_j); "GO term": W_g[k, t] g_t; "ortholog phenotype": W_o[k, x] o_x, labelled
-    with a prefix); the rows outside the top `top` (by absolute value) are summed into one
-    "other contributions" step, so the bars always end exactly at bias + sum = logit.
+    contributions: [id, name, contribution] and optionally source (the core's evidence_table:
+    "concept" W_p[k, j]·σ(c_j), "GO term" W_g[k, t]·g_t, "ortholog phenotype" W_o[k, x]·o_x).
     """
-    df = contributions.reindex(contributions["contribution"].abs().sort_values(ascending=False).index)
-    head, rest = df.head(top), df.iloc[top:]
-    sources = head["source"] if "source" in head else pd.Series("concept", index=head.index)
-    names = [SOURCE_PREFIX.get(src, f"{src} · ") + short_label(n or i, 32)
-             for src, n, i in zip(sources, head["name"], head["id"])]
-    labels = ["bias"] + _unique_labels(names, head["id"])
-    values = [float(bias)] + [float(v) for v in head["contribution"]]
-    hover = ["phenotype bias b_k"] + [f"{src}: {term_label(i, n)}" for src, i, n in zip(sources, head["id"], head["name"])]
+    df = contributions.copy()
+    if "source" not in df:
+        df["source"] = "concept"
+    pos = df[df["contribution"] > 0].sort_values("contribution", ascending=False).head(top)
+    neg = df[df["contribution"] < 0].sort_values("contribution").head(top)
+    shown = pd.concat([pos, neg])
+    rest = df.drop(index=shown.index)
+    labels = [f"{source_label(src)} · {short_label(n or i, 34)}" for src, n, i in
+              zip(shown["source"], shown["name"], shown["id"])]
+    labels = _unique_labels(labels, shown["id"])
+    values = [float(v) for v in shown["contribution"]]
+    hover = [f"{source_label(src)}: {term_label(i, n)}" for src, i, n in zip(shown["source"], shown["id"], shown["name"])]
+    colours = [ABOVE if v > 0 else NEGATIVE for v in values]
+    drawn = list(values)
     if len(rest):
-        only_concepts = "source" not in rest or set(rest["source"]) == {"concept"}
-        word = "concept" if only_concepts else "contribution"
-        labels.append(f"{len(rest)} other {word}{'' if len(rest) == 1 else 's'}")
-        values.append(float(rest["contribution"].sum()))
-        hover.append("sum of the remaining contributions")
-    labels.append("logit")
-    values.append(float(logit))
-    hover.append("phenotype logit s_k = bias + sum of contributions")
-    measures = ["absolute"] + ["relative"] * (len(values) - 2) + ["total"]
-    fig = go.Figure(
-        go.Waterfall(
-            orientation="h",
-            measure=measures,
-            y=labels,
-            x=values,
-            customdata=hover,
-            hovertemplate="%{customdata}<br>%{x:+.3f}<extra></extra>",
-            increasing={"marker": {"color": ABOVE}},
-            decreasing={"marker": {"color": NEGATIVE}},
-            totals={"marker": {"color": "#555"}},
-            connector={"line": {"color": "#bbb", "width": 1}},
-        )
-    )
+        total = float(rest["contribution"].sum())
+        longest = max((abs(v) for v in values), default=abs(total))
+        labels.append(f"{len(rest)} other contribution{'' if len(rest) == 1 else 's'}")
+        values.append(total)
+        drawn.append(math.copysign(min(abs(total), longest), total) if total else 0.0)
+        hover.append(f"sum of the {len(rest)} remaining contributions")
+        colours.append(OTHER)
+    fig = go.Figure(go.Bar(
+        x=drawn, y=labels, orientation="h", marker_color=colours,
+        text=[f"{v:+.2f}" for v in values], textposition="outside", cliponaxis=False,
+        customdata=np.stack([hover, [f"{v:+.3f}" for v in values]], axis=-1) if labels else None,
+        hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+    ))
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(title="contribution to the logit")
-    return _base_layout(fig, f"Why: {short_label(phenotype, 60)}", _bar_height(len(labels)))
+    extent = max((abs(v) for v in drawn), default=1.0) or 1.0
+    fig.update_xaxes(title="contribution to the logit (right: raises the phenotype, left: lowers it)",
+                     zeroline=True, zerolinecolor="#444", zerolinewidth=1.5, range=[-1.35 * extent, 1.35 * extent])
+    title = (f"Why: {short_label(phenotype, 60)} — bias {bias:+.2f} + contributions "
+             f"{logit - bias:+.2f} = logit {logit:+.2f}")
+    return _base_layout(fig, title, _bar_height(len(labels)))
 
 
 def heatmap(
@@ -197,13 +230,16 @@ def heatmap(
     A diverging scale centred on `zmid` (0: positive blue, negative red) unless zmid is None.
     """
     # axis ticks: names without the trailing " (HP:0001250)" id (the hover keeps it)
-    rows = [short_label(_TRAILING_ID.sub("", str(r)), 32) for r in matrix.index]
-    cols = [short_label(_TRAILING_ID.sub("", str(c)), 24) for c in matrix.columns]
+    rows = [wrap_label(plot_escape(_TRAILING_ID.sub("", str(r))), 34, 2) for r in matrix.index]
+    cols = [wrap_label(plot_escape(_TRAILING_ID.sub("", str(c))), 22, 3) for c in matrix.columns]
     rows = _unique_labels(rows, [_short_id(r) for r in matrix.index])
     cols = _unique_labels(cols, [_short_id(c) for c in matrix.columns])
     z = matrix.to_numpy(dtype=float)
     hover = np.array([[f"{r}<br>{c}" for c in matrix.columns] for r in matrix.index], dtype=object)
-    kwargs: dict = {"colorscale": "RdBu", "zmid": zmid} if zmid is not None else {"colorscale": "Blues"}
+    # a symmetric range around zmid: the colour of 0 is white whatever the spread of the values
+    extent = float(np.nanmax(np.abs(z - (zmid or 0.0)))) if z.size and np.isfinite(z).any() else 1.0
+    kwargs: dict = ({"colorscale": "RdBu", "zmid": zmid, "zmin": zmid - extent, "zmax": zmid + extent}
+                    if zmid is not None else {"colorscale": "Blues"})
     fig = go.Figure(
         go.Heatmap(
             z=z, x=cols, y=rows, customdata=hover,
@@ -223,29 +259,55 @@ def _short_id(label) -> str:
     return match.group(0).strip(" ()") if match else str(label)
 
 
-def residue_track(attributions: pd.DataFrame, title: str = "Residue attributions") -> go.Figure:
+def attribution_unit(values) -> tuple[float, str]:
+    """(factor, unit) that puts per-residue attributions (logit units, often ~1e-4) in a
+    readable range: values * factor mostly between 0.1 and 1000, unit "10⁻³ logit" etc."""
+    values = np.asarray(values, dtype=float)
+    top = float(np.nanmax(np.abs(values))) if values.size and np.isfinite(values).any() else 0.0
+    if top == 0.0 or top >= 0.1:
+        return 1.0, "logit"
+    # the largest multiple of 3 that keeps the largest value >= 0.1 (5e-4 -> 10^3: 0.5)
+    exponent = max(3, 3 * math.floor((-math.log10(top) + 2) / 3))
+    superscript = str(exponent).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return 10.0 ** exponent, f"10⁻{superscript} logit"
+
+
+def residue_track(attributions: pd.DataFrame, title: str = "Residue attributions",
+                  window: tuple[int, int] | None = None) -> go.Figure:
     """Attribution per residue along the sequence (Integrated Gradients through the encoder).
 
-    attributions: [position (1-based), residue, attribution]. Positive bars push the logit
-    up, negative down; a rolling mean over 15 residues shows the regions.
+    attributions: [position (1-based), residue, attribution (logit units)]. Positive bars push
+    the logit up, negative down; a rolling mean over 15 residues shows the regions. Values
+    are drawn in a readable unit (attribution_unit: 10⁻³ logit, ...), named on the axis.
+    window (first, last position): only that stretch, with each residue's letter on the axis
+    (the zoomed sequence view).
     """
     df = attributions.sort_values("position")
-    values = df["attribution"].to_numpy(dtype=float)
+    factor, unit = attribution_unit(df["attribution"])
+    values = df["attribution"].to_numpy(dtype=float) * factor
+    smooth = pd.Series(values).rolling(min(15, max(1, len(df))), center=True, min_periods=1).mean().to_numpy()
+    n_window = min(15, max(1, len(df)))
+    if window is not None:
+        keep = ((df["position"] >= window[0]) & (df["position"] <= window[1])).to_numpy()
+        df, values, smooth = df[keep], values[keep], smooth[keep]
     colours = np.where(values >= 0, ABOVE, NEGATIVE)
     fig = go.Figure()
     fig.add_trace(go.Bar(
         x=df["position"], y=values, marker_color=colours, marker_line_width=0, name="residue",
-        customdata=df["residue"], hovertemplate="%{customdata}%{x}: %{y:+.4f}<extra></extra>",
+        customdata=df["residue"], hovertemplate="%{customdata}%{x}: %{y:+.3f} " + unit + "<extra></extra>",
     ))
-    window = min(15, max(1, len(df)))
-    smooth = pd.Series(values).rolling(window, center=True, min_periods=1).mean()
     fig.add_trace(go.Scatter(
         x=df["position"], y=smooth, mode="lines", line={"color": "#333", "width": 1.5},
-        name=f"mean over {window} residues", hoverinfo="skip",
+        name=f"mean over {n_window} residues", hoverinfo="skip",
     ))
-    fig.update_layout(bargap=0)
-    fig.update_xaxes(title="residue position", rangeslider={"visible": len(df) > 120, "thickness": 0.08})
-    fig.update_yaxes(title="attribution", zeroline=True, zerolinecolor="#888")
+    fig.update_layout(bargap=0 if window is None else 0.15)
+    if window is not None:
+        fig.update_xaxes(title="residue", tickmode="array", tickvals=df["position"].tolist(),
+                         ticktext=[f"{r}<br>{p}" if p % 10 == 0 else r for r, p in zip(df["residue"], df["position"])],
+                         tickangle=0, tickfont={"family": "monospace", "size": 11})
+    else:
+        fig.update_xaxes(title="residue position", rangeslider={"visible": len(df) > 120, "thickness": 0.08})
+    fig.update_yaxes(title=f"attribution ({unit})", zeroline=True, zerolinecolor="#888", tickformat=".2~f")
     return _base_layout(fig, title, 330)
 
 
@@ -370,8 +432,9 @@ def network_figure(
     fig.add_trace(go.Scatter(
         x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text",
         marker={"size": sizes, "color": colours, "line": {"width": 1, "color": "#333"}},
-        text=[short_label(name, 22) for name in names], textposition="top center",
-        textfont={"size": 11, "color": "#222"}, customdata=nodes, hovertext=hover, hoverinfo="text", showlegend=False,
+        # two lines of up to ~24 characters at 13 px; the full name is in the hover
+        text=[wrap_label(plot_escape(name), 24, 2) for name in names], textposition="top center",
+        textfont={"size": 13, "color": "#222"}, customdata=nodes, hovertext=hover, hoverinfo="text", showlegend=False,
         name="phenotypes",
     ))
     fig.update_xaxes(visible=False)

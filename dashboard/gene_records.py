@@ -28,6 +28,7 @@ class GeneRecord:
     phenotypes: tuple[str, ...] | None = None  # true phenotypes in the model's vocabulary
     source: str = "pasted"
     note: str = ""
+    split: str = ""  # case studies: the gene's random-split part ("train", "valid", "test")
 
     @property
     def short(self) -> str:
@@ -36,7 +37,22 @@ class GeneRecord:
     @property
     def label(self) -> str:
         name = f"{self.symbol} · {self.accession}" if self.symbol and self.symbol != self.accession else self.accession
-        return f"{name} ({self.source}, {len(self.sequence)} aa)"
+        seen = {"train": ", trained on", "valid": ", validation gene", "test": ", held out"}.get(self.split, "")
+        return f"{name} ({self.source}{seen}, {len(self.sequence)} aa)"
+
+    @property
+    def training_text(self) -> str:
+        """Whether the model saw this gene's phenotypes, in words ("" when unknown)."""
+        if self.split == "train":
+            return (f"{self.short} is a **training gene**: its phenotypes were in the training labels, so hits here "
+                    "show what the model learned, not what it predicts for an unseen gene.")
+        if self.split == "valid":
+            return (f"{self.short} is a **validation gene**: not trained on, but used to choose the threshold and "
+                    "the training epoch.")
+        if self.split == "test":
+            return (f"{self.short} is **held out** (test split): the model never saw its phenotypes; hits and misses "
+                    "here are an honest sample of its accuracy.")
+        return ""
 
 
 def pasted_genes() -> list[GeneRecord]:
@@ -68,7 +84,7 @@ def case_study_genes(model_name: str | None = None) -> list[GeneRecord]:
         out.append(GeneRecord(
             key=f"case:{acc}", accession=acc, symbol=str(row["symbol"]), sequence=str(row["sequence"]),
             go=tuple(str(g) for g in row["go"]), phenotypes=tuple(str(p) for p in row["phenotypes"]),
-            source="case study", note=str(row["why"] or ""),
+            source="case study", note=str(row["why"] or ""), split=str(row.get("split") or ""),
         ))
     return out
 
@@ -128,15 +144,23 @@ def dataset_gene(model_name: str, row: int) -> GeneRecord:
         go=tuple(dataset.go_terms["go_id"].iloc[go].astype(str)),
         phenotypes=tuple(dataset.terms["term_id"].iloc[labels].astype(str)),
         source=f"{dataset.name} dataset",
+        split=str(dataset.splits["random"].iloc[row]) if "random" in getattr(dataset, "splits", {}) else "",
     )
 
 
 # --- the core's calls on one gene ----------------------------------------------------------
 
-def gene_predictions(model_name: str, gene: GeneRecord, top: int | None = 20, use_go: bool = False):
-    """gp.predict for one GeneRecord (all terms when top is None), with its GO when asked."""
+def gene_predictions(model_name: str, gene: GeneRecord, top: int | None = 20, use_go: bool = False,
+                     view: str = "all"):
+    """gp.predict for one GeneRecord (all terms when top is None), with its GO when asked;
+    view "specific": only the shown rows of the core's specific view (no folded ones)."""
     go = gene.go if (use_go and gene.go) else ()
-    return models.predict(model_name, [(gene.accession, gene.sequence)], go, top=top)
+    df = models.predict(model_name, [(gene.accession, gene.sequence)], go, top=top, view=view)
+    if view == "specific":
+        attrs = dict(df.attrs)
+        df = df[df["folded_under"] == ""].reset_index(drop=True)
+        df.attrs.update(attrs)
+    return df
 
 
 def explain_gene(model_name: str, gene: GeneRecord, terms: tuple[str, ...], use_go: bool = False):

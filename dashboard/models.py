@@ -170,20 +170,53 @@ def ortholog_source(model_name: str) -> str | None:
 
 # --- the core's calls on a model (cached per process) --------------------------------------
 
-def predict(model_name: str, records, go_ids=(), top: int | None = 20, threshold: float | None = None):
+def predict(model_name: str, records, go_ids=(), top: int | None = 20, threshold: float | None = None,
+            view: str = "all"):
     """gp.predict() on parsed (id, sequence) records, the same GO ids for every record; the
     threshold used is kept in df.attrs["threshold"]."""
-    df = _predict_cached(model_name, tuple(records), tuple(go_ids), top, threshold)
+    df = _predict_cached(model_name, tuple(records), tuple(go_ids), top, threshold, view)
     df = df.copy()
     df.attrs["threshold"] = threshold if threshold is not None else float(get_model(model_name).threshold)
     return df
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _predict_cached(model_name, records, go_ids, top, threshold):
+def _predict_cached(model_name, records, go_ids, top, threshold, view="all"):
     model = get_model(model_name)
     go = {rid: list(go_ids) for rid, _ in records} if go_ids else None
-    return gp.predict(model, list(records), go_annotations=go, top=top, threshold=threshold)
+    return gp.predict(model, list(records), go_annotations=go, top=top, threshold=threshold, view=view)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def model_knowledge(model_name: str, queries: tuple):
+    """gp.model_knowledge: per query, "training protein" / "homologs known" / "no homolog"."""
+    return gp.model_knowledge(get_model(model_name), list(queries))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def threshold_facts(model_name: str) -> dict[str, float]:
+    """The model's validation-optimal threshold and what it gave on the validation genes:
+    {threshold, fmax, precision, recall} (NaN for what its metrics.json does not hold). Read
+    from metrics.json, not the loaded model: the options render before the model is loaded."""
+    import json
+
+    nan = float("nan")
+    path = available_models().get(model_name)
+    try:
+        metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError) as exc:
+        logger.warning("metrics of model %s unreadable: %s", model_name, exc)
+        metrics = {}
+    valid = metrics.get("valid") if isinstance(metrics.get("valid"), dict) else {}
+
+    def number(value) -> float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return nan
+
+    return {"threshold": number(metrics.get("threshold", 0.5)), "fmax": number(valid.get("fmax")),
+            "precision": number(valid.get("precision")), "recall": number(valid.get("recall"))}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

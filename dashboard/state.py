@@ -27,6 +27,11 @@ SELECTED_GENE = "selected_gene"  # gene chosen on Explain / Graphs
 SELECTED_PHENOTYPE = "selected_phenotype"
 GRAPH_TERM = "graph_term"
 CASE_GENE = "case_gene"
+PREDICTED_TEXT = "predicted_text"  # the pasted text of the last prediction (kept in the URL)
+PREDICTED_GO = "predicted_go"
+INPUT_NOTES = "input_notes"  # what was done to the last input (translated, wrapped lines)
+VIEW = "view"  # "specific" or "all"
+SORT = "sort"
 
 DEFAULTS: dict[str, Any] = {
     SEQUENCE_TEXT: "",
@@ -42,6 +47,11 @@ DEFAULTS: dict[str, Any] = {
     SELECTED_PHENOTYPE: None,
     GRAPH_TERM: None,
     CASE_GENE: None,
+    PREDICTED_TEXT: "",
+    PREDICTED_GO: "",
+    INPUT_NOTES: [],
+    VIEW: "Most specific",
+    SORT: "score",
 }
 
 

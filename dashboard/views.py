@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -19,11 +20,120 @@ from dashboard.safe_text import md_escape, scrub_paths
 
 logger = logging.getLogger(__name__)
 
-# the Explanation's evidence sources (Explanation.evidence_table's "source"), as the page names them
-SOURCE_NAMES = {"concept": "concepts", "GO term": "GO terms", "ortholog phenotype": "homolog phenotypes"}
+# the Explanation's evidence sources (Explanation.evidence_table's "source"), as the page names
+# them: one name per input kind (figures.SOURCE_LABELS, plural here)
+SOURCE_NAMES = {"concept": "GO concepts", "GO term": "GO terms", "ortholog phenotype": "homolog phenotypes"}
 # what the other species' dataset of a model's cross-species input is, for captions
 SPECIES_DATA = {"mpo": "mouse knockout phenotypes (MGI)", "hpo": "human disease phenotypes (HPO)"}
 PREFERRED_GRAPH_TERMS = ("HP:0001250", "HP:0001263", "MP:0001265", "MP:0002169")  # seizure, DD, ...
+
+
+# --- the Predict page's table (gp.predict's "specific" frame of all terms) ---------------
+
+VIEWS = ("Most specific", "All terms")
+SORTS = {"score": "score", "gain over the prior": "gain", "specificity": "ic"}
+TABLE_COLUMNS = ["rank", "term_name", "score", "prior", "gain", "ic", "n_folded", "above_threshold", "known",
+                 "term_id", "folded_under"]
+FOLD_MARK = "↳ "  # prefix of a folded (more general) term shown under its descendant
+
+
+def prediction_table(frame: pd.DataFrame, gene: str, sort: str = "score", text_filter: str = "",
+                     threshold: float | None = None, top: int | None = 20, show_folded: bool = False,
+                     known: Iterable[str] = ()) -> pd.DataFrame:
+    """The rows the Predict page shows for one protein, from a gp.predict frame.
+
+    A "specific" frame (gp.predict(view="specific", top=N)): its N shown rows sorted by `sort`
+    (a SORTS key), each followed by the more general terms folded under it when show_folded
+    (names prefixed FOLD_MARK); n_folded counts them. An "all" frame (every term): sorted by
+    `sort` (rank stays the score rank), the first `top`; text_filter (case-insensitive, in the
+    name or id) keeps the matching rows first. above_threshold is recomputed at `threshold`
+    (default: the frame's); known: term ids marked in the `known` column (a training
+    protein's labels). Returns TABLE_COLUMNS; folded_under holds the shown term's name."""
+    df = frame[frame["gene"] == gene].copy()
+    cut = float(frame.attrs.get("threshold", 0.5) if threshold is None else threshold)
+    df["above_threshold"] = df["score"] >= cut
+    df["known"] = df["term_id"].isin(set(known))
+    names = dict(zip(df["term_id"], df["term_name"]))
+    key = SORTS.get(sort, "score")
+    if frame.attrs.get("view") == "specific":
+        counts = df.loc[df["folded_under"] != "", "folded_under"].value_counts()
+        df["n_folded"] = df["term_id"].map(counts).fillna(0).astype(int)
+        shown = df[df["folded_under"] == ""].sort_values([key, "score"], ascending=False, kind="stable")
+        if show_folded:
+            groups = {k: g for k, g in df[df["folded_under"] != ""].groupby("folded_under", sort=False)}
+            parts = []
+            for t in shown["term_id"]:
+                parts.append(shown[shown["term_id"] == t])
+                if t in groups:
+                    parts.append(groups[t].assign(term_name=FOLD_MARK + groups[t]["term_name"], n_folded=0))
+            df = pd.concat(parts) if parts else shown
+        else:
+            df = shown
+    else:
+        df["n_folded"] = 0
+        needle = text_filter.strip().lower()
+        if needle:
+            df = df[df["term_name"].str.lower().str.contains(needle, regex=False)
+                    | df["term_id"].str.lower().str.contains(needle, regex=False)]
+        df = df.sort_values([key, "score"], ascending=False, kind="stable")
+        if top is not None:
+            df = df.head(int(top))
+    df["folded_under"] = [names.get(t, t) if t else "" for t in df["folded_under"]]
+    return df[TABLE_COLUMNS].reset_index(drop=True)
+
+
+def full_predictions(frame: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Every term of every protein for the downloads: gp.predict's columns, above_threshold at
+    the threshold in use, folded_under as the shown term's id (empty for shown rows)."""
+    out = frame.copy()
+    out["above_threshold"] = out["score"] >= float(threshold)
+    return out.reset_index(drop=True)
+
+
+def known_table(known: list[str], names: dict[str, str], predictions: pd.DataFrame) -> pd.DataFrame:
+    """A training protein's known phenotypes (most specific first) with the score the model
+    gives the query for each, and its rank among all terms."""
+    scores = predictions.set_index("term_id")["score"]
+    order = scores.rank(ascending=False, method="min")
+    return pd.DataFrame({"term_name": [names.get(t, t) for t in known], "term_id": known,
+                         "score": [float(scores.get(t, np.nan)) for t in known],
+                         "rank_among_all": [int(order[t]) if t in order.index else None for t in known]})
+
+
+def threshold_text(facts: dict, used: float, custom: bool) -> str:
+    """What the threshold in use means, in words."""
+    if custom:
+        return (f"Custom threshold {used:.2f}. The model's own is {facts['threshold']:.2f}, the value that "
+                "maximised F on the validation genes.")
+    text = f"Threshold {used:.2f}: the value that maximised F on the model's validation genes"
+    if _number(facts.get("precision")) and _number(facts.get("recall")):
+        text += (f" (Fmax {facts['fmax']:.2f}; there, {100 * facts['precision']:.0f} % of the phenotypes above it "
+                 f"were true and {100 * facts['recall']:.0f} % of the true ones were above it)")
+    return text + "."
+
+
+def knowledge_text(row, names: dict[str, str], other_species: str = "") -> tuple[str, str]:
+    """(kind, sentence) of gp.model_knowledge's row for one query: kind "trained",
+    "homologs" or "novel"."""
+    other = SPECIES_NAME.get(other_species, "the other species")
+    if row["regime"] == "training protein":
+        symbol = row["training_symbol"] or row["training_accession"]
+        n = len(row["training_phenotypes"])
+        return "trained", (
+            f"This protein is a **training protein**: {row['training_identity']:.0f} % identical over "
+            f"{row['training_coverage']:.0f} % of its length to **{md_escape(symbol)}** "
+            f"({md_escape(row['training_accession'])}), whose {n:,} known phenotypes were in the training labels. "
+            "The predictions mostly repeat what the model was taught (the **Known** column marks them); they "
+            "are not an independent prediction.")
+    if row["regime"] == "no homolog":
+        return "novel", (
+            "**No homolog** among the training proteins or in "
+            f"{other} data: the model sees only the sequence itself, the regime where its predictions are "
+            "closest to the term-frequency prior. Read the **gain** column: it is what this protein adds "
+            "beyond the prior.")
+    return "homologs", (
+        f"Homologs known: {int(row['n_training_hits'])} among the training proteins, "
+        f"{int(row['n_other_species_hits'])} in {other} data (below). The predictions lean on them.")
 
 
 # --- one gene's explanation (the core's Explanation) ---------------------------------------
@@ -35,6 +145,52 @@ def contribution_frame(expl, term: str) -> pd.DataFrame:
     rows = expl.evidence_table(term)
     return rows[["source", "id", "name", "contribution", "detail"]].sort_values(
         "contribution", key=lambda s: -s.abs()).reset_index(drop=True)
+
+
+def homolog_carriers(model_name: str, gene_id: str, sequence: str) -> dict[str, list[str]]:
+    """{other-species phenotype id: symbols of the protein's homologs annotated with it, best
+    hit first} (gp.ortholog_evidence; empty without the cross-species input)."""
+    if not models.ortholog_source(model_name):
+        return {}
+    hits = models.ortholog_evidence(model_name, ((gene_id, sequence),))
+    out: dict[str, list[str]] = {}
+    for symbol, accession, terms in zip(hits["symbol"], hits["accession"], hits["phenotypes"]):
+        for term in terms or []:
+            out.setdefault(term, []).append(str(symbol or accession))
+    return out
+
+
+def evidence_words(contrib: pd.DataFrame, carriers: dict[str, list[str]], other_species: str = "",
+                   activations: pd.DataFrame | None = None, n_for: int = 4, n_against: int = 2) -> list[str]:
+    """The largest contributions to one phenotype as Markdown sentences a biologist reads:
+    "**For:** mouse *Trp53* knockouts: increased sarcoma incidence (+0.31; a curated MP-HP
+    mapping relates it)", then the largest ones against. contrib: contribution_frame;
+    carriers: homolog_carriers; activations: the Explanation's concept activations."""
+    species = SPECIES_NAME.get(other_species, "other-species")
+    acts = dict(zip(activations["concept_id"], activations["activation"])) if activations is not None else {}
+
+    def sentence(row) -> str:
+        name = md_escape(row["name"] or row["id"])
+        value = f"{row['contribution']:+.2f}"
+        if row["source"] == "ortholog phenotype":
+            who = carriers.get(row["id"], [])
+            genes = ", ".join(f"*{md_escape(g)}*" for g in who[:3]) + (f" and {len(who) - 3} more" if len(who) > 3 else "")
+            mapped = ("; a curated mouse-human mapping relates it" if str(row.get("detail", "")).startswith("a curated")
+                      else "")
+            lead = f"{species} {genes} knockouts" if genes else f"{species} homolog knockouts"
+            return f"{lead}: {name} ({value}{mapped})"
+        if row["source"] == "GO term":
+            detail = str(row.get("detail") or "")
+            return f"GO term “{name}” ({value}" + (f"; {md_escape(detail)}" if detail else "") + ")"
+        activation = acts.get(row["id"])
+        return (f"GO concept “{name}” ({value}"
+                + (f"; activation {activation:.2f}" if activation is not None else "") + ")")
+
+    pos = contrib[contrib["contribution"] > 0].sort_values("contribution", ascending=False).head(n_for)
+    neg = contrib[contrib["contribution"] < 0].sort_values("contribution").head(n_against)
+    out = [f"**For:** {sentence(r)}" for _, r in pos.iterrows()]
+    out += [f"**Against:** {sentence(r)}" for _, r in neg.iterrows()]
+    return out
 
 
 def go_origin_text(expl) -> str:
@@ -94,21 +250,24 @@ def go_table(model_name: str, go_ids) -> pd.DataFrame:
 
 # --- DIAMOND hits -----------------------------------------------------------------------
 
-def nearest_table(model_name: str, queries: tuple) -> pd.DataFrame:
-    """gp.nearest_proteins with each hit's phenotype list as readable names and a count."""
+def nearest_table(model_name: str, queries: tuple, full: bool = False) -> pd.DataFrame:
+    """gp.nearest_proteins with each hit's phenotype list as readable names and a count
+    (the first few names on the page; full=True: every one, for the downloads)."""
     hits = models.nearest_proteins(model_name, queries)
     names = models.term_names(model_name)
     return hits.assign(n_phenotypes=[len(v) for v in hits["phenotypes"]],
-                       phenotypes=[_name_list(v, names) for v in hits["phenotypes"]]).reset_index(drop=True)
+                       phenotypes=[_name_list(v, names, None if full else 6) for v in hits["phenotypes"]]
+                       ).reset_index(drop=True)
 
 
-def ortholog_table(model_name: str, queries: tuple) -> pd.DataFrame:
+def ortholog_table(model_name: str, queries: tuple, full: bool = False) -> pd.DataFrame:
     """gp.ortholog_evidence: the other species' proteins behind the cross-species input,
-    their share of it, and their phenotypes as names."""
+    their share of it, and their phenotypes as names (all of them with full=True)."""
     hits = models.ortholog_evidence(model_name, queries)
     names = _cross_species_names(models.get_model(model_name))
     return hits.assign(n_phenotypes=[len(v) for v in hits["phenotypes"]],
-                       phenotypes=[_name_list(v, names) for v in hits["phenotypes"]]).reset_index(drop=True)
+                       phenotypes=[_name_list(v, names, None if full else 6) for v in hits["phenotypes"]]
+                       ).reset_index(drop=True)
 
 
 def _cross_species_names(model) -> dict[str, str]:
@@ -118,14 +277,29 @@ def _cross_species_names(model) -> dict[str, str]:
     return dict(zip(ids, terms["name"].astype(str) if "name" in terms else ids))
 
 
-def _name_list(terms, names: dict, limit: int = 6) -> str:
-    """The first `limit` (most specific) phenotype names, then how many more."""
+def _name_list(terms, names: dict, limit: int | None = 6) -> str:
+    """The first `limit` (most specific) phenotype names, then how many more (None: all)."""
     terms = list(terms or [])
+    if limit is None:
+        return "; ".join(names.get(t, t) for t in terms)
     text = "; ".join(names.get(t, t) for t in terms[:limit])
     return text + (f"; … (+{len(terms) - limit} more)" if len(terms) > limit else "")
 
 
 # --- phenotype graphs and model-level views ----------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def exclusion_partners(model_name: str) -> pd.DataFrame:
+    """[term_id, name, n_partners] of the phenotypes that have exclusive partners stored with
+    the model (every pair, gp.exclusion_graph), most partners first: what the exclusion
+    graph's empty state offers instead."""
+    _, _, edges = gp.exclusion_graph(models.get_model(model_name), max_edges=100_000)
+    names = models.term_names(model_name)
+    ends = pd.concat([edges["term_a"], edges["term_b"]]) if len(edges) else pd.Series(dtype=str)
+    counts = ends.value_counts()
+    return pd.DataFrame({"term_id": counts.index, "name": [names.get(t, t) for t in counts.index],
+                         "n_partners": counts.to_numpy()}).reset_index(drop=True)
+
 
 def default_graph_term(model_name: str) -> str:
     names = models.term_names(model_name)
@@ -200,6 +374,10 @@ def flat_metrics(metrics: dict, prefix: str = "") -> list[tuple[str, object]]:
 
 
 HEADLINE = (("fmax", "Fmax"), ("auc", "macro AUC"), ("aupr", "micro AUPR"), ("smin", "Smin"))
+# the metric sections in words (headline labels and the plain-language summary)
+SECTION_WORDS = {"test.go_from_homologs": "held-out genes, as a pasted protein",
+                 "test.seq_only": "held-out genes, sequence only", "test.with_go": "held-out genes, with their GO",
+                 "valid": "validation genes"}
 # The sections of a model's metrics (TrainedModel.metrics, its metrics.json) that hold the
 # evaluation metrics (gp.evaluate_scores' keys: fmax, auc, aupr, smin, auc_bins {bin: AUC},
 # auc_bin_terms {bin: n}), in the order the Model page prefers them: training writes "valid";
@@ -235,7 +413,7 @@ def model_summary(model_name: str) -> dict:
         # test-split numbers of a pasted protein first (see METRIC_SECTIONS)
         found = next(((name, m[key]) for name, m in sections if _number(m.get(key))), None)
         if found:
-            headline.append((f"{label} ({found[0]})", f"{found[1]:.3f}"))
+            headline.append((f"{label} ({SECTION_WORDS.get(found[0], found[0])})", f"{found[1]:.3f}"))
     headline.append(("threshold", f"{model.threshold:.2f}"))
     n_concepts = 0 if model.concepts is None else len(model.concepts)
     headline.append(("phenotypes × concepts", f"{len(model.terms)} × {n_concepts}"))
@@ -255,9 +433,12 @@ def model_summary(model_name: str) -> dict:
     # from anywhere), and the folder is named, never its path on the server
     e = md_escape
     dataset = scrub_paths(models.dataset_name(model))  # a dataset given as a directory: its name
-    description = (f"Model folder **{e(model_name)}** ({e(model.kind)}) trained on the **{e(dataset)}** "
-                   f"dataset with the **{e(model.encoder)}** encoder: {len(model.terms):,} phenotypes, "
-                   f"{n_concepts} GO concepts, {len(model.go_inputs):,} GO input terms"
+    description = (f"The **{e(model_name)}** model predicts {len(model.terms):,} "
+                   + ("human (HPO)" if dataset == "hpo" else "mouse (MP)" if dataset == "mpo" else e(dataset))
+                   + f" phenotypes (the **{e(dataset)}** dataset) of a gene's loss from its protein sequence (read "
+                   f"by the {e(model.encoder)} "
+                   f"protein language model), {n_concepts} gene-function concepts (GO terms), "
+                   f"{len(model.go_inputs):,} GO input terms"
                    + (f", and the phenotypes of each protein's homologs among {len(model.cross_species.genes):,} "
                       f"genes of **{e(model.cross_species.dataset)}** "
                       f"({SPECIES_DATA.get(model.cross_species.dataset, '')})"
@@ -269,6 +450,39 @@ def model_summary(model_name: str) -> dict:
 
 
 SPECIES_NAME = {"mpo": "mouse", "hpo": "human"}
+
+
+def metric_sentences(model_name: str) -> list[str]:
+    """The model's headline numbers in plain words for a user: what Fmax and AUC mean, and how
+    the threshold was chosen (with its validation precision and recall)."""
+    model = models.get_model(model_name)
+    sections = _metric_sections(model.metrics or {})
+    out = []
+    fmax = next(((n, m) for n, m in sections if _number(m.get("fmax"))), None)
+    if fmax:
+        name, m = fmax
+        extra = ""
+        if _number(m.get("precision")) and _number(m.get("recall")):
+            extra = (f": at that threshold {100 * m['precision']:.0f} % of the predicted phenotypes were true and "
+                     f"{100 * m['recall']:.0f} % of the true ones were predicted")
+        out.append(f"**Fmax {m['fmax']:.2f}** ({SECTION_WORDS.get(name, name)}). Over a gene's whole list of "
+                   f"predicted phenotypes, the best balance of precision and recall at one threshold{extra}. "
+                   "Predicting every gene's most frequent phenotypes already reaches a fair share of it (see the "
+                   "benchmark's naive row): compare with the prior and the gain on the Predict page.")
+    auc = next(((n, m) for n, m in sections if _number(m.get("auc"))), None)
+    if auc:
+        name, m = auc
+        out.append(f"**AUC {m['auc']:.2f}** ({SECTION_WORDS.get(name, name)}). For one phenotype, a gene that has "
+                   f"it scores higher than a gene that does not {100 * m['auc']:.0f} % of the time (50 % is chance), "
+                   "averaged over phenotypes: how well the model ranks genes for a phenotype, whatever the threshold.")
+    facts = models.threshold_facts(model_name)
+    text = (f"**Threshold {facts['threshold']:.2f}**: the score above which a phenotype counts as predicted, "
+            "chosen as the value that maximised F on the validation genes (not the test genes)")
+    if _number(facts.get("precision")) and _number(facts.get("recall")):
+        text += (f"; there, {100 * facts['precision']:.0f} % of the phenotypes above it were true and "
+                 f"{100 * facts['recall']:.0f} % of the true ones were above it")
+    out.append(text + ".")
+    return out
 
 
 def evidence_sentences(check: dict | None, other_species: str = "") -> list[str]:

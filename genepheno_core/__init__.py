@@ -33,6 +33,7 @@ _API = {
     # sequences and encoders
     "parse_sequences": "genepheno_core.embeddings",
     "check_query_sequences": "genepheno_core.embeddings",
+    "is_nucleotide": "genepheno_core.embeddings",
     "MIN_QUERY_LENGTH": "genepheno_core.embeddings",
     "MAX_NONSTANDARD_FRACTION": "genepheno_core.embeddings",
     "get_encoder": "genepheno_core.embeddings",

@@ -46,6 +46,13 @@ CASE_STUDIES = {
     "RET": "MEN2 / Hirschsprung: a receptor tyrosine kinase whose gain and loss give opposite phenotypes",
     "KCNQ1": "Long QT syndrome: a potassium channel with cardiac (and inner-ear) phenotypes",
     "GJB2": "Connexin 26: the commonest genetic hearing loss, a small protein with a narrow phenotype",
+    # held out: test-split genes of the random split (the model never saw their phenotypes)
+    "FMR1": "Fragile X syndrome: an RNA-binding protein with intellectual disability and autism phenotypes (held out)",
+    "STK11": "Peutz-Jeghers syndrome: a kinase with intestinal hamartomas, pigmentation and cancer risk (held out)",
+    "STXBP1": "Developmental and epileptic encephalopathy: a synaptic vesicle protein (held out)",
+    "F8": "Haemophilia A: a coagulation factor with bleeding phenotypes only (held out)",
+    "PHEX": "X-linked hypophosphataemia: an endopeptidase with rickets and bone phenotypes (held out)",
+    "DYSF": "Limb-girdle muscular dystrophy R2 / Miyoshi myopathy: a muscle membrane-repair protein (held out)",
 }
 
 

@@ -81,3 +81,18 @@ def test_use_go_annotations_toggle(page):
     after = t.table(at, "status", "score")
     assert after is not None and len(after)
     assert before is not None
+
+
+def test_held_out_and_trained_genes_are_said_so(page):
+    at = page
+    from dashboard import gene_records, models
+
+    genes = {g.symbol: g for g in gene_records.case_study_genes(models.default_model_name())}
+    at.selectbox(key="w_case_gene").set_value(genes["FMR1"].key).run()
+    t.assert_clean(at)
+    assert any("held out" in t.md_unescape(s.value) for s in at.success)
+    metrics = {m.label: int(m.value) for m in at.metric}  # its hits and misses, never trained on
+    assert metrics["Hits"] + metrics["Misses"] > 0
+    at.selectbox(key="w_case_gene").set_value(genes["TP53"].key).run()
+    assert any("training gene" in t.md_unescape(w.value) for w in at.warning)
+    assert "trained on" in next(o for o in at.selectbox(key="w_case_gene").options if o.startswith("TP53"))

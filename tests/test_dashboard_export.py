@@ -32,9 +32,10 @@ def fig():
 def test_png_and_svg(fig):
     png = export.figure_to_image(fig, "png", width=400)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    # PNG IHDR: width and height (big-endian) at bytes 16..24; scale 2 doubles them
+    # PNG IHDR: width and height (big-endian) at bytes 16..24; scale 2 doubles them; the export
+    # margins are added to the figure's height
     assert int.from_bytes(png[16:20], "big") == 800
-    assert int.from_bytes(png[20:24], "big") == 600
+    assert int.from_bytes(png[20:24], "big") == 2 * (300 + 2 * export.EXPORT_MARGIN)
     svg = export.figure_to_image(fig, "svg", width=400).decode("utf-8")
     assert svg.lstrip().startswith("<svg") and "Neoplasm" in svg
 
@@ -69,3 +70,13 @@ def test_slug():
 def test_browser_path_prefers_env(monkeypatch):
     monkeypatch.setenv("BROWSER_PATH", "/opt/chrome/chrome")
     assert export.browser_path() == "/opt/chrome/chrome"
+
+
+def test_exported_figures_get_margins(fig):
+    page = go.Figure(fig)
+    page.update_layout(margin={"l": 8, "r": 8, "t": 48, "b": 8}, title={"text": "T", "x": 0})
+    out = export.for_export(page)
+    assert out.layout.margin.l >= export.EXPORT_MARGIN and out.layout.margin.r >= export.EXPORT_MARGIN
+    assert out.layout.margin.t >= export.EXPORT_MARGIN + 40
+    assert page.layout.margin.l == 8  # the page's figure is not changed
+    assert f'"l":{out.layout.margin.l}' in export.figure_to_html(page).replace(" ", "")

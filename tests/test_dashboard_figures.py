@@ -64,35 +64,6 @@ def test_concept_bar():
     assert list(fig.data[0].y) == ["transport", "signaling"]
 
 
-def test_waterfall_ends_at_logit():
-    contrib = pd.DataFrame({"id": [f"GO:{i}" for i in range(6)],
-                            "name": [f"concept {i}" for i in range(6)],
-                            "contribution": [0.5, -1.2, 0.1, 2.0, -0.05, 0.3]})
-    bias = -0.7
-    logit = bias + contrib["contribution"].sum()
-    fig = figures.contribution_waterfall(contrib, bias, logit, "Neoplasm", top=3)
-    wf = fig.data[0]
-    assert list(wf.measure) == ["absolute", "relative", "relative", "relative", "relative", "total"]
-    # bias + top 3 by |value| + the rest summed reaches the logit exactly
-    assert list(wf.y)[1:4] == ["concept 3", "concept 1", "concept 0"]
-    assert wf.y[4] == "3 other concepts"
-    assert math.isclose(sum(wf.x[:-1]), logit, abs_tol=1e-12)
-    assert wf.x[-1] == pytest.approx(logit)
-
-
-def test_waterfall_labels_each_source():
-    contrib = pd.DataFrame({"source": ["concept", "GO term", "ortholog phenotype", "concept"],
-                            "id": ["GO:1", "GO:2", "MP:3", "GO:4"],
-                            "name": ["DNA binding", "apoptotic process", "abnormal heart", "transport"],
-                            "contribution": [0.4, -0.9, 1.5, 0.01]})
-    bias = 0.2
-    logit = bias + contrib["contribution"].sum()
-    wf = figures.contribution_waterfall(contrib, bias, logit, "Neoplasm", top=3).data[0]
-    assert list(wf.y)[1:4] == ["homolog · abnormal heart", "GO term · apoptotic process", "DNA binding"]
-    assert wf.y[4] == "1 other concept"  # the rest is one concept here
-    assert math.isclose(sum(wf.x[:-1]), logit, abs_tol=1e-12)
-
-
 def test_heatmap_labels_and_scale():
     m = pd.DataFrame([[0.1, -0.2], [0.0, 0.3]], index=["DNA binding", "transport"],
                      columns=["Neoplasm", "Hypoglycemia"])
@@ -185,7 +156,7 @@ def test_heatmap_axis_drops_ids_hover_keeps_them():
 
 
 def test_heatmap_same_short_names_made_unique_with_ids():
-    long = "Abnormal nervous system morphology of something"
+    long = "Abnormal nervous system morphology of something much longer than three lines of labels"
     m = pd.DataFrame([[0.1, 0.2]], index=["c (GO:0000001)"],
                      columns=[f"{long} A (HP:0000001)", f"{long} B (HP:0000002)"])
     x = list(figures.heatmap(m, "t").data[0].x)
@@ -203,3 +174,65 @@ def test_comparison_bar_balances_statuses():
     assert shown == {"hit": 3, "miss": 3, "false alarm": 3}
     miss = next(t for t in fig.data if t.name == "miss")
     assert sorted(miss.x, reverse=True) == pytest.approx([0.3, 0.29, 0.28])  # the nearest misses
+
+
+def test_contribution_bars_point_the_way_of_their_sign_and_the_rest_stays_small():
+    contrib = pd.DataFrame({"source": ["ortholog phenotype", "concept", "GO term", "concept"] + ["concept"] * 40,
+                            "id": [f"X:{i}" for i in range(44)],
+                            "name": ["increased sarcoma incidence", "DNA binding", "apoptotic process", "transport"]
+                            + [f"small {i}" for i in range(40)],
+                            "contribution": [0.4, -0.3, 0.2, -0.1] + [0.05] * 40})
+    bias, logit = -1.0, -1.0 + contrib["contribution"].sum()
+    fig = figures.contribution_bars(contrib, bias, logit, "Sarcoma", top=2)
+    bar = fig.data[0]
+    labels = list(bar.y)
+    # top 2 positive (largest first), then the 2 most negative, then the remainder
+    assert labels[:4] == ["homolog phenotype · increased sarcoma incidence", "GO term · apoptotic process",
+                          "GO concept · DNA binding", "GO concept · transport"]
+    assert labels[4] == "40 other contributions"
+    drawn = list(bar.x)
+    assert drawn[0] > 0 and drawn[2] < 0 and drawn[3] < 0  # from zero, in the direction of the sign
+    # the remainder sums to 2.0 but is drawn no longer than the longest shown bar; its label keeps the sum
+    assert drawn[4] == pytest.approx(0.4) and bar.text[4] == "+2.00"
+    assert bar.marker.color[4] == figures.OTHER
+    values = [float(t) for t in bar.text]
+    assert bias + sum(values) == pytest.approx(logit, abs=0.02)  # labels are rounded to 2 decimals
+    assert f"logit {logit:+.2f}" in fig.layout.title.text
+
+
+def test_one_name_per_input_kind():
+    assert figures.source_label("ortholog phenotype") == "homolog phenotype"
+    assert figures.source_label("concept") == "GO concept"
+    from dashboard import views
+
+    for source, plural in views.SOURCE_NAMES.items():
+        assert plural == figures.source_label(source) + "s"
+
+
+def test_attribution_unit_and_zoomed_residue_view():
+    assert figures.attribution_unit([5e-4, -1e-4]) == (1000.0, "10⁻³ logit")
+    assert figures.attribution_unit([2e-6])[1] == "10⁻⁶ logit"
+    assert figures.attribution_unit([0.5]) == (1.0, "logit")
+    seq = "MEEPQSDPSVEPPLSQETFS"
+    attr = pd.DataFrame({"position": range(1, 21), "residue": list(seq),
+                         "attribution": np.linspace(-4e-4, 5e-4, 20)})
+    fig = figures.residue_track(attr)
+    assert fig.layout.yaxis.title.text == "attribution (10⁻³ logit)"
+    assert max(fig.data[0].y) == pytest.approx(0.5)
+    zoom = figures.residue_track(attr, window=(5, 12))
+    assert list(zoom.data[0].x) == list(range(5, 13))
+    assert list(zoom.layout.xaxis.ticktext) == [seq[i - 1] if i % 10 else f"{seq[i - 1]}<br>{i}" for i in range(5, 13)]
+
+
+def test_wrapped_labels_keep_the_words():
+    assert figures.wrap_label("Abnormality of blood and blood-forming tissues", 24, 2) == \
+        "Abnormality of blood and<br>blood-forming tissues"
+    assert figures.wrap_label("short", 24, 2) == "short"
+    three = figures.wrap_label("a " * 40, 10, 2)
+    assert three.count("<br>") == 1 and three.endswith("…")
+
+
+def test_heatmap_scale_is_symmetric_around_zero():
+    m = pd.DataFrame([[-0.9, -0.2], [-0.5, 0.3]], index=["a", "b"], columns=["x", "y"])
+    hm = figures.heatmap(m, "t").data[0]
+    assert hm.zmin == pytest.approx(-0.9) and hm.zmax == pytest.approx(0.9)

@@ -23,8 +23,25 @@ def test_case_studies_are_the_cores():
     assert first.key == f"case:{row['accession']}" and first.symbol == row["symbol"]
     assert first.sequence == row["sequence"] and first.note == row["why"]
     assert first.go == tuple(row["go"]) and first.phenotypes == tuple(row["phenotypes"])
-    assert first.label == f"{row['symbol']} · {row['accession']} (case study, {len(row['sequence'])} aa)"
+    assert first.label == f"{row['symbol']} · {row['accession']} (case study, trained on, {len(row['sequence'])} aa)"
     assert len(gene_records.case_study_genes()) == len(cases)  # no model: all of them
+
+
+def test_case_studies_say_whether_the_model_was_trained_on_them():
+    records = gene_records.case_study_genes("hpo")
+    splits = {r.symbol: r.split for r in records}
+    # the set includes held-out genes (test split of the random split the shipped model used)
+    held_out = [s for s, split in splits.items() if split == "test"]
+    assert len(held_out) >= 5 and splits["TP53"] == "train"
+    # ... and the shipped model's own training genes agree
+    from genepheno_core.interpret.inference import model_extras
+
+    trained = set(model_extras(models.get_model("hpo")).train_genes["accession"])
+    assert all((r.accession in trained) == (r.split == "train") for r in records)
+    fmr1 = next(r for r in records if r.symbol == "FMR1")
+    assert "held out" in fmr1.label and "never saw" in fmr1.training_text
+    tp53 = next(r for r in records if r.symbol == "TP53")
+    assert "training gene" in tp53.training_text
 
 
 def test_case_studies_of_another_dataset_are_left_out(monkeypatch):

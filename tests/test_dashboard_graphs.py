@@ -90,3 +90,22 @@ def test_graph_around_gene_predictions():
     assert nets
     nodes = next(tr for tr in nets[0]["data"] if tr.get("mode") == "markers+text")
     assert set(nodes["customdata"]) & set(preds["term_id"])
+
+
+def test_empty_exclusion_graph_says_why_and_lists_phenotypes_with_partners(page):
+    at = page
+    from dashboard import models, views
+
+    model_name = models.default_model_name()
+    partners = views.exclusion_partners(model_name)
+    without = next(t_ for t_ in ("HP:0001250", "HP:0002664", "HP:0004322", "HP:0000256")
+                   if t_ in models.term_names(model_name) and t_ not in set(partners["term_id"]))
+    at.selectbox(key="w_graph_term").set_value(without).run()
+    t.assert_clean(at)
+    infos = [t.md_unescape(i.value) for i in at.info]
+    assert any("No exclusive partner" in i and f"{len(partners):,} phenotypes" in i for i in infos), infos
+    listed = t.table(at, "term_id", "n_partners")
+    assert listed is not None and set(listed["term_id"]) == set(partners["term_id"])
+    # every listed phenotype does have a partner: its graph has an edge
+    graph, _, _ = models.phenotype_graph(model_name, "exclusion", (listed["term_id"].iloc[0],))
+    assert graph.number_of_edges() >= 1

@@ -210,3 +210,69 @@ def test_make_run_listens_on_localhost_unless_told_otherwise():
 
     assert "--server.address 127.0.0.1" in command()
     assert "--server.address 0.0.0.0" in command("ADDRESS=0.0.0.0")
+
+
+# --- issue 19: nucleotides, wrapped lines, GN= names, limits ------------------------------
+
+def _cds(protein: str) -> str:
+    """A coding sequence for `protein` (one fixed codon per residue) with a stop codon."""
+    from Bio.Data.CodonTable import standard_dna_table
+
+    codon = {}
+    for c, aa in sorted(standard_dna_table.forward_table.items()):
+        codon.setdefault(aa, c)
+    return "".join(codon[aa] for aa in protein) + "TAA"
+
+
+def test_a_cds_is_translated_and_said_so():
+    protein = INSULIN
+    dna = _cds(protein)
+    parsed = inputs.parse_user_input(text=f">ins_cds\n{dna}\n")
+    assert parsed.records == [("ins_cds", protein)]
+    assert len(parsed.notes) == 1 and "translated" in parsed.notes[0] and f"{len(dna):,}-nt" in parsed.notes[0]
+    assert f"{len(protein):,} residues" in parsed.notes[0]
+    # RNA (U for T) too
+    rna = dna.replace("T", "U")
+    assert inputs.parse_user_input(text=f">ins_rna\n{rna}\n").records == [("ins_rna", protein)]
+
+
+def test_dna_that_is_not_a_cds_is_refused_with_the_reason():
+    dna = _cds(INSULIN)
+    with pytest.raises(InputFormatError, match="not a multiple of 3"):
+        inputs.parse_user_input(text=dna[:-4] + "\n")
+    with pytest.raises(InputFormatError, match="internal stop codon at codon 3"):
+        inputs.parse_user_input(text="ATGGCTTAA" + dna[3:] + "\n")
+    # IUPAC ambiguity codes: nucleotide text the core would otherwise read as a protein
+    with pytest.raises(InputFormatError, match="looks like a nucleotide sequence") as err:
+        inputs.parse_user_input(text=dna[:120] + "RY" + dna[120:240] + "\n")
+    assert "R, Y" in str(err.value)
+
+
+def test_wrapped_raw_lines_are_one_sequence():
+    protein = INSULIN * 2  # 220 residues
+    lines = [protein[i:i + 60] for i in range(0, len(protein), 60)]
+    parsed = inputs.parse_user_input(text="\n".join(lines))
+    assert parsed.records == [("seq1", protein)]
+    assert any("4 lines of 60 letters" in n for n in parsed.notes)
+    # a wrapped CDS: joined, then translated (it used to become 5 "proteins" of 20 residues)
+    dna = _cds(INSULIN)
+    parsed = inputs.parse_user_input(text="\n".join(dna[i:i + 60] for i in range(0, len(dna), 60)))
+    assert parsed.records == [("seq1", INSULIN)]
+    # lines of different lengths stay one sequence per line
+    parsed = inputs.parse_user_input(text=INSULIN[:50] + "\n" + INSULIN[:70])
+    assert [r[0] for r in parsed.records] == ["seq1", "seq2"]
+
+
+def test_records_are_named_by_gene_symbol_and_accession():
+    text = (f">sp|P01308|INS_HUMAN Insulin OS=Homo sapiens OX=9606 GN=INS PE=1 SV=1\n{INSULIN}\n"
+            f">tr|A0A000|A0A000_HUMAN Uncharacterized protein OS=Homo sapiens OX=9606 PE=4\n{INSULIN[::-1]}\n"
+            f">my_protein\n{INSULIN}\n")
+    names = [r[0] for r in inputs.parse_user_input(text=text).records]
+    assert names == ["INS (P01308)", "A0A000", "my_protein"]
+
+
+def test_limits_are_stated_with_the_numbers():
+    text = inputs.limits_text()
+    for number in (str(inputs.MAX_SEQUENCES), f"{inputs.MAX_RESIDUES:,}", str(inputs.sequence_limits()[0])):
+        assert number in text
+    assert "nucleotide" in text

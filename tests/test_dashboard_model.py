@@ -65,7 +65,7 @@ def test_headline_metrics_are_the_test_split_pasted_protein_ones(page, model):
     shown = {m.label: m.value for m in page.metric}
     test = model.metrics["test"]["go_from_homologs"]
     for key, label in views.HEADLINE:
-        assert shown[f"{label} (test.go_from_homologs)"] == f"{test[key]:.3f}"
+        assert shown[f"{label} (held-out genes, as a pasted protein)"] == f"{test[key]:.3f}"
     assert shown["phenotypes × concepts"] == f"{len(model.terms)} × {len(model.concepts)}"
 
 
@@ -102,3 +102,18 @@ def test_evidence_sentences_only_for_measures_present():
     both = views.evidence_sentences({"median_spearman": 0.4, "plausibility": {"share": 0.25, "random_share": 0.01,
                                                                               "top": 5}}, "hpo")
     assert len(both) == 2 and "25.0 %" in both[0] and "human knockout phenotypes" in both[0]
+
+
+def test_numbers_in_plain_language(page, model):
+    at = page
+    texts = [t.md_unescape(m.value) for m in at.markdown]
+    fmax = next(x for x in texts if x.startswith("**Fmax"))
+    auc = next(x for x in texts if x.startswith("**AUC"))
+    thr = next(x for x in texts if x.startswith("**Threshold"))
+    test = model.metrics["test"]["go_from_homologs"]
+    assert f"Fmax {test['fmax']:.2f}" in fmax and "precision" in fmax
+    assert f"{100 * test['auc']:.0f} % of the time" in auc and "chance" in auc
+    valid = model.metrics["valid"]
+    assert f"{model.threshold:.2f}" in thr and f"{100 * valid['precision']:.0f} %" in thr and "validation" in thr
+    # no local path or raw section names on the page
+    assert not any("go_from_homologs" in m.label for m in at.metric)

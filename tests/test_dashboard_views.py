@@ -95,8 +95,8 @@ def test_model_summary_of_a_model_with_validation_metrics_only(model, monkeypatc
     monkeypatch.setattr(models, "get_model", lambda name: trained)
     info = views.model_summary("trained")
     headline = dict(info["headline"])
-    assert headline["Fmax (valid)"] == f"{valid['fmax']:.3f}"
-    assert headline["Smin (valid)"] == f"{valid['smin']:.3f}"
+    assert headline["Fmax (validation genes)"] == f"{valid['fmax']:.3f}"
+    assert headline["Smin (validation genes)"] == f"{valid['smin']:.3f}"
     bins = info["auc_bins"]
     assert bins.attrs["source"] == "valid.auc_bins"
     assert list(bins["n_terms"]) == list(valid["auc_bin_terms"].values())
@@ -109,3 +109,84 @@ def test_flat_metrics():
     assert flat == [("a.b", 1), ("a.c", "[1, 2]"), ("d", 0.5)]
     assert np.isfinite([v for _, v in views.flat_metrics(models.get_model("hpo").metrics["valid"])
                         if isinstance(v, float)]).all()
+
+
+# --- issue 19: the Predict page's table, thresholds, knowledge and evidence in words --------
+
+def _frame(view: str):
+    import pandas as pd
+
+    # a tiny "specific" frame: B (shown) with its ancestor A folded under it; C shown
+    rows = [("g", "HP:B", "Brain", 0.8, 0.1, 3.0, 3.3, "", 1), ("g", "HP:A", "Nervous", 0.9, 0.6, 1.0, 0.7, "HP:B", 1),
+            ("g", "HP:C", "Cancer", 0.7, 0.05, 4.0, 4.3, "", 2)]
+    if view == "all":
+        rows = sorted([r[:7] + ("", 0) for r in rows], key=lambda r: -r[3])
+        rows = [r[:8] + (i + 1,) for i, r in enumerate(rows)]
+    df = pd.DataFrame(rows, columns=["gene", "term_id", "term_name", "score", "prior", "gain", "ic", "folded_under",
+                                     "rank"])
+    df["above_threshold"] = False
+    df.attrs.update(view=view, threshold=0.75)
+    return df
+
+
+def test_prediction_table_specific_view_sorting_and_folding():
+    table = views.prediction_table(_frame("specific"), "g")
+    assert list(table["term_id"]) == ["HP:B", "HP:C"] and list(table["n_folded"]) == [1, 0]
+    assert list(table["above_threshold"]) == [True, False]  # at the frame's threshold 0.75
+    by_gain = views.prediction_table(_frame("specific"), "g", sort="gain over the prior")
+    assert list(by_gain["term_id"]) == ["HP:C", "HP:B"]
+    folded = views.prediction_table(_frame("specific"), "g", show_folded=True, known=["HP:A"], threshold=0.5)
+    assert list(folded["term_id"]) == ["HP:B", "HP:A", "HP:C"]
+    assert folded["term_name"].iloc[1] == views.FOLD_MARK + "Nervous" and folded["folded_under"].iloc[1] == "Brain"
+    assert list(folded["known"]) == [False, True, False] and folded["above_threshold"].all()  # all >= 0.5
+
+
+def test_prediction_table_all_terms_filter_and_top():
+    table = views.prediction_table(_frame("all"), "g", top=2)
+    assert list(table["term_id"]) == ["HP:A", "HP:B"] and list(table["rank"]) == [1, 2]
+    assert list(views.prediction_table(_frame("all"), "g", text_filter="canc")["term_id"]) == ["HP:C"]
+    assert list(views.prediction_table(_frame("all"), "g", text_filter="hp:a")["term_id"]) == ["HP:A"]
+    assert views.prediction_table(_frame("all"), "g", text_filter="nothing").empty
+    by_specificity = views.prediction_table(_frame("all"), "g", sort="specificity")
+    assert list(by_specificity["term_id"]) == ["HP:C", "HP:B", "HP:A"]
+
+
+def test_threshold_and_knowledge_in_words():
+    facts = {"threshold": 0.22, "fmax": 0.43, "precision": 0.42, "recall": 0.45}
+    text = views.threshold_text(facts, 0.22, custom=False)
+    assert "0.22" in text and "42 %" in text and "45 %" in text and "validation" in text
+    assert "Custom threshold 0.50" in views.threshold_text(facts, 0.5, custom=True)
+    trained = {"regime": "training protein", "training_symbol": "TP53", "training_accession": "P04637",
+               "training_identity": 100.0, "training_coverage": 100.0, "training_phenotypes": ["HP:1", "HP:2"],
+               "n_training_hits": 3, "n_other_species_hits": 2}
+    kind, sentence = views.knowledge_text(trained, {}, "mpo")
+    assert kind == "trained" and "100 % identical" in sentence and "2 known phenotypes" in sentence
+    kind, sentence = views.knowledge_text(dict(trained, regime="no homolog"), {}, "mpo")
+    assert kind == "novel" and "prior" in sentence and "mouse" in sentence
+    kind, sentence = views.knowledge_text(dict(trained, regime="homologs known"), {}, "mpo")
+    assert kind == "homologs" and "3 among the training proteins" in sentence
+
+
+def test_evidence_in_words_names_the_homologs():
+    import pandas as pd
+
+    contrib = pd.DataFrame({"source": ["ortholog phenotype", "concept", "ortholog phenotype"],
+                            "id": ["MP:0002032", "GO:1", "MP:2"], "name": ["increased sarcoma incidence", "DNA binding",
+                                                                           "polyploidy"],
+                            "contribution": [0.38, 0.1, -0.2],
+                            "detail": ["a curated MP-HP mapping relates it to this phenotype", "", "no curated"]})
+    acts = pd.DataFrame({"concept_id": ["GO:1"], "activation": [0.87]})
+    words = views.evidence_words(contrib, {"MP:0002032": ["Trp53"], "MP:2": ["Trp53", "Trp73"]}, "mpo", acts)
+    assert words[0] == ("**For:** mouse *Trp53* knockouts: increased sarcoma incidence (+0.38; a curated "
+                        "mouse-human mapping relates it)")
+    assert words[1] == "**For:** GO concept “DNA binding” (+0.10; activation 0.87)"
+    assert words[2] == "**Against:** mouse *Trp53*, *Trp73* knockouts: polyploidy (-0.20)"
+
+
+def test_nearest_table_keeps_every_phenotype_for_the_download(model):
+    seq = t.sequence("P04637")
+    short = views.nearest_table("hpo", (("P04637", seq),))
+    full = views.nearest_table("hpo", (("P04637", seq),), full=True)
+    assert short["phenotypes"].str.contains("more\\)").any()
+    assert not full["phenotypes"].str.contains("more\\)").any()
+    assert (full["phenotypes"].str.count("; ") + 1 == full["n_phenotypes"]).all()

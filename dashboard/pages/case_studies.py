@@ -10,7 +10,8 @@ state.init_state()
 st.title("Case studies")
 st.caption(
     "Well-known genes shipped with the model, and any gene of the model's dataset (search by symbol "
-    "or UniProt accession). Unless the gene's own GO annotations are used (toggle), its GO input is "
+    "or UniProt accession). Each says whether the model was trained on it: held-out (test-split) genes "
+    "show what it predicts for a gene it has not seen. Unless the gene's own GO annotations are used (toggle), its GO input is "
     "transferred from its sequence homologs (never its own entry), so the predictions show what the "
     "model would say about the same protein unannotated."
 )
@@ -49,6 +50,10 @@ state.keep(state.CASE_GENE, gkey)
 gene = by_key[gkey]
 if gene.note:
     st.info(gene.note, icon=":material/lightbulb:")
+if gene.training_text:
+    (st.success if gene.split == "test" else st.warning)(gene.training_text,
+                                                          icon=":material/school:" if gene.split != "test" else
+                                                          ":material/verified:")
 use_go = st.toggle("Use the gene's known GO annotations as input", value=False, key="case_use_go",
                    disabled=not gene.go)
 

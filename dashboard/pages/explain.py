@@ -1,9 +1,10 @@
 """Explain page: which GO concepts (and which residues) drive a predicted phenotype."""
 
+import pandas as pd
 import streamlit as st
 
 import genepheno_core as gp
-from dashboard import export, figures, gene_records, models, state, views, widgets
+from dashboard import export, figures, gene_records, models, query, state, views, widgets
 from dashboard.safe_text import md_escape
 
 state.init_state()
@@ -31,8 +32,12 @@ by_key = {g.key: g for g in genes}
 if state.get(state.SELECTED_GENE) not in keys:
     # a gene picked on another page may be a bare accession: match it to a record key
     wanted = state.get(state.SELECTED_GENE)
-    match = next((g.key for g in genes if wanted in (g.accession, g.symbol)), keys[0])
-    state.put(state.SELECTED_GENE, match)
+    match = next((g.key for g in genes if wanted in (g.accession, g.symbol)), None)
+    if match is None and wanted:
+        st.warning(f"The protein “{md_escape(wanted)}” of the link or the last page is not available here "
+                   f"(paste it on the Predict page): showing {md_escape(by_key[keys[0]].label)}.",
+                   icon=":material/link_off:")
+    state.put(state.SELECTED_GENE, match or keys[0])
     st.session_state.pop(f"w_{state.SELECTED_GENE}", None)
 gkey = st.selectbox("Protein", keys, key=state.widget_key(state.SELECTED_GENE),
                     format_func=lambda k: by_key[k].label)
@@ -41,17 +46,29 @@ gene = by_key[gkey]
 
 try:
     with st.spinner("Predicting…"):
-        predictions = gene_records.gene_predictions(model_name, gene, top=20)
+        # the phenotypes offered: the protein's 20 most specific predictions (as on Predict)
+        predictions = gene_records.gene_predictions(model_name, gene, top=20, view="specific")
 except gp.GenePhenoError as exc:
     st.error(f"Could not predict for {md_escape(gene.label)}: {models.error_text(exc)}")
     st.stop()
 term_options = list(predictions["term_id"])
 names = dict(zip(predictions["term_id"], predictions["term_name"]))
+wanted_term = state.get(state.SELECTED_PHENOTYPE)
+if wanted_term and wanted_term not in term_options and wanted_term in models.term_names(model_name):
+    # a phenotype outside the top 20 (from a link, or picked on another page) is explained too
+    extra = gene_records.gene_predictions(model_name, gene, top=None)
+    extra = extra[extra["term_id"] == wanted_term]
+    predictions = pd.concat([predictions, extra], ignore_index=True)
+    term_options.append(wanted_term)
+    names[wanted_term] = models.term_names(model_name)[wanted_term]
+elif wanted_term and wanted_term not in term_options:
+    st.warning(f"The phenotype “{md_escape(wanted_term)}” of the link is not one of this model's: showing the "
+               "protein's top prediction.", icon=":material/link_off:")
 if state.get(state.SELECTED_PHENOTYPE) not in term_options:
     state.put(state.SELECTED_PHENOTYPE, term_options[0])
     st.session_state.pop(f"w_{state.SELECTED_PHENOTYPE}", None)
 term = st.selectbox(
-    "Phenotype (the protein's top 20 predictions)", term_options, key=state.widget_key(state.SELECTED_PHENOTYPE),
+    "Phenotype (the protein's 20 most specific predictions)", term_options, key=state.widget_key(state.SELECTED_PHENOTYPE),
     format_func=lambda t: f"{names[t]} ({t}) — {float(predictions.set_index('term_id').at[t, 'score']):.2f}",
 )
 state.keep(state.SELECTED_PHENOTYPE, term)
@@ -64,32 +81,42 @@ except gp.GenePhenoError as exc:
     st.error(f"Could not explain {md_escape(gene.label)}: {models.error_text(exc)}")
     st.stop()
 
+contrib = views.contribution_frame(expl, term)
+st.subheader(f"Why {md_escape(names[term])}?")
+try:
+    carriers = views.homolog_carriers(model_name, gene.accession, gene.sequence)
+except gp.GenePhenoError as exc:
+    carriers = {}
+    st.caption(f"Homolog names unavailable: {models.error_text(exc)}")
+words = views.evidence_words(contrib, carriers, models.ortholog_source(model_name) or "", expl.activations)
+st.markdown("\n".join(f"- {w}" for w in words) if words else "No contribution to this phenotype.")
+ranked = float(predictions.set_index("term_id").at[term, "score"])
+totals = views.source_totals(expl, term)
+parts = " + ".join(f"{views.SOURCE_NAMES.get(k, k)} {v:+.3f}" for k, v in totals.items())
+st.caption(f"Bias {expl.bias[term]:+.3f} (the phenotype's prior, as log-odds) + {parts} "
+           f"= logit {expl.logit[term]:+.3f}, probability {expl.score[term]:.3f}"
+           + ("." if abs(ranked - expl.score[term]) < 5e-4 else
+              f"; the ranked score {ranked:.3f} is higher because a more specific phenotype scores "
+              "higher and scores are propagated to ancestors."))
+
 left, right = st.columns(2)
 with left:
+    fig = figures.contribution_bars(contrib, expl.bias[term], expl.logit[term], names[term], top=6)
+    export.show_figure(fig, f"contributions {gene.short} {term}", key="contributions")
+with right:
     fig = figures.concept_bar(expl.activations, top=15, title=f"GO concept activations of {gene.short}")
     export.show_figure(fig, f"concepts {gene.short}", key="concepts")
-with right:
-    contrib = views.contribution_frame(expl, term)
-    fig = figures.contribution_waterfall(contrib, expl.bias[term], expl.logit[term], names[term], top=12)
-    export.show_figure(fig, f"contributions {gene.short} {term}", key="waterfall")
-    ranked = float(predictions.set_index("term_id").at[term, "score"])
-    totals = views.source_totals(expl, term)
-    parts = " + ".join(f"{views.SOURCE_NAMES.get(k, k)} {v:+.3f}" for k, v in totals.items())
-    st.caption(f"Bias {expl.bias[term]:+.3f} + {parts} "
-               f"= logit {expl.logit[term]:+.3f}, probability {expl.score[term]:.3f}"
-               + ("." if abs(ranked - expl.score[term]) < 5e-4 else
-                  f"; the ranked score {ranked:.3f} is higher because a more specific phenotype scores "
-                  "higher and scores are propagated to ancestors."))
 
 st.caption(md_escape(views.go_origin_text(expl)))
 
 matrix = views.heatmap_frame(expl, n_concepts=15)
-fig = figures.heatmap(matrix, f"Concept contributions to the top phenotypes of {gene.short}",
-                      colorbar_title="W_p·σ(c)")
+fig = figures.heatmap(matrix, f"GO concept contributions to the top phenotypes of {gene.short} "
+                              "(blue raises, red lowers)", colorbar_title="W_p·σ(c)")
 export.show_figure(fig, f"contribution heatmap {gene.short}", key="heatmap")
-with st.expander("Contribution table"):
-    st.dataframe(contrib, hide_index=True, width="stretch")
-    export.table_download(contrib, f"contributions {gene.short} {term}", key="contrib")
+with st.expander("Contribution table (every input, exportable)"):
+    table = contrib.assign(source=[figures.source_label(x) for x in contrib["source"]])
+    st.dataframe(table, hide_index=True, width="stretch")
+    export.table_download(table, f"contributions {gene.short} {term}", key="contrib")
 
 st.subheader("Residue attributions")
 n_res = len(gene.sequence)
@@ -108,9 +135,29 @@ elif st.toggle(f"Compute residue attributions ({n_res} residues)", value=n_res <
     else:
         fig = figures.residue_track(attr, title=f"Residues driving “{figures.short_label(names[term], 40)}”")
         export.show_figure(fig, f"residues {gene.short} {term}", key="residues")
+        factor, unit = figures.attribution_unit(attr["attribution"])
         top = attr.reindex(attr["attribution"].abs().sort_values(ascending=False).index).head(10)
-        st.caption("Strongest residues: " + ", ".join(f"{r}{p} ({a:+.3f})" for p, r, a in
-                                                      zip(top["position"], top["residue"], top["attribution"]))
-                   + (f". Completeness gap {attr.attrs['relative_delta']:.1%} of the logit change from the "
-                      "all-X baseline." if "relative_delta" in attr.attrs else "."))
+        top = top.assign(attribution=top["attribution"] * factor).rename(columns={"attribution": f"attribution ({unit})"})
+        cols = st.columns([1, 2])
+        with cols[0]:
+            st.markdown("**Strongest residues**")
+            st.dataframe(top[["position", "residue", f"attribution ({unit})"]], hide_index=True, width="stretch",
+                         column_config={f"attribution ({unit})": st.column_config.NumberColumn(format="%+.2f")})
+        with cols[1]:
+            n = len(attr)
+            centre = int(top["position"].iloc[0]) if len(top) else 1
+            span = min(60, n)
+            lo = max(1, min(centre - span // 2, n - span + 1))
+            window = st.slider("Sequence view (zoom: pick a stretch of up to 120 residues)", 1, n,
+                               (lo, lo + span - 1), key=f"residue_window_{gkey}_{term}")
+            if window[1] - window[0] + 1 > 120:
+                st.caption("Showing the first 120 residues of the chosen stretch.")
+                window = (window[0], window[0] + 119)
+            fig = figures.residue_track(attr, title=f"Residues {window[0]}–{window[1]}", window=window)
+            export.show_figure(fig, f"residues {gene.short} {term} {window[0]}-{window[1]}", key="residues_zoom")
+        if "relative_delta" in attr.attrs:
+            st.caption(f"Attributions in {unit}: each residue's share of the change of the logit from an all-X "
+                       f"sequence ({attr.attrs.get('baseline_logit', float('nan')):+.3f}) to this protein "
+                       f"({attr.attrs.get('logit', float('nan')):+.3f}). Completeness gap "
+                       f"{attr.attrs['relative_delta']:.1%} of that change.")
         export.table_download(attr, f"residue attributions {gene.short} {term}", key="residues_csv")

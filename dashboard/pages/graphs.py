@@ -60,6 +60,28 @@ for tab, kind in zip(tabs, ("correlation", "exclusion")):
         except gp.GenePhenoError as exc:
             st.warning(f"The {kind} graph is unavailable: {models.error_text(exc)}")
             continue
+        if graph.number_of_edges() == 0:
+            label = names.get(focus, focus) if len(seeds) == 1 else "these phenotypes"
+            if kind == "exclusion":
+                try:
+                    partners = views.exclusion_partners(model_name)
+                except gp.GenePhenoError:
+                    partners = None
+                st.info(f"No exclusive partner is known for {md_escape(label)}: exclusive pairs come from antonym "
+                        "siblings in the ontology (e.g. increased / decreased) that are rarely co-annotated, "
+                        + (f"and only {len(partners):,} phenotypes of this model have one. Pick one of them:"
+                           if partners is not None else "and this model stores none for it."),
+                        icon=":material/info:")
+                if partners is not None and len(partners):
+                    st.dataframe(partners, hide_index=True, width="stretch", height=240, key="exclusion_partners",
+                                 column_config={"name": st.column_config.TextColumn("Phenotype", width="large"),
+                                                "n_partners": st.column_config.NumberColumn("Partners")})
+                    export.table_download(partners, "phenotypes with exclusive partners", key="exclusion_partners")
+            else:
+                st.info(f"No phenotype is co-annotated with {md_escape(label)} at a correlation of at least "
+                        f"{min_corr:.2f}: lower the minimum in Graph options.", icon=":material/info:")
+            st.session_state[f"graph_nodes_{kind}"] = list(graph.nodes)
+            continue
         fig = figures.network_figure(
             graph, focus=focus, title=f"{kind.capitalize()} graph ({graph.number_of_nodes()} phenotypes, "
             f"{graph.number_of_edges()} edges)", edge_colour="#999" if kind == "correlation" else figures.NEGATIVE,

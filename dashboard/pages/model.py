@@ -20,8 +20,11 @@ models.require_model(model_name)
 info = views.model_summary(model_name)
 st.caption(info["description"])
 metrics = info["metrics"]
-cols = st.columns(4)
-for col, (label, value) in zip(cols * 2, info["headline"]):
+st.subheader("What the numbers mean")
+for sentence in views.metric_sentences(model_name):
+    st.markdown(sentence)
+cols = st.columns(3)
+for col, (label, value) in zip(cols * 3, info["headline"]):
     col.metric(label, value)
 
 bins = info["auc_bins"]

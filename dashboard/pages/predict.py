@@ -1,4 +1,6 @@
-"""Predict page: paste or upload protein sequences, get ranked knockout phenotypes."""
+"""Predict page: paste or upload protein sequences, get the most specific knockout phenotypes
+first, each with its prior and what the protein adds to it, and what the model already knows
+about the protein."""
 
 import streamlit as st
 
@@ -22,32 +24,49 @@ def _hit_columns(phenotypes_label: str, extra: dict) -> dict:
 st.title("Predict knockout phenotypes")
 
 import genepheno_core as gp  # noqa: E402  (heavy imports after the title)
-from dashboard import export, figures, inputs, models, views, widgets  # noqa: E402
+from dashboard import export, figures, inputs, models, query, views, widgets  # noqa: E402
 from dashboard.safe_text import md_escape  # noqa: E402
 
+EXAMPLE = models.REPO_ROOT / "assets" / "examples" / "TP53_HUMAN.fasta"
+
 st.caption(
-    "Paste one or more protein sequences (raw, one per line, or FASTA) or upload a FASTA file. "
-    f"Up to {inputs.MAX_SEQUENCES} sequences of at most {inputs.MAX_RESIDUES:,} residues each "
-    f"({inputs.MAX_INPUT_BYTES // 1024:,} KiB of text, also after unzipping); "
-    f"{inputs.sequence_limits_text()} "
-    "GenePheno ranks the phenotypes a loss of the gene is likely to cause, from GO concepts and "
-    "the phenotypes of the protein's homologs in the other species (mouse knockouts for human "
-    "proteins); the Explain page shows what each prediction is made of."
+    "Paste one or more protein sequences (raw or FASTA) or upload a FASTA file. GenePheno ranks the "
+    "phenotypes a loss of the gene is likely to cause, from GO concepts and the phenotypes of the "
+    "protein's homologs in the other species (mouse knockouts for human proteins); the Explain page "
+    "shows what each prediction is made of."
 )
+st.caption(":material/info: **Limits.** " + md_escape(inputs.limits_text()))
 
 model_name = widgets.sidebar_model_picker()
 if model_name is None:
     widgets.no_model_message()
     st.stop()
 
+
+def _load_example() -> None:
+    st.session_state[f"w_{state.SEQUENCE_TEXT}"] = EXAMPLE.read_text(encoding="utf-8")
+    state.put(state.SEQUENCE_TEXT, st.session_state[f"w_{state.SEQUENCE_TEXT}"])
+
+
 text = st.text_area(
     "Protein sequence(s)", key=state.widget_key(state.SEQUENCE_TEXT), height=160,
-    placeholder=">sp|P04637|P53_HUMAN\nMEEPQSDPSVEPPLSQETFSDLWKLLPENNVLSPLPSQAMDDLMLSPDDIEQWFTEDPGP...",
+    placeholder=">sp|P04637|P53_HUMAN Cellular tumor antigen p53 OS=Homo sapiens OX=9606 GN=TP53\n"
+                "MEEPQSDPSVEPPLSQETFSDLWKLLPENNVLSPLPSQAMDDLMLSPDDIEQWFTEDPGP...",
 )
 state.keep(state.SEQUENCE_TEXT, text)
+if EXAMPLE.is_file():
+    st.button("Example: human TP53 (p53)", key="example_button", on_click=_load_example,
+              icon=":material/science:", help="Fill in the Swiss-Prot sequence of human TP53 (P04637, 393 aa)")
 upload = st.file_uploader("…or upload a FASTA file (.fasta, .fa, .gz)", type=["fasta", "fa", "faa", "txt", "gz"],
                           key="fasta_upload")
-with st.expander("Options: GO annotations, threshold, number of phenotypes"):
+use_upload = upload is not None
+if upload is not None and text.strip():
+    choice = st.radio("Both pasted text and a file were given: which should be used?",
+                      ["the pasted text", f"the uploaded file ({upload.name})"], index=None, key="input_choice",
+                      horizontal=True)
+    use_upload = choice is not None and choice.startswith("the uploaded")
+facts = models.threshold_facts(model_name)
+with st.expander("Options: GO annotations, threshold"):
     go_text = st.text_input(
         "Known GO terms (optional, applied to every sequence)", key=state.widget_key(state.GO_TEXT),
         placeholder="GO:0003677 GO:0006915",
@@ -57,73 +76,155 @@ with st.expander("Options: GO annotations, threshold, number of phenotypes"):
     use_model = st.checkbox("Use the model's validation-optimal threshold",
                             key=state.widget_key(state.USE_MODEL_THRESHOLD))
     state.keep(state.USE_MODEL_THRESHOLD, use_model)
+    if use_model:
+        # the slider shows the threshold in use, not a stale custom value
+        st.session_state[f"w_{state.THRESHOLD}"] = round(facts["threshold"], 2)
     threshold = st.slider("Threshold", 0.0, 1.0, step=0.01, key=state.widget_key(state.THRESHOLD),
                           disabled=use_model)
-    state.keep(state.THRESHOLD, threshold)
-    top_n = st.number_input("Phenotypes per gene", 1, 200, step=5, key=state.widget_key(state.TOP_N))
-    state.keep(state.TOP_N, int(top_n))
+    if not use_model:
+        state.keep(state.THRESHOLD, threshold)
 
-if st.button("Predict", type="primary", icon=":material/play_arrow:", key="predict_button"):
+pressed = st.button("Predict", type="primary", icon=":material/play_arrow:", key="predict_button")
+if pressed or query.pending():
     try:
-        records = inputs.parse_user_sequences(
-            text=text, upload=inputs.read_upload(upload),
-            upload_name=getattr(upload, "name", "uploaded file"))
-        go_ids = inputs.parse_go_text(go_text)
-        with st.spinner(f"Predicting {len(records)} protein(s) with the {md_escape(model_name)} model…"):
-            result = models.predict(
-                model_name, records, go_ids, top=int(top_n), threshold=None if use_model else threshold)
+        if pressed and upload is not None and text.strip() and st.session_state.get("input_choice") is None:
+            raise gp.InputFormatError("input", "both pasted text and an uploaded file were given: choose which "
+                                      "to use above")
+        with st.spinner(f"Predicting with the {md_escape(model_name)} model…"):
+            query.run(model_name, text, inputs.read_upload(upload) if (use_upload and pressed) else None,
+                      getattr(upload, "name", "uploaded file"), go_text, None)
     except gp.GenePhenoError as exc:
         st.error(f"Could not predict: {models.error_text(exc)}", icon=":material/error:")
-        state.put(state.PREDICTIONS, None)
-    else:
-        state.put(state.PREDICTIONS, result)
-        state.put(state.PREDICTIONS_MODEL, model_name)
-        state.put(state.QUERIES, records)
-        state.put(state.SELECTED_GENE, records[0][0])
+        query.clear()
 
 predictions = state.predictions_for(model_name)
 if state.get(state.PREDICTIONS) is not None and predictions is None:
     st.info(f"The last predictions were made with the {md_escape(state.get(state.PREDICTIONS_MODEL))} model: "
             "press Predict to run the same input through this one.")
 if predictions is not None and len(predictions):
+    for note in state.get(state.INPUT_NOTES) or []:
+        st.info(md_escape(note), icon=":material/swap_horiz:")
     genes = list(dict.fromkeys(predictions["gene"]))
+    if state.get(state.SELECTED_GENE) not in genes:
+        state.put(state.SELECTED_GENE, genes[0])
+        st.session_state.pop(f"w_{state.SELECTED_GENE}", None)
     gene = genes[0]
     if len(genes) > 1:
-        gene = st.selectbox("Protein", genes, key="predict_gene")
-    shown = predictions[predictions["gene"] == gene]
-    used = shown.attrs.get("threshold")
+        gene = st.selectbox("Protein", genes, key=state.widget_key(state.SELECTED_GENE))
+        state.keep(state.SELECTED_GENE, gene)
+    queries = [r for r in (state.get(state.QUERIES) or []) if r[0] == gene]
+    used = float(facts["threshold"]) if use_model else float(threshold)
+
+    names = models.term_names(model_name)
     st.subheader(f"Predicted phenotypes for {md_escape(gene)}")
-    n_above = int(shown["above_threshold"].sum())
-    st.markdown(f"**{n_above}** of the top {len(shown)} phenotypes pass the threshold"
-                + (f" ({used:.2f})." if used is not None else "."))
-    table = shown[["rank", "score", "term_name", "above_threshold", "term_id"]]  # score early: narrow screens
-    # table, then the chart: long phenotype names need the full width
-    st.dataframe(
-        table, hide_index=True, width="stretch", key="predict_table",
-        height=min(38 + 35 * len(table), 740),
-        column_config={
-            "rank": st.column_config.NumberColumn("#", width="small"),
-            "term_name": st.column_config.TextColumn("Phenotype", width="large"),
-            "term_id": st.column_config.TextColumn("Term", width="small"),
-            "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.3f",
-                                                    width="small"),
-            "above_threshold": st.column_config.CheckboxColumn("Above thr.", width="small"),
-        },
-    )
+    # what the model already knows about this protein: a DIAMOND search (seconds), so the flag
+    # is filled in after the table is drawn
+    flag = st.container()
+
+    controls = st.columns([1.3, 1.3, 2, 0.9])
+    view = controls[0].radio("View", views.VIEWS, key=state.widget_key(state.VIEW), horizontal=True,
+                             help="Most specific: a phenotype implied by a higher-scoring, more specific one is "
+                                  "folded under it. All terms: every phenotype of the model by score.")
+    state.keep(state.VIEW, view)
+    sort = controls[1].selectbox("Sort by", list(views.SORTS), key=state.widget_key(state.SORT),
+                                 help="score: the predicted probability. gain over the prior: the log-odds this "
+                                      "protein adds to the phenotype's training frequency. specificity: the "
+                                      "phenotype's information content (rare, specific terms first).")
+    state.keep(state.SORT, sort)
+    text_filter = controls[2].text_input("Filter phenotypes (searches all terms)", key="predict_filter",
+                                         placeholder="e.g. glioma, HP:0009733")
+    top_n = controls[3].number_input("Rows", 1, 500, value=int(state.get(state.TOP_N) or 20), step=5, key="predict_rows")
+    state.put(state.TOP_N, int(top_n))
+    specific = view == views.VIEWS[0] and not text_filter.strip()
+    show_folded = specific and st.toggle("Show the general terms folded under each row", key="predict_show_folded")
+    if specific:
+        try:
+            source = models.predict(model_name, queries, inputs.parse_go_text(state.get(state.PREDICTED_GO)),
+                                    top=int(top_n), view="specific")
+        except gp.GenePhenoError as exc:
+            st.error(f"Could not predict: {models.error_text(exc)}", icon=":material/error:")
+            st.stop()
+    else:
+        source = predictions
+    everything = predictions[predictions["gene"] == gene]
+    n_above = int((everything["score"] >= used).sum())
+    st.markdown(f"**{n_above}** of the model's {len(everything):,} phenotypes pass the threshold. "
+                + md_escape(views.threshold_text(facts, used, custom=not use_model)))
+    config = {
+        "rank": st.column_config.NumberColumn("#", width="small"),
+        "term_name": st.column_config.TextColumn("Phenotype", width="large"),
+        "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.3f", width="small"),
+        "prior": st.column_config.NumberColumn("Prior", format="%.3f", width="small",
+                                               help="The phenotype's frequency among the training genes"),
+        "gain": st.column_config.NumberColumn("Gain", format="%+.2f", width="small",
+                                              help="What this protein adds beyond the prior: the model's logit "
+                                                   "minus its bias (log-odds)"),
+        "ic": st.column_config.NumberColumn("Specificity", format="%.1f bits", width="small",
+                                            help="Information content, -log2(prior): higher is rarer, more specific"),
+        "n_folded": st.column_config.NumberColumn("+ general", width="small",
+                                                  help="More general phenotypes implied by this one, folded under it"),
+        "above_threshold": st.column_config.CheckboxColumn("Above thr.", width="small"),
+        "known": st.column_config.CheckboxColumn("Known", width="small",
+                                                 help="A known phenotype of the training protein this query matches"),
+        "term_id": st.column_config.TextColumn("Term", width="small"),
+        "folded_under": st.column_config.TextColumn("Folded under", width="medium"),
+    }
+    slot = st.empty()
+
+    def draw_table(known_terms: list[str]):
+        table = views.prediction_table(source, gene, sort=sort, text_filter=text_filter, threshold=used,
+                                       top=int(top_n), show_folded=show_folded, known=known_terms)
+        if text_filter.strip() and not len(table):
+            slot.info(f"No phenotype of this model matches “{md_escape(text_filter.strip())}”.")
+            return table
+        hide = [c for c, cond in (("known", not known_terms), ("folded_under", not show_folded),
+                                   ("n_folded", not specific)) if cond]
+        slot.dataframe(table.drop(columns=hide), hide_index=True, width="stretch",
+                       height=min(38 + 35 * max(len(table), 1), 740), column_config=config)
+        return table
+
+    table = draw_table([])
+    known_terms = []
+    try:
+        with flag, st.spinner("Checking what the model knows about this protein…"):
+            knowledge = models.model_knowledge(model_name, tuple(queries)).iloc[0]
+    except gp.GenePhenoError as exc:
+        flag.warning(f"Could not check the training proteins: {models.error_text(exc)}")
+    else:
+        kind, sentence = views.knowledge_text(knowledge, names, models.ortholog_source(model_name) or "")
+        if kind == "trained":
+            known_terms = list(knowledge["training_phenotypes"])
+            flag.warning(sentence, icon=":material/school:")
+            table = draw_table(known_terms)  # again, with the Known column
+        elif kind == "novel":
+            flag.info(sentence, icon=":material/explore:")
+        else:
+            flag.caption(sentence)
     row = st.container(horizontal=True, gap="small")
-    row.download_button("Results CSV", export.table_to_csv(predictions), "genepheno_predictions.csv",
+    row.download_button("Shown rows CSV", export.table_to_csv(table), "genepheno_shown.csv", "text/csv",
+                        key="dl_shown_csv", on_click="ignore", icon=":material/download:")
+    full = views.full_predictions(predictions, used)
+    row.download_button("All terms CSV", export.table_to_csv(full), "genepheno_predictions.csv",
                         "text/csv", key="dl_pred_csv", on_click="ignore", icon=":material/download:",
-                        help="All proteins of this prediction")
-    row.download_button("Results JSON", export.table_to_json(predictions), "genepheno_predictions.json",
+                        help="Every phenotype of every protein of this prediction")
+    row.download_button("All terms JSON", export.table_to_json(full), "genepheno_predictions.json",
                         "application/json", key="dl_pred_json", on_click="ignore", icon=":material/download:",
-                        help="All proteins of this prediction")
-    fig = figures.prediction_bar(shown, gene=gene, threshold=used, top=min(25, len(shown)))
+                        help="Every phenotype of every protein of this prediction")
+    chart_rows = table[~table["term_name"].str.startswith(views.FOLD_MARK)].head(25)
+    fig = figures.prediction_bar(chart_rows.assign(gene=gene), gene=gene, threshold=used, top=len(chart_rows),
+                                 title=f"{len(chart_rows)} {'most specific' if view == views.VIEWS[0] else 'top'} "
+                                       f"predicted phenotypes for {gene} (bar: score; mark: prior)")
     export.show_figure(fig, f"predictions {gene}", key="predict_bar")
+
+    if known_terms:
+        with st.expander(f"Known phenotypes of the training protein ({len(known_terms):,}, most specific first)"):
+            known = views.known_table(known_terms, names, everything)
+            st.dataframe(known, hide_index=True, width="stretch", key="known_table")
+            export.table_download(known, f"known phenotypes {gene}", key="known")
 
     st.subheader("Nearest training proteins")
     st.caption("DIAMOND hits of the query among the model's training proteins, with their known phenotypes: "
                "the evidence to check first.")
-    queries = [r for r in (state.get(state.QUERIES) or []) if r[0] == gene]
     try:
         with st.spinner("Searching the training proteins with DIAMOND…"):
             hits = views.nearest_table(model_name, tuple(queries))
@@ -139,13 +240,14 @@ if predictions is not None and len(predictions):
                 column_config=_hit_columns("Known phenotypes (most specific first)", {
                     "evalue": st.column_config.NumberColumn("E-value", format="%.1e")}),
             )
-            export.table_download(hits, f"nearest proteins {gene}", key="nearest")
+            export.table_download(views.nearest_table(model_name, tuple(queries), full=True).drop(columns="query"),
+                                  f"nearest proteins {gene}", key="nearest")
     other = models.ortholog_source(model_name)
     if other:
         st.subheader("Homologs in the other species")
         st.caption(f"DIAMOND hits of the query among the genes with {views.SPECIES_DATA.get(other, other)}: "
-                   "the model reads their phenotypes, weighted by each hit's share of the bit scores, "
-                   "through its homolog weights W_o (see Explain).")
+                   "the model reads their phenotypes, weighted by each hit's share of the bit scores "
+                   "(see Explain).")
         try:
             with st.spinner("Searching the other species with DIAMOND…"):
                 orth = views.ortholog_table(model_name, tuple(queries))
@@ -162,7 +264,8 @@ if predictions is not None and len(predictions):
                         "weight": st.column_config.ProgressColumn("Weight", min_value=0.0, max_value=1.0,
                                                                   format="%.2f", width="small")}),
                 )
-                export.table_download(orth, f"homologs {gene}", key="orthologs")
+                export.table_download(views.ortholog_table(model_name, tuple(queries), full=True).drop(columns="query"),
+                                      f"homologs {gene}", key="orthologs")
     st.page_link("dashboard/pages/explain.py", label="Why these phenotypes? Open Explain",
                  icon=":material/insights:")
 elif predictions is not None:

@@ -19,6 +19,7 @@ from genepheno_core.embeddings.sequences import (
     MAX_NONSTANDARD_FRACTION,
     MIN_QUERY_LENGTH,
     check_query_sequences,
+    is_nucleotide,
     parse_sequences,
 )
 
@@ -45,6 +46,7 @@ __all__ = [
     "composition_features",
     "embed_sequences",
     "check_query_sequences",
+    "is_nucleotide",
     "get_encoder",
     "parse_sequences",
     *_LAZY,

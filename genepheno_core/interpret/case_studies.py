@@ -27,7 +27,7 @@ from genepheno_core.evaluation.evidence import (  # noqa: F401 - concept_enrichm
 
 logger = logging.getLogger(__name__)
 
-CASE_COLUMNS = ["symbol", "accession", "gene_id", "dataset", "why", "sequence", "go", "phenotypes",
+CASE_COLUMNS = ["symbol", "accession", "gene_id", "dataset", "split", "why", "sequence", "go", "phenotypes",
                 "phenotype_names", "n_phenotypes"]
 
 
@@ -37,7 +37,8 @@ def case_studies_path() -> Path:
 
 
 def load_case_studies(path: str | Path | None = None) -> pd.DataFrame:
-    """The case-study genes: DataFrame[symbol, accession, gene_id, dataset, why, sequence,
+    """The case-study genes: DataFrame[symbol, accession, gene_id, dataset, split (the gene's
+    random-split part: "train", "valid", "test"; "" when not given), why, sequence,
     go (list of propagated GO ids), phenotypes (list of term ids, propagated),
     phenotype_names (list), n_phenotypes]. One row per gene, in the file's order."""
     path = Path(path) if path is not None else case_studies_path()
@@ -57,7 +58,8 @@ def load_case_studies(path: str | Path | None = None) -> pd.DataFrame:
             raise InputFormatError(path, f"missing {', '.join(missing)}", record=str(g.get("symbol") or i))
         rows.append({
             "symbol": g["symbol"], "accession": g["accession"], "gene_id": g.get("gene_id", g["accession"]),
-            "dataset": g.get("dataset", ""), "why": g.get("why", ""), "sequence": g["sequence"],
+            "dataset": g.get("dataset", ""), "split": str(g.get("split") or ""), "why": g.get("why", ""),
+            "sequence": g["sequence"],
             "go": list(g.get("go") or []), "phenotypes": list(g.get("phenotypes") or []),
             "phenotype_names": list(g.get("phenotype_names") or []),
             "n_phenotypes": len(g.get("phenotypes") or []),

@@ -360,8 +360,10 @@ def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20
     min_length: shortest sequence accepted (default MIN_QUERY_LENGTH = 20 residues);
         sequences mostly made of X/B/Z/J/U/O are refused as well (InputFormatError).
     view: "all" (every term by score) or "specific" (the most specific predictions: walking
-        down the ranking, a term implied by an already shown descendant is folded under it;
-        `top` counts the shown terms; folded rows follow, with folded_under set).
+        down the ranking until `top` terms are shown, a term implied by a shown descendant is
+        folded under it, and a shown term whose descendant comes later is folded under that
+        descendant, so no shown term is an ancestor of another; folded rows follow their
+        shown term, with folded_under set).
 
     Returns DataFrame[gene, term_id, term_name, score, above_threshold, rank, prior, gain,
     ic, folded_under] (PREDICTION_COLUMNS) sorted by gene (input order) then rank (1 =
@@ -441,18 +443,25 @@ def ranked_frame(model, ids: list[str], scores: np.ndarray, top: int | None, thr
 def _specific_order(model, scores: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(rows, cols, folded_under, rank) of the "specific" view: per gene, terms by propagated score
     (ties: the term with more ancestors first, i.e. a descendant before the ancestors that
-    inherit its score; then vocabulary order); walking down, a term with an already shown
-    descendant is folded under the first such descendant, else shown, until `keep` terms are
-    shown; each shown term is followed by the terms folded under it, which share its rank
-    (the same walk as the benchmark's top-10 specificity, evaluation.metrics.top_k_specificity)."""
+    inherit its score; then vocabulary order). Walking down until `keep` terms are shown: a
+    term with a shown descendant is folded under it; a term that is a descendant of shown
+    terms replaces them, which are folded under it (with what was folded under them). So the
+    shown terms never include an ancestor of another (propagated scores rank an ancestor at
+    least as high as its descendants: folding only ties, as the benchmark's top-10
+    specificity walk does, would leave "Abnormality of the nervous system" above "Abnormal
+    brain morphology"); the walk stops when `keep` terms are shown, so a confident general
+    term whose descendants all score low stays shown. Each shown term is followed by the
+    terms folded under it (by score), which share its rank."""
     anc = model_extras(model).term_ancestors.tocsr()  # (K, K): [i, j] = 1 when j is a proper ancestor of i
     n_anc = np.diff(anc.indptr)
     term_ids = model.terms["term_id"].astype(str).to_numpy()
     rows, cols, folded, ranks = [], [], [], []
     for g, row in enumerate(scores):
         order = np.lexsort((np.arange(row.size), -n_anc, -row))
+        position = np.empty(row.size, dtype=np.int64)
+        position[order] = np.arange(row.size)
         under: dict[int, int] = {}  # term -> the shown descendant it is folded under
-        shown: list[int] = []
+        shown: dict[int, None] = {}  # insertion-ordered set
         tail: dict[int, list[int]] = {}
         for t in order.tolist():
             if t in under:
@@ -460,12 +469,21 @@ def _specific_order(model, scores: np.ndarray, keep: int) -> tuple[np.ndarray, n
                 continue
             if len(shown) == keep:
                 continue  # later terms may still be folded under a shown one (ties)
-            shown.append(t)
+            ancestors = anc.indices[anc.indptr[t]:anc.indptr[t + 1]].tolist()
             tail[t] = []
-            for a in anc.indices[anc.indptr[t]:anc.indptr[t + 1]].tolist():
+            for a in ancestors:
+                if a in shown:  # a shown ancestor is implied by t: folded under it, with its own folded terms
+                    del shown[a]
+                    moved = [a] + tail.pop(a)
+                    tail[t].extend(moved)
+                    for u in moved:
+                        under[u] = t
+            shown[t] = None
+            for a in ancestors:
                 under.setdefault(a, t)
-        for rank, t in enumerate(shown, start=1):
-            for u in [t] + tail[t]:
+        kept = sorted(shown, key=lambda t: position[t])
+        for rank, t in enumerate(kept, start=1):
+            for u in [t] + sorted(tail[t], key=lambda u: position[u]):
                 rows.append(g)
                 cols.append(u)
                 folded.append("" if u == t else term_ids[t])

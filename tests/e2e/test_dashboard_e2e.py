@@ -80,7 +80,7 @@ def test_predict_graphs_export(streamlit_server, browser, screenshots):
     elapsed = _predict(page, _fasta_record("P05155"))  # SERPING1, 500 residues
     _record(timings, "prediction_500_residues_s", elapsed)
     assert elapsed < 30, f"prediction took {elapsed:.1f} s"
-    page.get_by_role("heading", name="Predicted phenotypes for P05155").first.wait_for()
+    page.get_by_role("heading", name="Predicted phenotypes for SERPING1 (P05155)").first.wait_for()
     assert page.get_by_text("pass the threshold").count() == 1
     page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT)  # the bar chart
     page.get_by_text("Nearest training proteins").wait_for()
@@ -114,6 +114,7 @@ def test_predict_graphs_export(streamlit_server, browser, screenshots):
     page.wait_for_timeout(1000)
     _shot(page, screenshots / "07_explain.png", height=3000)
     assert page.get_by_text("homolog phenotypes", exact=False).count() >= 1  # the caption names every source
+    assert page.get_by_text("For:", exact=False).count() >= 1  # the evidence in words leads
     assert page.get_by_text("Traceback").count() == 0
 
     # state survives page switches: back on Predict the pasted sequence is still there
@@ -152,4 +153,101 @@ def test_bad_input_friendly_error(streamlit_server, browser, screenshots):
     page.get_by_text("invalid character '1'").wait_for(timeout=TIMEOUT)
     page.screenshot(path=str(screenshots / "06_bad_input.png"))
     assert page.get_by_text("Traceback").count() == 0
+    context.close()
+
+
+def _download(page, button: str, path):
+    with page.expect_download(timeout=TIMEOUT) as download:
+        page.get_by_role("button", name=button, exact=True).first.click()
+    download.value.save_as(str(path))
+    return download.value
+
+
+def test_tp53_specific_view_survives_a_reload_and_exports(streamlit_server, browser, screenshots):
+    """Paste TP53: the first screen of the default view holds no ancestor of another of its rows;
+    where Glioma, Sarcoma and Osteosarcoma now appear; a reload restores the same results; a
+    figure and a table export."""
+    import pandas as pd
+
+    from dashboard import models
+    from genepheno_core.interpret.inference import model_extras
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(streamlit_server.url)
+    page.get_by_text("Predict knockout phenotypes").wait_for(timeout=TIMEOUT)
+    _idle(page)
+    page.get_by_role("button", name="Example: human TP53 (p53)").click()
+    _idle(page)
+    page.get_by_role("button", name="Predict", exact=True).click()
+    page.get_by_role("heading", name="Predicted phenotypes for TP53 (P04637)").first.wait_for(timeout=TIMEOUT)
+    page.get_by_text("training protein", exact=False).first.wait_for(timeout=TIMEOUT)  # what the model knows
+    page.get_by_text("Nearest training proteins").wait_for(timeout=TIMEOUT)
+    _idle(page)
+    page.wait_for_timeout(1000)
+    _shot(page, screenshots / "08_tp53_specific.png", height=2600)
+    if os.environ.get("GENEPHENO_UPDATE_SCREENSHOT"):
+        page.screenshot(path=str(REPO / "docs" / "screenshot.png"))
+    assert page.get_by_text("Traceback").count() == 0
+
+    # the table on the first screen, as the user exports it
+    first = pd.read_csv(_download(page, "Shown rows CSV", screenshots / "08_shown.csv").path())
+    assert len(first) == 20
+    model = models.get_model(models.default_model_name())
+    anc = model_extras(model).term_ancestors.tocsr()
+    ids = model.terms["term_id"].tolist()
+    col = {t: i for i, t in enumerate(ids)}
+    shown = set(first["term_id"])
+    pairs = [(a, b) for b in shown for a in shown if a in {ids[j] for j in anc[col[b]].indices}]
+    assert not pairs, pairs  # no row is an ancestor of another row on the first screen
+
+    # where the specific cancers of the issue now sit: the rows of the default view, 200 of them
+    page.get_by_label("Rows").fill("200")
+    page.get_by_label("Rows").press("Enter")
+    page.wait_for_timeout(1500)  # the rerun starts after the input commits
+    _idle(page)
+    many = pd.read_csv(_download(page, "Shown rows CSV", screenshots / "08_shown_200.csv").path())
+    every = pd.read_csv(_download(page, "All terms CSV", screenshots / "08_all_terms.csv").path())
+    every = every[every["gene"] == "TP53 (P04637)"].sort_values("score", ascending=False, kind="stable")
+    positions = {}
+    for name in ("Glioma", "Sarcoma", "Osteosarcoma", "Adrenocortical carcinoma"):
+        row = many.index[many["term_name"] == name]
+        rank_all = list(every["term_name"]).index(name) + 1 if name in set(every["term_name"]) else None
+        positions[name] = {"specific_view_row": int(row[0]) + 1 if len(row) else None, "all_terms_rank": rank_all}
+    (screenshots / "tp53_positions.json").write_text(json.dumps(positions, indent=1))
+    assert len(every) == len(model.terms)  # every term exported
+    assert len(many) == 200
+    page.get_by_label("Rows").fill("20")
+    page.get_by_label("Rows").press("Enter")
+    page.wait_for_timeout(1500)
+    _idle(page)
+
+    # a figure export (PNG of the bar chart)
+    png = _download(page, "PNG", screenshots / "08_tp53_bar.png")
+    assert png.suggested_filename.endswith(".png")
+    assert (screenshots / "08_tp53_bar.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # reload: the URL holds the query, the same results come back
+    url = page.url
+    assert "q=" in url and "model=" in url
+    page.reload()
+    page.get_by_role("heading", name="Predicted phenotypes for TP53 (P04637)").first.wait_for(timeout=TIMEOUT)
+    _idle(page)
+    again = pd.read_csv(_download(page, "Shown rows CSV", screenshots / "08_shown_reloaded.csv").path())
+    pd.testing.assert_frame_equal(first, again)
+    assert "MEEPQSDPSVEPPLSQETFS" in page.locator("textarea").first.input_value().replace("\n", "")
+
+    # Explain after a reload keeps the protein and phenotype of the link
+    page.get_by_role("link", name="Explain", exact=True).click()
+    page.get_by_text("Explain a prediction").wait_for(timeout=TIMEOUT)
+    page.get_by_role("heading", name="Residue attributions").first.wait_for(timeout=TIMEOUT)
+    _idle(page)
+    before = page.url
+    page.wait_for_timeout(500)
+    _shot(page, screenshots / "09_tp53_explain.png", height=3200)
+    page.reload()
+    page.get_by_role("heading", name="Residue attributions").first.wait_for(timeout=TIMEOUT)
+    _idle(page)
+    assert page.url == before and "term=" in before
+    assert page.get_by_text("is not available here").count() == 0
     context.close()
