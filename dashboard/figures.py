@@ -131,8 +131,9 @@ def prediction_bar(
         ))
         fig.update_layout(showlegend=True, legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     if threshold is not None:
+        # the label at the bottom: the legend sits above the plot
         fig.add_vline(x=threshold, line_dash="dash", line_color="#444",
-                      annotation_text=f"threshold {threshold:.2f}", annotation_position="top")
+                      annotation_text=f"threshold {threshold:.2f}", annotation_position="bottom right")
     # zoom on the scores (often far below 1) but keep the threshold line in view
     top_value = max([float(df["score"].max()) if len(df) else 0.0, threshold or 0.0])
     fig.update_xaxes(title="predicted probability", range=[0, min(1.0, max(0.05, top_value * 1.1))])
@@ -214,10 +215,10 @@ def contribution_bars(
     ))
     fig.update_yaxes(autorange="reversed", automargin=True)
     extent = max((abs(v) for v in drawn), default=1.0) or 1.0
-    fig.update_xaxes(title="contribution to the logit (right: raises the phenotype, left: lowers it)",
+    fig.update_xaxes(title="contribution to the logit (right: raises it, left: lowers it)",
                      zeroline=True, zerolinecolor="#444", zerolinewidth=1.5, range=[-1.35 * extent, 1.35 * extent])
-    title = (f"Why: {short_label(phenotype, 60)} — bias {bias:+.2f} + contributions "
-             f"{logit - bias:+.2f} = logit {logit:+.2f}")
+    title = (f"Why: {short_label(phenotype, 50)} (bias {bias:+.2f} + contributions "
+             f"{logit - bias:+.2f} = logit {logit:+.2f})")
     return _base_layout(fig, title, _bar_height(len(labels)))
 
 
@@ -230,8 +231,10 @@ def heatmap(
     A diverging scale centred on `zmid` (0: positive blue, negative red) unless zmid is None.
     """
     # axis ticks: names without the trailing " (HP:0001250)" id (the hover keeps it)
-    rows = [wrap_label(plot_escape(_TRAILING_ID.sub("", str(r))), 34, 2) for r in matrix.index]
-    cols = [wrap_label(plot_escape(_TRAILING_ID.sub("", str(c))), 22, 3) for c in matrix.columns]
+    # rows: names on up to two lines (rows are tall enough for them); columns: one rotated line
+    # (rotated multi-line labels overlap their neighbours); the hover has every full name
+    rows = [wrap_label(plot_escape(_TRAILING_ID.sub("", str(r))), 36, 2) for r in matrix.index]
+    cols = [plot_escape(short_label(_TRAILING_ID.sub("", str(c)), 32)) for c in matrix.columns]
     rows = _unique_labels(rows, [_short_id(r) for r in matrix.index])
     cols = _unique_labels(cols, [_short_id(c) for c in matrix.columns])
     z = matrix.to_numpy(dtype=float)
@@ -249,8 +252,9 @@ def heatmap(
         )
     )
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(tickangle=-40, automargin=True)
-    return _base_layout(fig, title, height or max(300, 180 + 22 * len(rows)))
+    fig.update_xaxes(tickangle=-35, automargin=True)
+    per_row = 34 if any("<br>" in r for r in rows) else 22
+    return _base_layout(fig, title, height or max(300, 200 + per_row * len(rows)))
 
 
 def _short_id(label) -> str:

@@ -155,11 +155,14 @@ def gene_predictions(model_name: str, gene: GeneRecord, top: int | None = 20, us
     """gp.predict for one GeneRecord (all terms when top is None), with its GO when asked;
     view "specific": only the shown rows of the core's specific view (no folded ones)."""
     go = gene.go if (use_go and gene.go) else ()
-    df = models.predict(model_name, [(gene.accession, gene.sequence)], go, top=top, view=view)
-    if view == "specific":
-        attrs = dict(df.attrs)
-        df = df[df["folded_under"] == ""].reset_index(drop=True)
-        df.attrs.update(attrs)
+    if view != "specific":
+        return models.predict(model_name, [(gene.accession, gene.sequence)], go, top=top)
+    # the all-terms prediction (shared with the other pages' calls) and its specific view
+    df = models.specific_view(model_name, models.predict(model_name, [(gene.accession, gene.sequence)], go, top=None),
+                              top or 20)
+    attrs = dict(df.attrs)
+    df = df[df["folded_under"] == ""].reset_index(drop=True)
+    df.attrs.update(attrs)
     return df
 
 

@@ -32,7 +32,7 @@ PREFERRED_GRAPH_TERMS = ("HP:0001250", "HP:0001263", "MP:0001265", "MP:0002169")
 
 VIEWS = ("Most specific", "All terms")
 SORTS = {"score": "score", "gain over the prior": "gain", "specificity": "ic"}
-TABLE_COLUMNS = ["rank", "term_name", "score", "prior", "gain", "ic", "n_folded", "above_threshold", "known",
+TABLE_COLUMNS = ["rank", "term_name", "score", "prior", "gain", "ic", "known", "above_threshold", "n_folded",
                  "term_id", "folded_under"]
 FOLD_MARK = "↳ "  # prefix of a folded (more general) term shown under its descendant
 

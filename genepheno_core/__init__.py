@@ -49,6 +49,7 @@ _API = {
     "evaluate_scores": "genepheno_core.evaluation",
     # prediction and explanation
     "predict": "genepheno_core.interpret",
+    "specific_view": "genepheno_core.interpret",
     "explain": "genepheno_core.interpret",
     "Explanation": "genepheno_core.interpret",
     "default_model_path": "genepheno_core.interpret",

@@ -44,10 +44,14 @@ def test_default_view_is_the_most_specific_phenotypes(predicted):
     at = predicted
     t.assert_clean(at)
     table = t.table(at, "rank", "term_name", "prior")
-    assert list(table.columns) == ["rank", "term_name", "score", "prior", "gain", "ic", "n_folded",
-                                   "above_threshold", "known", "term_id"]
+    assert list(table.columns) == ["rank", "term_name", "score", "prior", "gain", "known",
+                                   "above_threshold", "n_folded"]
     assert len(table) == 20 and list(table["rank"]) == list(range(1, 21))
     assert table["score"].is_monotonic_decreasing
+    # ids and specificity on request (always in the downloads)
+    at.toggle(key="predict_show_ids").set_value(True).run()
+    table = t.table(at, "rank", "term_name", "prior")
+    assert {"ic", "term_id"} <= set(table.columns)
     # no row of the default view is an ancestor of another row there
     anc = _ancestors()
     shown = set(table["term_id"])
@@ -70,8 +74,6 @@ def test_default_view_is_the_most_specific_phenotypes(predicted):
     labels = t.download_labels(at)
     for label in ("Shown rows CSV", "All terms CSV", "All terms JSON", "PNG", "SVG", "HTML"):
         assert label in labels
-
-
 def test_threshold_is_the_models_and_says_what_it_gave(predicted):
     at = predicted
     model = _model()
@@ -84,6 +86,7 @@ def test_threshold_is_the_models_and_says_what_it_gave(predicted):
 
 def test_fold_sort_filter_and_all_terms(predicted):
     at = predicted
+    at.toggle(key="predict_show_ids").set_value(True)
     at.toggle(key="predict_show_folded").set_value(True).run()
     table = t.table(at, "rank", "term_name", "folded_under")
     folded = table[table["term_name"].str.startswith("↳ ")]
@@ -131,6 +134,7 @@ def test_several_sequences_and_state_survives_page_switch():
     box = at.selectbox(key="w_selected_gene")
     # named by the headers' GN= symbol and accession
     assert box.options == ["SERPING1 (P05155)", "TP53 (P04637)", "INS (P01308)"]
+    at.toggle(key="predict_show_ids").set_value(True)
     box.set_value("INS (P01308)").run()
     assert "INS \\(P01308\\)" in at.subheader[0].value
     assert set(t.table(at, "rank", "term_name", "score")["term_id"]) <= set(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from _interpret_toy import FIXTURES, toy_genes
@@ -113,6 +114,20 @@ def test_specific_view_folds_terms_implied_by_a_shown_descendant(model, genes):
         assert shown_cols == sorted(kept, key=order.index)
     # the toy ontology is deep enough that some ancestors inherit a shown term's score
     assert (df["folded_under"] != "").any()
+
+
+def test_specific_view_of_an_all_terms_frame_is_predicts_own(model, genes):
+    import genepheno_core as gp
+
+    records = list(zip(genes["accession"][:3], genes["sequence"][:3]))
+    everything = predict(model, records, top=None)
+    for top in (3, 7):
+        direct = predict(model, records, top=top, view="specific")
+        derived = gp.specific_view(model, everything, top=top)
+        pd.testing.assert_frame_equal(direct.reset_index(drop=True), derived.reset_index(drop=True))
+        assert derived.attrs["view"] == "specific" and derived.attrs["threshold"] == everything.attrs["threshold"]
+    with pytest.raises(ValueError, match="every term"):
+        gp.specific_view(model, predict(model, records, top=5), top=3)
 
 
 def test_results_do_not_depend_on_batch(model, genes):

@@ -99,13 +99,10 @@ st.caption(f"Bias {expl.bias[term]:+.3f} (the phenotype's prior, as log-odds) + 
               f"; the ranked score {ranked:.3f} is higher because a more specific phenotype scores "
               "higher and scores are propagated to ancestors."))
 
-left, right = st.columns(2)
-with left:
-    fig = figures.contribution_bars(contrib, expl.bias[term], expl.logit[term], names[term], top=6)
-    export.show_figure(fig, f"contributions {gene.short} {term}", key="contributions")
-with right:
-    fig = figures.concept_bar(expl.activations, top=15, title=f"GO concept activations of {gene.short}")
-    export.show_figure(fig, f"concepts {gene.short}", key="concepts")
+fig = figures.contribution_bars(contrib, expl.bias[term], expl.logit[term], names[term], top=6)
+export.show_figure(fig, f"contributions {gene.short} {term}", key="contributions")
+fig = figures.concept_bar(expl.activations, top=15, title=f"GO concept activations of {gene.short}")
+export.show_figure(fig, f"concepts {gene.short}", key="concepts")
 
 st.caption(md_escape(views.go_origin_text(expl)))
 

@@ -136,35 +136,32 @@ if predictions is not None and len(predictions):
     top_n = controls[3].number_input("Rows", 1, 500, value=int(state.get(state.TOP_N) or 20), step=5, key="predict_rows")
     state.put(state.TOP_N, int(top_n))
     specific = view == views.VIEWS[0] and not text_filter.strip()
-    show_folded = specific and st.toggle("Show the general terms folded under each row", key="predict_show_folded")
-    if specific:
-        try:
-            source = models.predict(model_name, queries, inputs.parse_go_text(state.get(state.PREDICTED_GO)),
-                                    top=int(top_n), view="specific")
-        except gp.GenePhenoError as exc:
-            st.error(f"Could not predict: {models.error_text(exc)}", icon=":material/error:")
-            st.stop()
-    else:
-        source = predictions
+    toggles = st.container(horizontal=True)
+    show_folded = specific and toggles.toggle("Show the general terms folded under each row", key="predict_show_folded")
+    show_ids = toggles.toggle("Show term ids and specificity (bits)", key="predict_show_ids",
+                              help="Both are always in the downloads")
+    source = (models.specific_view(model_name, predictions[predictions["gene"] == gene], int(top_n))
+              if specific else predictions)
     everything = predictions[predictions["gene"] == gene]
     n_above = int((everything["score"] >= used).sum())
     st.markdown(f"**{n_above}** of the model's {len(everything):,} phenotypes pass the threshold. "
                 + md_escape(views.threshold_text(facts, used, custom=not use_model)))
+    # pixel widths: every column of the default view fits an 800-px-wide main column
     config = {
-        "rank": st.column_config.NumberColumn("#", width="small"),
-        "term_name": st.column_config.TextColumn("Phenotype", width="large"),
-        "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.3f", width="small"),
-        "prior": st.column_config.NumberColumn("Prior", format="%.3f", width="small",
+        "rank": st.column_config.NumberColumn("#", width=44),
+        "term_name": st.column_config.TextColumn("Phenotype", width=300),
+        "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.2f", width=84),
+        "prior": st.column_config.NumberColumn("Prior", format="%.3f", width=62,
                                                help="The phenotype's frequency among the training genes"),
-        "gain": st.column_config.NumberColumn("Gain", format="%+.2f", width="small",
+        "gain": st.column_config.NumberColumn("Gain", format="%+.2f", width=62,
                                               help="What this protein adds beyond the prior: the model's logit "
                                                    "minus its bias (log-odds)"),
-        "ic": st.column_config.NumberColumn("Specificity", format="%.1f bits", width="small",
+        "ic": st.column_config.NumberColumn("Bits", format="%.1f", width="small",
                                             help="Information content, -log2(prior): higher is rarer, more specific"),
-        "n_folded": st.column_config.NumberColumn("+ general", width="small",
+        "n_folded": st.column_config.NumberColumn("Folded", width=62,
                                                   help="More general phenotypes implied by this one, folded under it"),
-        "above_threshold": st.column_config.CheckboxColumn("Above thr.", width="small"),
-        "known": st.column_config.CheckboxColumn("Known", width="small",
+        "above_threshold": st.column_config.CheckboxColumn("≥ thr.", width=58),
+        "known": st.column_config.CheckboxColumn("Known", width=60,
                                                  help="A known phenotype of the training protein this query matches"),
         "term_id": st.column_config.TextColumn("Term", width="small"),
         "folded_under": st.column_config.TextColumn("Folded under", width="medium"),
@@ -178,7 +175,8 @@ if predictions is not None and len(predictions):
             slot.info(f"No phenotype of this model matches “{md_escape(text_filter.strip())}”.")
             return table
         hide = [c for c, cond in (("known", not known_terms), ("folded_under", not show_folded),
-                                   ("n_folded", not specific)) if cond]
+                                   ("n_folded", not specific), ("ic", not show_ids), ("term_id", not show_ids))
+                if cond]
         slot.dataframe(table.drop(columns=hide), hide_index=True, width="stretch",
                        height=min(38 + 35 * max(len(table), 1), 740), column_config=config)
         return table
@@ -262,7 +260,7 @@ if predictions is not None and len(predictions):
                     orth, hide_index=True, width="stretch", key="ortholog_table",
                     column_config=_hit_columns("Their phenotypes (most specific first)", {
                         "weight": st.column_config.ProgressColumn("Weight", min_value=0.0, max_value=1.0,
-                                                                  format="%.2f", width="small")}),
+                                                                  format="%.2f", width=84)}),
                 )
                 export.table_download(views.ortholog_table(model_name, tuple(queries), full=True).drop(columns="query"),
                                       f"homologs {gene}", key="orthologs")

@@ -16,6 +16,7 @@ import importlib
 
 _API = {
     "predict": "genepheno_core.interpret.inference",
+    "specific_view": "genepheno_core.interpret.inference",
     "explain": "genepheno_core.interpret.contributions",
     "Explanation": "genepheno_core.interpret.contributions",
     "default_model_path": "genepheno_core.interpret.model_store",

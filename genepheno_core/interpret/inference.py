@@ -440,6 +440,36 @@ def ranked_frame(model, ids: list[str], scores: np.ndarray, top: int | None, thr
     return frame
 
 
+def specific_view(model, predictions: pd.DataFrame, top: int | None = 20) -> pd.DataFrame:
+    """The "specific" view (see `predict`) of an all-terms prediction frame, without predicting
+    again: predictions is `predict(model, ..., top=None)` (every term of every gene, any view);
+    returns what `predict(..., top=top, view="specific")` returns for the same inputs (rows
+    of PREDICTION_COLUMNS; attrs kept, view set). The dashboard predicts once and shows both
+    views from that one frame (a second predict would repeat the DIAMOND searches)."""
+    model = resolve_model(model)
+    term_ids = model.terms["term_id"].astype(str).to_numpy()
+    k = len(term_ids)
+    genes = list(dict.fromkeys(predictions["gene"]))
+    col = {t: j for j, t in enumerate(term_ids)}
+    scores = np.full((len(genes), k), np.nan)
+    row_of = {g: i for i, g in enumerate(genes)}
+    gi = predictions["gene"].map(row_of).to_numpy()
+    tj = predictions["term_id"].astype(str).map(col).to_numpy()
+    scores[gi, tj] = predictions["score"].to_numpy(dtype=float)
+    if np.isnan(scores).any():
+        raise ValueError("specific_view needs every term of every gene (predict with top=None)")
+    keep = k if top is None else min(int(top), k)
+    rows, cols, folded, ranks = _specific_order(model, scores, keep)
+    index = pd.Series(np.arange(len(predictions)), index=pd.MultiIndex.from_arrays([gi, tj]))
+    out = predictions.iloc[index.loc[list(zip(rows.tolist(), cols.tolist()))].to_numpy()].copy()
+    out["rank"] = ranks
+    out["folded_under"] = folded
+    out = out.reset_index(drop=True)[PREDICTION_COLUMNS]
+    out.attrs.update(predictions.attrs)
+    out.attrs["view"] = "specific"
+    return out
+
+
 def _specific_order(model, scores: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(rows, cols, folded_under, rank) of the "specific" view: per gene, terms by propagated score
     (ties: the term with more ancestors first, i.e. a descendant before the ancestors that

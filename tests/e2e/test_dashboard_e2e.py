@@ -87,8 +87,6 @@ def test_predict_graphs_export(streamlit_server, browser, screenshots):
     _idle(page)
     page.wait_for_timeout(1000)
     _shot(page, screenshots / "02_predict_results.png")
-    if os.environ.get("GENEPHENO_UPDATE_SCREENSHOT"):
-        page.screenshot(path=str(REPO / "docs" / "screenshot.png"))
     assert page.get_by_text("Traceback").count() == 0
 
     page.get_by_role("link", name="Phenotype graphs").click()
@@ -120,6 +118,8 @@ def test_predict_graphs_export(streamlit_server, browser, screenshots):
     # state survives page switches: back on Predict the pasted sequence is still there
     page.get_by_role("link", name="Predict").click()
     page.get_by_text("Predict knockout phenotypes").wait_for(timeout=TIMEOUT)
+    _idle(page)  # the title is drawn before the text area of the new page's run
+    page.get_by_role("heading", name="Predicted phenotypes for SERPING1 (P05155)").first.wait_for(timeout=TIMEOUT)
     assert "MASRLTLLTLLLLLLAGDRASS" in page.locator("textarea").first.input_value().replace("\n", "")
     context.close()
 
@@ -178,6 +178,11 @@ def test_tp53_specific_view_survives_a_reload_and_exports(streamlit_server, brow
     page.get_by_text("Predict knockout phenotypes").wait_for(timeout=TIMEOUT)
     _idle(page)
     page.get_by_role("button", name="Example: human TP53 (p53)").click()
+    # the rerun that fills the text area: wait for the text itself, not only for an idle app
+    # (the app can look idle before that rerun starts)
+    deadline = time.monotonic() + 60
+    while "MEEPQSDPSV" not in page.locator("textarea").first.input_value() and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
     _idle(page)
     page.get_by_role("button", name="Predict", exact=True).click()
     page.get_by_role("heading", name="Predicted phenotypes for TP53 (P04637)").first.wait_for(timeout=TIMEOUT)
@@ -187,6 +192,10 @@ def test_tp53_specific_view_survives_a_reload_and_exports(streamlit_server, brow
     page.wait_for_timeout(1000)
     _shot(page, screenshots / "08_tp53_specific.png", height=2600)
     if os.environ.get("GENEPHENO_UPDATE_SCREENSHOT"):
+        # the README's picture: the results (flag and default view), not the input box
+        page.get_by_role("heading", name="Predicted phenotypes for TP53 (P04637)").first.evaluate(
+            "el => el.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(800)
         page.screenshot(path=str(REPO / "docs" / "screenshot.png"))
     assert page.get_by_text("Traceback").count() == 0
 
@@ -209,11 +218,17 @@ def test_tp53_specific_view_survives_a_reload_and_exports(streamlit_server, brow
     many = pd.read_csv(_download(page, "Shown rows CSV", screenshots / "08_shown_200.csv").path())
     every = pd.read_csv(_download(page, "All terms CSV", screenshots / "08_all_terms.csv").path())
     every = every[every["gene"] == "TP53 (P04637)"].sort_values("score", ascending=False, kind="stable")
+    import genepheno_core as gp
+
+    view200 = gp.specific_view(model, every, top=200)  # the same view, with its folded rows
+    names = dict(zip(model.terms["term_id"], model.terms["name"]))
     positions = {}
     for name in ("Glioma", "Sarcoma", "Osteosarcoma", "Adrenocortical carcinoma"):
         row = many.index[many["term_name"] == name]
         rank_all = list(every["term_name"]).index(name) + 1 if name in set(every["term_name"]) else None
-        positions[name] = {"specific_view_row": int(row[0]) + 1 if len(row) else None, "all_terms_rank": rank_all}
+        under = view200.loc[view200["term_name"] == name, "folded_under"]
+        positions[name] = {"specific_view_row": int(row[0]) + 1 if len(row) else None, "all_terms_rank": rank_all,
+                           "folded_under": names.get(under.iloc[0], "") if len(under) else None}
     (screenshots / "tp53_positions.json").write_text(json.dumps(positions, indent=1))
     assert len(every) == len(model.terms)  # every term exported
     assert len(many) == 200
