@@ -145,10 +145,17 @@ def figure_downloads(fig: go.Figure, name: str, key: str) -> None:
 
 
 def table_download(df: pd.DataFrame, name: str, key: str, label: str = "CSV") -> None:
+    """CSV and JSON download buttons of the whole table (every row and column)."""
     import streamlit as st
 
-    st.download_button(
+    row = st.container(horizontal=True, gap="small")
+    row.download_button(
         label, data=table_to_csv(df), file_name=f"{slug(name)}.csv", mime="text/csv",
         key=f"dl_csv_{key}", on_click="ignore", icon=":material/download:",
         help="Download this table as CSV",
+    )
+    row.download_button(
+        "JSON", data=table_to_json(df), file_name=f"{slug(name)}.json", mime="application/json",
+        key=f"dl_json_{key}", on_click="ignore", icon=":material/download:",
+        help="Download this table as JSON (one record per row)",
     )

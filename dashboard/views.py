@@ -519,6 +519,24 @@ def evidence_sentences(check: dict | None, other_species: str = "") -> list[str]
     return out
 
 
+# the benchmark table's columns in words, for the Model page (the CSV keeps its own names)
+BENCHMARK_COLUMNS = {
+    "dataset": "Dataset", "split": "Split", "method": "Method", "seed": "Seed", "fmax": "Fmax",
+    "auc": "Macro AUC", "wfmax": "Weighted Fmax", "smin": "Smin", "aupr": "Micro AUPR",
+    "top10_ic": "Top-10 specificity (bits)", "top10_precision": "Top-10 precision",
+    "novel_fmax": "Fmax, genes without homologs", "novel_auc": "AUC, genes without homologs",
+    "excl_rate_pred": "Both of an exclusive pair predicted", "excl_rate_true": "Both of an exclusive pair true",
+}
+
+
+def benchmark_display(bench: pd.DataFrame) -> pd.DataFrame:
+    """The benchmark cells with the columns a user reads, named in words (mean over seeds)."""
+    keep = [c for c in BENCHMARK_COLUMNS if c in bench.columns and c != "seed"]
+    metrics = [c for c in keep if c not in ("dataset", "split", "method")]
+    out = bench[keep].groupby(["dataset", "split", "method"], sort=False)[metrics].mean().reset_index()
+    return out.rename(columns=BENCHMARK_COLUMNS)
+
+
 def results_table(name: str) -> pd.DataFrame | str | None:
     """results/<name>.csv of the repository as a frame, else results/<name>.md as Markdown
     text, else None."""

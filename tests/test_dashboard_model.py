@@ -117,3 +117,21 @@ def test_numbers_in_plain_language(page, model):
     assert f"{model.threshold:.2f}" in thr and f"{100 * valid['precision']:.0f} %" in thr and "validation" in thr
     # no local path or raw section names on the page
     assert not any("go_from_homologs" in m.label for m in at.metric)
+
+
+def test_benchmark_table_in_words_and_every_table_in_csv_and_json(page):
+    at = page
+    import pandas as pd
+
+    from dashboard import views
+
+    bench = views.results_table("benchmark")
+    if not isinstance(bench, pd.DataFrame):
+        pytest.skip("no results/benchmark.csv in this checkout")
+    shown = t.table(at, "Method", "Fmax")
+    assert shown is not None and "fmax" not in shown.columns
+    one = bench[(bench["dataset"] == shown["Dataset"].iloc[0]) & (bench["split"] == shown["Split"].iloc[0])
+                & (bench["method"] == shown["Method"].iloc[0])]
+    assert shown["Fmax"].iloc[0] == pytest.approx(one["fmax"].mean())
+    labels = t.download_labels(at)
+    assert labels.count("JSON") >= labels.count("CSV") - 1 >= 1  # a JSON next to every table's CSV

@@ -61,7 +61,9 @@ else:
 st.subheader("Benchmark")
 bench = views.results_table("benchmark")
 if isinstance(bench, pd.DataFrame):
-    st.dataframe(bench, hide_index=True, width="stretch", key="bench_table")
+    st.caption("Test-split scores of every method, mean over seeds (results/benchmark.md explains each column; "
+               "the download holds every cell and column).")
+    st.dataframe(views.benchmark_display(bench), hide_index=True, width="stretch", key="bench_table")
     export.table_download(bench, "benchmark", key="bench")
 elif isinstance(bench, str):
     st.markdown(bench)
