@@ -39,11 +39,13 @@ if mode == "Around a phenotype":
 else:
     genes = list(dict.fromkeys(predictions["gene"]))
     gene = st.selectbox("Protein", genes, key="graph_gene")
-    shown = predictions[predictions["gene"] == gene]
+    # the protein's most specific predictions (as on Predict), those above threshold
+    shown = models.specific_view(model_name, predictions[predictions["gene"] == gene], 15)
+    shown = shown[shown["folded_under"] == ""]
     above = shown[shown["above_threshold"]]
-    seeds = tuple((above if len(above) else shown.head(5))["term_id"].head(15))
+    seeds = tuple((above if len(above) else shown.head(5))["term_id"])
     focus = seeds[0]
-    st.caption(f"Graph around the {len(seeds)} phenotypes predicted for {md_escape(gene)}"
+    st.caption(f"Graph around the {len(seeds)} most specific phenotypes predicted for {md_escape(gene)}"
                + (" above threshold." if len(above) else " (none above threshold: top 5)."))
 
 with st.expander("Graph options"):
