@@ -187,10 +187,11 @@ def _predict_cached(model_name, records, go_ids, top, threshold, view="all"):
     return gp.predict(model, list(records), go_annotations=go, top=top, threshold=threshold, view=view)
 
 
-def specific_view(model_name: str, predictions, top: int):
-    """gp.specific_view: the most specific `top` predictions of an all-terms predict() frame
-    (no second prediction: the DIAMOND searches are not repeated)."""
-    return gp.specific_view(get_model(model_name), predictions, top=top)
+def specific_view(model_name: str, predictions, top: int, threshold: float | None = None):
+    """gp.specific_view: the most specific `top` predictions (at `threshold`, default the
+    model's) of an all-terms predict() frame (no second prediction: the DIAMOND searches are
+    not repeated)."""
+    return gp.specific_view(get_model(model_name), predictions, top=top, threshold=threshold)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

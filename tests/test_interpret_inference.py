@@ -97,23 +97,35 @@ def test_specific_view_folds_terms_implied_by_a_shown_descendant(model, genes):
             parent = sub[(sub["term_id"] == row["folded_under"]) & (sub["folded_under"] == "")].iloc[0]
             assert col[row["term_id"]] in set(anc[col[parent["term_id"]]].indices)
             assert row["rank"] == parent["rank"] and row["score"] >= parent["score"] - 1e-9
-        # by hand: walking the full ranking (ties: more ancestors first) until three terms are
-        # shown, a term below a shown one is skipped and a term under shown ones replaces them
+        # by hand: the leaves of the predicted set (score >= threshold), best first; then, if
+        # fewer than three, terms below the threshold unrelated to those shown
         full = everything[everything["gene"] == gene].copy()
         full["n_anc"] = [anc[col[t]].indices.size for t in full["term_id"]]
         full["col"] = [col[t] for t in full["term_id"]]
         full = full.sort_values(["score", "n_anc", "col"], ascending=[False, False, True])
-        kept = []
-        for t in full["col"]:
+        predicted = [t for t, sc in zip(full["col"], full["score"]) if sc >= model.threshold]
+        implied = set().union(*(set(anc[t].indices) for t in predicted)) if predicted else set()
+        kept = [t for t in predicted if t not in implied][:3]
+        for t, sc in zip(full["col"], full["score"]):
             if len(kept) == 3:
                 break
-            if any(t in set(anc[k].indices) for k in kept):
-                continue
-            kept = [k for k in kept if k not in set(anc[t].indices)] + [t]
-        order = list(full["col"])
-        assert shown_cols == sorted(kept, key=order.index)
+            related = set(anc[t].indices) & set(kept) or any(t in set(anc[k].indices) for k in kept)
+            if sc < model.threshold and t not in kept and not related:
+                kept.append(t)
+        assert shown_cols == kept
     # the toy ontology is deep enough that some ancestors inherit a shown term's score
     assert (df["folded_under"] != "").any()
+
+
+def test_specific_view_below_the_threshold_still_has_no_ancestor_pairs(model, genes):
+    records = list(zip(genes["accession"][:3], genes["sequence"][:3]))
+    anc = model_extras(model).term_ancestors.tocsr()
+    col = {t: j for j, t in enumerate(model.terms["term_id"])}
+    df = predict(model, records, top=4, threshold=1.0, view="specific")  # nothing is predicted
+    for _, sub in df.groupby("gene", sort=False):
+        shown = [col[t] for t in sub.loc[sub["folded_under"] == "", "term_id"]]
+        assert len(shown) == 4 and not any(set(anc[a].indices) & set(shown) for a in shown)
+        assert not sub["above_threshold"].any()
 
 
 def test_specific_view_of_an_all_terms_frame_is_predicts_own(model, genes):

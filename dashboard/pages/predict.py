@@ -123,8 +123,9 @@ if predictions is not None and len(predictions):
 
     controls = st.columns([1.3, 1.3, 2, 0.9])
     view = controls[0].radio("View", views.VIEWS, key=state.widget_key(state.VIEW), horizontal=True,
-                             help="Most specific: a phenotype implied by a higher-scoring, more specific one is "
-                                  "folded under it. All terms: every phenotype of the model by score.")
+                             help="Most specific: of the phenotypes above the threshold, each one implied by a "
+                                  "more specific predicted one is folded under it; the rest by score (then terms "
+                                  "below the threshold if fewer pass it). All terms: every phenotype by score.")
     state.keep(state.VIEW, view)
     sort = controls[1].selectbox("Sort by", list(views.SORTS), key=state.widget_key(state.SORT),
                                  help="score: the predicted probability. gain over the prior: the log-odds this "
@@ -140,7 +141,7 @@ if predictions is not None and len(predictions):
     show_folded = specific and toggles.toggle("Show the general terms folded under each row", key="predict_show_folded")
     show_ids = toggles.toggle("Show term ids and specificity (bits)", key="predict_show_ids",
                               help="Both are always in the downloads")
-    source = (models.specific_view(model_name, predictions[predictions["gene"] == gene], int(top_n))
+    source = (models.specific_view(model_name, predictions[predictions["gene"] == gene], int(top_n), used)
               if specific else predictions)
     everything = predictions[predictions["gene"] == gene]
     n_above = int((everything["score"] >= used).sum())

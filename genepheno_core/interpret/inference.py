@@ -359,11 +359,11 @@ def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20
     embeddings: precomputed (n, D) embeddings with the model's encoder (skips encoding).
     min_length: shortest sequence accepted (default MIN_QUERY_LENGTH = 20 residues);
         sequences mostly made of X/B/Z/J/U/O are refused as well (InputFormatError).
-    view: "all" (every term by score) or "specific" (the most specific predictions: walking
-        down the ranking until `top` terms are shown, a term implied by a shown descendant is
-        folded under it, and a shown term whose descendant comes later is folded under that
-        descendant, so no shown term is an ancestor of another; folded rows follow their
-        shown term, with folded_under set).
+    view: "all" (every term by score) or "specific" (the most specific predictions: of the
+        phenotypes above the threshold, those implied by another one (its ancestors) are
+        folded under it; the rest, by score, `top` of them, then unrelated terms below the
+        threshold if fewer pass it; no shown term is an ancestor of another; folded rows
+        follow their shown term, with folded_under set; see _specific_order).
 
     Returns DataFrame[gene, term_id, term_name, score, above_threshold, rank, prior, gain,
     ic, folded_under] (PREDICTION_COLUMNS) sorted by gene (input order) then rank (1 =
@@ -403,7 +403,7 @@ def ranked_frame(model, ids: list[str], scores: np.ndarray, top: int | None, thr
     prior = term_priors(model)
     bias = np.asarray(model.bias, dtype=np.float64) if logits is not None else None
     if view == "specific":
-        rows, cols, folded, ranks = _specific_order(model, scores, keep)
+        rows, cols, folded, ranks = _specific_order(model, scores, keep, cut)
     else:
         if keep < k:
             # top-k by partition, then a stable sort of those k (ties: vocabulary order)
@@ -440,12 +440,14 @@ def ranked_frame(model, ids: list[str], scores: np.ndarray, top: int | None, thr
     return frame
 
 
-def specific_view(model, predictions: pd.DataFrame, top: int | None = 20) -> pd.DataFrame:
+def specific_view(model, predictions: pd.DataFrame, top: int | None = 20,
+                  threshold: float | None = None) -> pd.DataFrame:
     """The "specific" view (see `predict`) of an all-terms prediction frame, without predicting
     again: predictions is `predict(model, ..., top=None)` (every term of every gene, any view);
-    returns what `predict(..., top=top, view="specific")` returns for the same inputs (rows
-    of PREDICTION_COLUMNS; attrs kept, view set). The dashboard predicts once and shows both
-    views from that one frame (a second predict would repeat the DIAMOND searches)."""
+    returns what `predict(..., top=top, threshold=threshold, view="specific")` returns for
+    the same inputs (rows of PREDICTION_COLUMNS; attrs kept, view set; threshold: default the
+    frame's). The dashboard predicts once and shows both views from that one frame (a second
+    predict would repeat the DIAMOND searches)."""
     model = resolve_model(model)
     term_ids = model.terms["term_id"].astype(str).to_numpy()
     k = len(term_ids)
@@ -459,61 +461,77 @@ def specific_view(model, predictions: pd.DataFrame, top: int | None = 20) -> pd.
     if np.isnan(scores).any():
         raise ValueError("specific_view needs every term of every gene (predict with top=None)")
     keep = k if top is None else min(int(top), k)
-    rows, cols, folded, ranks = _specific_order(model, scores, keep)
+    cut = float(predictions.attrs.get("threshold", model.threshold) if threshold is None else threshold)
+    rows, cols, folded, ranks = _specific_order(model, scores, keep, cut)
     index = pd.Series(np.arange(len(predictions)), index=pd.MultiIndex.from_arrays([gi, tj]))
     out = predictions.iloc[index.loc[list(zip(rows.tolist(), cols.tolist()))].to_numpy()].copy()
     out["rank"] = ranks
     out["folded_under"] = folded
     out = out.reset_index(drop=True)[PREDICTION_COLUMNS]
+    out["above_threshold"] = out["score"] >= cut
     out.attrs.update(predictions.attrs)
-    out.attrs["view"] = "specific"
+    out.attrs.update(view="specific", threshold=cut)
     return out
 
 
-def _specific_order(model, scores: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, cols, folded_under, rank) of the "specific" view: per gene, terms by propagated score
-    (ties: the term with more ancestors first, i.e. a descendant before the ancestors that
-    inherit its score; then vocabulary order). Walking down until `keep` terms are shown: a
-    term with a shown descendant is folded under it; a term that is a descendant of shown
-    terms replaces them, which are folded under it (with what was folded under them). So the
-    shown terms never include an ancestor of another (propagated scores rank an ancestor at
-    least as high as its descendants: folding only ties, as the benchmark's top-10
-    specificity walk does, would leave "Abnormality of the nervous system" above "Abnormal
-    brain morphology"); the walk stops when `keep` terms are shown, so a confident general
-    term whose descendants all score low stays shown. Each shown term is followed by the
-    terms folded under it (by score), which share its rank."""
+def _specific_order(model, scores: np.ndarray, keep: int,
+                    cut: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, cols, folded_under, rank) of the "specific" view, per gene:
+
+    1. the predicted phenotypes (score >= `cut`): each one implied by another predicted one
+       (an ancestor of it) is folded; what is shown are the leaves of the predicted set, by
+       score (ties: the term with more ancestors first, then vocabulary order), the first
+       `keep` of them; a folded term is listed under the first shown leaf that implies it
+       (not at all when only leaves further down imply it);
+    2. when fewer than `keep` leaves are predicted, the walk goes on below `cut`, skipping
+       terms implied by or implying a shown term, until `keep` terms are shown.
+    So no shown term is an ancestor of another, and the first rows are the most specific
+    predictions: a walk that stopped after `keep` terms (the benchmark's top-10 walk folds
+    only an ancestor ranked below its descendant) leaves "Abnormality of the nervous
+    system" on top whenever it outscores every one of its descendants, which propagated
+    scores make the rule. Each shown term is followed by its folded terms, which share its
+    rank."""
     anc = model_extras(model).term_ancestors.tocsr()  # (K, K): [i, j] = 1 when j is a proper ancestor of i
     n_anc = np.diff(anc.indptr)
     term_ids = model.terms["term_id"].astype(str).to_numpy()
+
+    def ancestors(t: int) -> np.ndarray:
+        return anc.indices[anc.indptr[t]:anc.indptr[t + 1]]
+
     rows, cols, folded, ranks = [], [], [], []
     for g, row in enumerate(scores):
         order = np.lexsort((np.arange(row.size), -n_anc, -row))
-        position = np.empty(row.size, dtype=np.int64)
-        position[order] = np.arange(row.size)
-        under: dict[int, int] = {}  # term -> the shown descendant it is folded under
-        shown: dict[int, None] = {}  # insertion-ordered set
-        tail: dict[int, list[int]] = {}
-        for t in order.tolist():
+        predicted = order[row[order] >= cut]
+        implied = np.zeros(row.size, dtype=bool)
+        for t in predicted.tolist():
+            implied[ancestors(t)] = True
+        leaves = [t for t in predicted.tolist() if not implied[t]]
+        shown = leaves[:keep]
+        covered = np.zeros(row.size, dtype=bool)  # shown terms and their ancestors
+        tail: dict[int, list[int]] = {t: [] for t in shown}
+        under: dict[int, int] = {}
+        for t in shown:  # best shown leaf first: an ancestor goes under the first that implies it
+            covered[t] = True
+            for a in ancestors(t).tolist():
+                covered[a] = True
+                under.setdefault(a, t)
+        for t in predicted.tolist():
             if t in under:
                 tail[under[t]].append(t)
-                continue
-            if len(shown) == keep:
-                continue  # later terms may still be folded under a shown one (ties)
-            ancestors = anc.indices[anc.indptr[t]:anc.indptr[t + 1]].tolist()
-            tail[t] = []
-            for a in ancestors:
-                if a in shown:  # a shown ancestor is implied by t: folded under it, with its own folded terms
-                    del shown[a]
-                    moved = [a] + tail.pop(a)
-                    tail[t].extend(moved)
-                    for u in moved:
-                        under[u] = t
-            shown[t] = None
-            for a in ancestors:
-                under.setdefault(a, t)
-        kept = sorted(shown, key=lambda t: position[t])
-        for rank, t in enumerate(kept, start=1):
-            for u in [t] + sorted(tail[t], key=lambda u: position[u]):
+        if len(shown) < keep:
+            in_shown = set(shown)
+            for t in order[row[order] < cut].tolist():
+                if len(shown) == keep:
+                    break
+                if covered[t] or in_shown.intersection(ancestors(t).tolist()):
+                    continue  # implied by a shown term, or a descendant of one
+                shown.append(t)
+                in_shown.add(t)
+                tail[t] = []
+                covered[t] = True
+                covered[ancestors(t)] = True
+        for rank, t in enumerate(shown, start=1):
+            for u in [t] + tail[t]:
                 rows.append(g)
                 cols.append(u)
                 folded.append("" if u == t else term_ids[t])
