@@ -33,9 +33,11 @@ def register(subparsers) -> None:
                    help="top contributing GO concepts listed per prediction, and the top GO terms and homolog "
                    "phenotypes for models with those weights (0: none; tsv/json)")
     p.add_argument("--view", choices=("all", "specific"), default="all",
-                   help="specific: fold each term implied by a shown descendant under it (--top counts the "
-                        "shown terms); every row has the term's prior (training frequency), gain (logit minus "
-                        "bias: what the protein adds beyond the prior) and ic (-log2 prior)")
+                   help="specific: the most specific predictions: of the terms above the threshold, each one "
+                        "implied by another is folded under it (--top counts the shown terms; unrelated terms "
+                        "below the threshold fill up when fewer pass it); every row has the term's prior "
+                        "(training frequency), gain (logit minus bias: what the protein adds beyond the prior) "
+                        "and ic (-log2 prior)")
     p.add_argument("--format", choices=("tsv", "json", "cafa"), default="tsv")
     p.add_argument("-o", "--output", default=None, metavar="OUT", help="output file (default: stdout)")
     _add_min_length(p)
