@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 
 import streamlit as st
 
@@ -37,16 +36,6 @@ def _long_queries() -> dict[str, str]:
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One prediction run, as kept in the session."""
-
-    frame: object  # gp.predict frame (all terms) with attrs
-    records: list[tuple[str, str]]
-    notes: list[str]
-    model: str
 
 
 def restore_from_url() -> list[str]:
@@ -124,16 +113,15 @@ def pending() -> bool:
     return bool(st.session_state.get(PENDING))
 
 
-def run(model_name: str, text: str, upload: bytes | None, upload_name: str, go_text: str,
-        threshold: float | None) -> Prediction:
-    """Parse the input, predict every term (the "all" view) and keep the result
-    in the session (and so in the URL). Raises GenePhenoError with a one-line reason."""
+def run(model_name: str, text: str, upload: bytes | None, upload_name: str, go_text: str):
+    """Parse the input, predict every term (the "all" view; the pages derive the specific
+    view from it) and keep the result in the session (and so the query in the URL). Returns
+    the prediction frame; raises GenePhenoError with a one-line reason."""
     st.session_state[PENDING] = False
     parsed = inputs.parse_user_input(text=None if upload is not None else text, upload=upload,
                                      upload_name=upload_name)
     go_ids = inputs.parse_go_text(go_text)
-    frame = models.predict(model_name, parsed.records, go_ids, top=None, threshold=threshold)
-    result = Prediction(frame, parsed.records, parsed.notes, model_name)
+    frame = models.predict(model_name, parsed.records, go_ids, top=None)
     state.put(state.PREDICTIONS, frame)
     state.put(state.PREDICTIONS_MODEL, model_name)
     state.put(state.QUERIES, parsed.records)
@@ -143,14 +131,10 @@ def run(model_name: str, text: str, upload: bytes | None, upload_name: str, go_t
     state.put(state.PREDICTED_GO, go_text.strip())
     if state.get(state.SELECTED_GENE) not in {r[0] for r in parsed.records}:
         state.put(state.SELECTED_GENE, parsed.records[0][0])
-    return result
+    return frame
 
 
 def clear() -> None:
     state.put(state.PREDICTIONS, None)
     state.put(state.PREDICTED_TEXT, "")
     st.session_state[PENDING] = False
-
-
-def error_text(exc: gp.GenePhenoError) -> str:
-    return models.error_text(exc)

@@ -92,7 +92,7 @@ if pressed or query.pending():
                                       "to use above")
         with st.spinner(f"Predicting with the {md_escape(model_name)} model…"):
             query.run(model_name, text, inputs.read_upload(upload) if (use_upload and pressed) else None,
-                      getattr(upload, "name", "uploaded file"), go_text, None)
+                      getattr(upload, "name", "uploaded file"), go_text)
     except gp.GenePhenoError as exc:
         st.error(f"Could not predict: {models.error_text(exc)}", icon=":material/error:")
         query.clear()
