@@ -64,6 +64,15 @@ _API = {
     "term_neighbourhood": "genepheno_core.interpret",
     "load_case_studies": "genepheno_core.interpret",
     "interpretability_check": "genepheno_core.interpret",
+    # user input of the services (the dashboard and the REST API read it the same way)
+    "parse_user_input": "genepheno_core.interpret",
+    "parse_user_records": "genepheno_core.interpret",
+    "parse_go_text": "genepheno_core.interpret",
+    "UserInput": "genepheno_core.interpret",
+    "input_limits_text": "genepheno_core.interpret",
+    "MAX_USER_SEQUENCES": "genepheno_core.interpret",
+    "MAX_USER_RESIDUES": "genepheno_core.interpret",
+    "MAX_USER_INPUT_BYTES": "genepheno_core.interpret",
 }
 
 __all__ = sorted(_API)

@@ -3,6 +3,8 @@ imported by name: tests/ is on sys.path)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 AMINO = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
@@ -27,3 +29,18 @@ def domain_pair(seed: int = 1) -> tuple[str, str, str]:
     a = random_protein(rng, 200)
     b = random_protein(rng, 50) + substitute(rng, a[70:130], 30) + random_protein(rng, 90)
     return a, b, a[70:130]
+
+
+# Real proteins for the user-input tests (the dashboard's fixture FASTA, Swiss-Prot records).
+FIXTURE_FASTA = Path(__file__).parent / "data" / "dashboard" / "human_proteins.fasta"
+IMAGE = "![t](http://example.com/x.png)"  # a Markdown injection: renders as an image
+
+
+def fixture_sequence(accession: str) -> str:
+    """The sequence of `accession` in FIXTURE_FASTA."""
+    records = FIXTURE_FASTA.read_text().split(">")[1:]
+    record = next(r for r in records if f"|{accession}|" in r.split("\n", 1)[0])
+    return "".join(record.split("\n", 1)[1].split())
+
+
+INSULIN = fixture_sequence("P01308")

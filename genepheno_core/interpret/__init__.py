@@ -4,7 +4,8 @@ predict (`inference`), explain (`contributions`: exact contributions of concepts
 and the other species' homolog phenotypes), nearest_proteins, ortholog_evidence and
 model_knowledge (`neighbours`, DIAMOND: is the query a training protein, or without any homolog?), captum attributions (`attributions`: concept_attributions,
 residue_attributions), phenotype graphs (`graphs`: correlation_graph, exclusion_graph,
-term_neighbourhood), the shipped default model (`model_store`: default_model_path,
+term_neighbourhood), user input for services (`user_input`: parse_user_input,
+parse_user_records, parse_go_text and the input limits), the shipped default model (`model_store`: default_model_path,
 resolve_model) and case studies (`case_studies`: load_case_studies, interpretability_check).
 No public function shares its name with a module. All functions return data (DataFrames,
 arrays, networkx graphs, dataclasses); none prints. Torch and captum are imported on first use.
@@ -34,6 +35,14 @@ _API = {
     "term_neighbourhood": "genepheno_core.interpret.graphs",
     "load_case_studies": "genepheno_core.interpret.case_studies",
     "interpretability_check": "genepheno_core.interpret.case_studies",
+    "parse_user_input": "genepheno_core.interpret.user_input",
+    "parse_user_records": "genepheno_core.interpret.user_input",
+    "parse_go_text": "genepheno_core.interpret.user_input",
+    "UserInput": "genepheno_core.interpret.user_input",
+    "input_limits_text": "genepheno_core.interpret.user_input",
+    "MAX_USER_SEQUENCES": "genepheno_core.interpret.user_input",
+    "MAX_USER_RESIDUES": "genepheno_core.interpret.user_input",
+    "MAX_USER_INPUT_BYTES": "genepheno_core.interpret.user_input",
 }
 
 __all__ = sorted(_API)
