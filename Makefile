@@ -6,7 +6,7 @@ PORT ?= 8501
 # the dashboard listens on this machine only; `make run ADDRESS=0.0.0.0` exposes it (README)
 ADDRESS ?= 127.0.0.1
 
-.PHONY: install run report test test-fast benchmark default-model dashboard
+.PHONY: install run report test test-fast benchmark default-model dashboard serve
 
 install:
 	bash scripts/install.sh
@@ -15,6 +15,13 @@ run: install dashboard
 
 dashboard:
 	$(PYTHON) -m streamlit run streamlit_app.py --server.address $(ADDRESS) --server.port $(PORT) --server.headless true
+
+# the REST API on http://127.0.0.1:$(API_PORT) (docs at /docs); `make serve ENGINE=ray REPLICAS=2` runs it on Ray Serve
+API_PORT ?= 8000
+ENGINE ?= local
+REPLICAS ?= 1
+serve: install
+	$(PYTHON) -m genepheno_core serve --host $(ADDRESS) --port $(API_PORT) --engine $(ENGINE) $(if $(filter ray,$(ENGINE)),--replicas $(REPLICAS))
 
 report: install
 	bash scripts/report.sh

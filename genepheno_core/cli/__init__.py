@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 # Modules in this package that define `register(subparsers)`, one per area of the core
 # (named after the area, never after a public function: `predict` is genepheno_core.predict).
-_COMMAND_MODULES = ("data", "embed", "pairs", "training", "evaluate", "interpret", "benchmark")
+_COMMAND_MODULES = ("data", "embed", "pairs", "training", "evaluate", "interpret", "benchmark", "serve")
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -471,27 +471,10 @@ def _concept_closure(model, go_ids: set[str]) -> set[str]:
 
 def top_concepts(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[str]:
     """For each row (gene, term_id) of a `predict` frame, the `n` concepts with the largest
-    positive contribution relative to the average protein, W_p[k, j] (a_j - a0_j), as
-    "name (+0.42); ..." text (same row order). Relative, because the raw contributions
-    W_p[k, j] a_j of generic concepts (protein binding, intracellular) are large for every
-    gene and say nothing about this one."""
-    from genepheno_core.models import GenePheno
-
-    if not isinstance(model.module, GenePheno) or n <= 0:
-        return [""] * len(predictions)
-    act = model.concept_activations(inputs.embeddings, inputs.go_sets if model.uses_go else None,
-                                    inputs.sequences if model.needs_sequences else None).astype(np.float64)  # (n, J)
-    act = act - baseline_activations(model)[None, :]  # relative to the average protein
-    W = np.asarray(model.W_p, dtype=np.float64)
-    row_of = {g: i for i, g in enumerate(inputs.ids)}
-    col_of = {t: k for k, t in enumerate(model.terms["term_id"].astype(str))}
-    names = model.concepts["name"].astype(str).tolist()
-    out = []
-    for gene, term in zip(predictions["gene"], predictions["term_id"]):
-        contrib = W[col_of[term]] * act[row_of[gene]]
-        best = [j for j in np.argsort(-contrib, kind="stable")[:n] if contrib[j] > 0]
-        out.append("; ".join(f"{names[j]} ({contrib[j]:+.2f})" for j in best))
-    return out
+    positive contribution relative to the average protein (see evidence_items) as
+    "name (+0.42); ..." text (same row order)."""
+    return ["; ".join(f"{c['name']} ({c['contribution']:+.2f})" for c in row["concepts"])
+            for row in evidence_items(model, inputs, predictions, n)]
 
 
 # how the phenotypes of a gene's homologs in the other species' dataset are labelled
@@ -500,42 +483,87 @@ OTHER_SPECIES_LABEL = {"mpo": "mouse KO", "hpo": "human disease"}
 
 def top_evidence(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[str]:
     """For each row (gene, term_id) of a `predict` frame, the `n` largest positive
-    contributions of the direct paths: the gene's GO terms (W_g[k, t] g_t) and its homologs'
-    phenotypes in the other species (W_o[k, x] o_x), as "GO: name (+0.42); mouse KO: name
-    (+0.30)" text (same row order). Empty strings for a model without those paths."""
+    contributions of the direct paths (the gene's GO terms and its homologs' phenotypes in
+    the other species, see evidence_items) as "GO: name (+0.42); mouse KO: name (+0.30)"
+    text (same row order). Empty strings for a model without those paths."""
+    label = (OTHER_SPECIES_LABEL.get(model.cross_species.dataset, model.cross_species.dataset)
+             if model.uses_ortholog else "")
+    out = []
+    for row in evidence_items(model, inputs, predictions, n):
+        items = [(g["contribution"], f"GO: {g['name']}") for g in row["go_terms"]]
+        items += [(o["contribution"], f"{label}: {o['name']}") for o in row["homolog_phenotypes"]]
+        # each kind holds its own n best, so the n best of both are among them
+        best = sorted(items, key=lambda it: -it[0])[:n]
+        out.append("; ".join(f"{text} ({v:+.2f})" for v, text in best))
+    return out
+
+
+def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[dict]:
+    """For each row (gene, term_id) of a `predict` frame (same order), the `n` largest
+    positive contributions to its logit of each kind of input, as data:
+
+    {"concepts": [{"id", "name", "contribution"}], "go_terms": [...], "homolog_phenotypes":
+    [...]}, best first. Concepts count relative to the average protein, W_p[k, j] (a_j -
+    a0_j): the raw contributions W_p[k, j] a_j of generic concepts (protein binding,
+    intracellular) are large for every gene and say nothing about this one. GO terms:
+    W_g[k, t] g_t over the gene's (given or transferred) GO bag; homolog phenotypes: W_o[k, x]
+    o_x over its homologs' phenotypes in the other species. Kinds a model lacks are empty."""
+    from genepheno_core.models import GenePheno
     from genepheno_core.models.genepheno import normalise_go_bag
 
+    empty = [{"concepts": [], "go_terms": [], "homolog_phenotypes": []} for _ in range(len(predictions))]
+    if not isinstance(model.module, GenePheno) or n <= 0 or not len(predictions):
+        return empty
+    row_of = {g: i for i, g in enumerate(inputs.ids)}
+    col_of = {t: k for k, t in enumerate(model.terms["term_id"].astype(str))}
+    genes = [row_of[g] for g in predictions["gene"]]
+    terms = [col_of[t] for t in predictions["term_id"]]
+    # concepts
+    act = model.concept_activations(inputs.embeddings, inputs.go_sets if model.uses_go else None,
+                                    inputs.sequences if model.needs_sequences else None).astype(np.float64)  # (n, J)
+    act = act - baseline_activations(model)[None, :]  # relative to the average protein
+    W = np.asarray(model.W_p, dtype=np.float64)  # (K, J)
+    concept_ids = model.concepts["go_id"].astype(str).tolist()  # concepts are GO terms
+    concept_names = model.concepts["name"].astype(str).tolist()
+    # direct paths
     has_g = getattr(model.module, "go_term_head", None) is not None and model.uses_go
     has_o = model.uses_ortholog and model.W_o([0], [0]) is not None
-    if not (has_g or has_o) or n <= 0:
-        return [""] * len(predictions)
-    tensors = model.inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
-                            inputs.sequences if model.needs_sequences else None)
-    g = normalise_go_bag(tensors["go_bag"]).double().numpy() if has_g and "go_bag" in tensors else None  # (n, G)
-    o = tensors["ortholog"].double().numpy() if has_o else None  # (n, K')
+    g = o = None
+    if has_g or has_o:
+        tensors = model.inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
+                               inputs.sequences if model.needs_sequences else None)
+        if has_g and "go_bag" in tensors:
+            g = normalise_go_bag(tensors["go_bag"]).double().numpy()  # (n, G)
+        if has_o:
+            o = tensors["ortholog"].double().numpy()  # (n, K')
     go_names: dict = {}
-    extras = model_extras(model)
-    if g is not None and extras.go_terms is not None:
-        go_names = dict(zip(extras.go_terms["go_id"], extras.go_terms["name"]))
-    orth_terms = model.cross_species.terms if has_o else None
-    orth_label = OTHER_SPECIES_LABEL.get(model.cross_species.dataset, model.cross_species.dataset) if has_o else ""
-    row_of = {gid: i for i, gid in enumerate(inputs.ids)}
-    col_of = {t: k for k, t in enumerate(model.terms["term_id"].astype(str))}
+    if g is not None:
+        extras = model_extras(model)
+        if extras.go_terms is not None:
+            go_names = dict(zip(extras.go_terms["go_id"], extras.go_terms["name"]))
+    if o is not None:
+        orth_terms = model.cross_species.terms
+        orth_ids = orth_terms["term_id"].astype(str).to_numpy()
+        orth_names = orth_terms["name"].astype(str).to_numpy() if "name" in orth_terms else orth_ids
+
+    def best(values: np.ndarray, labels) -> list[dict]:
+        top = [j for j in np.argsort(-values, kind="stable")[:n] if values[j] > 0]
+        return [{"id": labels(j)[0], "name": labels(j)[1], "contribution": float(values[j])} for j in top]
+
     out = []
-    for gene, term in zip(predictions["gene"], predictions["term_id"]):
-        i, k = row_of[gene], col_of[term]
-        items: list[tuple[float, str]] = []
+    for i, k in zip(genes, terms):
+        row = {"concepts": best(W[k] * act[i], lambda j: (concept_ids[j], concept_names[j])),
+               "go_terms": [], "homolog_phenotypes": []}
         if g is not None and g[i].any():
             on = np.flatnonzero(g[i])
             c = model.W_g([k], on)[0] * g[i, on]
-            items += [(float(v), f"GO: {go_names.get(model.go_inputs[t], model.go_inputs[t])}") for v, t in zip(c, on)]
+            row["go_terms"] = best(c, lambda j: (model.go_inputs[on[j]],
+                                                 go_names.get(model.go_inputs[on[j]], model.go_inputs[on[j]])))
         if o is not None and o[i].any():
             on = np.flatnonzero(o[i])
             c = model.W_o([k], on)[0] * o[i, on]
-            names = orth_terms["name"].astype(str).to_numpy() if "name" in orth_terms else orth_terms["term_id"].to_numpy()
-            items += [(float(v), f"{orth_label}: {names[x]}") for v, x in zip(c, on)]
-        best = sorted((it for it in items if it[0] > 0), key=lambda it: -it[0])[:n]
-        out.append("; ".join(f"{label} ({v:+.2f})" for v, label in best))
+            row["homolog_phenotypes"] = best(c, lambda j: (orth_ids[on[j]], orth_names[on[j]]))
+        out.append(row)
     return out
 
 

@@ -16,6 +16,7 @@ from genepheno_core.interpret.model_store import model_extras, resolve_model
 
 logger = logging.getLogger(__name__)
 
+QUERY_INDEXED_MAX = 50  # as models.go_transfer's search
 NEAREST_COLUMNS = ["query", "accession", "symbol", "identity", "bitscore", "evalue", "phenotypes"]
 
 
@@ -24,7 +25,10 @@ def _blastp(records: list[tuple[str, str]], database: list[str], k: int, evalue:
     """DIAMOND blastp (default --more-sensitive) of `records` against `database` sequences:
     DataFrame[q (query row), t (database row), identity, bitscore, evalue, coverage (% of the
     query the HSP covers)], the best HSP per pair. The database is built once per content
-    (models.features.diamond_database)."""
+    (models.features.diamond_database). Up to QUERY_INDEXED_MAX queries use DIAMOND's
+    query-indexed search (--algo 1): the same hits for a handful of queries, 7x faster
+    (one protein against the 3,982 hpo training proteins, --more-sensitive: 0.45 s instead
+    of 3.4 s), which is what a dashboard page or an API request waits for."""
     from genepheno_core.models.features import diamond_database, run_diamond
 
     db = diamond_database(database, threads)
@@ -37,6 +41,8 @@ def _blastp(records: list[tuple[str, str]], database: list[str], k: int, evalue:
                "--outfmt", "6", "qseqid", "sseqid", "pident", "bitscore", "evalue", "qcovhsp"]
         if sensitivity:
             cmd.insert(1, sensitivity)
+        if len(records) <= QUERY_INDEXED_MAX:
+            cmd += ["--algo", "1"]  # two arguments: DIAMOND rejects "--algo=1"
         run_diamond(cmd)
         raw = pd.read_csv(out, sep="\t", header=None, names=["q", "t", "identity", "bitscore", "evalue", "coverage"])
     # several HSPs per pair: keep the best-scoring one

@@ -1,0 +1,68 @@
+"""The same FastAPI app as a Ray Serve deployment with N replicas (`serve --engine ray`).
+
+Each replica builds the app with `create_app(model)` when it starts (Serve's builder-function
+ingress), so each loads the model once; Serve's proxy spreads requests over the replicas and
+the app behaves exactly as under uvicorn (same routes, limits, errors and answers). The
+model directory must be readable at the same path on every node of the cluster (README,
+"Scaling out").
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+APP_NAME = "genepheno"
+
+
+def serve_application(model: str | Path, replicas: int = 1, cpus_per_replica: float = 1.0):
+    """The Serve application (a bound deployment) of the API over `model` (an absolute model
+    directory: replicas may start on other nodes)."""
+    from ray import serve
+
+    if replicas < 1:
+        raise ValueError(f"replicas must be >= 1, got {replicas}")
+    path = str(model)
+
+    def build_app():  # a builder without arguments: Serve calls it on each replica
+        from genepheno_core.server.app import create_app
+
+        return create_app(path)
+
+    ingress = serve.ingress(build_app)
+    deployment = serve.deployment(
+        ingress(), name=APP_NAME, num_replicas=int(replicas),
+        # one core per replica (its torch threads follow Ray's OMP_NUM_THREADS); several
+        # requests per replica at once, so that its micro-batcher sees them together
+        ray_actor_options={"num_cpus": cpus_per_replica}, max_ongoing_requests=32)
+    return deployment.bind()
+
+
+def start(model: str | Path, replicas: int = 1, host: str = "127.0.0.1", port: int = 8000,
+          address: str | None = None, cpus_per_replica: float = 1.0):
+    """Connect to Ray (`address`: an existing cluster, e.g. "127.0.0.1:6379"; None: a local
+    instance sized to this machine), start Serve's HTTP proxy on host:port and deploy the
+    app; returns when every replica is ready (the caller keeps the process alive, and calls
+    `stop` at the end)."""
+    import ray
+    from ray import serve
+
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    serve.start(http_options={"host": host, "port": int(port)})
+    logger.info("deploying %d replica(s) of the API over %s", replicas, model)
+    return serve.run(serve_application(model, replicas, cpus_per_replica), name=APP_NAME, route_prefix="/")
+
+
+def stop(shutdown_ray: bool = True) -> None:
+    """Remove the app and Serve, and disconnect from (or stop the local) Ray."""
+    import ray
+    from ray import serve
+
+    try:
+        serve.shutdown()
+    finally:
+        if shutdown_ray and ray.is_initialized():
+            ray.shutdown()
