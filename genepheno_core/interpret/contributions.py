@@ -509,42 +509,19 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
     W_g[k, t] g_t over the gene's (given or transferred) GO bag; homolog phenotypes: W_o[k, x]
     o_x over its homologs' phenotypes in the other species. Kinds a model lacks are empty."""
     from genepheno_core.models import GenePheno
-    from genepheno_core.models.genepheno import normalise_go_bag
 
     empty = [{"concepts": [], "go_terms": [], "homolog_phenotypes": []} for _ in range(len(predictions))]
     if not isinstance(model.module, GenePheno) or n <= 0 or not len(predictions):
         return empty
-    row_of = {g: i for i, g in enumerate(inputs.ids)}
-    col_of = {t: k for k, t in enumerate(model.terms["term_id"].astype(str))}
-    genes = [row_of[g] for g in predictions["gene"]]
-    terms = [col_of[t] for t in predictions["term_id"]]
-    # concepts
-    act = model.concept_activations(inputs.embeddings, inputs.go_sets if model.uses_go else None,
-                                    inputs.sequences if model.needs_sequences else None).astype(np.float64)  # (n, J)
-    act = act - baseline_activations(model)[None, :]  # relative to the average protein
+    names = _evidence_names(model)
+    row_of = {gid: i for i, gid in enumerate(inputs.ids)}
+    genes = [row_of[gid] for gid in predictions["gene"]]
+    terms = [names["col_of"][t] for t in predictions["term_id"]]
+    act, g, o = _evidence_inputs(model, inputs)
     W = np.asarray(model.W_p, dtype=np.float64)  # (K, J)
-    concept_ids = model.concepts["go_id"].astype(str).tolist()  # concepts are GO terms
-    concept_names = model.concepts["name"].astype(str).tolist()
-    # direct paths
-    has_g = getattr(model.module, "go_term_head", None) is not None and model.uses_go
-    has_o = model.uses_ortholog and model.W_o([0], [0]) is not None
-    g = o = None
-    if has_g or has_o:
-        tensors = model.inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
-                               inputs.sequences if model.needs_sequences else None)
-        if has_g and "go_bag" in tensors:
-            g = normalise_go_bag(tensors["go_bag"]).double().numpy()  # (n, G)
-        if has_o:
-            o = tensors["ortholog"].double().numpy()  # (n, K')
-    go_names: dict = {}
-    if g is not None:
-        extras = model_extras(model)
-        if extras.go_terms is not None:
-            go_names = dict(zip(extras.go_terms["go_id"], extras.go_terms["name"]))
-    if o is not None:
-        orth_terms = model.cross_species.terms
-        orth_ids = orth_terms["term_id"].astype(str).to_numpy()
-        orth_names = orth_terms["name"].astype(str).to_numpy() if "name" in orth_terms else orth_ids
+    concept_ids, concept_names = names["concept_ids"], names["concept_names"]
+    go_names = names["go_names"] if g is not None else {}
+    orth_ids, orth_names = names["orth_ids"], names["orth_names"]
 
     def best(values: np.ndarray, labels) -> list[dict]:
         top = [j for j in np.argsort(-values, kind="stable")[:n] if values[j] > 0]
@@ -565,6 +542,55 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
             row["homolog_phenotypes"] = best(c, lambda j: (orth_ids[on[j]], orth_names[on[j]]))
         out.append(row)
     return out
+
+
+def _evidence_inputs(model, inputs) -> tuple:
+    """(concept activations relative to the average protein (n, J), normalised GO bag (n, G)
+    or None, other-species homolog phenotypes (n, K') or None) of every gene of `inputs`,
+    computed once per Inputs (kept in inputs.cache: a server reports a batch's proteins one
+    request at a time)."""
+    from genepheno_core.models.genepheno import normalise_go_bag
+
+    cached = inputs.cache.get("evidence")
+    if cached is None:
+        go_sets = inputs.go_sets if model.uses_go else None
+        seqs = inputs.sequences if model.needs_sequences else None
+        act = model.concept_activations(inputs.embeddings, go_sets, seqs).astype(np.float64)  # (n, J)
+        act = act - baseline_activations(model)[None, :]  # relative to the average protein
+        has_g = getattr(model.module, "go_term_head", None) is not None and model.uses_go
+        has_o = model.uses_ortholog and model.W_o([0], [0]) is not None
+        g = o = None
+        if has_g or has_o:
+            tensors = model.inputs(inputs.embeddings, go_sets, seqs)
+            if has_g and "go_bag" in tensors:
+                g = normalise_go_bag(tensors["go_bag"]).double().numpy()  # (n, G)
+            if has_o:
+                o = tensors["ortholog"].double().numpy()  # (n, K')
+        cached = inputs.cache["evidence"] = (act, g, o)
+    return cached
+
+
+def _evidence_names(model) -> dict:
+    """Lookups evidence_items needs on every call (term columns, concept / GO / other-species
+    term names), built once per model (model.caches)."""
+    names = model.caches.get("evidence_names")
+    if names is None:
+        go_names: dict = {}
+        if model.uses_go:
+            extras = model_extras(model)
+            if extras.go_terms is not None:
+                go_names = dict(zip(extras.go_terms["go_id"], extras.go_terms["name"]))
+        orth_ids = orth_names = np.array([], dtype=object)
+        if model.uses_ortholog:
+            orth_terms = model.cross_species.terms
+            orth_ids = orth_terms["term_id"].astype(str).to_numpy()
+            orth_names = orth_terms["name"].astype(str).to_numpy() if "name" in orth_terms else orth_ids
+        names = model.caches["evidence_names"] = {
+            "col_of": {t: k for k, t in enumerate(model.terms["term_id"].astype(str))},
+            "concept_ids": model.concepts["go_id"].astype(str).tolist(),  # concepts are GO terms
+            "concept_names": model.concepts["name"].astype(str).tolist(),
+            "go_names": go_names, "orth_ids": orth_ids, "orth_names": orth_names}
+    return names
 
 
 SOURCES = ("concept", "GO term", "ortholog phenotype")

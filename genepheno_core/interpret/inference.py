@@ -56,6 +56,8 @@ class Inputs:
     # row there (None: GO given, or the model does not transfer GO)
     go_transfer: object = None
     go_transfer_row: list[int | None] = field(default_factory=list)
+    # values derived from these inputs once and reused (contributions.evidence_items)
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def go_origin(self, i: int) -> str:
         """Where gene i's GO input came from: "given", "transferred" (from its sequence

@@ -145,7 +145,14 @@ def homology_vectors(
 
 
 def default_threads() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
+    """DIAMOND threads: the machine's CPUs (at most 2), or fewer when OMP_NUM_THREADS says
+    this process may use fewer (a Ray worker given one CPU: Ray sets it to its num_cpus)."""
+    cpus = os.cpu_count() or 1
+    try:
+        cpus = min(cpus, int(os.environ.get("OMP_NUM_THREADS") or cpus))
+    except ValueError:
+        pass
+    return max(1, min(2, cpus))
 
 
 CROSS_SPECIES_SENSITIVITY = ""  # DIAMOND's default mode
