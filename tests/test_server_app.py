@@ -210,6 +210,10 @@ def test_the_real_server_over_http(model, protein):
         assert [p["id"] for p in answer.json()["proteins"][0]["phenotypes"]] == expected["term_id"].tolist()
         schema = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=10).json()
         assert {"/v1/predict", "/v1/explain", "/v1/models", "/v1/phenotypes", "/healthz"} <= set(schema["paths"])
+        # the docs page loads its scripts from this server, not from a CDN
+        docs = httpx.get(f"http://127.0.0.1:{port}/docs", timeout=10).text
+        script = next(part.split('"')[1] for part in docs.split("<script src=")[1:])
+        assert script.startswith("/") and httpx.get(f"http://127.0.0.1:{port}{script}", timeout=10).status_code == 200
         bad = httpx.post(f"http://127.0.0.1:{port}/v1/predict", content=b"{", timeout=10,
                          headers={"content-type": "application/json"})
         assert bad.status_code == 422 and "Traceback" not in bad.text

@@ -33,6 +33,7 @@ from typing import Annotated, Literal
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
 from genepheno_core.errors import GenePhenoError, InputFormatError
@@ -354,7 +355,9 @@ def create_app(model: str | Path | None = None, service: Service | None = None) 
         await asyncio.get_running_loop().run_in_executor(None, get_service)
         yield
 
-    app = FastAPI(title="GenePheno API", version=__version__, lifespan=lifespan, description=(
+    # FastAPIOffline: the /docs and /redoc pages from files shipped with the package, not a
+    # CDN (a server without internet access still shows its documentation)
+    app = FastAPIOffline(title="GenePheno API", version=__version__, lifespan=lifespan, description=(
         "Knockout phenotype predictions from protein sequence, with their evidence. "
         f"Limits: {user_input.input_limits_text()}"))
     app.state.get_service = get_service
