@@ -175,6 +175,12 @@ def _cell(summary: pd.DataFrame, dataset: str, split: str, method: str, metrics=
     return " / ".join(pct(r.get(f"{m}_mean"), r.get(f"{m}_sd")) for m in metrics)
 
 
+def _seeds(summary: pd.DataFrame, dataset: str, split: str, method: str) -> int:
+    """How many seeds the cell's mean is over (0: no cell)."""
+    r = _row(summary, dataset, split, method)
+    return 0 if r is None else int(r.get("n_seeds", 0) or 0)
+
+
 def _best(values: dict[str, float], lower: bool = False) -> set[str]:
     """The keys of the best finite value (ties within 5e-5: all of them)."""
     finite = {k: float(v) for k, v in values.items() if _finite(v)}
@@ -218,14 +224,22 @@ def main_table(summary: pd.DataFrame, columns: Sequence[tuple[str, str]], method
     for d, s in columns:
         header += [f"{d} ({s})"] + ([f"{d} ({s}) Fmax − naive"] if minus_naive else [])
     rows = []
-    marks = {c: _best_marks(summary, c[0], c[1], methods) for c in columns}
+    # a row with fewer seeds than the column's others is marked and never bold: means over
+    # different seeds are not compared (e.g. an ablation still being filled in)
+    seeds = {c: {m: _seeds(summary, c[0], c[1], m) for m in methods} for c in columns}
+    full = {c: max(seeds[c].values(), default=0) for c in columns}
+    marks = {c: _best_marks(summary, c[0], c[1], [m for m in methods if seeds[c][m] == full[c]])
+             for c in columns}
     for method in methods:
         row = [labels.get(method, method)]
         for d, s in columns:
             parts = _cell(summary, d, s, method).split(" / ")
             if len(parts) == 2:
                 parts = [_bold(p, method in marks[(d, s)][m]) for p, m in zip(parts, ("fmax", "auc"))]
-            row.append(" / ".join(parts))
+            text = " / ".join(parts)
+            if 0 < seeds[(d, s)][method] < full[(d, s)]:
+                text += f" ({seeds[(d, s)][method]} of {full[(d, s)]} seeds)"
+            row.append(text)
             if minus_naive:
                 row.append(_minus_naive(_row(summary, d, s, method)))
         if any(c != "-" for c in row[1:]):  # methods not run on these columns are left out
