@@ -58,14 +58,16 @@ def _serve_ray(model: Path, args: argparse.Namespace) -> int:
     from genepheno_core.server import ray_serve
 
     done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
     try:
         ray_serve.start(model, replicas=args.replicas, host=args.host, port=args.port, address=args.address)
+        # after ray.init, which installs its own fatal-signal handlers: Ctrl-C / SIGTERM end
+        # the wait below, and the app is removed cleanly
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: done.set())
         logger.info("GenePheno API on Ray Serve, %d replica(s), http://%s:%d (docs: /docs)", args.replicas,
                     args.host, args.port)
         print(f"serving on http://{args.host}:{args.port} ({args.replicas} replica(s)); Ctrl-C stops", flush=True)
         done.wait()
     finally:
-        ray_serve.stop()
+        ray_serve.stop(own_cluster=args.address is None)
     return 0

@@ -56,13 +56,19 @@ def start(model: str | Path, replicas: int = 1, host: str = "127.0.0.1", port: i
     return serve.run(serve_application(model, replicas, cpus_per_replica), name=APP_NAME, route_prefix="/")
 
 
-def stop(shutdown_ray: bool = True) -> None:
-    """Remove the app and Serve, and disconnect from (or stop the local) Ray."""
+def stop(shutdown_ray: bool = True, own_cluster: bool = True) -> None:
+    """Remove the app; with `own_cluster` (the local instance `start` made) also Serve, and
+    disconnect from (or stop the local) Ray. On a cluster it joined, only the app goes:
+    Serve's proxy and controller belong to the cluster (and tearing them down from a
+    disconnecting driver could abort it)."""
     import ray
     from ray import serve
 
     try:
-        serve.shutdown()
+        if own_cluster:
+            serve.shutdown()
+        else:
+            serve.delete(APP_NAME)
     finally:
         if shutdown_ray and ray.is_initialized():
             ray.shutdown()
