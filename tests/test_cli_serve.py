@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,16 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _net import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.slow
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _ray() -> list[str]:
@@ -38,7 +33,7 @@ def _ray() -> list[str]:
 def test_serve_joins_a_ray_cluster_by_address(model, tmp_path):
     from genepheno_core.interpret.model_store import model_extras
 
-    gcs, http = _free_port(), _free_port()
+    gcs, http = free_port(), free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0"}
     subprocess.run([*_ray(), "start", "--head", "--port", str(gcs),
                     "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"],

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _net import free_port
 from fastapi.testclient import TestClient
 
 import genepheno_core as gp
@@ -178,11 +178,6 @@ def test_unexpected_errors_give_a_500_without_a_traceback(model):
     assert answer.status_code == 500 and _detail(answer) == "internal error (logged on the server)"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _wait_for(url: str, process, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
@@ -197,7 +192,7 @@ def _wait_for(url: str, process, timeout: float = 120) -> None:
 
 
 def test_the_real_server_over_http(model, protein):
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "genepheno_core", "serve", "--model", str(model.path),
                                 "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(REPO)})

@@ -4,21 +4,16 @@ free loopback port; everything stopped at the end."""
 
 from __future__ import annotations
 
-import socket
 
 import httpx
 import pytest
+from _net import free_port
 from fastapi.testclient import TestClient
 
 from genepheno_core.server import Service, create_app, ray_serve
 
 pytestmark = pytest.mark.slow
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_one_replica_answers_like_the_local_app(model):
@@ -33,7 +28,7 @@ def test_one_replica_answers_like_the_local_app(model):
     with TestClient(create_app(service=Service(model))) as local:
         expected = local.post("/v1/predict", json=body).json()
         bad = local.post("/v1/predict", json={"sequences": "ACGT" * 10})
-    port = _free_port()
+    port = free_port()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         ray_serve.start(model.path.resolve(), replicas=1, port=port)
