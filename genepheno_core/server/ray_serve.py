@@ -46,11 +46,11 @@ def start(model: str | Path, replicas: int = 1, host: str = "127.0.0.1", port: i
     instance sized to this machine), start Serve's HTTP proxy on host:port and deploy the
     app; returns when every replica is ready (the caller keeps the process alive, and calls
     `stop` at the end)."""
-    import ray
     from ray import serve
 
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    from genepheno_core.scale.runtime import connect
+
+    connect(address)  # the GENEPHENO_* variables travel to the replicas
     serve.start(http_options={"host": host, "port": int(port)})
     logger.info("deploying %d replica(s) of the API over %s", replicas, model)
     return serve.run(serve_application(model, replicas, cpus_per_replica), name=APP_NAME, route_prefix="/")

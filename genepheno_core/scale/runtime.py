@@ -1,0 +1,99 @@
+"""Connecting to Ray: a local instance sized to this machine, or an existing cluster.
+
+Every engine (batch prediction, embedding, the benchmark grid, Ray Serve) connects here, so
+that the workers see what the driver sees: the GENEPHENO_* variables (data mirror, caches,
+assets) travel in the job's runtime environment. Paths in them must exist on every node
+(docs/SCALING.md: shared storage).
+
+Ray rewrites 127.0.0.1 in a cluster address to this machine's own IP, so a head started
+with `ray start --head --node-ip-address 127.0.0.1` cannot be joined by address; a head
+started with `ray start --head --port P` (any interface) can, as "127.0.0.1:P".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from genepheno_core.environment import ASSETS, ESM_DIR, HOME, MIRROR, MODELS_DIR
+
+logger = logging.getLogger(__name__)
+
+# forwarded to every worker of the job (when set in the driver)
+FORWARDED_VARIABLES = (HOME, MIRROR, ASSETS, MODELS_DIR, ESM_DIR)
+
+
+@dataclass(frozen=True)
+class RayConnection:
+    address: str | None  # the cluster joined; None: a local instance this process started
+    started_here: bool  # True: `disconnect` stops the instance
+    cpus: float  # CPUs of the cluster when connected
+
+    @property
+    def own_cluster(self) -> bool:
+        return self.started_here
+
+
+def runtime_env() -> dict:
+    """The job's runtime environment: the GENEPHENO_* variables set in this process."""
+    env = {name: os.environ[name] for name in FORWARDED_VARIABLES if os.environ.get(name, "").strip()}
+    return {"env_vars": env} if env else {}
+
+
+def connect(address: str | None = None, num_cpus: int | None = None) -> RayConnection:
+    """Join the cluster at `address` ("auto", "HOST:PORT" of a `ray start --head`), or start a
+    local instance with `num_cpus` CPUs (default: all of this machine's). Reuses a connection
+    this process already has. Raises GenePhenoError with the address when the cluster cannot
+    be reached."""
+    import ray
+
+    from genepheno_core.errors import GenePhenoError
+
+    if ray.is_initialized():
+        return RayConnection(address, False, float(ray.cluster_resources().get("CPU", 0)))
+    options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                   runtime_env=runtime_env() or None)
+    if address:
+        if num_cpus is not None:
+            raise GenePhenoError("--cpus sizes a local Ray instance; a cluster joined with --address brings its own")
+        try:
+            ray.init(address=address, **options)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise GenePhenoError(f"cannot join the Ray cluster at {address!r}: {exc}") from None
+    else:
+        cpus = num_cpus or os.cpu_count() or 1
+        # a new local instance: never attach to a cluster this machine happens to run
+        ray.init(address="local", num_cpus=int(cpus), **options)
+    cpus = float(ray.cluster_resources().get("CPU", 0))
+    logger.info("Ray: %s, %g CPUs", f"joined {address}" if address else "local instance", cpus)
+    return RayConnection(address, not address, cpus)
+
+
+def disconnect(connection: RayConnection | None = None) -> None:
+    """Disconnect (and stop the local instance `connect` started)."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+def unwrap_error(exc: BaseException) -> BaseException:
+    """The user-facing exception inside a Ray task / Ray Data error (a GenePhenoError raised in
+    a worker arrives wrapped; its message names the file and record), else `exc`."""
+    from genepheno_core.errors import GenePhenoError
+
+    seen = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, GenePhenoError):
+            return e
+        cause = getattr(e, "cause", None)
+        if isinstance(cause, BaseException):
+            todo.append(cause)
+        todo += [e.__cause__, e.__context__]
+    return exc
