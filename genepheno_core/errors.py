@@ -22,11 +22,17 @@ class InputFormatError(GenePhenoError, ValueError):
         self.record = record
         self.problem = problem
 
+    def __reduce__(self):  # pickled by Ray / multiprocessing: rebuilt from its parts, not its message
+        return (type(self), (self.path, self.problem, self.line, self.record))
+
 
 class ChecksumError(GenePhenoError):
     def __init__(self, path: object, expected: str, actual: str):
         super().__init__(f"checksum mismatch for {path}: expected sha256 {expected}, got {actual}")
         self.path, self.expected, self.actual = path, expected, actual
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.expected, self.actual))
 
 
 class MissingDataError(GenePhenoError, FileNotFoundError):
@@ -48,6 +54,9 @@ class ModelLoadError(GenePhenoError):
         self.path = path
         self.problem = problem
 
+    def __reduce__(self):
+        return (type(self), (self.path, self.problem))
+
 
 class UnknownGeneError(GenePhenoError):
     """A gene name that is neither a known symbol / accession of the model nor a file.
@@ -62,3 +71,7 @@ class UnknownGeneError(GenePhenoError):
         super().__init__(message)
         self.query = query
         self.suggestions = list(suggestions)
+        self.hint = hint
+
+    def __reduce__(self):
+        return (type(self), (self.query, self.suggestions, self.hint))

@@ -1,7 +1,6 @@
 """`serve --engine ray --address ADDR` joins an existing Ray cluster: `ray start --head` on
-this machine (2 CPUs; Ray gives a cluster the machine's own address: it rewrites 127.0.0.1
-in an address to it, so a head bound to 127.0.0.1 cannot be joined), the API deployed on it
-from another process with `--address auto` (the cluster of this machine), answered over
+this machine (2 CPUs), the API deployed on it from another process with `--address auto`
+(the cluster of this machine; tests/test_scale_runtime.py joins one by HOST:PORT), answered over
 HTTP on a loopback port, stopped by Ctrl-C (SIGINT) with exit 0, and the cluster stopped."""
 
 from __future__ import annotations

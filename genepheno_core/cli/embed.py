@@ -52,6 +52,17 @@ def register(subparsers) -> None:
         "--threads", type=int, default=None, metavar="N",
         help="torch CPU threads (default: torch's; use 1 on a busy shared machine)",
     )
+    embed.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="ray: blocks of --block-size sequences embedded in parallel by Ray Data workers (one "
+                            "encoder each) into the embedding cache, which several workers fill safely at once")
+    embed.add_argument("--address", default=None, metavar="ADDR",
+                       help="with --engine ray: join this Ray cluster (default: a local instance sized to this machine)")
+    embed.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="with --engine ray: workers of one CPU each (default: one per CPU)")
+    embed.add_argument("--cpus", type=int, default=None, metavar="N",
+                       help="with --engine ray and no --address: CPUs of the local Ray instance (default: all)")
+    embed.add_argument("--block-size", type=int, default=None, metavar="N",
+                       help="with --engine ray: sequences per block (default 500)")
     embed.set_defaults(func=run_embed)
 
     cache = subparsers.add_parser("cache", help="inspect or clear the embedding cache")
@@ -80,6 +91,10 @@ def run_embed(args: argparse.Namespace) -> int:
     options = {"translate": False} if args.no_translate else {}
     if options and not args.encoder.startswith("hf:"):
         raise GenePhenoError("--no-translate only applies to hf:<model> encoders")
+    if args.engine == "ray":
+        return _embed_ray(args, target)
+    if args.address or args.workers is not None or args.cpus is not None or args.block_size is not None:
+        raise GenePhenoError("--address, --workers, --cpus and --block-size need --engine ray")
     encoder = get_encoder(args.encoder, **options)
     records = parse_sequences(Path(args.fasta), translate=encoder.translate_nucleotides)
     logger.info(
@@ -100,6 +115,33 @@ def run_embed(args: argparse.Namespace) -> int:
         print(f"wrote {len(records)} x {vectors.shape[1]} embeddings to {target}")
     else:
         print(f"embedded {len(records)} sequences with {encoder.name} (dim {vectors.shape[1]})")
+    return 0
+
+
+def _embed_ray(args: argparse.Namespace, target: Path | None) -> int:
+    """--engine ray: fill the cache block by block on Ray; -o then reads the vectors from it."""
+    from genepheno_core.scale.batch import DEFAULT_BLOCK_SIZE, embed_blocks, embeddings_of
+
+    if args.no_cache:
+        raise GenePhenoError("--engine ray fills the embedding cache (its output): --no-cache does not apply")
+    if args.batch_tokens is not None:
+        raise GenePhenoError("--batch-tokens applies to --engine local (Ray workers use the encoder's default)")
+    for name in ("workers", "cpus", "block_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise GenePhenoError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    summary = embed_blocks(args.fasta, args.encoder, engine="ray", address=args.address, workers=args.workers,
+                           cpus=args.cpus, block_size=args.block_size or DEFAULT_BLOCK_SIZE,
+                           translate=not args.no_translate, progress=not args.no_progress)
+    print(f"embedded {summary.proteins} sequences in {summary.blocks} blocks with {args.encoder} on Ray "
+          f"({summary.workers} workers, {summary.seconds:.1f} s, {summary.residues / max(summary.seconds, 1e-9):,.0f} "
+          "residues/s); the vectors are in the embedding cache")
+    if target is not None:
+        ids, vectors = embeddings_of(args.fasta, args.encoder, translate=not args.no_translate)
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, ids=np.array(ids), embeddings=vectors)
+        print(f"wrote {len(ids)} x {vectors.shape[1]} embeddings to {target}")
     return 0
 
 

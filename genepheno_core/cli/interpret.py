@@ -38,8 +38,23 @@ def register(subparsers) -> None:
                         "below the threshold fill up when fewer pass it); every row has the term's prior "
                         "(training frequency), gain (logit minus bias: what the protein adds beyond the prior) "
                         "and ic (-log2 prior)")
-    p.add_argument("--format", choices=("tsv", "json", "cafa"), default="tsv")
-    p.add_argument("-o", "--output", default=None, metavar="OUT", help="output file (default: stdout)")
+    p.add_argument("--format", choices=("tsv", "json", "cafa", "parquet"), default="tsv",
+                   help="parquet: a directory of Parquet parts, one per block of --block-size proteins (the tsv "
+                        "columns plus go_origin), written as blocks finish; a rerun resumes (for large FASTA files)")
+    p.add_argument("-o", "--output", default=None, metavar="OUT",
+                   help="output file (default: stdout); with --format parquet, the output directory")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process; ray: blocks predicted in parallel by Ray Data workers that each load "
+                        "the model once (needs --format parquet)")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="with --engine ray: join this Ray cluster ('auto', or HOST:PORT of 'ray start --head'; "
+                        "default: a local Ray instance sized to this machine)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="with --engine ray: workers of one CPU each (default: one per CPU of the cluster)")
+    p.add_argument("--cpus", type=int, default=None, metavar="N",
+                   help="with --engine ray and no --address: CPUs of the local Ray instance (default: all)")
+    p.add_argument("--block-size", type=int, default=None, metavar="N",
+                   help="with --format parquet: proteins per block (default 500)")
     _add_min_length(p)
     p.set_defaults(func=predict_handler)
 
@@ -148,6 +163,11 @@ def predict_handler(args: argparse.Namespace) -> int:
     top = _parse_top(args.top)
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise GenePhenoError(f"--threshold must be within [0, 1], got {args.threshold}")
+    if args.format == "parquet" or args.engine == "ray":
+        return _predict_parquet(args, top)
+    if args.address or args.workers is not None or args.cpus is not None or args.block_size is not None:
+        raise GenePhenoError("--address, --workers, --cpus and --block-size need --format parquet (and the first "
+                             "three --engine ray)")
     if args.view != "all" and args.format == "cafa":
         raise GenePhenoError("--view specific folds terms: the cafa format lists every scored term (use --view all)")
     _check_outputs(args.output)
@@ -180,6 +200,37 @@ def predict_handler(args: argparse.Namespace) -> int:
     else:
         frame = frame.assign(score=frame["score"].map(lambda v: f"{v:.4f}"))
         _write(frame.to_csv(sep="\t", index=False), args.output)
+    return 0
+
+
+def _predict_parquet(args: argparse.Namespace, top: int | None) -> int:
+    """--format parquet: the FASTA in blocks, in this process or on Ray (genepheno_core.scale)."""
+    from genepheno_core.errors import GenePhenoError
+    from genepheno_core.scale.batch import DEFAULT_BLOCK_SIZE, BatchOptions, predict_blocks
+
+    if args.format != "parquet":
+        raise GenePhenoError("--engine ray writes Parquet parts: add --format parquet -o OUT_DIR")
+    if not args.output:
+        raise GenePhenoError("--format parquet needs -o OUT_DIR (a directory of Parquet parts)")
+    if args.input == "-":
+        raise GenePhenoError("--format parquet reads a FASTA file (.gz ok), not stdin")
+    if args.go:
+        raise GenePhenoError("--go is not read with --format parquet: proteins without GO get their homologs' GO "
+                             "(or none with --no-go-transfer)")
+    if args.engine != "ray" and (args.address or args.workers is not None or args.cpus is not None):
+        raise GenePhenoError("--address, --workers and --cpus need --engine ray")
+    for name in ("workers", "cpus", "block_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise GenePhenoError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    options = BatchOptions(top=top, threshold=args.threshold, concepts=args.concepts, view=args.view,
+                           go_transfer=args.go_transfer, min_length=args.min_length)
+    summary = predict_blocks(args.input, args.output, args.model, options, engine=args.engine, address=args.address,
+                             workers=args.workers, cpus=args.cpus, block_size=args.block_size or DEFAULT_BLOCK_SIZE,
+                             progress=sys.stderr.isatty())
+    print(f"{summary.blocks} blocks in {summary.out_dir} ({summary.computed} computed, {summary.reused} already "
+          f"there): {summary.proteins} proteins predicted in {summary.seconds:.1f} s ({summary.engine}"
+          + (f", {summary.workers} workers" if summary.engine == "ray" else "") + ")")
     return 0
 
 

@@ -5,9 +5,13 @@ that the workers see what the driver sees: the GENEPHENO_* variables (data mirro
 assets) travel in the job's runtime environment. Paths in them must exist on every node
 (docs/SCALING.md: shared storage).
 
-Ray rewrites 127.0.0.1 in a cluster address to this machine's own IP, so a head started
-with `ray start --head --node-ip-address 127.0.0.1` cannot be joined by address; a head
-started with `ray start --head --port P` (any interface) can, as "127.0.0.1:P".
+Ray 2.60 protects a cluster with a token when one exists (`~/.ray/auth_token`, written by
+the first local instance, or RAY_AUTH_TOKEN / RAY_AUTH_TOKEN_PATH): `ray start --head` then
+enables token authentication, but a driver joining by address does not on its own and is
+refused ("InvalidAuthToken"). `connect` does what `ray start` does: with a token available
+and RAY_AUTH_MODE unset, it joins in token mode. (Ray also rewrites 127.0.0.1 in an address
+to this machine's IP; the head's GCS listens there too, so "127.0.0.1:PORT" joins a head
+started on this machine, with or without `--node-ip-address 127.0.0.1`.)
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> RayConne
     options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
                    runtime_env=runtime_env() or None)
     if address:
+        _token_auth_like_ray_start()
         if num_cpus is not None:
             raise GenePhenoError("--cpus sizes a local Ray instance; a cluster joined with --address brings its own")
         try:
@@ -68,6 +73,25 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> RayConne
     cpus = float(ray.cluster_resources().get("CPU", 0))
     logger.info("Ray: %s, %g CPUs", f"joined {address}" if address else "local instance", cpus)
     return RayConnection(address, not address, cpus)
+
+
+def _token_auth_like_ray_start() -> None:
+    """Use token authentication when a token is available and RAY_AUTH_MODE is unset, as
+    `ray start --head` does (module docstring)."""
+    if os.environ.get("RAY_AUTH_MODE") is not None:
+        return
+    try:  # Ray's own rule (private API of Ray 2.60, pinned); the fallback below mirrors it
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+
+        maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+    except ImportError:
+        from pathlib import Path
+
+        if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH") or (
+                Path.home() / ".ray" / "auth_token").is_file():
+            os.environ["RAY_AUTH_MODE"] = "token"
 
 
 def disconnect(connection: RayConnection | None = None) -> None:
