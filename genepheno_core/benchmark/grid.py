@@ -13,12 +13,12 @@ Training and prediction go through the trainer's API:
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -373,6 +373,143 @@ def plan_cells(config: BenchmarkConfig) -> list[tuple[str, str, str, int]]:
     ]
 
 
+@dataclass(frozen=True)
+class CellWork:
+    """One cell still to compute: the planned cell (`method`, whose id names the failure
+    record) is computed by training `base` and scoring `variants` ({benchmark method:
+    prediction variant}) from the same model. `reuse`: a seed-independent method's cell to
+    copy from another seed's cell this run computes (only planned with `pending`)."""
+
+    dataset: str
+    split: str
+    method: str
+    seed: int
+    base: str
+    variants: dict[str, str] = field(default_factory=dict)
+    reuse: bool = False
+
+    @property
+    def cell_id(self) -> str:
+        return cell_id(self.dataset, self.split, self.method, self.seed)
+
+    @property
+    def writes(self) -> list[str]:
+        """Ids of the cells this work writes."""
+        names = [self.method] if self.reuse else [self.base, *self.variants]
+        return [cell_id(self.dataset, self.split, m, self.seed) for m in names]
+
+
+class CellPlan:
+    """Which cells of `config` still need computing in `out_dir`, shared by every engine.
+
+    Iterating loads each dataset once (through `loader`, subsampled as configured), fills
+    `manifests` and `fingerprints` ({(dataset, split): data_fingerprint}) and yields
+    (CellWork, dataset) for each missing cell, in plan order. Current cells are skipped
+    (`skipped` counts them); a seed-independent method's missing seed copies a current cell
+    of another seed on the spot (`_reuse_other_seed`).
+
+    Decisions read the cells on disk when the work item is reached, so the local engine
+    (which computes each item before asking for the next) sees what earlier items wrote. An
+    engine that plans everything before computing anything passes `pending`, a set this
+    plan fills with the ids of the cells its work items will write: those count as current,
+    and a seed-independent method whose other seed is pending gets a `reuse` item instead
+    of its own training.
+    """
+
+    def __init__(self, config: BenchmarkConfig, out_dir: str | os.PathLike, loader: Callable,
+                 pending: set[str] | None = None):
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.loader = loader
+        self.pending = pending
+        self.manifests: dict[str, dict] = {}
+        self.fingerprints: dict[tuple[str, str], str] = {}
+        self.skipped = 0
+
+    def load(self, dataset: str):
+        """`dataset` as every cell of it sees it: loaded, then subsampled (seed 0)."""
+        ds = self.loader(dataset)
+        if self.config.subsample:
+            ds = subsample_dataset(ds, self.config.subsample, seed=0)
+        return ds
+
+    def _pending(self, cid: str) -> bool:
+        return self.pending is not None and cid in self.pending
+
+    def __iter__(self) -> Iterator[tuple[CellWork, object]]:
+        config, out_dir = self.config, self.out_dir
+        current: tuple[str, object] | None = None
+        for dataset, split, method, seed in plan_cells(config):
+            cid = cell_id(dataset, split, method, seed)
+            path = out_dir / "cells" / f"{cid}.json"
+            if current is None or current[0] != dataset:
+                # loaded before the skip check: a cell is current only for this dataset's data
+                current = (dataset, self.load(dataset))
+                self.manifests[dataset] = dataset_manifest_summary(current[1])
+            ds = current[1]
+            if (dataset, split) not in self.fingerprints:
+                self.fingerprints[(dataset, split)] = data_fingerprint(ds, split)
+            data = self.fingerprints[(dataset, split)]
+
+            def is_current(name: str) -> bool:
+                name_id = cell_id(dataset, split, name, seed)
+                cell = out_dir / "cells" / f"{name_id}.json"
+                return self._pending(name_id) or cell.exists() and cell_is_current(
+                    cell, cell_config_key(name, config.encoder, split, seed, config.train_config, data),
+                    config.subsample)
+
+            if is_current(method):
+                self.skipped += 1
+                continue
+            if path.exists():
+                logger.info("cell %s was computed with another configuration or dataset; rerunning it", cid)
+            if method in DETERMINISTIC_METHODS:
+                if _reuse_other_seed(out_dir, dataset, split, method, seed, config, data):
+                    self.skipped += 1
+                    continue
+                if any(self._pending(cell_id(dataset, split, method, s)) for s in config.seeds):
+                    work = CellWork(dataset, split, method, int(seed), method, reuse=True)
+                    self.pending.update(work.writes)
+                    yield work, ds
+                    continue
+            # a prediction-time variant is scored from its method's trained model: train that
+            # method once for it and for every other variant of it still to do
+            base = prediction_variant(method)[0] if prediction_variant(method) else method
+            variants = {m: prediction_variant(m)[1] for m in config.methods
+                        if prediction_variant(m) and prediction_variant(m)[0] == base and not is_current(m)}
+            if base != method:
+                logger.info("cell %s: scored from a new %s model", cid, base)
+            work = CellWork(dataset, split, method, int(seed), base, variants)
+            if self.pending is not None:
+                self.pending.update(work.writes)
+            yield work, ds
+
+    def finish(self, command: str | None = None) -> pd.DataFrame:
+        """The tables, once, from every cell in `out_dir/cells` (after the plan was iterated):
+        manifests of datasets whose cells were all cached are loaded for the record only."""
+        for dataset in self.config.datasets:
+            if dataset not in self.manifests:
+                try:
+                    self.manifests[dataset] = dataset_manifest_summary(self.loader(dataset))
+                except Exception as exc:  # noqa: BLE001
+                    logger.warning("no manifest for %s: %s", dataset, exc)
+        df = collect_cells(self.out_dir, self.config, self.fingerprints)
+        write_tables(df, self.out_dir, manifests=self.manifests, command=command, config=self.config)
+        return df
+
+
+def context_for(ds, dataset: str, split: str) -> SplitContext:
+    """The split context a benchmark cell is evaluated with (every engine builds it so)."""
+    # the novel view needs DIAMOND against the other species: not for leakage checks
+    return split_context(ds, dataset, split, novel=dataset not in LEAKAGE_DATASETS)
+
+
+def record_failure(out_dir: Path, cid: str, exc: BaseException) -> None:
+    """`<out>/failed/<id>.txt`: the error of a cell that raised (retried next run)."""
+    logger.error("cell %s failed: %s: %s", cid, type(exc).__name__, exc)
+    atomic_write_text(out_dir / "failed" / f"{cid}.txt", f"{type(exc).__name__}: {exc}\n")
+
+
 def run_benchmark(
     config: BenchmarkConfig,
     out_dir: str | os.PathLike,
@@ -386,76 +523,30 @@ def run_benchmark(
 
     Returns the per-cell DataFrame (`collect_cells`). A cell that raises is logged and
     recorded under `<out>/failed/` (the run goes on when keep_going) and retried next time.
+    The same work on Ray: `genepheno_core.scale.grid.run_benchmark_ray`.
     """
     out_dir = Path(out_dir)
     (out_dir / "cells").mkdir(parents=True, exist_ok=True)
-    loader = load_dataset or load_benchmark_dataset
-    cells = plan_cells(config)
-    manifests: dict[str, dict] = {}
-    current: tuple[str, object] | None = None
+    plan = CellPlan(config, out_dir, load_dataset or load_benchmark_dataset)
     contexts: dict[tuple[str, str], SplitContext] = {}
-    fingerprints: dict[tuple[str, str], str] = {}
-    done = skipped = failed = 0
-    for dataset, split, method, seed in cells:
-        cid = cell_id(dataset, split, method, seed)
-        path = out_dir / "cells" / f"{cid}.json"
-        if current is None or current[0] != dataset:
-            # loaded before the skip check: a cell is current only for this dataset's data
-            ds = loader(dataset)
-            if config.subsample:
-                ds = subsample_dataset(ds, config.subsample, seed=0)
-            current = (dataset, ds)
-            manifests[dataset] = dataset_manifest_summary(ds)
-            contexts = {}
-        ds = current[1]
-        if (dataset, split) not in fingerprints:
-            fingerprints[(dataset, split)] = data_fingerprint(ds, split)
-        data = fingerprints[(dataset, split)]
-        def is_current(name: str) -> bool:
-            cell = out_dir / "cells" / f"{cell_id(dataset, split, name, seed)}.json"
-            return cell.exists() and cell_is_current(
-                cell, cell_config_key(name, config.encoder, split, seed, config.train_config, data), config.subsample)
-
-        if is_current(method):
-            skipped += 1
-            continue
-        if path.exists():
-            logger.info("cell %s was computed with another configuration or dataset; rerunning it", cid)
-        if method in DETERMINISTIC_METHODS and _reuse_other_seed(out_dir, dataset, split, method, seed, config, data):
-            skipped += 1
-            continue
-        # a prediction-time variant is scored from its method's trained model: train that
-        # method once for it and for every other variant of it still to do
-        base = prediction_variant(method)[0] if prediction_variant(method) else method
-        variants = {m: prediction_variant(m)[1] for m in config.methods
-                    if prediction_variant(m) and prediction_variant(m)[0] == base and not is_current(m)}
-        if base != method:
-            logger.info("cell %s: scored from a new %s model", cid, base)
+    done = failed = 0
+    for work, ds in plan:
+        if any(key[0] != work.dataset for key in contexts):
+            contexts = {}  # another dataset: free the last one's contexts
         try:
-            if (dataset, split) not in contexts:
-                # the novel view needs DIAMOND against the other species: not for leakage checks
-                contexts[(dataset, split)] = split_context(ds, dataset, split, novel=dataset not in LEAKAGE_DATASETS)
-            run_cell(ds, dataset, split, base, seed, config, out_dir, train_and_predict, contexts[(dataset, split)],
-                     variants=variants)
+            if (work.dataset, work.split) not in contexts:
+                contexts[(work.dataset, work.split)] = context_for(ds, work.dataset, work.split)
+            run_cell(ds, work.dataset, work.split, work.base, work.seed, config, out_dir, train_and_predict,
+                     contexts[(work.dataset, work.split)], variants=work.variants)
             done += 1
-            (out_dir / "failed" / f"{cid}.txt").unlink(missing_ok=True)
+            (out_dir / "failed" / f"{work.cell_id}.txt").unlink(missing_ok=True)
         except Exception as exc:  # noqa: BLE001 - one failing method must not stop the table
             if not keep_going:
                 raise
             failed += 1
-            logger.error("cell %s failed: %s: %s", cid, type(exc).__name__, exc)
-            atomic_write_text(out_dir / "failed" / f"{cid}.txt", f"{type(exc).__name__}: {exc}\n")
-    logger.info("benchmark: %d cells run, %d already done, %d failed", done, skipped, failed)
-    # manifests of datasets whose cells were all cached: load them only for the record
-    for dataset in config.datasets:
-        if dataset not in manifests:
-            try:
-                manifests[dataset] = dataset_manifest_summary(loader(dataset))
-            except Exception as exc:  # noqa: BLE001
-                logger.warning("no manifest for %s: %s", dataset, exc)
-    df = collect_cells(out_dir, config, fingerprints)
-    write_tables(df, out_dir, manifests=manifests, command=command, config=config)
-    return df
+            record_failure(out_dir, work.cell_id, exc)
+    logger.info("benchmark: %d cells run, %d already done, %d failed", done, plan.skipped, failed)
+    return plan.finish(command)
 
 
 def _reuse_other_seed(out_dir: Path, dataset: str, split: str, method: str, seed: int,

@@ -1,5 +1,5 @@
 """`benchmark [--datasets ...] [--methods ...] [--splits ...] [--seeds 0 1 2] [--encoder unirep256]
-[--subsample N] [--out results/] [--smoke]`."""
+[--subsample N] [--out results/] [--smoke] [--engine local|ray [--address ADDR | --cpus N] [--cpus-per-cell N]]`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import shlex
+import sys
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,21 @@ def register(subparsers) -> None:
     p.add_argument("--out", default="results", help="output directory (default: results)")
     p.add_argument("--write-predictions", action="store_true", help="also write CAFA prediction files per cell")
     p.add_argument("--tables-only", action="store_true", help="only rebuild the tables from OUT/cells")
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: the cells one after another in this process (default); ray: each cell a Ray task "
+        "(OUT, GENEPHENO_HOME and GENEPHENO_MIRROR must be on storage every node shares)",
+    )
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="with --engine ray: join this Ray cluster (HOST:PORT of `ray start --head`, or auto) "
+                   "instead of starting a local instance")
+    p.add_argument("--cpus", type=int, default=None, metavar="N",
+                   help="with --engine ray: CPUs of the local Ray instance (default: all of this machine's)")
+    p.add_argument("--cpus-per-cell", type=int, default=None, metavar="N",
+                   help="with --engine ray: CPUs (= torch threads) of a neural or kmer-lr cell (default: the "
+                   "trainer's num_threads, 1 unless --train-config sets it, so cells equal a local run's)")
     p.add_argument(
         "--smoke",
         action="store_true",
@@ -105,7 +121,32 @@ def command_line(args: argparse.Namespace) -> str:
         words.append("--write-predictions")
     if args.smoke:
         words.append("--smoke")
+    # where it ran (--address, --cpus) is not recorded: the cells do not depend on it; the
+    # threads of a cell (--cpus-per-cell) can change their last bits
+    if getattr(args, "engine", "local") == "ray":
+        words += ["--engine", "ray"]
+        if args.cpus_per_cell is not None:
+            words += ["--cpus-per-cell", str(args.cpus_per_cell)]
     return shlex.join(words)
+
+
+def check_engine_options(args: argparse.Namespace) -> None:
+    """Clear errors for engine options that do not go together."""
+    from genepheno_core.errors import GenePhenoError
+
+    engine = getattr(args, "engine", "local")
+    ray_only = [flag for flag, value in (("--address", args.address), ("--cpus", args.cpus),
+                                         ("--cpus-per-cell", args.cpus_per_cell)) if value is not None]
+    if ray_only and engine != "ray":
+        raise GenePhenoError(f"{', '.join(ray_only)} needs --engine ray")
+    if args.address is not None and args.cpus is not None:
+        raise GenePhenoError("--cpus sizes a local Ray instance; a cluster joined with --address brings its own")
+    for flag, value in (("--cpus", args.cpus), ("--cpus-per-cell", args.cpus_per_cell)):
+        if value is not None and value < 1:
+            raise GenePhenoError(f"{flag} must be at least 1")
+    if args.tables_only and ray_only:
+        raise GenePhenoError(f"--tables-only rebuilds the tables here from OUT/cells; {', '.join(ray_only)} "
+                             "does not apply")
 
 
 def _cached_manifest(name: str) -> dict | None:
@@ -126,6 +167,7 @@ def handler(args: argparse.Namespace) -> int:
     from genepheno_core.benchmark import collect_cells, run_benchmark
     from genepheno_core.benchmark import write_tables
 
+    check_engine_options(args)
     config = build_config(args)
     command = command_line(args)
     out = Path(args.out)
@@ -151,7 +193,19 @@ def handler(args: argparse.Namespace) -> int:
     else:
         from genepheno_core.benchmark import load_smoke_dataset
 
-        df = run_benchmark(config, out, command=command, load_dataset=load_smoke_dataset if args.smoke else None)
+        loader = load_smoke_dataset if args.smoke else None
+        if args.engine == "ray":
+            from genepheno_core.scale.grid import run_benchmark_ray
+            from genepheno_core.scale.runtime import unwrap_error
+
+            try:
+                df = run_benchmark_ray(config, out, address=args.address, num_cpus=args.cpus,
+                                       cpus_per_cell=args.cpus_per_cell, command=command, load_dataset=loader,
+                                       progress=not args.quiet and sys.stderr.isatty())
+            except Exception as exc:  # a GenePhenoError from a worker: the user-facing message
+                raise unwrap_error(exc) from None
+        else:
+            df = run_benchmark(config, out, command=command, load_dataset=loader)
     print(f"{len(df)} cells in {out / 'cells'}; tables: {out / 'benchmark.md'}")
     if not df.empty:
         cols = [c for c in ("dataset", "split", "method", "seed", "fmax", "auc") if c in df.columns]
