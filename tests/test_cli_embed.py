@@ -90,3 +90,17 @@ def test_output_onto_an_existing_directory_is_refused(tmp_path, monkeypatch, cap
         assert err.startswith("error: ") and "name an output file" in err and "Traceback" not in err
     assert [p.name for p in results.iterdir()] == ["old.npz"]
     assert [p.name for p in tmp_path.iterdir() if p.name != "home"] == ["results"]  # no temporaries
+
+
+@pytest.mark.parametrize("argv_tail, message", [
+    (["--workers", "2"], "--address, --workers, --cpus and --block-size need --engine ray"),
+    (["--engine", "ray", "--no-cache"], "--no-cache does not apply"),
+    (["--engine", "ray", "--batch-tokens", "100"], "--batch-tokens applies to --engine local"),
+    (["--engine", "ray", "--workers", "0"], "--workers must be >= 1"),
+])
+def test_ray_engine_options_are_checked(tmp_path, capsys, argv_tail, message):
+    fasta = tmp_path / "q.fa"
+    fasta.write_text(">a\nMKVLAAGIVALLLAAGCSSS\n")
+    assert main(["embed", str(fasta), "--encoder", "composition", *argv_tail]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

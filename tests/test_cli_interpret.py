@@ -192,3 +192,38 @@ def test_output_never_replaces_a_directory(model, fasta, tmp_path, capsys, monke
     assert (tmp_path / "existing_dir" / "keep.txt").read_text() == "precious"
     assert (tmp_path / "a_file").read_text() == "not a directory"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "existing_dir", "q.fasta"]
+
+
+def test_predict_parquet_in_process_writes_and_resumes(model, tmp_path, capsys):
+    import pandas as pd
+
+    seqs = toy_genes()["sequence"].tolist()
+    ids = [f"q{i}" for i in range(60)]
+    fasta = tmp_path / "many.fasta"
+    fasta.write_text("".join(f">{q}\n{seqs[i % len(seqs)]}\n" for i, q in enumerate(ids)))
+    argv = ["predict", "--model", str(model.path), str(fasta), "--format", "parquet", "-o", str(tmp_path / "out"),
+            "--top", "2", "--no-go-transfer", "--block-size", "51"]
+    assert main(argv) == 0
+    assert "1 blocks" in capsys.readouterr().out  # 60 proteins: the short tail joins the first block
+    frame = pd.read_parquet(tmp_path / "out")
+    assert len(frame) == 120 and list(frame["gene"].unique()) == ids
+    assert main(argv) == 0
+    assert "(0 computed, 1 already there)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv_tail, message", [
+    (["--engine", "ray"], "--engine ray writes Parquet parts: add --format parquet -o OUT_DIR"),
+    (["--format", "parquet"], "--format parquet needs -o OUT_DIR"),
+    (["--format", "parquet", "-o", "OUT", "--go", "x.gaf"], "--go is not read with --format parquet"),
+    (["--format", "parquet", "-o", "OUT", "--workers", "2"], "--address, --workers and --cpus need --engine ray"),
+    (["--format", "parquet", "-o", "OUT", "--engine", "ray", "--cpus", "0"], "--cpus must be >= 1"),
+    (["--format", "parquet", "-o", "OUT", "--block-size", "10"], "block size must be >= 51"),
+    (["--block-size", "100"], "need --format parquet"),
+])
+def test_parquet_and_engine_options_are_checked(model, fasta, tmp_path, capsys, argv_tail, message):
+    argv = ["predict", "--model", str(model.path), str(fasta)] + [str(tmp_path / "o") if a == "OUT" else a
+                                                                  for a in argv_tail]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()  # refused before anything is written

@@ -9,7 +9,8 @@ file. Each block is parsed, checked, embedded, searched (the cross-species DIAMO
 and the GO transfer, one search per block) and predicted by `predict_block`, the same
 function for both engines: "local" runs it in a loop here, "ray" in a Ray Data actor pool
 where each actor loads the model (and its encoder) once. Blocks go to Ray in windows of
-`WINDOW_BLOCKS`, so the driver and the object store hold one window's text at a time.
+`WINDOW_BLOCKS` (or 8 per worker, if more), so the driver and the object store hold one
+window's text at a time (64 blocks of 500 proteins: ~15 MB).
 
 Output (`out_dir`): `part-NNNNNN.parquet` per block (one row per protein and kept
 phenotype: the tsv format's columns, with the evidence columns), each written atomically
@@ -48,7 +49,7 @@ RUN_FORMAT = "genepheno-batch-predictions/1"
 PART_GLOB = "part-*.parquet"
 METADATA_KEY = b"genepheno.block"
 DEFAULT_BLOCK_SIZE = 500  # proteins per block: ~1-2 minutes of one 1-CPU worker at ~400 residues each
-WINDOW_BLOCKS = 64  # blocks handed to Ray Data at a time (the driver holds one window's text)
+WINDOW_BLOCKS = 64  # blocks handed to Ray Data at a time, at least (the driver holds one window's text)
 ENGINES = ("local", "ray")
 
 
@@ -95,6 +96,15 @@ def _min_block_size() -> int:
     return QUERY_INDEXED_MAX + 1
 
 
+def check_block_size(block_size: int) -> int:
+    """Refuse blocks small enough for DIAMOND's query-indexed mode; returns the smallest allowed."""
+    smallest = _min_block_size()
+    if block_size < smallest:
+        raise GenePhenoError(f"block size must be >= {smallest} proteins, got {block_size} (smaller searches run in "
+                             "DIAMOND's query-indexed mode, whose hits differ slightly from a whole file's)")
+    return smallest
+
+
 def iter_fasta_blocks(path: str | os.PathLike, block_size: int = DEFAULT_BLOCK_SIZE) -> Iterator[FastaBlock]:
     """Stream `path` (FASTA, gzip ok) as blocks of `block_size` records; a short last block
     joins the one before it. Every block of a file with more than QUERY_INDEXED_MAX (50)
@@ -106,10 +116,7 @@ def iter_fasta_blocks(path: str | os.PathLike, block_size: int = DEFAULT_BLOCK_S
     (ids must be unique across the file: every output row names one input record)."""
     from genepheno_core.embeddings.sequences import record_id
 
-    smallest = _min_block_size()
-    if block_size < smallest:
-        raise GenePhenoError(f"block size must be >= {smallest} proteins, got {block_size} (smaller searches run in "
-                             "DIAMOND's query-indexed mode, whose hits differ slightly from a whole file's)")
+    smallest = check_block_size(block_size)
     path = Path(path)
     seen: dict[str, int] = {}
     lines: list[str] = []
@@ -219,22 +226,42 @@ class BatchOptions:
             raise GenePhenoError(f"concepts must be >= 0, got {self.concepts}")
 
 
-def predict_records(model, records: list[tuple[str, str]], options: BatchOptions) -> pd.DataFrame:
+def predict_records(model, records: list[tuple[str, str]], options: BatchOptions,
+                    timings: dict | None = None) -> pd.DataFrame:
     """The rows of `records` (PREDICTION_COLUMNS, plus top_concepts and top_evidence when
-    options.concepts > 0): exactly what `predict --format tsv` computes for them."""
+    options.concepts > 0, and go_origin): what `predict --format tsv` computes for them.
+    `timings` (a dict) receives the seconds of each stage: embed (the encoder), go_transfer
+    (the GO-transfer DIAMOND search), model (the cross-species DIAMOND search and the forward
+    pass), evidence. The stages run one after the other (a block's worker has one CPU;
+    `predict` overlaps the searches with encoding for a few pasted proteins instead)."""
     from genepheno_core.interpret.contributions import top_concepts, top_evidence
-    from genepheno_core.interpret.inference import logit_matrix, prepare_inputs, ranked_frame, score_matrix
+    from genepheno_core.interpret.inference import (
+        embed_for_model,
+        logit_matrix,
+        prepare_inputs,
+        ranked_frame,
+        score_matrix,
+    )
 
-    inputs = prepare_inputs(model, records, None, cache=options.cache, transfer_go=options.go_transfer)
+    clock = time.perf_counter()
+    embeddings = embed_for_model(model, [s for _, s in records], cache=options.cache)  # (n, D) or None
+    t_embed = time.perf_counter()
+    inputs = prepare_inputs(model, records, None, embeddings=embeddings, cache=options.cache,
+                            transfer_go=options.go_transfer)
+    t_inputs = time.perf_counter()
     logits = logit_matrix(model, inputs)  # (n, K)
     scores = score_matrix(model, inputs, logits=logits)  # (n, K), propagated to ancestors
     frame = ranked_frame(model, inputs.ids, scores, options.top, options.threshold, logits=logits, view=options.view)
+    t_model = time.perf_counter()
     if options.concepts > 0:
         frame["top_concepts"] = top_concepts(model, inputs, frame, options.concepts)
         # always present (empty for a model without GO-term / homolog weights): every part
         # of one output has the same schema
         frame["top_evidence"] = top_evidence(model, inputs, frame, options.concepts)
     frame["go_origin"] = frame["gene"].map({g: inputs.go_origin(i) for i, g in enumerate(inputs.ids)})
+    if timings is not None:
+        timings.update(embed=t_embed - clock, go_transfer=t_inputs - t_embed, model=t_model - t_inputs,
+                       evidence=time.perf_counter() - t_model)
     return frame.reset_index(drop=True)
 
 
@@ -276,12 +303,16 @@ def run_block(model, block: FastaBlock, options: BatchOptions, out_dir: Path, so
     and keeps the parts already written."""
     start = time.perf_counter()
     summary = {"index": block.index, "proteins": 0, "residues": 0, "rows": 0, "seconds": 0.0,
-               "peak_rss_mb": 0.0, "error": "", "error_fields": ""}
+               "peak_rss_mb": 0.0, "error": "", "error_fields": "", "timings": "{}"}
     try:
         records = parse_block(block, source, min_length=options.min_length)
-        frame = predict_records(model, records, options)
+        timings: dict[str, float] = {}
+        frame = predict_records(model, records, options, timings)
+        clock = time.perf_counter()
         write_part(frame, part_path(out_dir, block.index), block)
-        summary.update(proteins=len(records), residues=sum(len(s) for _, s in records), rows=len(frame))
+        timings["write"] = time.perf_counter() - clock
+        summary.update(proteins=len(records), residues=sum(len(s) for _, s in records), rows=len(frame),
+                       timings=json.dumps(timings))
     except GenePhenoError as exc:
         summary["error"] = str(exc)
         if isinstance(exc, InputFormatError):
@@ -320,15 +351,36 @@ class BatchSummary:
     engine: str = "local"
     workers: int = 1
     block_seconds: list[float] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # summed over blocks (predict_records)
 
 
-def _run_record(model, options: BatchOptions, block_size: int, source: Path) -> dict:
-    from genepheno_core.interpret.report import model_info
+def model_identity(model) -> dict:
+    """{name, version, path} of a model (a TrainedModel, a checkpoint directory, a shipped
+    model's name, or None: the default), without loading one from disk: the Ray engine's
+    driver only names the model its workers load. `version` is model_info's (the first 16
+    hex digits of the weights' SHA-256)."""
+    from genepheno_core.errors import ModelLoadError
+    from genepheno_core.interpret.model_store import default_model_path, models_dir
+    from genepheno_core.io import sha256_file
 
-    info = model_info(model)
-    return {"format": RUN_FORMAT, "model": {"name": info["name"], "version": info["version"],
-                                           "path": str(Path(model.path).resolve())},
-            "options": asdict(options), "block_size": int(block_size), "input": str(source), "complete": False}
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        path = Path(model.path)  # a loaded model
+    elif model is None:
+        path = default_model_path()
+    else:
+        path = Path(model).expanduser()
+        if not path.exists() and (models_dir() / str(model) / "config.json").exists():
+            path = models_dir() / str(model)  # a shipped model's name: "hpo", "mpo"
+    for name in ("config.json", "model.safetensors"):
+        if not (path / name).is_file():
+            raise ModelLoadError(path / name, "missing (not a GenePheno model directory)")
+    path = path.resolve()
+    return {"name": path.name, "version": sha256_file(path / "model.safetensors")[:16], "path": str(path)}
+
+
+def _run_record(identity: dict, options: BatchOptions, block_size: int, source: Path) -> dict:
+    return {"format": RUN_FORMAT, "model": identity, "options": asdict(options), "block_size": int(block_size),
+            "input": str(source), "complete": False}
 
 
 def _check_run_dir(out_dir: Path, record: dict) -> None:
@@ -385,12 +437,15 @@ def predict_blocks(fasta: str | os.PathLike, out_dir: str | os.PathLike, model=N
     if engine == "local" and (address or workers not in (None, 1) or cpus):
         raise GenePhenoError("address, workers and cpus need engine 'ray'")
     options = options or BatchOptions()
+    check_block_size(block_size)
     fasta = Path(fasta)
     out_dir = Path(out_dir)
     if not fasta.is_file():
         raise MissingDataError(f"{fasta}: no such file")
-    model = resolve_model(model)
-    record = _run_record(model, options, block_size, fasta)
+    identity = model_identity(model)
+    if engine == "local":
+        model = resolve_model(model)
+    record = _run_record(identity, options, block_size, fasta)
     _check_run_dir(out_dir, record)
     for parent in out_dir.parents:  # a file in the way of the directory: refused before any work
         if parent.exists() and not parent.is_dir():
@@ -422,6 +477,8 @@ def predict_blocks(fasta: str | os.PathLike, out_dir: str | os.PathLike, model=N
         summary.rows += int(row["rows"])
         summary.peak_rss_mb = max(summary.peak_rss_mb, float(row["peak_rss_mb"]))
         summary.block_seconds.append(float(row["seconds"]))
+        for stage, seconds in json.loads(row.get("timings") or "{}").items():
+            summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + float(seconds)
         bar.update(int(row["proteins"]))
         logger.info("block %d: %d proteins in %.1f s (%d blocks computed, %d reused so far)", row["index"],
                     row["proteins"], row["seconds"], summary.computed, summary.reused)
@@ -432,7 +489,7 @@ def predict_blocks(fasta: str | os.PathLike, out_dir: str | os.PathLike, model=N
                 record_summary(run_block(model, block, options, out_dir, str(fasta)))
         else:
             summary.workers = _run_on_ray(todo_blocks(), record_summary, _PredictActor,
-                                          dict(model_path=str(Path(model.path).resolve()), options=asdict(options),
+                                          dict(model_path=identity["path"], options=asdict(options),
                                                out_dir=str(out_dir.resolve()), source=str(fasta)),
                                           address=address, workers=workers, cpus=cpus)
     finally:
@@ -527,7 +584,9 @@ def _run_on_ray(blocks: Iterator[FastaBlock], on_result, actor_cls, actor_kwargs
 
     from genepheno_core.scale.runtime import connect, disconnect, unwrap_error
 
+    clock = time.perf_counter()
     connection = connect(address, num_cpus=cpus)
+    logger.info("Ray: connected in %.1f s (%g CPUs)", time.perf_counter() - clock, connection.cpus)
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # ours counts proteins, across windows
@@ -536,16 +595,23 @@ def _run_on_ray(blocks: Iterator[FastaBlock], on_result, actor_cls, actor_kwargs
         n = workers or max(1, int(connection.cpus))
         if workers is not None and workers < 1:
             raise GenePhenoError(f"workers must be >= 1, got {workers}")
-        for window in _windows(blocks, WINDOW_BLOCKS):
+        # a window ends with its slowest block while other workers wait: at least 8 blocks a worker
+        for window in _windows(blocks, max(WINDOW_BLOCKS, 8 * n)):
             items = [{"index": b.index, "first_line": b.first_line, "text": b.text, "n_records": b.n_records}
                      for b in window]
-            # one Ray Data block per FASTA block, one FASTA block per call: a slow block
-            # does not hold others back, and a finished one is reported at once
+            # one Ray Data block per FASTA block, one FASTA block per call, and one call in
+            # flight per actor: Ray Data would otherwise queue several blocks on the first
+            # actor that is ready while the others still load the model (measured: 2 blocks
+            # on 2 workers ran one after the other)
             dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
                 actor_cls, fn_constructor_kwargs=actor_kwargs, batch_size=1, batch_format="pandas",
-                compute=ray.data.ActorPoolStrategy(size=min(n, len(items))), num_cpus=1)
+                compute=ray.data.ActorPoolStrategy(size=min(n, len(items)), max_tasks_in_flight_per_actor=1),
+                num_cpus=1)
             try:
-                for row in dataset.iter_rows():
+                for k, row in enumerate(dataset.iter_rows()):
+                    if k == 0:
+                        logger.info("Ray: first block of the window back %.1f s after connecting (%.1f s of it "
+                                    "computing)", time.perf_counter() - clock, row["seconds"])
                     on_result(dict(row))
             except GenePhenoError:
                 raise
@@ -571,7 +637,7 @@ def embed_block(encoder, block: FastaBlock, source: str) -> dict:
 
     start = time.perf_counter()
     summary = {"index": block.index, "proteins": 0, "residues": 0, "rows": 0, "seconds": 0.0,
-               "peak_rss_mb": 0.0, "error": "", "error_fields": ""}
+               "peak_rss_mb": 0.0, "error": "", "error_fields": "", "timings": "{}"}
     try:
         records = parse_block(block, source, translate=encoder.translate_nucleotides)
         embed_sequences([s for _, s in records], encoder, cache=True)
@@ -595,6 +661,7 @@ def embed_blocks(fasta: str | os.PathLike, encoder: str, *, engine: str = "local
 
     if engine not in ENGINES:
         raise GenePhenoError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    check_block_size(block_size)
     fasta = Path(fasta)
     if not fasta.is_file():
         raise MissingDataError(f"{fasta}: no such file")

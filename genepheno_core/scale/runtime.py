@@ -56,9 +56,12 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> RayConne
 
     if ray.is_initialized():
         return RayConnection(address, False, float(ray.cluster_resources().get("CPU", 0)))
-    options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
-                   runtime_env=runtime_env() or None)
+    options = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     if address:
+        # a cluster's workers get the variables from the job's runtime environment; a local
+        # instance's inherit this process's environment (and a runtime environment would
+        # cost each worker ~1.4 s: it could not use the workers Ray starts in advance)
+        options["runtime_env"] = runtime_env() or None
         _token_auth_like_ray_start()
         if num_cpus is not None:
             raise GenePhenoError("--cpus sizes a local Ray instance; a cluster joined with --address brings its own")
