@@ -297,22 +297,15 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
-def run_block(model, block: FastaBlock, options: BatchOptions, out_dir: Path, source: str) -> dict:
-    """Parse, predict and write one block; returns its summary row. A GenePhenoError (a bad
-    record) is returned in the row, not raised, so that the driver stops the run cleanly
-    and keeps the parts already written."""
+def _summarised(block: FastaBlock, work) -> dict:
+    """Run `work()` (returning the block's counts) and give the block's summary row. A
+    GenePhenoError (a bad record) is returned in the row, not raised, so that the driver
+    stops the run cleanly and keeps the parts already written."""
     start = time.perf_counter()
     summary = {"index": block.index, "proteins": 0, "residues": 0, "rows": 0, "seconds": 0.0,
                "peak_rss_mb": 0.0, "error": "", "error_fields": "", "timings": "{}"}
     try:
-        records = parse_block(block, source, min_length=options.min_length)
-        timings: dict[str, float] = {}
-        frame = predict_records(model, records, options, timings)
-        clock = time.perf_counter()
-        write_part(frame, part_path(out_dir, block.index), block)
-        timings["write"] = time.perf_counter() - clock
-        summary.update(proteins=len(records), residues=sum(len(s) for _, s in records), rows=len(frame),
-                       timings=json.dumps(timings))
+        summary.update(work())
     except GenePhenoError as exc:
         summary["error"] = str(exc)
         if isinstance(exc, InputFormatError):
@@ -321,6 +314,22 @@ def run_block(model, block: FastaBlock, options: BatchOptions, out_dir: Path, so
     summary["seconds"] = time.perf_counter() - start
     summary["peak_rss_mb"] = _peak_rss_mb()
     return summary
+
+
+def run_block(model, block: FastaBlock, options: BatchOptions, out_dir: Path, source: str) -> dict:
+    """Parse, predict and write one block; returns its summary row (`_summarised`)."""
+
+    def work() -> dict:
+        records = parse_block(block, source, min_length=options.min_length)
+        timings: dict[str, float] = {}
+        frame = predict_records(model, records, options, timings)
+        clock = time.perf_counter()
+        write_part(frame, part_path(out_dir, block.index), block)
+        timings["write"] = time.perf_counter() - clock
+        return dict(proteins=len(records), residues=sum(len(s) for _, s in records), rows=len(frame),
+                    timings=json.dumps(timings))
+
+    return _summarised(block, work)
 
 
 def _raise_block_error(summary: dict, out_dir: Path, kept: int) -> None:
@@ -635,21 +644,12 @@ def embed_block(encoder, block: FastaBlock, source: str) -> dict:
     names: workers writing at once only add files). Returns its summary row."""
     from genepheno_core.embeddings import embed_sequences
 
-    start = time.perf_counter()
-    summary = {"index": block.index, "proteins": 0, "residues": 0, "rows": 0, "seconds": 0.0,
-               "peak_rss_mb": 0.0, "error": "", "error_fields": "", "timings": "{}"}
-    try:
+    def work() -> dict:
         records = parse_block(block, source, translate=encoder.translate_nucleotides)
         embed_sequences([s for _, s in records], encoder, cache=True)
-        summary.update(proteins=len(records), residues=sum(len(s) for _, s in records), rows=len(records))
-    except GenePhenoError as exc:
-        summary["error"] = str(exc)
-        if isinstance(exc, InputFormatError):
-            summary["error_fields"] = json.dumps({"path": str(exc.path), "problem": exc.problem, "line": exc.line,
-                                                  "record": exc.record})
-    summary["seconds"] = time.perf_counter() - start
-    summary["peak_rss_mb"] = _peak_rss_mb()
-    return summary
+        return dict(proteins=len(records), residues=sum(len(s) for _, s in records), rows=len(records))
+
+    return _summarised(block, work)
 
 
 def embed_blocks(fasta: str | os.PathLike, encoder: str, *, engine: str = "local", address: str | None = None,
