@@ -27,7 +27,7 @@ report: install
 	bash scripts/report.sh
 
 test: install
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests
+	$(PYTHON) -m pytest -q -p no:cacheprovider --durations=25 tests
 
 # the unit tests without the mirror builds, the browser and the tests marked slow (> ~2 s); under 3 minutes
 test-fast:
