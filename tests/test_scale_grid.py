@@ -144,6 +144,44 @@ def test_cell_cpus_follow_the_registry_and_the_cluster():
     assert cell_cpus("diamond-score", BenchmarkConfig(train_config={"diamond_threads": 4}), max_cpus=2.0) == 2
 
 
+def test_cells_start_in_plan_order_and_a_wide_cell_is_not_starved():
+    """The grid of 2026-12-03: on 2 CPUs, 1-CPU cells around a 2-CPU diamond-score cell. With
+    every cell submitted at once Ray kept starting later 1-CPU cells on each freed CPU; the
+    window hands the wide cell over as soon as both CPUs are free and nothing after it before."""
+    from genepheno_core.benchmark.grid import CellWork
+    from genepheno_core.scale.grid import CpuWindow
+
+    def work(method, seed=0):
+        return CellWork("gwas", "homology", method, seed, method)
+
+    cells = [work("go-mlp"), work("mlp-bce"), work("kmer-lr"), work("diamond-score"), work("genepheno"),
+             work("genepheno", 1)]
+    window = CpuWindow(2, cells, lambda w: cell_cpus_of(w.method))
+    started = [w.method for w in window.ready()]
+    assert started == ["go-mlp", "mlp-bce"]  # both CPUs taken
+    window.finished(cells[0])
+    assert [w.method for w in window.ready()] == ["kmer-lr"]
+    window.finished(cells[1])
+    assert window.ready() == []  # one CPU free: diamond-score needs two and nothing overtakes it
+    window.finished(cells[2])
+    assert [w.method for w in window.ready()] == ["diamond-score"]
+    assert window.ready() == []
+    window.finished(cells[3])
+    assert [(w.method, w.seed) for w in window.ready()] == [("genepheno", 0), ("genepheno", 1)]
+    assert window.in_flight == 2 and window.queue == []
+    # a cell wider than the whole cluster starts alone rather than never
+    wide = CpuWindow(2, [work("genepheno"), work("diamond-score")], lambda w: 4 if w.method == "diamond-score" else 1)
+    assert [w.method for w in wide.ready()] == ["genepheno"]
+    wide.finished(work("genepheno"))
+    assert [w.method for w in wide.ready()] == ["diamond-score"]
+
+
+def cell_cpus_of(method: str) -> int:
+    from genepheno_core.scale.grid import cell_cpus
+
+    return cell_cpus(method, BenchmarkConfig())
+
+
 def test_ray_grid_equals_the_local_run_and_resumes(ray_instance, tmp_path, monkeypatch):
     from genepheno_core.benchmark import grid as local_grid
     from genepheno_core.scale.grid import run_benchmark_ray

@@ -3,7 +3,8 @@
 The driver decides which cells to compute exactly as the local runner does
 (`benchmark.grid.CellPlan`: current cells skipped, seed-independent methods reused, a
 prediction-time variant trained with its method), submits each missing cell as one Ray task
-asking for the CPUs that cell computes with (`cell_cpus`), records failures as
+asking for the CPUs that cell computes with (`cell_cpus`), in plan order as CPUs free up
+(`CpuWindow`), records failures as
 `<out>/failed/<id>.txt` and writes the tables once at the end (`CellPlan.finish`, the same
 `collect_cells` + `write_tables` as a local run).
 
@@ -129,6 +130,44 @@ def _largest_node_cpus() -> float:
     return max(cpus, default=0.0)
 
 
+class CpuWindow:
+    """Which cells to hand to Ray next: in plan order, while their CPUs fit the cluster's.
+
+    Ray schedules every submitted task whose resources are free, in no promised order: with
+    all cells submitted at once, a 2-CPU cell (diamond-score) on a 2-CPU machine waited
+    behind every 1-CPU cell submitted after it, since one of those always took the CPU that
+    freed first. So the driver submits a cell only while the CPUs of the cells in flight plus
+    its own fit `capacity` (the cluster's CPUs), always in plan order: a wide cell waits at
+    the head of the line until enough CPUs are free, and cells finish roughly in plan order
+    (an interrupted run has its first datasets complete). A cell wider than the whole
+    capacity is started alone.
+    """
+
+    def __init__(self, capacity: float, works: list[CellWork], cpus_of: Callable[[CellWork], int]):
+        self.capacity = float(capacity)
+        self.queue = list(works)
+        self.cpus_of = cpus_of
+        self.in_flight = 0.0
+        self.n_in_flight = 0
+
+    def ready(self) -> list[CellWork]:
+        """The cells to submit now (removed from the queue and counted as in flight)."""
+        out = []
+        while self.queue:
+            need = self.cpus_of(self.queue[0])
+            if self.n_in_flight and self.in_flight + need > self.capacity:
+                break
+            work = self.queue.pop(0)
+            self.in_flight += need
+            self.n_in_flight += 1
+            out.append(work)
+        return out
+
+    def finished(self, work: CellWork) -> None:
+        self.in_flight -= self.cpus_of(work)
+        self.n_in_flight -= 1
+
+
 def run_benchmark_ray(
     config: BenchmarkConfig,
     out_dir: str | os.PathLike,
@@ -181,24 +220,29 @@ def run_benchmark_ray(
         max_cpus = _largest_node_cpus()
         task = ray.remote(_run_cell_task)
 
-        def submit(batch: list[CellWork]) -> None:
-            for work in batch:
-                cpus = cell_cpus(work.base, config, cpus_per_cell, max_cpus)
-                ref = task.options(num_cpus=cpus, name=f"cell {work.cell_id}").remote(
-                    config, str(out_dir), work, cpus, plan.fingerprints[(work.dataset, work.split)], loader,
-                    train_and_predict)
-                refs[ref] = work
-            logger.info("benchmark on Ray: %d cells submitted (%g CPUs)", len(batch), connection.cpus)
+        def cpus_of(work: CellWork) -> int:
+            return cell_cpus(work.base, config, cpus_per_cell, max_cpus)
+
+        def submit(work: CellWork) -> None:
+            ref = task.options(num_cpus=cpus_of(work), name=f"cell {work.cell_id}").remote(
+                config, str(out_dir), work, cpus_of(work), plan.fingerprints[(work.dataset, work.split)], loader,
+                train_and_predict)
+            refs[ref] = work
 
         counts = {"done": 0, "failed": 0}
 
-        def wait_all(total: int) -> None:
+        def run_all(batch: list[CellWork]) -> None:
+            """Every cell of `batch`, started in plan order (`CpuWindow`), to the last one."""
+            window = CpuWindow(connection.cpus, batch, cpus_of)
+            logger.info("benchmark on Ray: %d cells to run (%g CPUs)", len(batch), connection.cpus)
             bar = None
             if progress:
                 from tqdm.auto import tqdm
 
-                bar = tqdm(total=total, desc="benchmark cells", unit="cell")
+                bar = tqdm(total=len(batch), desc="benchmark cells", unit="cell")
             try:
+                for work in window.ready():
+                    submit(work)
                 while refs:
                     ready, _ = ray.wait(list(refs), num_returns=1)
                     work = refs.pop(ready[0])
@@ -212,21 +256,23 @@ def run_benchmark_ray(
                             raise error from None
                         counts["failed"] += 1
                         record_failure(out_dir, work.cell_id, error)
+                    finally:
+                        window.finished(work)
                     if bar is not None:
                         bar.update(1)
+                    for work in window.ready():
+                        submit(work)
             finally:
                 if bar is not None:
                     bar.close()
 
-        submit(runs)
-        wait_all(len(runs))
+        run_all(runs)
         # a seed-independent method's other seeds copy the cell just computed; when that cell
         # failed, they are computed themselves (as the local runner would)
         again = [w for w in reuses if not _reuse_other_seed(out_dir, w.dataset, w.split, w.method, w.seed, config,
                                                             plan.fingerprints[(w.dataset, w.split)])]
         if again:
-            submit(again)
-            wait_all(len(again))
+            run_all(again)
         logger.info("benchmark on Ray: %d cells run, %d reused, %d already done, %d failed", counts["done"],
                     len(reuses) - len(again), plan.skipped, counts["failed"])
         return plan.finish(command)
