@@ -1,0 +1,85 @@
+"""Sequence encoders compared on the sequence-only rows (issue 17): a Markdown table.
+
+    python -m genepheno_core benchmark --out results/encoders/ENC --encoder ENC \\
+        --datasets hpo --splits random --seeds 0 --methods mlp-bce genepheno-seq-only
+    python scripts/encoder_comparison.py [--out results/encoders/encoders.md]
+
+Reads the benchmark cells of each `results/encoders/<encoder>/cells` directory and the
+unirep256 cells of the main grid (`results/cells`, the default encoder), and prints, per
+dataset, split, method and encoder, validation Fmax / AUC (what a choice of encoder may be
+made on) next to test Fmax / AUC (each scored once), mean over the seeds that every encoder
+of a method has (so that encoders are compared on the same seeds). The
+pasted-protein row is scored from the genepheno model: its validation column is that model's
+(validated on the genes' own GO, as training selects).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+METHODS = ("mlp-bce", "genepheno-seq-only", "genepheno", "genepheno-pasted")
+ORDER = ("composition", "unirep64", "unirep256", "unirep1900")
+
+
+def read_cells(results: Path) -> dict:
+    """{(dataset, split, method, encoder): {seed: (valid fmax, valid auc, test fmax, test auc)}}"""
+    found = defaultdict(dict)
+    directories = [(results / "cells", "unirep256")]
+    directories += [(d / "cells", d.name) for d in sorted((results / "encoders").glob("*")) if d.is_dir()]
+    for directory, encoder in directories:
+        for path in sorted(directory.glob("*.json")):
+            cell = json.loads(path.read_text(encoding="utf-8"))
+            if cell.get("method") not in METHODS or (cell.get("encoder") or encoder) != encoder:
+                continue
+            valid = (cell.get("info") or {}).get("valid_metrics") or {}
+            test = cell.get("metrics") or {}
+            if "fmax" not in valid or "fmax" not in test:
+                continue  # a cell from before validation metrics were recorded
+            key = (cell["dataset"], cell["split"], cell["method"], encoder)
+            found[key][int(cell["seed"])] = (valid["fmax"], valid["auc"], test["fmax"], test["auc"])
+    return found
+
+
+def table(found: dict) -> str:
+    lines = ["| dataset, split | method | encoder | seeds | valid Fmax / AUC % | test Fmax / AUC % |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    rank = {e: i for i, e in enumerate(ORDER)}
+    pairs = {(d, s) for d, s, _, _ in found}
+    for dataset, split in sorted(pairs):
+        encoders = {e for d, s, _, e in found if (d, s) == (dataset, split)}
+        if encoders == {"unirep256"}:
+            continue  # no other encoder measured on this dataset and split
+        for method in METHODS:
+            runs = {e: found[(dataset, split, method, e)] for e in encoders if found.get((dataset, split, method, e))}
+            # like for like: the seeds every encoder of this row group has
+            common = sorted(set.intersection(*(set(r) for r in runs.values()))) if runs else []
+            for encoder in sorted(runs, key=lambda e: (rank.get(e, 99), e)):
+                rows = [runs[encoder][seed] for seed in common]
+                if not rows:
+                    continue
+                mean = [100 * sum(r[i] for r in rows) / len(rows) for i in range(4)]
+                seeds = " ".join(map(str, common))
+                lines.append(f"| {dataset}, {split} | {method} | {encoder} | {seeds} | "
+                             f"{mean[0]:.2f} / {mean[1]:.2f} | {mean[2]:.2f} / {mean[3]:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", default=str(ROOT / "results"))
+    parser.add_argument("--out", default=None, help="also write the table here")
+    args = parser.parse_args(argv)
+    text = table(read_cells(Path(args.results)))
+    print(text, end="")
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
