@@ -39,6 +39,8 @@ benchmark: install
 	$(PYTHON) -m genepheno_core benchmark --out results --datasets mpo-no-imp-igi hpo-no-imp-igi --splits random --methods naive go-mlp go-orth-mlp genepheno
 	# copy the headline tables into README.md
 	$(PYTHON) scripts/update_readme_tables.py
+	# protocol 1 (results/benchmark-v1.md) against the new tables: results/v1_vs_v2.md
+	$(PYTHON) scripts/compare_protocols.py
 
 default-model: install
 	$(PYTHON) scripts/build_default_model.py --dataset hpo --dataset mpo
