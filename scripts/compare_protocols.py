@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
+    for name in ("benchmark-v1.md", "benchmark.md"):
+        if not (args.results / name).is_file():
+            parser.error(f"{args.results / name}: no such file (benchmark.md: `benchmark --tables-only --out "
+                         f"{args.results}`)")
     v1, main_rows = read_tables(args.results / "benchmark-v1.md")
     v2, _ = read_tables(args.results / "benchmark.md")
     out = args.results / "v1_vs_v2.md"

@@ -1,5 +1,7 @@
 """scripts/compare_protocols.py: protocol-1 and protocol-2 tables side by side."""
 import importlib.util
+
+import pytest
 from pathlib import Path
 
 _PATH = Path(__file__).resolve().parents[1] / "scripts" / "compare_protocols.py"
@@ -75,3 +77,12 @@ def test_side_by_side_rows_changes_and_ranks(tmp_path):
     assert "pasted protein" not in gwas
     hpo = text.split("## hpo (random)")[1]
     assert "| genepheno | 42.00 / 74.00 | 42.20 / 75.00 | +0.20 / +1.00 | +6.00 | +5.20 | 1 → 1 |" in hpo
+
+
+def test_a_missing_table_is_named(tmp_path, capsys):
+    (tmp_path / "benchmark-v1.md").write_text(V1)
+    with pytest.raises(SystemExit) as exc:
+        mod.main(["--results", str(tmp_path)])
+    assert exc.value.code == 2
+    assert f"{tmp_path / 'benchmark.md'}: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "v1_vs_v2.md").exists()
