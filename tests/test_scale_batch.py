@@ -72,6 +72,35 @@ def test_blocks_of_query_indexed_size_are_refused(tmp_path):
         list(iter_fasta_blocks(fasta, 50))
 
 
+def test_the_ray_driver_never_imports_torch(tmp_path):
+    """`predict --engine ray` in a fresh interpreter, stopped where it would connect to Ray:
+    the driver only names the model its workers load, so torch (~2.5 s of Ray's overhead on a
+    small input) must not have been imported by the CLI, the checks or the run record."""
+    import subprocess
+    import sys
+
+    fasta = write_fasta(tmp_path / "in.fa", random_records(60))
+    code = f"""
+import sys
+import genepheno_core.scale.runtime as runtime
+class Stop(Exception):
+    pass
+def connect(*args, **kwargs):
+    raise Stop
+runtime.connect = connect
+from genepheno_core.cli import main
+try:
+    main(["predict", {str(fasta)!r}, "--engine", "ray", "--format", "parquet", "-o", {str(tmp_path / 'out')!r}])
+except Stop:
+    print("reached connect")
+print("torch modules:", sorted(m for m in sys.modules if m == "torch" or m.startswith("torch.")))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "reached connect" in done.stdout
+    assert "torch modules: []" in done.stdout, done.stdout
+
+
 # ------------------------------------------------------------- predictions with the shipped model
 
 

@@ -149,6 +149,14 @@ def _parse_top(value: str) -> int | None:
 
 def predict_handler(args: argparse.Namespace) -> int:
     from genepheno_core.errors import GenePhenoError
+
+    top = _parse_top(args.top)
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise GenePhenoError(f"--threshold must be within [0, 1], got {args.threshold}")
+    if args.format == "parquet" or args.engine == "ray":
+        # before the imports below: the Ray engine's driver never imports torch (~2.5 s)
+        return _predict_parquet(args, top)
+
     from genepheno_core.interpret.contributions import top_concepts, top_evidence
     from genepheno_core.interpret.inference import (
         logit_matrix,
@@ -160,11 +168,6 @@ def predict_handler(args: argparse.Namespace) -> int:
     )
     from genepheno_core.interpret.model_store import resolve_model
 
-    top = _parse_top(args.top)
-    if args.threshold is not None and not 0 <= args.threshold <= 1:
-        raise GenePhenoError(f"--threshold must be within [0, 1], got {args.threshold}")
-    if args.format == "parquet" or args.engine == "ray":
-        return _predict_parquet(args, top)
     if args.address or args.workers is not None or args.cpus is not None or args.block_size is not None:
         raise GenePhenoError("--address, --workers, --cpus and --block-size need --format parquet (and the first "
                              "three --engine ray)")

@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 # columns (gaps included, as BLAST's), e-value, bit score
 HIT_COLUMNS = ["query", "target", "identity", "length", "evalue", "bitscore"]
 
+# up to this many queries a search uses DIAMOND's query-indexed mode (--algo 1), whose hits
+# differ slightly from a search of more queries (models.go_transfer, interpret.neighbours,
+# scale.batch's smallest block)
+QUERY_INDEXED_MAX = 50
+
 
 def write_fasta(path: Path, prefix: str, sequences: Sequence[str]) -> None:
     """FASTA of `sequences` with ids prefix0, prefix1, ... (by row)."""

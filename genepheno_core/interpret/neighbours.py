@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genepheno_core.datasets.alignment import QUERY_INDEXED_MAX
 from genepheno_core.errors import MissingDataError
 from genepheno_core.interpret.inference import parse_records
 from genepheno_core.interpret.model_store import model_extras, resolve_model
 
 logger = logging.getLogger(__name__)
 
-QUERY_INDEXED_MAX = 50  # as models.go_transfer's search
 NEAREST_COLUMNS = ["query", "accession", "symbol", "identity", "bitscore", "evalue", "phenotypes"]
 
 

@@ -35,15 +35,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from genepheno_core.datasets.alignment import local_alignments
+from genepheno_core.datasets.alignment import QUERY_INDEXED_MAX, local_alignments
 from genepheno_core.errors import GenePhenoError, MissingDataError
 from genepheno_core.io import atomic_path, genepheno_home
 from genepheno_core.sources._util import PathLike
 
 logger = logging.getLogger(__name__)
-
-# up to this many queries, the search uses DIAMOND's query-indexed mode (--algo 1)
-QUERY_INDEXED_MAX = 50
 
 SPECIES = ("human", "mouse")
 ANNOTATION_COLUMNS = ["accession", "go_id", "evidence", "with_from"]

@@ -91,7 +91,8 @@ def _open_text(path: Path):
 
 
 def _min_block_size() -> int:
-    from genepheno_core.models.go_transfer import QUERY_INDEXED_MAX
+    # from datasets.alignment, not models: the Ray engine's driver never imports torch
+    from genepheno_core.datasets.alignment import QUERY_INDEXED_MAX
 
     return QUERY_INDEXED_MAX + 1
 
