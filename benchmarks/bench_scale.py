@@ -117,7 +117,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="the first N proteins only (default: all)")
     parser.add_argument("--block-size", type=int, default=500)
     parser.add_argument("--model", default="hpo")
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--configs", nargs="*", default=list(CONFIGS), choices=list(CONFIGS),
+                        help="configurations to run (none: only Ray's overhead on a small input)")
     parser.add_argument("--overhead-proteins", type=int, default=100)
     parser.add_argument("--out", default=None, metavar="FILE.md", help="also write the table here")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -140,8 +141,13 @@ def main() -> None:
                                         cold_home(base, config))
             r = results[config]
             print(f"  {r['proteins']} proteins in {r['run_s']:.0f} s ({r['proteins'] / r['run_s']:.1f}/s)", flush=True)
-        # Ray's overhead: the same 100 new proteins (not in the set above) in fresh processes
+            # every finished configuration in full, so that a later failure loses none of it
+            print("  " + json.dumps(r), flush=True)
+        # Ray's overhead: 100 proteins in fresh processes with cold caches (new proteins when
+        # the set above leaves any; else its first ones, which the new cold homes never saw)
         small, n_small, _ = proteome(base / "small.fa", args.overhead_proteins, skip=n)
+        if n_small < args.overhead_proteins:
+            small, n_small, _ = proteome(base / "small.fa", args.overhead_proteins)
         overhead = {}
         for config in ("local", "ray2"):
             overhead[config] = run_child(config, small, base / f"small-{config}", args.model, args.block_size,
