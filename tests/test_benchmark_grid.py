@@ -306,6 +306,8 @@ def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
         calls[-1] = calls[-1] + (tuple(variants),)
         # the variant's scores: the model's, noisier; evidence measures of each
         info["variant_scores"] = {v: noisier(scores) for v in variants}
+        info["valid_metrics"] = {"fmax": 0.5}
+        info["variant_valid_metrics"] = {v: {"fmax": 0.4} for v in variants}
         info["test_concept_auc"] = 0.8
         info["evidence"] = {"concentration": {"share": 0.5}, "deletion": {"pass_rate": 0.9},
                             "plausibility": {"share": 0.04, "random_share": 0.01},
@@ -331,6 +333,11 @@ def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
     assert base["info"]["evidence"]["concentration"]["share"] == 0.5
     assert variant["info"]["evidence"]["concentration"]["share"] == 0.4
     assert "variant_evidence" not in base["info"]
+    # each cell's validation metrics are those of its own inputs (selection reads them)
+    assert base["info"]["valid_metrics"] == {"fmax": 0.5} and "valid_inputs" not in base["info"]
+    assert variant["info"]["valid_metrics"] == {"fmax": 0.4}
+    assert variant["info"]["valid_inputs"] == "transferred-go"
+    assert "variant_valid_metrics" not in base["info"] and "variant_valid_metrics" not in variant["info"]
     cells = collect_cells(tmp_path).set_index("method")
     assert cells.loc["genepheno", "evidence_concentration"] == 0.5
     assert cells.loc["genepheno-pasted", "evidence_concentration"] == 0.4

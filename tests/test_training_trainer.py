@@ -435,6 +435,20 @@ def test_transferred_go_variant_scores_the_same_model_with_homolog_go(tiny_go_re
     bag[test] = transfer.reindex(result.data.go_vocab)
     result.data.go_bag = bag.tocsr()
     np.testing.assert_allclose(pasted, predict_module(result.module, result.data, test), atol=1e-6)
+    # the variant's validation metrics: the validation genes fed their homologs' GO, by hand
+    from genepheno_core.training.trainer import full_metrics
+
+    valid = result.data.valid
+    genes = ds.genes.iloc[valid]
+    transfer = gt.transfer_go(genes["sequence"].tolist(), reference, closure,
+                              exclude_accessions=genes["accession"].tolist(), threads=1)
+    bag = result.data.go_bag.tolil()
+    bag[valid] = transfer.reindex(result.data.go_vocab)
+    result.data.go_bag = bag.tocsr()
+    expect = full_metrics(result.data, predict_module(result.module, result.data, valid), valid)
+    got = info["variant_valid_metrics"]["transferred-go"]
+    assert got["fmax"] == pytest.approx(expect["fmax"]) and got["auc"] == pytest.approx(expect["auc"])
+    assert got["fmax"] != pytest.approx(info["valid_metrics"]["fmax"])  # not the own-GO metrics
     # the evidence-quality measures of both cells: recomputed by hand on the same model, the
     # pasted one with the homologs' GO; no homolog-phenotype path here, so no plausibility
     from genepheno_core.training.trainer import evidence_measures

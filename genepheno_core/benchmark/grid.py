@@ -316,8 +316,10 @@ def run_cell(
         raise ValueError(f"cell {cid}: the trainer returned no scores for variant(s) {sorted(missing)}")
     data = data_fingerprint(ds, split)
     kept_info = {k: v for k, v in (info or {}).items() if k not in ("test_index", "history", "term_ids",
-                                                                    "variant_scores", "variant_evidence")}
+                                                                    "variant_scores", "variant_evidence",
+                                                                    "variant_valid_metrics")}
     variant_evidence = (info or {}).get("variant_evidence") or {}
+    variant_valid = (info or {}).get("variant_valid_metrics") or {}
     record = None
     for name, cell_scores in [(method, scores)] + [(m, variant_scores[v]) for m, v in (variants or {}).items()]:
         start = time.perf_counter()
@@ -338,7 +340,11 @@ def run_cell(
             "eval_time_s": time.perf_counter() - start,
             "peak_rss_mb": mem.peak_mb,
             "peak_rss_delta_mb": mem.delta_mb,
-            "info": {**kept_info, **({"scored_from": method, "evidence": variant_evidence.get(variants[name])}
+            # a variant cell's validation metrics are its own inputs' (the scoring model's
+            # when the trainer gives none)
+            "info": {**kept_info, **({"scored_from": method, "evidence": variant_evidence.get(variants[name]),
+                                      "valid_metrics": variant_valid.get(variants[name], kept_info.get("valid_metrics")),
+                                      "valid_inputs": variants[name] if variants[name] in variant_valid else "own"}
                                      if name != method else {})},
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }

@@ -640,16 +640,16 @@ def _baseline_scores(config: TrainConfig, dataset, data: PreparedData, rows: np.
 PREDICTION_VARIANTS = ("transferred-go",)
 
 
-def transferred_go_test_bag(result: RunResult, dataset) -> sp.csr_matrix:
-    """(n, G) GO input with each test gene's own GO replaced by GO transferred from its
-    sequence homologs (never its own protein or annotations projected from it): how the
-    tool sees a protein nobody has annotated. Other rows are empty."""
+def transferred_go_test_bag(result: RunResult, dataset, rows: np.ndarray | None = None) -> sp.csr_matrix:
+    """(n, G) GO input with each test gene's (or each gene of `rows`') own GO replaced by GO
+    transferred from its sequence homologs (never its own protein or annotations projected
+    from it): how the tool sees a protein nobody has annotated. Other rows are empty."""
     from genepheno_core.models.go_transfer import load_go_reference, transfer_go
 
     data, config = result.data, result.config
     if data.go_bag is None or result.module is None:
         raise GenePhenoError(f"{config.model}: the transferred-GO variant needs a neural model that reads GO")
-    test = data.test
+    test = data.test if rows is None else np.asarray(rows)
     genes = dataset.genes.iloc[test]
     transfer = transfer_go(genes["sequence"].tolist(), load_go_reference(), dataset.go_ontology(),
                            exclude_accessions=genes["accession"].fillna("").astype(str).tolist(),
@@ -657,20 +657,22 @@ def transferred_go_test_bag(result: RunResult, dataset) -> sp.csr_matrix:
                            threads=config.diamond_threads, cache=True, max_hits=config.go_transfer_max_hits)
     bag = transfer.reindex(data.go_vocab).tocoo()  # (n_test, G)
     swapped = sp.csr_matrix((bag.data, (test[bag.row], bag.col)), shape=data.go_bag.shape, dtype=np.float32)
-    logger.info("transferred-GO variant: %d of %d test genes have an annotated homolog",
-                int(transfer.has_hit.sum()), test.size)
+    logger.info("transferred-GO variant: %d of %d %s genes have an annotated homolog",
+                int(transfer.has_hit.sum()), test.size, "test" if rows is None else "selected")
     return swapped
 
 
-def transferred_go_test_scores(result: RunResult, dataset, bag: sp.csr_matrix | None = None) -> np.ndarray:
-    """(n_test, K) test scores with the test genes' GO transferred from their homologs
-    (`transferred_go_test_bag`, or `bag` when already computed)."""
+def transferred_go_test_scores(result: RunResult, dataset, bag: sp.csr_matrix | None = None,
+                               rows: np.ndarray | None = None) -> np.ndarray:
+    """(n_test, K) test scores (or of the genes of `rows`) with their GO transferred from
+    their homologs (`transferred_go_test_bag`, or `bag` when already computed)."""
     data = result.data
-    swapped = bag if bag is not None else transferred_go_test_bag(result, dataset)
+    rows = data.test if rows is None else np.asarray(rows)
+    swapped = bag if bag is not None else transferred_go_test_bag(result, dataset, rows)
     saved = data.go_bag
     data.go_bag = swapped
     try:
-        return predict_module(result.module, data, data.test, result.config.eval_batch_size)
+        return predict_module(result.module, data, rows, result.config.eval_batch_size)
     finally:
         data.go_bag = saved
 
@@ -719,7 +721,9 @@ def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
     GenePheno, test_concept_auc / test_concept_auc_without_go (the concept layer on the test
     genes with GO) and evidence (evidence_measures on the test genes). Works for every method in TrainConfig's METHODS, baselines included. `variants`
     (PREDICTION_VARIANTS) adds info["variant_scores"] {variant: (n_test, K)}: the same model
-    scored with other test inputs ("transferred-go": transferred_go_test_scores), and
+    scored with other test inputs ("transferred-go": transferred_go_test_scores),
+    info["variant_valid_metrics"] {variant: validation metrics with those inputs}, so that a
+    variant is compared with other methods on validation as they are, and
     info["variant_evidence"] {variant: evidence measures with those inputs}.
     """
     unknown = set(variants) - set(PREDICTION_VARIANTS)
@@ -759,6 +763,12 @@ def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
     if variants:
         bags = {v: transferred_go_test_bag(result, result.dataset) for v in variants}
         info["variant_scores"] = {v: transferred_go_test_scores(result, result.dataset, bags[v]) for v in variants}
+        # the same inputs for the validation genes: the variant's own validation metrics (a
+        # pasted protein's GO is transferred, so selecting for that path reads these)
+        valid = result.data.valid
+        info["variant_valid_metrics"] = {
+            v: full_metrics(result.data, transferred_go_test_scores(result, result.dataset, rows=valid), valid)
+            for v in variants}
         if info.get("evidence") is not None:
             info["variant_evidence"] = {v: evidence_measures(result, result.data.test, bags[v]) for v in variants}
     return test_scores, info
