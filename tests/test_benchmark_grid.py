@@ -347,6 +347,10 @@ def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
     # the concept AUC measured with the model's own inputs is not the variant's
     assert cells.loc["genepheno", "concept_auc"] == 0.8
     assert np.isnan(cells.loc["genepheno-pasted", "concept_auc"])
+    # ... and the validation metrics with the inputs they were scored with
+    assert (cells.loc["genepheno", "valid_fmax"], cells.loc["genepheno", "valid_inputs"]) == (0.5, "own")
+    assert cells.loc["genepheno-pasted", "valid_fmax"] == 0.4
+    assert cells.loc["genepheno-pasted", "valid_inputs"] == "transferred-go"
     md = (tmp_path / "benchmark.md").read_text()
     assert "## Evidence quality (GenePheno rows)" in md and "| genepheno (pasted protein) |" in md
     # resume: nothing to do; a missing variant cell retrains its method once (and rewrites both)

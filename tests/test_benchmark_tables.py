@@ -12,6 +12,7 @@ import pytest
 from genepheno_core.benchmark.tables import (
     leakage_drops,
     paired_difference,
+    pasted_choice,
     pct,
     render_markdown,
     summarize,
@@ -230,3 +231,52 @@ def test_write_tables_records_the_derived_tables(tmp_path):
     vocab = {(r["dataset"], r["split"]): r for r in payload["vocabulary"]}
     assert vocab[("hpo", "random")]["terms_not_in_train"] == 395
     assert "## Specific phenotypes" in paths["md"].read_text()
+
+
+def _choice_cells(go_transfer_valid=(0.41, 0.43)):
+    """hpo random: genepheno-pasted with its own transferred-GO validation on seed 0 only (seed 1
+    is an older cell that copied its model's own-GO validation), go-transfer on both seeds."""
+    rows = [
+        _cell("hpo", "genepheno-pasted", 0, 0.40, auc=0.73, valid_fmax=0.44, valid_auc=0.75,
+              valid_inputs="transferred-go"),
+        _cell("hpo", "genepheno-pasted", 1, 0.39, auc=0.72, valid_fmax=0.50, valid_auc=0.80, valid_inputs="own"),
+    ]
+    rows += [_cell("hpo", "genepheno-go-transfer", s, f, auc=a, valid_fmax=v, valid_auc=0.76,
+                   valid_inputs="transferred-go")
+             for s, f, a, v in ((0, 0.42, 0.74, go_transfer_valid[0]), (1, 0.44, 0.76, go_transfer_valid[1]))]
+    rows += [_cell("hpo", "naive", s, 0.30) for s in (0, 1)]
+    # mpo: the pasted cells are all older ones: no choice can be made there
+    rows += [_cell("mpo", "genepheno-pasted", 0, 0.33, valid_fmax=0.5, valid_auc=0.8, valid_inputs="own"),
+             _cell("mpo", "genepheno-go-transfer", 0, 0.34, valid_fmax=0.3, valid_auc=0.7,
+                   valid_inputs="transferred-go")]
+    return pd.DataFrame(rows)
+
+
+def test_pasted_choice_is_made_on_validation_with_transferred_go_only():
+    choice = pasted_choice(_choice_cells()).set_index(["dataset", "method"])
+    pasted, transfer = choice.loc[("hpo", "genepheno-pasted")], choice.loc[("hpo", "genepheno-go-transfer")]
+    # pasted: seed 0 only (seed 1's validation was scored with own GO): valid 0.44 / 0.75, test 0.40 / 0.73
+    assert (pasted.n_seeds, pasted.valid_fmax, pasted.valid_auc, pasted.fmax, pasted.auc) == (1, 0.44, 0.75, 0.40, 0.73)
+    # go-transfer: both seeds, valid Fmax (0.41 + 0.43) / 2 = 0.42, test (0.42 + 0.44) / 2 = 0.43
+    assert transfer.n_seeds == 2
+    assert transfer.valid_fmax == pytest.approx(0.42) and transfer.fmax == pytest.approx(0.43)
+    # 0.44 > 0.42 on validation: the pasted variant, although go-transfer is higher on test
+    assert pasted.chosen == transfer.chosen == "genepheno-pasted"
+    # the own-GO validation of pasted seed 1 (0.50) would have decided nothing either way, and
+    # mpo, whose pasted cells all lack it, gets no choice
+    assert choice.loc[("mpo", "genepheno-pasted")].n_seeds == 0
+    assert pd.isna(choice.loc[("mpo", "genepheno-go-transfer")].chosen)
+    # go-transfer higher on validation: it is chosen
+    other = pasted_choice(_choice_cells(go_transfer_valid=(0.45, 0.47)))
+    assert set(other[other.dataset == "hpo"].chosen) == {"genepheno-go-transfer"}
+
+
+def test_pasted_choice_section_in_markdown():
+    text = section(render_markdown(_choice_cells()), "A protein without GO")
+    hpo = next(line for line in text.splitlines() if line.startswith("| hpo "))
+    assert "44.00 / 75.00; 40.00 / 73.00 (1)" in hpo and "42.00 / 76.00; 43.00 / 75.00 (2)" in hpo
+    assert hpo.rstrip(" |").endswith("genepheno-pasted")
+    mpo = next(line for line in text.splitlines() if line.startswith("| mpo "))
+    assert "no validation with transferred GO yet" in mpo and mpo.rstrip(" |").endswith("-")
+    # no candidate cells: no section
+    assert "## A protein without GO" not in render_markdown(toy_cells())

@@ -38,7 +38,7 @@ from genepheno_core.benchmark.resources import PeakMemory
 from genepheno_core.benchmark.tables import write_tables
 from genepheno_core.evaluation.metrics import evaluate_scores, information_accretion, information_content
 from genepheno_core.io import atomic_write_text
-from genepheno_core.methods import prediction_variant, split_method, training_ablations
+from genepheno_core.methods import prediction_variant, reads, split_method, training_ablations
 
 logger = logging.getLogger(__name__)
 
@@ -573,6 +573,15 @@ def _reuse_other_seed(out_dir: Path, dataset: str, split: str, method: str, seed
     return False
 
 
+def _valid_inputs(method: str) -> str:
+    """The GO a method's validation genes were scored with when its cell does not say:
+    "transferred-go" for a method trained on transferred GO, else "own"."""
+    try:
+        return "transferred-go" if reads(method)["transferred_go"] else "own"
+    except (KeyError, ValueError):  # a method the registry does not know (older cells)
+        return "own"
+
+
 def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = None,
                   fingerprints: dict[tuple[str, str], str] | None = None) -> pd.DataFrame:
     """One row per finished cell: identifiers, metrics (bins flattened) and resources.
@@ -624,6 +633,11 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
         variant = bool(info.get("scored_from"))
         row["concept_auc"] = None if variant else info.get("test_concept_auc")
         row["concept_auc_without_go"] = None if variant else info.get("test_concept_auc_without_go")
+        # validation metrics, for choices made on validation only (tables.pasted_choice); a
+        # variant cell's are its own inputs' only when it says so (older cells copied its model's)
+        valid = info.get("valid_metrics") or {}
+        row["valid_fmax"], row["valid_auc"] = valid.get("fmax"), valid.get("auc")
+        row["valid_inputs"] = info.get("valid_inputs") or _valid_inputs(rec["method"])
         evidence = info.get("evidence") or {}
         plausibility = evidence.get("plausibility") or {}
         row["evidence_plausibility"] = plausibility.get("share")
@@ -646,7 +660,7 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
     if not df.empty:
         df = df.astype({c: float for c in df.columns if c.startswith((
             "fmax", "auc", "threshold", "precision", "recall", "coverage", "aupr", "smin", "wfmax", "top10",
-            "excl_", "novel_", "concept_auc", "evidence_"))})
+            "excl_", "novel_", "concept_auc", "evidence_", "valid_fmax", "valid_auc"))})
     if stale:
         logger.warning("%d stale cells (another configuration) left out of the tables", len(stale))
     df.attrs["stale"] = stale

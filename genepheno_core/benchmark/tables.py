@@ -465,6 +465,56 @@ def _pairs_with(summary: pd.DataFrame, pairs, columns: Sequence[str]) -> list[tu
     return keep
 
 
+# the two ways to score a protein given without GO: the own-GO model scored on transferred GO
+# (the prediction-time variant) and the model trained on transferred GO
+PASTED_CANDIDATES = ("genepheno-pasted", "genepheno-go-transfer")
+
+
+def pasted_choice(cells: pd.DataFrame, candidates: Sequence[str] = PASTED_CANDIDATES) -> pd.DataFrame:
+    """Per (dataset, split): which model should score a protein given without GO, chosen on
+    validation only. For each candidate: its validation Fmax / AUC (mean over the seeds whose
+    validation genes were scored with transferred GO, `valid_inputs`; a variant cell computed
+    before it recorded its own validation has none) and its test Fmax / AUC (mean over the same
+    seeds); `chosen`: the candidate with the higher validation Fmax (then AUC), None unless
+    every candidate has validation metrics. One row per (dataset, split, candidate)."""
+    need = {"valid_fmax", "valid_auc", "valid_inputs"}
+    if cells.empty or not need <= set(cells.columns):
+        return pd.DataFrame(columns=KEYS + ["n_seeds", "valid_fmax", "valid_auc", "fmax", "auc", "chosen"])
+    sel = cells[cells.method.isin(candidates) & (cells.valid_inputs == "transferred-go")
+                & cells.valid_fmax.notna()]
+    rows = []
+    for (d, s), group in cells[cells.method.isin(candidates)].groupby(["dataset", "split"], sort=False):
+        if set(group.method) != set(candidates):
+            continue
+        per = {}
+        for m in candidates:
+            c = sel[(sel.dataset == d) & (sel.split == s) & (sel.method == m)]
+            per[m] = {"n_seeds": int(c.seed.nunique()), "valid_fmax": c.valid_fmax.mean(),
+                      "valid_auc": c.valid_auc.mean(), "fmax": c.fmax.mean(), "auc": c.auc.mean()}
+        ready = all(v["n_seeds"] for v in per.values())
+        chosen = max(candidates, key=lambda m: (per[m]["valid_fmax"], per[m]["valid_auc"])) if ready else None
+        rows += [{"dataset": d, "split": s, "method": m, **per[m], "chosen": chosen} for m in candidates]
+    return pd.DataFrame(rows, columns=KEYS + ["n_seeds", "valid_fmax", "valid_auc", "fmax", "auc", "chosen"])
+
+
+def pasted_choice_table(choice: pd.DataFrame) -> str:
+    """Markdown of `pasted_choice`: a row per dataset x split."""
+    header = ["dataset", "split"] + [f"{m}: valid / test (seeds)" for m in PASTED_CANDIDATES] + ["chosen on validation"]
+    rows = []
+    for (d, s), group in choice.groupby(["dataset", "split"], sort=False):
+        by = group.set_index("method")
+        cells = []
+        for m in PASTED_CANDIDATES:
+            r = by.loc[m]
+            if not r.n_seeds:
+                cells.append("no validation with transferred GO yet")
+                continue
+            cells.append(f"{pct(r.valid_fmax)} / {pct(r.valid_auc)}; {pct(r.fmax)} / {pct(r.auc)} ({int(r.n_seeds)})")
+        chosen = by.chosen.iloc[0]
+        rows.append([d, s, *cells, chosen if isinstance(chosen, str) else "-"])
+    return markdown_table(header, rows)
+
+
 def render_markdown(
     cells: pd.DataFrame,
     *,
@@ -568,6 +618,17 @@ def render_markdown(
     else:
         out += ["No cell records these measures yet (cells computed before they were added).", ""]
 
+    choice = pasted_choice(cells)
+    if not choice.empty:
+        out += ["## A protein without GO: which model, chosen on validation", "",
+                "Two ways to score a protein given without GO (a pasted sequence): the default model "
+                "(trained on own GO) scored on GO transferred from its sequence homologs (`genepheno-pasted`), "
+                "or a model trained on transferred GO (`genepheno-go-transfer`). Validation Fmax / AUC % of each, "
+                "with the validation genes given transferred GO, then its test Fmax / AUC % (means over the "
+                "seeds that have both; older pasted cells recorded no such validation and are left out). The "
+                "choice is the higher validation Fmax; the test columns only report it.", "",
+                pasted_choice_table(choice), ""]
+
     ablation_methods = [m for m in methods if m == "genepheno" or m in ABLATIONS]
     if any(m in ABLATIONS for m in ablation_methods):
         out += ["## Ablations (All)", "", main_table(summary, scored, ablation_methods), ""]
@@ -659,6 +720,7 @@ def write_tables(
         "summary": summary.to_dict("records") if not summary.empty else [],
         "leakage": leakage_drops(cells).to_dict("records"),
         "vocabulary": vocabulary(cells).to_dict("records"),
+        "pasted_choice": pasted_choice(cells).to_dict("records"),
         "cells": cells.to_dict("records"),
     }
     atomic_write_text(paths["json"], json.dumps(json_safe(payload), indent=1, default=str))
