@@ -180,7 +180,12 @@ def refresh_interpretability(dataset_name: str) -> None:
     print(f"{dataset_name}: {json.dumps(summary, default=float)}")
 
 
-def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_epochs: int | None) -> Path:
+def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_epochs: int | None,
+          go_transfer: bool = False) -> Path:
+    """Train, measure, compress and ship one default model; with `go_transfer`, the model
+    trained (and scored) on GO transferred from sequence homologs instead of the genes' own,
+    shipped as assets/models/<dataset>-go-transfer (chosen on validation for proteins given
+    without GO: the benchmark's "A protein without GO" table)."""
     import torch
 
     from genepheno_core.datasets import load_dataset
@@ -192,9 +197,10 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
 
     torch.set_num_threads(threads)
     ds = load_dataset(dataset_name)
-    build_dir = genepheno_home() / "models" / f"default-{dataset_name}-{encoder}"
+    suffix = "-go-transfer" if go_transfer else ""
+    build_dir = genepheno_home() / "models" / f"default-{dataset_name}-{encoder}{suffix}"
     config = TrainConfig(dataset=dataset_name, encoder=encoder, split="random", out_dir=str(build_dir),
-                         num_threads=threads, resume=True)
+                         num_threads=threads, resume=True, ablations=("go-transfer",) if go_transfer else ())
     if max_epochs:
         config = config.replace(max_epochs=max_epochs)
     t0 = time.time()
@@ -207,7 +213,8 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
     # test metrics: sequence only (what a pasted sequence gets) and with GO annotations
     model = load_model(build_dir)
     ds = ds.with_terms_of(model.terms["term_id"], "random")  # the training-genes vocabulary
-    report = {"train_seconds": round(train_seconds, 1), "n_test": int(ds.split_indices("test", "random").size)}
+    report = {"train_seconds": round(train_seconds, 1), "n_test": int(ds.split_indices("test", "random").size),
+              "trained_on": "GO transferred from sequence homologs" if go_transfer else "own GO"}
     evaluate = test_evaluator(ds, encoder, model)
     fp32_seq, fp32_go, seq_scores, fp32_homologs = evaluate(model)
     report["test_seq_only_fp32"], report["test_with_go_fp32"] = fp32_seq, fp32_go
@@ -262,14 +269,14 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
                     "interpretability": summary, "default_model_build": report})
     (final / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float))
 
-    target = REPO / "assets" / "models" / dataset_name
+    target = REPO / "assets" / "models" / f"{dataset_name}{suffix}"
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(final, target, ignore=shutil.ignore_patterns("homology", "*.partial"))
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     report["size_mb"] = round(size / 2**20, 2)
     logger.info("%s written (%.1f MB): %s", target, size / 2**20, json.dumps(report, default=float)[:2000])
     print(json.dumps(report, indent=1, default=float))
-    if dataset_name == "hpo":
+    if dataset_name == "hpo" and not go_transfer:
         write_case_studies(ds)
     return target
 
@@ -312,6 +319,9 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-train", action="store_true", help="reuse an existing build checkpoint")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--go-transfer", action="store_true",
+                        help="build the model trained on GO transferred from sequence homologs (for proteins "
+                             "given without GO), shipped as assets/models/<dataset>-go-transfer")
     parser.add_argument("--case-studies-only", action="store_true")
     parser.add_argument("--score-homolog-go", action="store_true",
                         help="add the test metrics with GO transferred from sequence homologs to the shipped "
@@ -341,7 +351,7 @@ def main(argv=None) -> int:
         results = [rescore(name, args.encoder) for name in args.dataset or ["hpo", "mpo"]]
         return 0 if all(results) else 1
     for name in args.dataset or ["hpo"]:
-        build(name, args.encoder, args.skip_train, args.threads, args.max_epochs)
+        build(name, args.encoder, args.skip_train, args.threads, args.max_epochs, go_transfer=args.go_transfer)
     return 0
 
 
