@@ -44,3 +44,4 @@ benchmark: install
 
 default-model: install
 	$(PYTHON) scripts/build_default_model.py --dataset hpo --dataset mpo
+	$(PYTHON) scripts/build_default_model.py --dataset hpo --dataset mpo --go-transfer

@@ -23,7 +23,8 @@ from dashboard.safe_text import md_escape, message_text
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-MODEL_ORDER = ("hpo", "mpo")  # hpo (the core's default model) first when present
+# hpo (the core's default model) first when present, then mpo, then the models for proteins without GO
+MODEL_ORDER = ("hpo", "mpo", "hpo-go-transfer", "mpo-go-transfer")
 WARM_UP_PEPTIDE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"  # any short protein: loads every lazy part
 
 MAX_ATTRIBUTION_RESIDUES = 2000  # Integrated Gradients cost grows with length; CLI for longer

@@ -11,7 +11,11 @@ from dashboard import models, state
 
 logger = logging.getLogger(__name__)
 
-MODEL_LABELS = {"hpo": "hpo (human, HPO)", "mpo": "mpo (mouse, MP)"}
+MODEL_LABELS = {"hpo": "hpo (human, HPO)", "mpo": "mpo (mouse, MP)",
+                # trained on GO transferred from sequence homologs: the benchmark's validation
+                # choice for proteins given without GO (README, "Default models")
+                "hpo-go-transfer": "hpo-go-transfer (human, for proteins without GO)",
+                "mpo-go-transfer": "mpo-go-transfer (mouse, for proteins without GO)"}
 
 
 def sidebar_model_picker() -> str | None:

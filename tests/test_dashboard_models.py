@@ -18,13 +18,14 @@ needs_model = pytest.mark.skipif(t.model_missing_reason() is not None and not os
 
 
 def test_available_models_hpo_first_then_mpo_then_others(tmp_path, monkeypatch):
-    for name in ("aaa", "mpo", "hpo", "zzz", ".hidden", "empty"):
+    for name in ("aaa", "mpo-go-transfer", "mpo", "hpo-go-transfer", "hpo", "zzz", ".hidden", "empty"):
         (tmp_path / name).mkdir()
         if name != "empty":
             (tmp_path / name / "config.json").write_text("{}")
     (tmp_path / "file.txt").write_text("not a model")
     monkeypatch.setenv("GENEPHENO_MODELS_DIR", str(tmp_path))
-    assert list(models.available_models()) == ["hpo", "mpo", "aaa", "zzz"]
+    # the models for proteins without GO after the two defaults, before any other folder
+    assert list(models.available_models()) == ["hpo", "mpo", "hpo-go-transfer", "mpo-go-transfer", "aaa", "zzz"]
     assert models.default_model_name() == "hpo"
     monkeypatch.setenv("GENEPHENO_MODELS_DIR", str(tmp_path / "absent"))
     assert models.available_models() == {} and models.default_model_name() is None

@@ -102,6 +102,33 @@ def test_shipped_model_size_metrics_and_prediction(monkeypatch):
     assert set(df["term_id"]) <= set(m.terms["term_id"])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", ["hpo", "mpo"])
+def test_shipped_go_transfer_model_scores_a_protein_without_go(monkeypatch, dataset):
+    """assets/models/<dataset>-go-transfer (the benchmark's validation choice for proteins given
+    without GO): < 25 MB, trained on transferred GO, its test metrics with that input recorded;
+    by its name it scores a pasted protein from its homologs' GO, and the explanation of each
+    top phenotype (bias + evidence items) still equals the logit."""
+    from genepheno_core.interpret import explain, load_case_studies
+
+    path = Path(__file__).resolve().parents[1] / "assets" / "models" / f"{dataset}-go-transfer"
+    if not (path / "config.json").exists():
+        pytest.skip(f"{path.name} not built (make default-model)")
+    monkeypatch.delenv("GENEPHENO_MODELS_DIR", raising=False)
+    assert sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) < 25 * 2**20
+    m = resolve_model(f"{dataset}-go-transfer")
+    assert m.path.resolve() == path.resolve()
+    assert m.trained_on_transferred_go and m.config.ablations == ("go-transfer",)
+    homologs = m.metrics["test"]["go_from_homologs"]
+    assert 0 < homologs["fmax"] <= 1 and 0.5 < homologs["auc"] <= 1
+    case = load_case_studies().set_index("symbol").loc["HBB"]
+    e = explain(m, ("HBB", case["sequence"]), top_terms=3)
+    assert e.go_origin == "transferred" and len(e.go_transfer)
+    for term in e.logit:
+        evidence = e.evidence_table(term)
+        assert evidence["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+
+
 @pytest.mark.parametrize("name, damage, problem", [
     ("go_terms.tsv", lambda p: p.write_text("name\nnucleus\n"), "no go_id column"),
     ("train_labels.npz", lambda p: p.write_bytes(p.read_bytes()[:40]), "corrupt or truncated"),
