@@ -5,8 +5,10 @@ random split (sequence embeddings from the shared cache), store the explain/ ext
 (term ancestors, training proteins, GO closure, exclusive pairs), measure test metrics
 sequence-only and with GO, compare fp32 with fp16 and int8 weights (the smallest whose
 test Fmax and AUC move by less than 0.002 is kept), run the interpretability check, add the exclusive pairs'
-co-prediction rate on test genes, and copy the checkpoint to assets/models/<dataset>/.
-Also writes assets/case_studies.json (hpo).
+co-prediction rate on test genes, and copy the checkpoint to assets/models/<dataset>/
+(with --go-transfer: the model trained on GO transferred from sequence homologs, for proteins
+given without GO, to assets/models/<dataset>-go-transfer/; --rescore, --score-homolog-go and
+--refresh-interpretability then act on those). Also writes assets/case_studies.json (hpo).
 
     python scripts/build_default_model.py [--dataset hpo] [--encoder unirep256] [--skip-train]
 
@@ -114,20 +116,20 @@ def test_evaluator(ds, encoder: str, model):
     return evaluate
 
 
-def rescore(dataset_name: str, encoder: str, tolerance: float = 1e-6) -> bool:
+def rescore(dataset_name: str, encoder: str, tolerance: float = 1e-6, suffix: str = "") -> bool:
     """Re-score the shipped model assets/models/<dataset> on its test split and compare with
     the test metrics stored in its metrics.json (a refactoring must not move them); prints a
     table and returns whether every metric is within `tolerance`."""
     from genepheno_core.datasets import load_dataset
     from genepheno_core.training import load_model
 
-    path = REPO / "assets" / "models" / dataset_name
+    path = REPO / "assets" / "models" / f"{dataset_name}{suffix}"  # suffix "-go-transfer": that model
     model = load_model(path)
     stored = json.loads((path / "metrics.json").read_text())["test"]
     ds = load_dataset(dataset_name).with_terms_of(model.terms["term_id"], "random")
     seq, go, _, homologs = test_evaluator(ds, encoder, model)(model)
     ok = True
-    print(f"| {dataset_name} | input | metric | stored | recomputed | difference |")
+    print(f"| {dataset_name}{suffix} | input | metric | stored | recomputed | difference |")
     print("| --- | --- | --- | --- | --- | --- |")
     for label, now in (("seq_only", seq), ("with_go", go), ("go_from_homologs", homologs)):
         if label not in stored:
@@ -140,14 +142,14 @@ def rescore(dataset_name: str, encoder: str, tolerance: float = 1e-6) -> bool:
     return ok
 
 
-def score_homolog_go(dataset_name: str, encoder: str) -> None:
+def score_homolog_go(dataset_name: str, encoder: str, suffix: str = "") -> None:
     """Add the test metrics with GO transferred from sequence homologs (what a pasted protein
     gets) to the shipped model's metrics.json, without retraining it."""
     from genepheno_core.datasets import load_dataset
     from genepheno_core.io import atomic_write_text
     from genepheno_core.training import load_model
 
-    path = REPO / "assets" / "models" / dataset_name
+    path = REPO / "assets" / "models" / f"{dataset_name}{suffix}"  # suffix "-go-transfer": that model
     model = load_model(path)
     ds = load_dataset(dataset_name).with_terms_of(model.terms["term_id"], "random")
     _, _, _, homologs = test_evaluator(ds, encoder, model)(model)
@@ -159,7 +161,7 @@ def score_homolog_go(dataset_name: str, encoder: str) -> None:
           f"with GO {metrics['test']['with_go']['fmax']:.4f} / {metrics['test']['with_go']['auc']:.4f})")
 
 
-def refresh_interpretability(dataset_name: str) -> None:
+def refresh_interpretability(dataset_name: str, suffix: str = "") -> None:
     """Rerun the interpretability check (concept correlation, homolog-phenotype plausibility,
     concentration and deletion check on the random split's test genes) on the shipped model,
     store its mapping relation in explain/ and its summary in metrics.json (no retraining)."""
@@ -169,7 +171,7 @@ def refresh_interpretability(dataset_name: str) -> None:
     from genepheno_core.io import atomic_write_text
     from genepheno_core.training import load_model
 
-    path = REPO / "assets" / "models" / dataset_name
+    path = REPO / "assets" / "models" / f"{dataset_name}{suffix}"  # suffix "-go-transfer": that model
     write_mapping_relation(path)
     summary, _ = interpretability_check(load_model(path), dataset=load_dataset(dataset_name), split="random")
     metrics = json.loads((path / "metrics.json").read_text())
@@ -334,6 +336,8 @@ def main(argv=None) -> int:
                              "(exit 1 if a metric moved by more than 1e-6)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # --go-transfer: the operations below act on the <dataset>-go-transfer models
+    suffix = "-go-transfer" if args.go_transfer else ""
     if args.case_studies_only:
         from genepheno_core.datasets import load_dataset
 
@@ -341,14 +345,14 @@ def main(argv=None) -> int:
         return 0
     if args.score_homolog_go:
         for name in args.dataset or ["hpo", "mpo"]:
-            score_homolog_go(name, args.encoder)
+            score_homolog_go(name, args.encoder, suffix)
         return 0
     if args.refresh_interpretability:
         for name in args.dataset or ["hpo", "mpo"]:
-            refresh_interpretability(name)
+            refresh_interpretability(name, suffix)
         return 0
     if args.rescore:
-        results = [rescore(name, args.encoder) for name in args.dataset or ["hpo", "mpo"]]
+        results = [rescore(name, args.encoder, suffix=suffix) for name in args.dataset or ["hpo", "mpo"]]
         return 0 if all(results) else 1
     for name in args.dataset or ["hpo"]:
         build(name, args.encoder, args.skip_train, args.threads, args.max_epochs, go_transfer=args.go_transfer)
