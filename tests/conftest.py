@@ -36,6 +36,26 @@ def toy_home(tmp_path_factory, monkeypatch):
     torch.set_num_threads(1)
 
 
+@pytest.fixture
+def routed_models(model, tmp_path, monkeypatch):
+    """GENEPHENO_MODELS_DIR = a models folder with the toy model shipped as "toy" and a
+    sibling "toy-go-transfer" (its copy with every phenotype bias +1: its scores differ), as
+    `make default-model` ships hpo and hpo-go-transfer; returns the folder."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    root = tmp_path / "models"
+    shutil.copytree(model.path, root / "toy")
+    shutil.copytree(model.path, root / "toy-go-transfer")
+    weights = root / "toy-go-transfer" / "model.safetensors"
+    tensors = load_file(weights)
+    tensors["phenotype_head.bias"] = tensors["phenotype_head.bias"] + 1.0
+    save_file(tensors, weights)
+    monkeypatch.setenv("GENEPHENO_MODELS_DIR", str(root))
+    return root
+
+
 # ---------------------------------------------------------------- per-test GENEPHENO_HOME
 
 

@@ -59,6 +59,31 @@ def test_predict_json_and_cafa_to_file(model, fasta, tmp_path, capsys):
     assert lines[0] == "AUTHOR\tGenePheno" and lines[-1] == "END" and len(lines) == 4 + 4
 
 
+def test_a_shipped_name_routes_proteins_without_go_unless_exact_model(routed_models, fasta, tmp_path, capsys):
+    """--model NAME: proteins given no GO go to NAME-go-transfer (json "model", explain's first
+    lines); --go or --exact-model keep NAME."""
+    assert main(["predict", "--model", "toy", str(fasta), "--format", "json", "--top", "2"]) == 0
+    routed = json.loads(capsys.readouterr().out)
+    assert routed["model"] == "toy-go-transfer"
+    assert main(["predict", "--model", "toy", "--exact-model", str(fasta), "--format", "json", "--top", "2"]) == 0
+    exact = json.loads(capsys.readouterr().out)
+    assert exact["model"] == "toy"
+    assert [r["score"] for r in routed["predictions"]] != [r["score"] for r in exact["predictions"]]
+    acc = toy_genes()["accession"].iloc[0]
+    gaf = tmp_path / "q.gaf"
+    gaf.write_text("!gaf-version: 2.1\n" + "\t".join(
+        ["UniProtKB", acc, "TST1", "", "GO:0005634", "PMID:1", "IDA", "", "C", "test", "", "protein",
+         "taxon:9606", "20190101", "UniProt", "", ""]) + "\n")
+    assert main(["predict", "--model", "toy", str(fasta), "--go", str(gaf), "--format", "json", "--top", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == "toy"
+    seq = toy_genes()["sequence"].iloc[0]
+    assert main(["explain", "--model", "toy", "--sequence", seq, "--top", "2"]) == 0
+    head = capsys.readouterr().out.splitlines()[:2]
+    assert "model toy-go-transfer" in head[0] and head[1].startswith("no GO given: explained by toy-go-transfer")
+    assert main(["explain", "--model", "toy", "--exact-model", "--sequence", seq, "--top", "2"]) == 0
+    assert "model toy," in capsys.readouterr().out.splitlines()[0]
+
+
 def test_predict_top_all_cafa_keeps_fmax(model, fasta, tmp_path):
     """--top all writes every term's score; the cafa file's 6 decimals give the Fmax of the
     score matrix itself (to 1e-6), and --top N still limits the rows."""

@@ -76,6 +76,26 @@ def test_gene_lookup_by_symbol_and_table(model):
     assert d["gene"] == e.gene and len(d["activations"]) == len(model.concepts)
 
 
+def test_a_protein_without_go_is_explained_by_the_go_transfer_sibling(routed_models):
+    """explain with a shipped name: a protein given no GO -> "<name>-go-transfer", whose
+    evidence + bias still equals its logit; given GO -> the named model."""
+    from genepheno_core.interpret.model_store import resolve_model
+
+    genes = toy_genes()
+    seq = genes["sequence"][0]
+    e = explain("toy", ("g", seq), top_terms=3)
+    assert e.model == "toy-go-transfer" and e.to_dict()["model"] == "toy-go-transfer"
+    same = explain(resolve_model("toy-go-transfer"), ("g", seq), phenotype=list(e.logit))
+    assert e.logit == pytest.approx(same.logit)
+    for term in e.logit:
+        assert e.evidence_table(term)["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+    assert explain("toy", ("g", seq), auto_model=False).model == "toy"
+    assert explain("toy", ("g", seq), go_annotations=["GO:0005634"]).model == "toy"
+    train = genes[genes["split"] == "train"].iloc[0]  # a gene by name, without GO of its own here
+    assert explain("toy", train["symbol"]).model == "toy-go-transfer"
+    assert explain("toy", train["symbol"], go_annotations=["GO:0005634"]).model == "toy"
+
+
 def test_annotated_concepts_follow_go(model):
     seq = toy_genes()["sequence"][0]
     e = explain(model, ("g", seq), phenotype="HP:0000707", go_annotations=["GO:0005634"])

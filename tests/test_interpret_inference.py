@@ -176,6 +176,33 @@ def test_go_annotations_change_scores_and_gaf(model, genes, tmp_path):
     np.testing.assert_allclose(from_gaf.to_numpy(), from_dict.set_index("term_id")["score"].loc[from_gaf.index])
 
 
+def test_proteins_without_go_are_scored_by_the_go_transfer_sibling(routed_models, genes):
+    """predict with a shipped name: no GO given -> "<name>-go-transfer" (its own scores), GO
+    given for a protein -> the named model; auto_model=False or a directory -> as named."""
+    from genepheno_core.interpret.model_store import resolve_model
+
+    seq = genes["sequence"][0]
+    named, sibling = resolve_model("toy"), resolve_model("toy-go-transfer")
+
+    def scores(frame):
+        return frame.set_index("term_id")["score"].sort_index().to_numpy()
+
+    routed = predict("toy", [("g", seq)], top=None)
+    assert routed.attrs["model"] == "toy-go-transfer"
+    np.testing.assert_allclose(scores(routed), scores(predict(sibling, [("g", seq)], top=None)))
+    assert not np.allclose(scores(routed), scores(predict(named, [("g", seq)], top=None)))
+    go = {"g": ["GO:0005634"]}
+    given = predict("toy", [("g", seq)], go_annotations=go, top=None)
+    assert given.attrs["model"] == "toy"
+    np.testing.assert_allclose(scores(given), scores(predict(named, [("g", seq)], go_annotations=go, top=None)))
+    # GO for one protein of two: the named model scores both (one model per call)
+    assert predict("toy", [("g", seq), ("h", seq[5:])], go_annotations=go).attrs["model"] == "toy"
+    assert predict("toy", [("g", seq)], auto_model=False).attrs["model"] == "toy"
+    assert predict("toy", [("g", seq)], transfer_go=False).attrs["model"] == "toy"
+    assert predict(routed_models / "toy", [("g", seq)]).attrs["model"] == "toy"
+    assert predict(named, [("g", seq)]).attrs["model"] == "toy"
+
+
 def test_go_propagation_uses_stored_closure(model):
     # GO:0005634 (nucleus) implies its ancestor GO:0043231 in the toy GO inputs
     implied = propagate_go(model, {"GO:0005634"})

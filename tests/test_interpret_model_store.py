@@ -63,6 +63,39 @@ def test_extras_from_other_vocabulary(model, tmp_path):
         model_extras(resolve_model(other))
 
 
+def test_choose_model_sends_a_shipped_name_without_go_to_its_go_transfer_sibling(tmp_path, monkeypatch, model):
+    from genepheno_core.interpret.model_store import choose_model, shipped_name
+
+    root = tmp_path / "models"
+    for name in ("hpo", "hpo-go-transfer", "mpo"):
+        (root / name).mkdir(parents=True)
+        (root / name / "config.json").write_text("{}")
+    (root / "empty").mkdir()
+    monkeypatch.setenv("GENEPHENO_MODELS_DIR", str(root))
+    monkeypatch.chdir(tmp_path)
+    assert choose_model(None, go_given=False) == "hpo-go-transfer"  # None: the default, hpo
+    assert choose_model("hpo", go_given=False) == "hpo-go-transfer"
+    assert choose_model("hpo", go_given=True) == "hpo"
+    assert choose_model(None, go_given=True) is None
+    assert choose_model("hpo", go_given=False, transfer_go=False) == "hpo"  # chosen for transferred GO only
+    assert choose_model("mpo", go_given=False) == "mpo"  # no mpo-go-transfer shipped
+    assert choose_model("hpo-go-transfer", go_given=False) == "hpo-go-transfer"
+    assert choose_model("empty", go_given=False) == "empty"  # not a model
+    path = str(root / "hpo")
+    assert choose_model(path, go_given=False) == path  # a directory is used as given
+    assert choose_model(model, go_given=False) is model  # so is a loaded model
+    assert shipped_name(None) == "hpo" and shipped_name("mpo") == "mpo" and shipped_name(path) is None
+    (tmp_path / "hpo").mkdir()  # a folder "hpo" in the working directory is a path, not the name
+    assert choose_model("hpo", go_given=False) == "hpo" and shipped_name("hpo") is None
+
+
+def test_model_label_names_shipped_models_and_gives_other_paths(routed_models, model):
+    from genepheno_core.interpret.model_store import model_label
+
+    assert model_label(resolve_model("toy-go-transfer")) == "toy-go-transfer"
+    assert model_label(model) == str(model.path)
+
+
 def test_bad_model_paths(tmp_path):
     with pytest.raises(MissingDataError):
         resolve_model(tmp_path / "nothing")

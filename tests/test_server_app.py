@@ -93,7 +93,7 @@ def test_concurrent_requests_are_batched_and_answered_each_with_its_own(model, p
     service = Service(model, warm=False)
     calls = []
     original = service._score
-    service._score = lambda items, transfer: calls.append(len(items)) or original(items, transfer)
+    service._score = lambda items, transfer, m: calls.append(len(items)) or original(items, transfer, m)
     app = create_app(service=service)
 
     async def run():
@@ -170,9 +170,35 @@ def test_explain_sums_to_the_logit_and_bad_phenotypes_are_refused(client, model,
     assert two.status_code == 422 and "explain takes one" in _detail(two)
 
 
+def test_requests_without_go_are_answered_by_the_go_transfer_sibling(routed_models, protein):
+    """Served by a shipped name: a request whose proteins are given no GO is answered by
+    "<name>-go-transfer" (named in the answer, with its own scores), one given GO by the
+    named model; /v1/models lists both; no_go_model=None serves the named model alone."""
+    from genepheno_core.interpret.model_store import resolve_model
+
+    term = str(resolve_model("toy").terms["term_id"].iloc[0])
+    with TestClient(create_app("toy")) as c:
+        models = c.get("/v1/models").json()["models"]
+        assert [m["name"] for m in models] == ["toy", "toy-go-transfer"]
+        bare = c.post("/v1/predict", json={"sequences": [{"id": "p", "sequence": protein}], "top": 3}).json()
+        given = c.post("/v1/predict", json={"sequences": [{"id": "p", "sequence": protein}], "top": 3,
+                                            "go": ["GO:0005634"]}).json()
+        assert bare["model"]["name"] == "toy-go-transfer" and given["model"]["name"] == "toy"
+        expected = gp.predict(resolve_model("toy-go-transfer"), [("p", protein)], top=3)
+        assert [r["score"] for r in bare["proteins"][0]["phenotypes"]] == pytest.approx(list(expected["score"]))
+        explained = c.post("/v1/explain", json={"sequence": protein, "phenotype": term}).json()
+        assert explained["model"]["name"] == "toy-go-transfer"
+        with_go = c.post("/v1/explain", json={"sequence": protein, "phenotype": term, "go": ["GO:0005634"]}).json()
+        assert with_go["model"]["name"] == "toy"
+    with TestClient(create_app("toy", no_go_model=None)) as c:
+        assert [m["name"] for m in c.get("/v1/models").json()["models"]] == ["toy"]
+        bare = c.post("/v1/predict", json={"sequences": [{"id": "p", "sequence": protein}], "top": 3}).json()
+        assert bare["model"]["name"] == "toy"
+
+
 def test_unexpected_errors_give_a_500_without_a_traceback(model):
     service = Service(model, warm=False)
-    service._score = lambda items, transfer: 1 / 0
+    service._score = lambda items, transfer, m: 1 / 0
     with TestClient(create_app(service=service), raise_server_exceptions=False) as c:
         answer = c.post("/v1/predict", json={"sequences": GOOD})
     assert answer.status_code == 500 and _detail(answer) == "internal error (logged on the server)"

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
         "GO annotations are optional (--go GAF, matched by accession or symbol).",
     )
     p.add_argument("input", metavar="INPUT", help="FASTA / raw sequence file, or '-' for stdin")
-    p.add_argument("--model", default=None, metavar="DIR", help="checkpoint directory (default: assets/models/hpo)")
+    _add_model(p)
     p.add_argument("--go", default=None, metavar="ANNOTATIONS.gaf", help="GO annotations of the queries (GAF)")
     p.add_argument("--no-go-transfer", dest="go_transfer", action="store_false",
                    help="a protein without GO gets no GO input (default: the GO of its sequence homologs "
@@ -71,7 +71,7 @@ def register(subparsers) -> None:
                    help="gene symbol / accession (case study or training gene), or a FASTA file with one record")
     e.add_argument("--sequence", default=None, metavar="SEQ",
                    help="explain this raw protein sequence (one-letter codes) instead of GENE_OR_FASTA")
-    e.add_argument("--model", default=None, metavar="DIR", help="checkpoint directory (default: assets/models/hpo)")
+    _add_model(e)
     e.add_argument("--phenotype", action="append", default=None, metavar="TERM",
                    help="phenotype term id (repeatable; default: the top predicted ones)")
     e.add_argument("--go", default=None, metavar="GO_IDS_OR_GAF",
@@ -91,6 +91,15 @@ def register(subparsers) -> None:
                         "memory grow with length: about 0.9 GB and minutes at 10,000)")
     _add_min_length(e)
     e.set_defaults(func=explain_handler)
+
+
+def _add_model(parser) -> None:
+    parser.add_argument("--model", default=None, metavar="NAME|DIR",
+                        help="a shipped model's name (hpo, mpo; default hpo) or a checkpoint directory. Proteins "
+                             "given no GO are scored by the shipped NAME-go-transfer model (trained on GO transferred "
+                             "from homologs: the benchmark's validation choice for that input) unless --exact-model")
+    parser.add_argument("--exact-model", dest="auto_model", action="store_false",
+                        help="use --model as named also for proteins given no GO (default: NAME-go-transfer for them)")
 
 
 def _add_min_length(parser) -> None:
@@ -166,7 +175,8 @@ def predict_handler(args: argparse.Namespace) -> int:
         score_matrix,
         unknown_go_by_gene,
     )
-    from genepheno_core.interpret.model_store import resolve_model
+    from genepheno_core.interpret.inference import read_go_annotations
+    from genepheno_core.interpret.model_store import choose_model, model_label, resolve_model
 
     if args.address or args.workers is not None or args.cpus is not None or args.block_size is not None:
         raise GenePhenoError("--address, --workers, --cpus and --block-size need --format parquet (and the first "
@@ -175,8 +185,12 @@ def predict_handler(args: argparse.Namespace) -> int:
         raise GenePhenoError("--view specific folds terms: the cafa format lists every scored term (use --view all)")
     _check_outputs(args.output)
     records = parse_records(_read_input(args.input), min_length=args.min_length)
-    model = resolve_model(args.model)
-    inputs = prepare_inputs(model, records, args.go, transfer_go=args.go_transfer)
+    go = read_go_annotations(args.go, [r for r, _ in records])
+    model = args.model
+    if args.auto_model:
+        model = choose_model(model, go_given=any(go.get(r) for r, _ in records), transfer_go=args.go_transfer)
+    model = resolve_model(model)
+    inputs = prepare_inputs(model, records, go, transfer_go=args.go_transfer)
     logits = logit_matrix(model, inputs)
     scores = score_matrix(model, inputs, logits=logits)
     if args.format == "cafa":
@@ -193,9 +207,9 @@ def predict_handler(args: argparse.Namespace) -> int:
         evidence = top_evidence(model, inputs, frame, args.concepts)
         if any(evidence):  # models with GO term / homolog weights: their largest contributions
             frame["top_evidence"] = evidence
-    logger.info("%d proteins, model %s (threshold %.2f)", len(records), model.path, frame.attrs["threshold"])
+    logger.info("%d proteins, model %s (threshold %.2f)", len(records), model_label(model), frame.attrs["threshold"])
     if args.format == "json":
-        out = {"model": str(model.path), "threshold": frame.attrs["threshold"],
+        out = {"model": model_label(model), "threshold": frame.attrs["threshold"],
                "go_unknown": unknown_go_by_gene(inputs),
                "go_origin": {g: inputs.go_origin(i) for i, g in enumerate(inputs.ids)},
                "predictions": frame.to_dict("records")}
@@ -228,7 +242,12 @@ def _predict_parquet(args: argparse.Namespace, top: int | None) -> int:
             raise GenePhenoError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
     options = BatchOptions(top=top, threshold=args.threshold, concepts=args.concepts, view=args.view,
                            go_transfer=args.go_transfer, min_length=args.min_length)
-    summary = predict_blocks(args.input, args.output, args.model, options, engine=args.engine, address=args.address,
+    model = args.model
+    if args.auto_model:  # --go is not read here: every protein is given no GO
+        from genepheno_core.interpret.model_store import choose_model
+
+        model = choose_model(model, go_given=False, transfer_go=args.go_transfer)
+    summary = predict_blocks(args.input, args.output, model, options, engine=args.engine, address=args.address,
                              workers=args.workers, cpus=args.cpus, block_size=args.block_size or DEFAULT_BLOCK_SIZE,
                              progress=sys.stderr.isatty())
     print(f"{summary.blocks} blocks in {summary.out_dir} ({summary.computed} computed, {summary.reused} already "
@@ -240,7 +259,7 @@ def _predict_parquet(args: argparse.Namespace, top: int | None) -> int:
 def explain_handler(args: argparse.Namespace) -> int:
     from genepheno_core.errors import GenePhenoError, MissingDataError
     from genepheno_core.interpret.contributions import explain
-    from genepheno_core.interpret.model_store import resolve_model
+    from genepheno_core.interpret.model_store import NO_GO_SUFFIX, resolve_model
 
     if (args.gene is None) == (args.sequence is None):
         raise GenePhenoError("explain takes one protein: GENE_OR_FASTA (a gene name or FASTA file) "
@@ -266,8 +285,9 @@ def explain_handler(args: argparse.Namespace) -> int:
         gene = records[0] if len(records) == 1 else Path(args.gene)
     else:
         gene = args.gene
-    result = explain(model, gene, phenotype=args.phenotype, go_annotations=go, min_length=args.min_length,
-                     transfer_go=args.go_transfer)
+    result = explain(args.model if args.auto_model else model, gene, phenotype=args.phenotype, go_annotations=go,
+                     min_length=args.min_length, transfer_go=args.go_transfer, auto_model=args.auto_model)
+    model = resolve_model(result.model)  # the model used (NAME-go-transfer for a protein without GO)
     table = result.contribution_table(top=args.top)
     if args.residues:
         from genepheno_core.interpret.attributions import (
@@ -294,7 +314,10 @@ def explain_handler(args: argparse.Namespace) -> int:
     if args.format == "tsv":
         _write(table.to_csv(sep="\t", index=False, float_format="%.4f"), args.output)
         return 0
-    lines = [f"gene {result.gene} ({len(result.sequence)} aa), model {model.path}, threshold {result.threshold:.2f}"]
+    lines = [f"gene {result.gene} ({len(result.sequence)} aa), model {result.model}, threshold {result.threshold:.2f}"]
+    if result.model.endswith(NO_GO_SUFFIX) and args.auto_model and not str(args.model or "").endswith(NO_GO_SUFFIX):
+        lines.append(f"no GO given: explained by {result.model}, the model trained on GO transferred from homologs "
+                     "(--exact-model for the named one)")
     if result.go_given:
         line = f"GO annotations given: {len(result.go_given)}, used: {len(result.go_used)}"
         if result.go_unknown:

@@ -18,8 +18,12 @@ def register(subparsers) -> None:
         description="Serve predictions over HTTP. The model is loaded once per process (per replica with "
         "--engine ray). Listens on 127.0.0.1 unless told otherwise.",
     )
-    p.add_argument("--model", default=None, metavar="DIR",
-                   help="model directory or a shipped model's name (hpo, mpo; default: hpo)")
+    p.add_argument("--model", default=None, metavar="NAME|DIR",
+                   help="model directory or a shipped model's name (hpo, mpo; default: hpo). With a name, requests "
+                        "whose proteins are given no GO are answered by the shipped NAME-go-transfer model (trained "
+                        "on GO transferred from homologs) unless --exact-model")
+    p.add_argument("--exact-model", dest="auto_model", action="store_false",
+                   help="answer every request with --model (default: NAME-go-transfer for proteins given no GO)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -33,7 +37,7 @@ def register(subparsers) -> None:
 
 def serve_handler(args: argparse.Namespace) -> int:
     from genepheno_core.errors import GenePhenoError
-    from genepheno_core.interpret.model_store import resolve_model
+    from genepheno_core.interpret.model_store import choose_model, resolve_model
 
     if not 0 < args.port < 65536:
         raise GenePhenoError(f"--port must be within 1..65535, got {args.port}")
@@ -42,24 +46,29 @@ def serve_handler(args: argparse.Namespace) -> int:
     if args.engine != "ray" and (args.replicas != 1 or args.address):
         raise GenePhenoError("--replicas and --address need --engine ray")
     model = resolve_model(args.model)  # a bad model fails here, with the core's message
+    no_go = choose_model(args.model, go_given=False) if args.auto_model else args.model
+    no_go = resolve_model(no_go) if no_go is not args.model else None
+    if no_go is not None:
+        logger.info("proteins given no GO are answered by %s (--exact-model: by %s)", no_go.path.name, model.path.name)
     if args.engine == "ray":
-        return _serve_ray(Path(model.path).resolve(), args)
+        return _serve_ray(Path(model.path).resolve(), args, Path(no_go.path).resolve() if no_go is not None else None)
     import uvicorn
 
     from genepheno_core.server import Service, create_app
 
-    app = create_app(service=Service(model))
+    app = create_app(service=Service(model, no_go_model=no_go))
     logger.info("GenePheno API on http://%s:%d (docs: /docs)", args.host, args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False)
     return 0
 
 
-def _serve_ray(model: Path, args: argparse.Namespace) -> int:
+def _serve_ray(model: Path, args: argparse.Namespace, no_go_model: Path | None = None) -> int:
     from genepheno_core.server import ray_serve
 
     done = threading.Event()
     try:
-        ray_serve.start(model, replicas=args.replicas, host=args.host, port=args.port, address=args.address)
+        ray_serve.start(model, replicas=args.replicas, host=args.host, port=args.port, address=args.address,
+                        no_go_model=no_go_model)
         # after ray.init, which installs its own fatal-signal handlers: Ctrl-C / SIGTERM end
         # the wait below, and the app is removed cleanly
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -27,8 +27,8 @@ import pandas as pd
 import torch
 
 from genepheno_core.errors import InputFormatError, ModelMismatchError, UnknownGeneError
-from genepheno_core.interpret.inference import parse_records, prepare_inputs, term_index
-from genepheno_core.interpret.model_store import model_extras, resolve_model
+from genepheno_core.interpret.inference import parse_records, prepare_inputs, read_go_annotations, term_index
+from genepheno_core.interpret.model_store import choose_model, model_extras, model_label, resolve_model
 from genepheno_core.models.trained import batched_outputs, temperature
 
 logger = logging.getLogger(__name__)
@@ -82,6 +82,9 @@ class Explanation:
     # mapping (the term or a descendant mapped to the other term, an ancestor or a
     # descendant); None when the model stores no mapping relation
     mapping_backed: set | None = None
+    # the model that made the explanation (a shipped model's name, else its directory): a
+    # protein without GO is explained by "<name>-go-transfer" when shipped (choose_model)
+    model: str = ""
 
     @property
     def go_used(self) -> list[str]:
@@ -168,7 +171,7 @@ class Explanation:
                 "contributions": self.contribution_table().to_dict("records"),
                 "evidence": self.evidence_table().to_dict("records"), "bias": self.bias,
                 "logit": self.logit, "score": self.score, "terms": self.terms.to_dict("records"),
-                "go_annotations": self.go_annotations, "go_given": self.go_given, "go_used": self.go_used,
+                "model": self.model, "go_annotations": self.go_annotations, "go_given": self.go_given, "go_used": self.go_used,
                 "go_unknown": self.go_unknown, "threshold": self.threshold, "go_origin": self.go_origin,
                 "go_transfer": self.go_transfer.assign(
                     go_ids=[list(g) for g in self.go_transfer.get("go_ids", [])]).to_dict("records")}
@@ -286,7 +289,7 @@ def resolve_gene(model, gene, min_length: int | None = None) -> tuple[str, str, 
 
 
 def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5, embeddings=None,
-            min_length: int | None = None, transfer_go: bool = True) -> Explanation:
+            min_length: int | None = None, transfer_go: bool = True, auto_model: bool = True) -> Explanation:
     """Concept activations and exact per-concept contributions for one gene.
 
     model: TrainedModel, checkpoint path or None (default model).
@@ -304,7 +307,11 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
     transfer_go: a protein given no GO gets the GO of its sequence homologs (as in
         `predict`); Explanation.go_origin, go_transfer and the evidence table's "detail"
         column say which homologs and terms.
+    auto_model: as in `predict`: for a shipped model's name (or None), a protein given no GO
+        (and no known GO of its own) is explained by the shipped "<name>-go-transfer" model;
+        Explanation.model names the model used.
     """
+    asked = model
     model = resolve_model(model)
     from genepheno_core.models import GenePheno
 
@@ -315,6 +322,11 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         go_annotations = known_go
     if go_annotations is not None and not isinstance(go_annotations, dict) and not _is_path(go_annotations):
         go_annotations = {gid: list(go_annotations)}
+    if auto_model:
+        given = read_go_annotations(go_annotations, [gid]).get(gid) if go_annotations is not None else None
+        chosen = choose_model(asked, go_given=bool(given), transfer_go=transfer_go)
+        if chosen is not asked:  # the sibling shares the dataset, the split and so the genes
+            model = resolve_model(chosen)
     inputs = prepare_inputs(model, [(gid, seq)], go_annotations or None, embeddings, transfer_go=transfer_go)
     tensors = model.inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
                             inputs.sequences if model.needs_sequences else None)
@@ -371,7 +383,7 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         ortholog_dataset=model.cross_species.dataset if model.uses_ortholog else "",
         go_given=sorted(inputs.go_given[0]), go_unknown=sorted(inputs.go_unknown[0]), go_origin=origin,
         go_transfer=transfer, go_sources=_transfer_sources(model, transfer, go_frame.index),
-        mapping_backed=_mapping_backed(model, cols, orth_frame.index))
+        mapping_backed=_mapping_backed(model, cols, orth_frame.index), model=model_label(model))
 
 
 def _mapping_backed(model, cols: list[int], other_ids) -> set | None:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from genepheno_core.errors import InputFormatError, MissingDataError, ModelMismatchError
-from genepheno_core.interpret.model_store import model_extras, resolve_model
+from genepheno_core.interpret.model_store import choose_model, model_extras, model_label, resolve_model
 from genepheno_core.ontology.propagation import propagate_scores, propagation_plan
 
 logger = logging.getLogger(__name__)
@@ -344,10 +344,15 @@ def term_priors(model) -> np.ndarray:
 
 def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20, threshold: float | None = None,
             embeddings: np.ndarray | None = None, cache: bool = True, min_length: int | None = None,
-            transfer_go: bool = True, view: str = "all") -> pd.DataFrame:
+            transfer_go: bool = True, view: str = "all", auto_model: bool = True) -> pd.DataFrame:
     """Ranked phenotype predictions.
 
-    model: a TrainedModel, a checkpoint directory, or None for the default model (assets/).
+    model: a TrainedModel, a checkpoint directory, a shipped model's name ("hpo", "mpo") or
+        None for the default model (assets/models/hpo).
+    auto_model: when `model` is a shipped name (or None) and no protein is given GO, score
+        them with the shipped "<name>-go-transfer" model (trained on GO transferred from
+        homologs: the validation choice for proteins without GO; model_store.choose_model).
+        df.attrs["model"] names the model used.
     sequences_or_fasta: FASTA text, raw sequence(s) one per line, a FASTA path (.gz ok) or a
         list of (id, sequence) pairs.
     go_annotations: dict id -> GO ids, or a GAF path (matched by accession or symbol); GO
@@ -372,20 +377,24 @@ def predict(model, sequences_or_fasta, go_annotations=None, top: int | None = 20
     best); df.attrs["threshold"] holds the threshold used and
     df.attrs["go_unknown"] {gene: sorted GO ids given but unknown to the model, ignored}.
     """
-    model = resolve_model(model)
     if top is not None and int(top) < 1:
         raise ValueError(f"top must be >= 1, got {top}")
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ValueError(f"threshold must be within [0, 1], got {threshold}")
-    records = parse_records(sequences_or_fasta, min_length=min_length)
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    records = parse_records(sequences_or_fasta, min_length=min_length)
+    if auto_model:
+        go_annotations = read_go_annotations(go_annotations, [r for r, _ in records])  # a GAF is read once
+        model = choose_model(model, go_given=any(go_annotations.get(r) for r, _ in records), transfer_go=transfer_go)
+    model = resolve_model(model)
     inputs = prepare_inputs(model, records, go_annotations, embeddings, cache=cache, transfer_go=transfer_go)
     logits = logit_matrix(model, inputs)
     scores = score_matrix(model, inputs, logits=logits)
     frame = ranked_frame(model, inputs.ids, scores, top, threshold, logits=logits, view=view)
     frame.attrs["go_unknown"] = unknown_go_by_gene(inputs)
     frame.attrs["go_origin"] = {g: inputs.go_origin(i) for i, g in enumerate(inputs.ids)}
+    frame.attrs["model"] = model_label(model)
     return frame
 
 

@@ -21,7 +21,10 @@ the dataset or the ontology files. `write_explain_extras` stores it in `<model>/
                            homolog-phenotype path; evaluation.evidence.related_matrix)
 
 `resolve_model(None)` loads the default model in assets/models/hpo (override the directory
-with $GENEPHENO_MODELS_DIR).
+with $GENEPHENO_MODELS_DIR). `choose_model` picks, for a shipped model's name, the model that
+fits the input: a protein given without GO is scored by `<name>-go-transfer` when it is
+shipped (trained on GO transferred from sequence homologs, the benchmark's validation choice
+for that input: results/benchmark.md, "A protein without GO").
 """
 
 from __future__ import annotations
@@ -69,6 +72,61 @@ def default_model_path(dataset: str = "hpo") -> Path:
             f"no default {dataset} model in {path}; build it with `make default-model` "
             "(scripts/build_default_model.py) or pass --model DIR")
     return path
+
+
+# the shipped model trained on transferred GO for proteins without GO: "<name>-go-transfer"
+# (scripts/build_default_model.py --go-transfer)
+NO_GO_SUFFIX = "-go-transfer"
+
+
+def shipped_name(model=None) -> str | None:
+    """The shipped model's name `model` stands for (None: the default, "hpo"), or None when
+    `model` is a directory path, a loaded TrainedModel or no shipped model of that name."""
+    if model is None:
+        model = "hpo"
+    if not isinstance(model, (str, os.PathLike)):
+        return None
+    name = str(model)
+    # a name, not a path: "hpo", "mpo-go-transfer" (a directory given by path is used as it is)
+    if not name or os.sep in name or (os.altsep and os.altsep in name) or Path(name).expanduser().exists():
+        return None
+    try:
+        root = models_dir()
+    except MissingDataError:
+        return None
+    return name if (root / name / "config.json").exists() else None
+
+
+def choose_model(model=None, go_given: bool = True, transfer_go: bool = True):
+    """The model to score proteins with, by their input: for a shipped model's name (or None,
+    the default hpo model), proteins given no GO (`go_given` False) whose GO is transferred
+    from sequence homologs (`transfer_go`) are scored by "<name>-go-transfer" when it is
+    shipped: the model trained on that input, chosen on validation for proteins without GO
+    (it beat the own-GO model fed transferred GO on validation for every dataset x split).
+    Otherwise (GO given, no transfer, a directory path, a loaded model, no such sibling)
+    returns `model` unchanged. Returns a model name, a path, a TrainedModel or None, for
+    `resolve_model`."""
+    if go_given or not transfer_go:
+        return model
+    name = shipped_name(model)
+    if name is None or name.endswith(NO_GO_SUFFIX):
+        return model
+    sibling = name + NO_GO_SUFFIX
+    if not (models_dir() / sibling / "config.json").exists():
+        return model
+    return sibling
+
+
+def model_label(model) -> str:
+    """A loaded model's name for people: the shipped model's name ("hpo-go-transfer") for a
+    model in models_dir(), else its directory path."""
+    path = Path(model.path)
+    try:
+        if path.resolve().parent == models_dir().resolve():
+            return path.name
+    except MissingDataError:
+        pass
+    return str(path)
 
 
 def resolve_model(model=None):

@@ -5,7 +5,12 @@ GET /v1/phenotypes?q=, GET /healthz. Input is read with the core's user-input la
 (genepheno_core.interpret.user_input, the dashboard's too: the same limits and messages)
 and answered with the core's reports (genepheno_core.interpret.report).
 
-Concurrency: the model is loaded once per process (`Service`). Requests are handled
+Models: the served model, and for a shipped model's name (hpo, mpo) its sibling
+"<name>-go-transfer" when shipped: a request whose proteins are given no GO (and get their
+homologs' GO) is answered by it, the benchmark's validation choice for that input
+(model_store.choose_model); the answer's `model` names the model used.
+
+Concurrency: the models are loaded once per process (`Service`). Requests are handled
 concurrently by the event loop, but the core runs in one worker thread: the model's lazy
 parts and caches are never touched by two threads at once, and predictions are
 micro-batched: the predict requests that arrive while a batch runs are scored together in
@@ -108,15 +113,30 @@ class _Pending:
 
 
 class Service:
-    """One model, loaded once per process, and the worker that runs the core: predict
-    requests are queued and scored in batches; every core call runs in one thread."""
+    """The model (and its sibling for proteins without GO), loaded once per process, and the
+    worker that runs the core: predict requests are queued and scored in batches; every core
+    call runs in one thread.
 
-    def __init__(self, model: str | Path | None = None, warm: bool = True):
-        from genepheno_core.interpret.model_store import resolve_model
+    no_go_model: the model for requests whose proteins are given no GO: "auto" (the shipped
+    "<name>-go-transfer" when `model` is a shipped name or None, model_store.choose_model),
+    a model directory, or None (the served model answers every request)."""
+
+    def __init__(self, model: str | Path | None = None, warm: bool = True, no_go_model: str | Path | None = "auto"):
+        from genepheno_core.interpret.model_store import choose_model, resolve_model
         from genepheno_core.interpret.report import model_info
 
         self.model = resolve_model(model)
         self.info = model_info(self.model)
+        if isinstance(no_go_model, str) and no_go_model == "auto":
+            chosen = choose_model(model, go_given=False)
+            no_go_model = chosen if chosen is not model else None
+        self.no_go_model = resolve_model(no_go_model) if no_go_model is not None else None
+        if self.no_go_model is self.model:
+            self.no_go_model = None
+        self.no_go_info = model_info(self.no_go_model) if self.no_go_model is not None else None
+        if self.no_go_model is not None and not self.no_go_model.terms["term_id"].equals(self.model.terms["term_id"]):
+            raise GenePhenoError(f"{self.no_go_model.path} predicts other phenotypes than {self.model.path}: it cannot "
+                                 "answer for it for proteins without GO")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genepheno-core")
         self._queue: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
@@ -131,11 +151,29 @@ class Service:
         databases) with one tiny request, so the first user request pays only for itself."""
         from genepheno_core.interpret.report import prediction_report
 
-        prediction_report(self.model, [("warm-up", "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ")], top=1, evidence=1,
-                          nearest=1, homologs=1)
+        for model in (self.model, self.no_go_model):
+            if model is not None:
+                prediction_report(model, [("warm-up", "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ")], top=1, evidence=1,
+                                  nearest=1, homologs=1)
+
+    def model_for(self, go_given: bool, transfer: bool):
+        """The model that answers proteins given GO (`go_given`) or not, with or without GO
+        transfer: the sibling for proteins without GO that get their homologs' GO."""
+        if self.no_go_model is not None and transfer and not go_given:
+            return self.no_go_model
+        return self.model
+
+    @property
+    def models(self) -> list[dict]:
+        """model_info of the served models, each with the proteins it answers for."""
+        if self.no_go_info is None:
+            return [dict(self.info, answers="every request")]
+        return [dict(self.info, answers="proteins given GO (or with go_transfer false)"),
+                dict(self.no_go_info, answers="requests whose proteins are given no GO (their homologs' GO is used)")]
 
     # -- the batcher
-    async def predict(self, records, go, request: PredictRequest) -> list[dict]:
+    async def predict(self, records, go, request: PredictRequest) -> tuple[object, list[dict]]:
+        """(the model that answered, the protein reports) of one predict request."""
         loop = asyncio.get_running_loop()
         with self._loop_lock:
             # one queue and worker task per event loop (a test client may run several loops)
@@ -163,12 +201,16 @@ class Service:
                 batch.append(item)
                 n += len(item.records)
             logger.debug("batch of %d request(s), %d protein(s)", len(batch), n)
-            groups: dict[bool, list[_Pending]] = {}
+            # one scoring pass per (GO transfer, model): a request given no GO for any of its
+            # proteins goes to the model for proteins without GO (model_for)
+            groups: dict[tuple[bool, bool], list[_Pending]] = {}
             for item in batch:
-                groups.setdefault(item.request.go_transfer, []).append(item)
-            for transfer, items in groups.items():
+                go_given = bool(item.go) and any(item.go.get(rid) for rid, _ in item.records)
+                groups.setdefault((item.request.go_transfer, go_given), []).append(item)
+            for (transfer, go_given), items in groups.items():
+                model = self.model_for(go_given, transfer)
                 try:
-                    answers = await loop.run_in_executor(self._executor, self._score, items, transfer)
+                    answers = await loop.run_in_executor(self._executor, self._score, items, transfer, model)
                 except Exception as exc:  # noqa: BLE001 (each waiting request gets the failure)
                     for item in items:
                         if not item.future.done():
@@ -178,8 +220,9 @@ class Service:
                     if not item.future.done():
                         item.future.set_result(answer)
 
-    def _score(self, items: list[_Pending], transfer: bool) -> list[list[dict]]:
-        """Runs in the core's thread: one scoring pass for every protein of `items`."""
+    def _score(self, items: list[_Pending], transfer: bool, model) -> list[tuple[object, list[dict]]]:
+        """Runs in the core's thread: one scoring pass of `model` for every protein of
+        `items`; (the model, the protein reports) per item."""
         from genepheno_core.interpret.neighbours import nearest_proteins, ortholog_evidence
         from genepheno_core.interpret.report import protein_reports, score_records
 
@@ -196,13 +239,13 @@ class Service:
             rows.append(mine)
         logger.info("scoring %d protein(s) of %d request(s)", len(records), len(items))
         k_near = max(i.request.nearest for i in items)
-        k_orth = max(i.request.homologs for i in items) if self.model.uses_ortholog else 0
+        k_orth = max(i.request.homologs for i in items) if model.uses_ortholog else 0
         # the two evidence searches (DIAMOND subprocesses, read-only on the loaded model) run
         # while the proteins are encoded: a batch of 8 takes ~1.8 s instead of ~2.5 s
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="genepheno-search") as pool:
-            near = pool.submit(nearest_proteins, self.model, records, k=k_near) if k_near else None
-            orth = pool.submit(ortholog_evidence, self.model, records) if k_orth else None
-            scored = score_records(self.model, records, go or None, transfer_go=transfer)
+            near = pool.submit(nearest_proteins, model, records, k=k_near) if k_near else None
+            orth = pool.submit(ortholog_evidence, model, records) if k_orth else None
+            scored = score_records(model, records, go or None, transfer_go=transfer)
             near = near.result() if near is not None else None
             orth = orth.result() if orth is not None else None
         out = []
@@ -210,8 +253,9 @@ class Service:
             r = item.request
             sub_near = near.groupby("query", sort=False).head(r.nearest) if near is not None and r.nearest else None
             sub_orth = orth.groupby("query", sort=False).head(r.homologs) if orth is not None and r.homologs else None
-            out.append(protein_reports(self.model, scored, mine, top=r.top, threshold=r.threshold, view=r.view,
-                                       evidence=r.evidence, nearest=sub_near, homologs=sub_orth, names=item.names))
+            out.append((model, protein_reports(model, scored, mine, top=r.top, threshold=r.threshold, view=r.view,
+                                               evidence=r.evidence, nearest=sub_near, homologs=sub_orth,
+                                               names=item.names)))
         return out
 
     async def call(self, function, *args, **kwargs):
@@ -226,13 +270,14 @@ class Service:
         from genepheno_core.interpret.report import explanation_report
 
         go = request.go if request.go is not None else []
-        result = explain(self.model, record, phenotype=[request.phenotype], go_annotations=go,
+        model = self.model_for(bool(go), request.go_transfer)
+        result = explain(model, record, phenotype=[request.phenotype], go_annotations=go,
                          transfer_go=request.go_transfer)
         residues = None
         if request.residues:
-            residues = residue_attributions(self.model, record, phenotype=request.phenotype,
+            residues = residue_attributions(model, record, phenotype=request.phenotype,
                                             go_annotations=result.go_annotations or None, max_steps=IG_MAX_STEPS)
-        return explanation_report(self.model, result, request.phenotype, residues)
+        return explanation_report(model, result, request.phenotype, residues)
 
     def phenotypes(self, q: str, limit: int) -> dict:
         from genepheno_core.interpret.inference import term_priors
@@ -337,16 +382,18 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
 
-def create_app(model: str | Path | None = None, service: Service | None = None) -> FastAPI:
+def create_app(model: str | Path | None = None, service: Service | None = None,
+               no_go_model: str | Path | None = "auto") -> FastAPI:
     """The API over `model` (a model directory, a shipped model's name, or None for the
-    default hpo model), loaded when the app starts (or `service`, already loaded)."""
+    default hpo model) and `no_go_model` (see Service), loaded when the app starts (or
+    `service`, already loaded)."""
     state = {"model": model, "service": service}
 
     def get_service() -> Service:
         if state["service"] is None:
             with _SERVICE_LOCK:
                 if state["service"] is None:
-                    state["service"] = Service(state["model"])
+                    state["service"] = Service(state["model"], no_go_model=no_go_model)
         return state["service"]
 
     @contextlib.asynccontextmanager
@@ -389,9 +436,9 @@ def create_app(model: str | Path | None = None, service: Service | None = None) 
         service = get_service()
         return {"status": "ok", "model": service.info["name"], "version": service.info["version"]}
 
-    @app.get("/v1/models", summary="The model this server answers with")
+    @app.get("/v1/models", summary="The models this server answers with, and for which proteins")
     def models():
-        return {"models": [get_service().info]}
+        return {"models": get_service().models}
 
     @app.get("/v1/phenotypes", summary="Search the model's phenotypes by id or name")
     async def phenotypes(q: Annotated[str, Query(max_length=200)] = "",
@@ -407,9 +454,10 @@ def create_app(model: str | Path | None = None, service: Service | None = None) 
         if body.evidence and (body.top is None or body.top > MAX_EVIDENCE_ROWS):
             raise InputFormatError("top", f"evidence is listed for at most {MAX_EVIDENCE_ROWS} phenotypes per "
                                    "protein: lower top or set evidence to 0")
-        proteins = await service.predict(records, go, body)
-        cut = float(service.model.threshold if body.threshold is None else body.threshold)
-        return {"model": service.info, "threshold": cut, "view": body.view, "proteins": proteins}
+        model, proteins = await service.predict(records, go, body)
+        cut = float(model.threshold if body.threshold is None else body.threshold)
+        info = service.info if model is service.model else service.no_go_info
+        return {"model": info, "threshold": cut, "view": body.view, "proteins": proteins}
 
     @app.post("/v1/explain", summary="Why one protein gets one phenotype: every contribution to its logit")
     async def explain(body: ExplainRequest):

@@ -17,19 +17,22 @@ logger = logging.getLogger(__name__)
 APP_NAME = "genepheno"
 
 
-def serve_application(model: str | Path, replicas: int = 1, cpus_per_replica: float = 1.0):
+def serve_application(model: str | Path, replicas: int = 1, cpus_per_replica: float = 1.0,
+                      no_go_model: str | Path | None = None):
     """The Serve application (a bound deployment) of the API over `model` (an absolute model
-    directory: replicas may start on other nodes)."""
+    directory: replicas may start on other nodes) and `no_go_model` (the model directory for
+    requests whose proteins are given no GO; None: `model` answers them)."""
     from ray import serve
 
     if replicas < 1:
         raise ValueError(f"replicas must be >= 1, got {replicas}")
     path = str(model)
+    no_go = str(no_go_model) if no_go_model is not None else None
 
     def build_app():  # a builder without arguments: Serve calls it on each replica
         from genepheno_core.server.app import create_app
 
-        return create_app(path)
+        return create_app(path, no_go_model=no_go)
 
     ingress = serve.ingress(build_app)
     deployment = serve.deployment(
@@ -41,7 +44,7 @@ def serve_application(model: str | Path, replicas: int = 1, cpus_per_replica: fl
 
 
 def start(model: str | Path, replicas: int = 1, host: str = "127.0.0.1", port: int = 8000,
-          address: str | None = None, cpus_per_replica: float = 1.0):
+          address: str | None = None, cpus_per_replica: float = 1.0, no_go_model: str | Path | None = None):
     """Connect to Ray (`address`: an existing cluster, e.g. "127.0.0.1:6379"; None: a local
     instance sized to this machine), start Serve's HTTP proxy on host:port and deploy the
     app; returns when every replica is ready (the caller keeps the process alive, and calls
@@ -53,7 +56,7 @@ def start(model: str | Path, replicas: int = 1, host: str = "127.0.0.1", port: i
     connect(address)  # the GENEPHENO_* variables travel to the replicas
     serve.start(http_options={"host": host, "port": int(port)})
     logger.info("deploying %d replica(s) of the API over %s", replicas, model)
-    return serve.run(serve_application(model, replicas, cpus_per_replica), name=APP_NAME, route_prefix="/")
+    return serve.run(serve_application(model, replicas, cpus_per_replica, no_go_model), name=APP_NAME, route_prefix="/")
 
 
 def stop(shutdown_ray: bool = True, own_cluster: bool = True) -> None:
