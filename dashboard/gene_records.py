@@ -157,9 +157,10 @@ def gene_predictions(model_name: str, gene: GeneRecord, top: int | None = 20, us
     go = gene.go if (use_go and gene.go) else ()
     if view != "specific":
         return models.predict(model_name, [(gene.accession, gene.sequence)], go, top=top)
-    # the all-terms prediction (shared with the other pages' calls) and its specific view
-    df = models.specific_view(model_name, models.predict(model_name, [(gene.accession, gene.sequence)], go, top=None),
-                              top or 20)
+    # the all-terms prediction (shared with the other pages' calls) and its specific view, by
+    # the model that scored it (its vocabulary: NAME-go-transfer for a protein given no GO)
+    everything = models.predict(model_name, [(gene.accession, gene.sequence)], go, top=None)
+    df = models.specific_view(everything.attrs["model"], everything, top or 20)
     attrs = dict(df.attrs)
     df = df[df["folded_under"] == ""].reset_index(drop=True)
     df.attrs.update(attrs)

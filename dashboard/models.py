@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # hpo (the core's default model) first when present, then mpo, then the models for proteins without GO
 MODEL_ORDER = ("hpo", "mpo", "hpo-go-transfer", "mpo-go-transfer")
+NO_GO_SUFFIX = "-go-transfer"  # the core's model_store.NO_GO_SUFFIX: see scorer()
 WARM_UP_PEPTIDE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"  # any short protein: loads every lazy part
 
 MAX_ATTRIBUTION_RESIDUES = 2000  # Integrated Gradients cost grows with length; CLI for longer
@@ -59,6 +60,33 @@ def available_models() -> dict[str, Path]:
              if p.is_dir() and not p.name.startswith(".") and any(p.iterdir())}
     order = [n for n in MODEL_ORDER if n in found] + [n for n in found if n not in MODEL_ORDER]
     return {n: found[n] for n in order}
+
+
+def picker_models() -> list[str]:
+    """The models the sidebar offers: available_models() without the "<name>-go-transfer"
+    siblings of listed models (`scorer` uses them for proteins given no GO)."""
+    names = list(available_models())
+    return [n for n in names if not (n.endswith(NO_GO_SUFFIX) and n[:-len(NO_GO_SUFFIX)] in names)]
+
+
+def scorer(model_name: str, go_given: bool) -> str:
+    """The model that scores proteins for the picked `model_name`: for proteins given no GO
+    (whose GO is transferred from their sequence homologs) its shipped sibling
+    "<name>-go-transfer", trained on that input and chosen on validation for it
+    (gp.choose_model); else `model_name` itself."""
+    if go_given:
+        return model_name
+    try:
+        chosen = gp.choose_model(model_name, go_given=False)
+    except gp.GenePhenoError:
+        return model_name
+    return chosen if isinstance(chosen, str) and chosen in available_models() else model_name
+
+
+def no_go_sibling(model_name: str) -> str | None:
+    """The sibling that scores `model_name`'s proteins given no GO, or None."""
+    other = scorer(model_name, go_given=False)
+    return other if other != model_name else None
 
 
 def default_model_name() -> str | None:
@@ -173,11 +201,14 @@ def ortholog_source(model_name: str) -> str | None:
 
 def predict(model_name: str, records, go_ids=(), top: int | None = 20, threshold: float | None = None,
             view: str = "all"):
-    """gp.predict() on parsed (id, sequence) records, the same GO ids for every record; the
-    threshold used is kept in df.attrs["threshold"]."""
-    df = _predict_cached(model_name, tuple(records), tuple(go_ids), top, threshold, view)
+    """gp.predict() on parsed (id, sequence) records, the same GO ids for every record, by
+    the model `scorer` picks for that input (named in df.attrs["model"]); the threshold used
+    is kept in df.attrs["threshold"]."""
+    name = scorer(model_name, bool(go_ids))
+    df = _predict_cached(name, tuple(records), tuple(go_ids), top, threshold, view)
     df = df.copy()
-    df.attrs["threshold"] = threshold if threshold is not None else float(get_model(model_name).threshold)
+    df.attrs["threshold"] = threshold if threshold is not None else float(get_model(name).threshold)
+    df.attrs["model"] = name
     return df
 
 
@@ -229,17 +260,20 @@ def threshold_facts(model_name: str) -> dict[str, float]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def explain(model_name: str, gene_id: str, sequence: str, go: tuple[str, ...], terms: tuple[str, ...]):
-    """The core's Explanation (gp.explain) of `terms` for one protein. go=() gives it no GO of
-    its own (go_annotations=[], not None: a known gene's own GO is not looked up), so its GO
-    input is transferred from its sequence homologs."""
-    return gp.explain(get_model(model_name), (gene_id, sequence), phenotype=list(terms), go_annotations=list(go))
+    """The core's Explanation (gp.explain) of `terms` for one protein, by the model `scorer`
+    picks for its input (Explanation.model names it). go=() gives it no GO of its own
+    (go_annotations=[], not None: a known gene's own GO is not looked up), so its GO input is
+    transferred from its sequence homologs."""
+    model = get_model(scorer(model_name, bool(go)))
+    return gp.explain(model, (gene_id, sequence), phenotype=list(terms), go_annotations=list(go))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def residue_attributions(model_name: str, gene_id: str, sequence: str, term: str):
     """gp.residue_attributions: IG on UniRep's per-residue states (the API default), which
-    converges in ~32 steps, ~1 s."""
-    return gp.residue_attributions(get_model(model_name), (gene_id, sequence), phenotype=term,
+    converges in ~32 steps, ~1 s; by the model that explains the protein without GO of its
+    own (`scorer`), as on the Explain page."""
+    return gp.residue_attributions(get_model(scorer(model_name, False)), (gene_id, sequence), phenotype=term,
                                    max_steps=DASHBOARD_IG_STEPS)
 
 

@@ -49,8 +49,12 @@ def restore_from_url() -> list[str]:
     problems = []
     model = params.get(P_MODEL)
     if model:
-        if model in models.available_models():
+        picker = models.picker_models()
+        base = model[:-len(models.NO_GO_SUFFIX)] if model.endswith(models.NO_GO_SUFFIX) else None
+        if model in picker:
             state.put(state.MODEL_NAME, model)
+        elif base in picker:  # a sibling for proteins without GO: the pages use it by themselves
+            state.put(state.MODEL_NAME, base)
         else:
             problems.append(f"The link names a model “{model}” that this server does not have; "
                             "showing the default model.")
@@ -124,6 +128,7 @@ def run(model_name: str, text: str, upload: bytes | None, upload_name: str, go_t
     frame = models.predict(model_name, parsed.records, go_ids, top=None)
     state.put(state.PREDICTIONS, frame)
     state.put(state.PREDICTIONS_MODEL, model_name)
+    state.put(state.PREDICTIONS_SCORER, frame.attrs.get("model", model_name))
     state.put(state.QUERIES, parsed.records)
     state.put(state.INPUT_NOTES, parsed.notes)
     # an upload cannot go into a URL: only pasted text is kept there

@@ -22,7 +22,8 @@ USE_MODEL_THRESHOLD = "use_model_threshold"
 TOP_N = "top_n"
 PREDICTIONS = "predictions"  # last predict() frame
 QUERIES = "queries"  # [(id, sequence)] of the last prediction
-PREDICTIONS_MODEL = "predictions_model"  # the model that made PREDICTIONS
+PREDICTIONS_MODEL = "predictions_model"  # the picked model PREDICTIONS were made for
+PREDICTIONS_SCORER = "predictions_scorer"  # the model that scored them (its -go-transfer sibling without GO)
 SELECTED_GENE = "selected_gene"  # gene chosen on Explain / Graphs
 SELECTED_PHENOTYPE = "selected_phenotype"
 GRAPH_TERM = "graph_term"
@@ -43,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     PREDICTIONS: None,
     QUERIES: None,
     PREDICTIONS_MODEL: None,
+    PREDICTIONS_SCORER: None,
     SELECTED_GENE: None,
     SELECTED_PHENOTYPE: None,
     GRAPH_TERM: None,

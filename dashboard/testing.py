@@ -46,6 +46,14 @@ def model_missing_reason() -> str | None:
     return None
 
 
+def pasted_model():
+    """The model that scores a protein pasted without GO with the default pick: the default
+    model's "-go-transfer" sibling when shipped (models.scorer), else the default model."""
+    from dashboard import models
+
+    return models.get_model(models.scorer(models.default_model_name(), False))
+
+
 def plotly_specs(at) -> list[dict]:
     """The figure JSON of every st.plotly_chart on the current page (typed arrays decoded)."""
     return [_decode(json.loads(el.proto.spec)) for el in at.get("plotly_chart")]

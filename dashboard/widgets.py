@@ -12,6 +12,8 @@ from dashboard import models, state
 logger = logging.getLogger(__name__)
 
 MODEL_LABELS = {"hpo": "hpo (human, HPO)", "mpo": "mpo (mouse, MP)",
+                # listed only when their hpo / mpo model is not (models.picker_models): the
+                # pages score proteins given no GO with them (models.scorer)
                 # trained on GO transferred from sequence homologs: the benchmark's validation
                 # choice for proteins given without GO (README, "Default models")
                 "hpo-go-transfer": "hpo-go-transfer (human, for proteins without GO)",
@@ -20,8 +22,9 @@ MODEL_LABELS = {"hpo": "hpo (human, HPO)", "mpo": "mpo (mouse, MP)",
 
 def sidebar_model_picker() -> str | None:
     """The model selectbox in the sidebar (shared by all pages); returns the chosen name, or
-    None when the models folder holds no model."""
-    names = list(models.available_models())
+    None when the models folder holds no model. A model's "-go-transfer" sibling is not
+    offered: it scores that model's proteins given no GO by itself (models.scorer)."""
+    names = models.picker_models()
     if not names:
         return None
     if state.get(state.MODEL_NAME) not in names:
@@ -35,9 +38,21 @@ def sidebar_model_picker() -> str | None:
         "Model", names, key=key,
         format_func=lambda n: MODEL_LABELS.get(n, n),
         help="Model directories found in the models folder (assets/models/ of the repository, or "
-             "$GENEPHENO_MODELS_DIR). Add one there to switch models.",
+             "$GENEPHENO_MODELS_DIR). Add one there to switch models. Proteins given no GO are scored by the "
+             "model's sibling trained on GO transferred from homologs (NAME-go-transfer) when it is there.",
         on_change=lambda: state.put(state.MODEL_NAME, st.session_state[key]),
     )
+
+
+def scorer_note(model_name: str, used: str | None) -> None:
+    """A caption saying that the `used` model, not the picked one, scored the protein(s)
+    (nothing when they are the same)."""
+    if not used or used == model_name:
+        return
+    st.caption(f":material/alt_route: Scored by **{used}**: no GO was given, so the {model_name} model's sibling "
+               "trained on GO transferred from sequence homologs scores this input. The benchmark chose it on "
+               "validation for proteins without GO (README, *Default models*). Give GO terms to use "
+               f"{model_name}.")
 
 
 def no_model_message() -> None:

@@ -53,6 +53,7 @@ _API = {
     "explain": "genepheno_core.interpret",
     "Explanation": "genepheno_core.interpret",
     "default_model_path": "genepheno_core.interpret",
+    "choose_model": "genepheno_core.interpret",
     "models_dir": "genepheno_core.interpret",
     "nearest_proteins": "genepheno_core.interpret",
     "model_knowledge": "genepheno_core.interpret",

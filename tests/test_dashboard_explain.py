@@ -42,9 +42,7 @@ def test_gene_and_phenotype_chosen_from_the_prediction(explained):
 
 
 def _model():
-    from dashboard import models
-
-    return models.get_model(models.default_model_name())
+    return t.pasted_model()  # what scores and explains a pasted protein without GO
 
 
 def test_evidence_in_words_bars_and_contributions_sum_to_the_logit(explained):

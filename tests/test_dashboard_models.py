@@ -58,16 +58,36 @@ def test_the_loaded_model_is_the_cores(monkeypatch):
 
 @needs_model
 def test_cached_calls_return_the_cores_objects():
+    """Without GO the calls go to the model `scorer` picks (hpo-go-transfer when shipped), with
+    GO to hpo itself; each equals the core's call on that model."""
     seq = t.sequence("P04637")
+    no_go = models.scorer("hpo", False)
+    assert no_go == ("hpo-go-transfer" if "hpo-go-transfer" in models.available_models() else "hpo")
     preds = models.predict("hpo", [("P04637", seq)], top=5)
-    core = gp.predict(models.get_model("hpo"), [("P04637", seq)], top=5)
-    assert list(preds["term_id"]) == list(core["term_id"])
-    assert preds.attrs["threshold"] == pytest.approx(models.get_model("hpo").threshold)
+    core = gp.predict(models.get_model(no_go), [("P04637", seq)], top=5)
+    assert list(preds["term_id"]) == list(core["term_id"]) and preds.attrs["model"] == no_go
+    assert preds.attrs["threshold"] == pytest.approx(models.get_model(no_go).threshold)
+    go = ("GO:0003677", "GO:0006915")
+    given = models.predict("hpo", [("P04637", seq)], go, top=5)
+    core = gp.predict(models.get_model("hpo"), [("P04637", seq)], {"P04637": list(go)}, top=5)
+    assert list(given["term_id"]) == list(core["term_id"]) and given.attrs["model"] == "hpo"
     term = preds["term_id"].iloc[0]
     expl = models.explain("hpo", "P04637", seq, (), (term,))
     assert type(expl).__name__ == "Explanation" and type(expl).__module__.startswith("genepheno_core")
-    assert expl.logit[term] == pytest.approx(
-        gp.explain(models.get_model("hpo"), ("P04637", seq), phenotype=[term], go_annotations=[]).logit[term])
+    assert expl.model == no_go and expl.logit[term] == pytest.approx(
+        gp.explain(models.get_model(no_go), ("P04637", seq), phenotype=[term], go_annotations=[]).logit[term])
+
+
+def test_the_picker_offers_a_model_without_its_go_transfer_sibling(tmp_path, monkeypatch):
+    for name in ("hpo", "hpo-go-transfer", "mpo", "other-go-transfer"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text("{}")
+    monkeypatch.setenv("GENEPHENO_MODELS_DIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path.parent)
+    assert models.picker_models() == ["hpo", "mpo", "hpo-go-transfer", "other-go-transfer"][:2] + ["other-go-transfer"]
+    assert models.scorer("hpo", go_given=False) == "hpo-go-transfer" and models.scorer("hpo", go_given=True) == "hpo"
+    assert models.scorer("mpo", go_given=False) == "mpo" and models.no_go_sibling("mpo") is None
+    assert models.no_go_sibling("hpo") == "hpo-go-transfer"
 
 
 def test_unknown_model_name_is_our_error(tmp_path, monkeypatch):

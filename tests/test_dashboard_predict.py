@@ -26,9 +26,7 @@ def predicted():
 
 
 def _model():
-    from dashboard import models
-
-    return models.get_model(models.default_model_name())
+    return t.pasted_model()  # a pasted protein without GO is scored by the default's -go-transfer sibling
 
 
 def _ancestors():
@@ -102,9 +100,12 @@ def test_fold_sort_filter_and_all_terms(predicted):
     at.radio(key="w_view").set_value("All terms").run()
     every = t.table(at, "rank", "term_name", "prior")
     assert list(every["rank"]) == list(range(1, 21)) and "n_folded" not in every
-    at.text_input(key="predict_filter").input("angioedema").run()
+    # any phenotype of the scoring model (Angioedema itself has too few training genes for the
+    # split vocabulary of the -go-transfer model: "edema" terms it has)
+    at.text_input(key="predict_filter").input("edema").run()
     found = t.table(at, "rank", "term_name", "prior")
-    assert len(found) >= 1 and found["term_name"].str.lower().str.contains("angioedema").all()
+    expected = _model().terms["name"].str.lower().str.contains("edema").sum()
+    assert len(found) == min(expected, 20) and found["term_name"].str.lower().str.contains("edema").all()
     at.text_input(key="predict_filter").input("").run()
     at.radio(key="w_view").set_value("Most specific").run()
 
@@ -317,7 +318,9 @@ def test_url_round_trip_restores_the_results_and_the_explained_phenotype():
     t.predict(at, t.fasta_record("P01308"))
     first = t.table(at, "rank", "term_name", "prior")
     params = dict(at.query_params)
-    assert params["model"] == _model().path.name and params["q"].startswith(">sp|P01308|")
+    from dashboard import models
+
+    assert params["model"] == models.default_model_name() and params["q"].startswith(">sp|P01308|")
     again = _reload(params)
     t.assert_clean(again)
     assert again.text_area(key="w_sequence_text").value == t.fasta_record("P01308")

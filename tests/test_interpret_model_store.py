@@ -157,6 +157,11 @@ def test_shipped_go_transfer_model_scores_a_protein_without_go(monkeypatch, data
     case = load_case_studies().set_index("symbol").loc["HBB"]
     e = explain(m, ("HBB", case["sequence"]), top_terms=3)
     assert e.go_origin == "transferred" and len(e.go_transfer)
+    # by the dataset's name, a protein given no GO is scored by this model, one given GO is not
+    assert predict(dataset, [("HBB", case["sequence"])], top=3).attrs["model"] == f"{dataset}-go-transfer"
+    assert explain(dataset, ("HBB", case["sequence"]), top_terms=1).model == f"{dataset}-go-transfer"
+    given = predict(dataset, [("HBB", case["sequence"])], go_annotations={"HBB": list(case["go"])}, top=3)
+    assert given.attrs["model"] == dataset
     for term in e.logit:
         evidence = e.evidence_table(term)
         assert evidence["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)

@@ -64,7 +64,7 @@ except gp.GenePhenoError as exc:
     st.error(f"Could not predict for {md_escape(gene.label)}: {models.error_text(exc)}")
     st.stop()
 
-names = models.term_names(model_name)
+names = models.term_names(preds.attrs.get("model", model_name))  # the scoring model's vocabulary
 if gene.phenotypes is None:
     st.info("This gene has no known phenotypes in the model's vocabulary: showing predictions only.")
     comparison = figures.compare_phenotypes([], preds, names)
@@ -76,6 +76,7 @@ c1.metric("Hits", int(counts.get("hit", 0)), help="true phenotypes predicted abo
 c2.metric("Misses", int(counts.get("miss", 0)), help="true phenotypes below threshold")
 c3.metric("False alarms", int(counts.get("false alarm", 0)), help="predicted above threshold, not annotated")
 st.caption(f"Threshold {preds.attrs['threshold']:.2f} (the model's validation-optimal value).")
+widgets.scorer_note(model_name, preds.attrs.get("model"))
 
 fig = figures.comparison_bar(comparison, top=30, title=f"True vs predicted phenotypes of {gene.short}")
 export.show_figure(fig, f"true vs predicted {gene.short}", key="case_bar")

@@ -53,14 +53,15 @@ except gp.GenePhenoError as exc:
     st.stop()
 term_options = list(predictions["term_id"])
 names = dict(zip(predictions["term_id"], predictions["term_name"]))
+scorer = predictions.attrs.get("model", model_name)  # NAME-go-transfer for a protein given no GO
 wanted_term = state.get(state.SELECTED_PHENOTYPE)
-if wanted_term and wanted_term not in term_options and wanted_term in models.term_names(model_name):
+if wanted_term and wanted_term not in term_options and wanted_term in models.term_names(scorer):
     # a phenotype outside the top 20 (from a link, or picked on another page) is explained too
     extra = gene_records.gene_predictions(model_name, gene, top=None)
     extra = extra[extra["term_id"] == wanted_term]
     predictions = pd.concat([predictions, extra], ignore_index=True)
     term_options.append(wanted_term)
-    names[wanted_term] = models.term_names(model_name)[wanted_term]
+    names[wanted_term] = models.term_names(scorer)[wanted_term]
 elif wanted_term and wanted_term not in term_options:
     st.warning(f"The phenotype “{md_escape(wanted_term)}” of the link is not one of this model's: showing the "
                "protein's top prediction.", icon=":material/link_off:")
@@ -83,6 +84,7 @@ except gp.GenePhenoError as exc:
 
 contrib = views.contribution_frame(expl, term)
 st.subheader(f"Why {md_escape(names[term])}?")
+widgets.scorer_note(model_name, expl.model)
 try:
     carriers = views.homolog_carriers(model_name, gene.accession, gene.sequence)
 except gp.GenePhenoError as exc:

@@ -25,6 +25,9 @@ predictions = state.predictions_for(model_name)
 modes = ["Around a phenotype"] + (["Around a gene's predictions"] if predictions is not None and len(predictions) else [])
 mode = st.radio("Centre", modes, horizontal=True, key="graph_mode")
 
+# the graphs read the model that made what they show: around a gene's predictions, the model
+# that scored them (NAME-go-transfer for proteins given no GO: models.scorer)
+graph_model = model_name if mode == "Around a phenotype" else (state.get(state.PREDICTIONS_SCORER) or model_name)
 if mode == "Around a phenotype":
     options = list(names)
     if state.get(state.GRAPH_TERM) not in names:
@@ -40,13 +43,14 @@ else:
     genes = list(dict.fromkeys(predictions["gene"]))
     gene = st.selectbox("Protein", genes, key="graph_gene")
     # the protein's most specific predictions (as on Predict), those above threshold
-    shown = models.specific_view(model_name, predictions[predictions["gene"] == gene], 15)
+    shown = models.specific_view(graph_model, predictions[predictions["gene"] == gene], 15)
     shown = shown[shown["folded_under"] == ""]
     above = shown[shown["above_threshold"]]
     seeds = tuple((above if len(above) else shown.head(5))["term_id"])
     focus = seeds[0]
     st.caption(f"Graph around the {len(seeds)} most specific phenotypes predicted for {md_escape(gene)}"
                + (" above threshold." if len(above) else " (none above threshold: top 5)."))
+    widgets.scorer_note(model_name, graph_model)
 
 with st.expander("Graph options"):
     max_nodes = st.slider("Phenotypes in the correlation graph", 5, 40, 15, key="graph_max_nodes")
@@ -58,7 +62,7 @@ for tab, kind in zip(tabs, ("correlation", "exclusion")):
     with tab:
         try:
             with st.spinner(f"Building the {kind} graph…"):
-                graph, nodes, edges = models.phenotype_graph(model_name, kind, seeds, max_nodes, min_corr)
+                graph, nodes, edges = models.phenotype_graph(graph_model, kind, seeds, max_nodes, min_corr)
         except gp.GenePhenoError as exc:
             st.warning(f"The {kind} graph is unavailable: {models.error_text(exc)}")
             continue
@@ -66,7 +70,7 @@ for tab, kind in zip(tabs, ("correlation", "exclusion")):
             label = names.get(focus, focus) if len(seeds) == 1 else "these phenotypes"
             if kind == "exclusion":
                 try:
-                    partners = views.exclusion_partners(model_name)
+                    partners = views.exclusion_partners(graph_model)
                 except gp.GenePhenoError:
                     partners = None
                 st.info(f"No exclusive partner is known for {md_escape(label)}: exclusive pairs come from antonym "
@@ -121,7 +125,7 @@ left, right = st.columns(2)
 with left:
     st.markdown(f"**{md_escape(names.get(node, node))}** `{node}`")  # node: a term id of the model
     try:
-        ancestors = models.neighbourhood(model_name, node)
+        ancestors = models.neighbourhood(graph_model, node)
     except gp.GenePhenoError as exc:
         st.warning(f"Ancestors unavailable: {models.error_text(exc)}")
     else:
@@ -133,7 +137,7 @@ with left:
         }, column_order=["relation", "name", "term_id", "depth", "n_genes"])
         export.table_download(ancestors, f"ancestors {node}", key="graph_ancestors")
 with right:
-    concepts = views.top_concepts(model_name, node, n=10)
+    concepts = views.top_concepts(graph_model, node, n=10)
     st.markdown("Top concepts (largest W_p weights)")
     st.dataframe(concepts, hide_index=True, width="stretch", key="graph_concepts", column_config={
         "concept_name": st.column_config.TextColumn("Concept", width="medium"),
@@ -141,9 +145,9 @@ with right:
         "weight": st.column_config.NumberColumn("W_p", format="%+.3f", width="small")},
         column_order=["concept_name", "weight", "concept_id"])
     export.table_download(concepts, f"top concepts {node}", key="graph_concepts")
-    homologs = views.top_homolog_phenotypes(model_name, node, n=10)
+    homologs = views.top_homolog_phenotypes(graph_model, node, n=10)
     if len(homologs):
-        other = models.ortholog_source(model_name)
+        other = models.ortholog_source(graph_model)
         st.markdown(f"Top {views.SPECIES_DATA.get(other, other)} of homologs (largest W_o weights)")
         st.dataframe(homologs, hide_index=True, width="stretch", key="graph_homologs", column_config={
             "name": st.column_config.TextColumn("Homolog phenotype", width="medium"),

@@ -16,6 +16,15 @@ if model_name is None:
     widgets.no_model_message()
     st.stop()
 models.require_model(model_name)
+sibling = models.no_go_sibling(model_name)
+if sibling:  # the pages score proteins given no GO with it (models.scorer): its numbers are here too
+    model_name = st.radio(
+        "Which model", [model_name, sibling], horizontal=True, key="model_page_which",
+        format_func=lambda n: (f"{n}: proteins given no GO (trained on GO transferred from homologs)" if n == sibling
+                               else f"{n}: proteins given GO"),
+        help="A protein given no GO is scored by the model trained on GO transferred from its sequence homologs: "
+             "the benchmark chose it on validation for that input.")
+    models.require_model(model_name)
 
 info = views.model_summary(model_name)
 st.caption(info["description"])

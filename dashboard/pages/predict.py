@@ -65,14 +65,16 @@ if upload is not None and text.strip():
                       ["the pasted text", f"the uploaded file ({upload.name})"], index=None, key="input_choice",
                       horizontal=True)
     use_upload = choice is not None and choice.startswith("the uploaded")
-facts = models.threshold_facts(model_name)
 with st.expander("Options: GO annotations, threshold"):
     go_text = st.text_input(
         "Known GO terms (optional, applied to every sequence)", key=state.widget_key(state.GO_TEXT),
         placeholder="GO:0003677 GO:0006915",
         help="Leave empty: each protein gets the GO of its sequence homologs among annotated human and mouse "
-             "proteins (shown on the Explain page).")
+             "proteins (shown on the Explain page), and is scored by the model trained on that input when it is "
+             "shipped (NAME-go-transfer).")
     state.keep(state.GO_TEXT, go_text)
+    # the threshold of the model that will score this input (models.scorer)
+    facts = models.threshold_facts(models.scorer(model_name, bool(go_text.strip())))
     use_model = st.checkbox("Use the model's validation-optimal threshold",
                             key=state.widget_key(state.USE_MODEL_THRESHOLD))
     state.keep(state.USE_MODEL_THRESHOLD, use_model)
@@ -98,6 +100,7 @@ if pressed or query.pending():
         query.clear()
 
 predictions = state.predictions_for(model_name)
+scorer = state.get(state.PREDICTIONS_SCORER) or model_name  # NAME-go-transfer for proteins given no GO
 if state.get(state.PREDICTIONS) is not None and predictions is None:
     st.info(f"The last predictions were made with the {md_escape(state.get(state.PREDICTIONS_MODEL))} model: "
             "press Predict to run the same input through this one.")
@@ -113,10 +116,12 @@ if predictions is not None and len(predictions):
         gene = st.selectbox("Protein", genes, key=state.widget_key(state.SELECTED_GENE))
         state.keep(state.SELECTED_GENE, gene)
     queries = [r for r in (state.get(state.QUERIES) or []) if r[0] == gene]
+    facts = models.threshold_facts(scorer)
     used = float(facts["threshold"]) if use_model else float(threshold)
 
-    names = models.term_names(model_name)
+    names = models.term_names(scorer)
     st.subheader(f"Predicted phenotypes for {md_escape(gene)}")
+    widgets.scorer_note(model_name, scorer)
     # what the model already knows about this protein: a DIAMOND search (seconds), so the flag
     # is filled in after the table is drawn
     flag = st.container()
@@ -141,7 +146,7 @@ if predictions is not None and len(predictions):
     show_folded = specific and toggles.toggle("Show the general terms folded under each row", key="predict_show_folded")
     show_ids = toggles.toggle("Show term ids and specificity (bits)", key="predict_show_ids",
                               help="Both are always in the downloads")
-    source = (models.specific_view(model_name, predictions[predictions["gene"] == gene], int(top_n), used)
+    source = (models.specific_view(scorer, predictions[predictions["gene"] == gene], int(top_n), used)
               if specific else predictions)
     everything = predictions[predictions["gene"] == gene]
     n_above = int((everything["score"] >= used).sum())
@@ -186,11 +191,11 @@ if predictions is not None and len(predictions):
     known_terms = []
     try:
         with flag, st.spinner("Checking what the model knows about this protein…"):
-            knowledge = models.model_knowledge(model_name, tuple(queries)).iloc[0]
+            knowledge = models.model_knowledge(scorer, tuple(queries)).iloc[0]
     except gp.GenePhenoError as exc:
         flag.warning(f"Could not check the training proteins: {models.error_text(exc)}")
     else:
-        kind, sentence = views.knowledge_text(knowledge, names, models.ortholog_source(model_name) or "")
+        kind, sentence = views.knowledge_text(knowledge, names, models.ortholog_source(scorer) or "")
         if kind == "trained":
             known_terms = list(knowledge["training_phenotypes"])
             flag.warning(sentence, icon=":material/school:")
@@ -226,7 +231,7 @@ if predictions is not None and len(predictions):
                "the evidence to check first.")
     try:
         with st.spinner("Searching the training proteins with DIAMOND…"):
-            hits = views.nearest_table(model_name, tuple(queries))
+            hits = views.nearest_table(scorer, tuple(queries))
             hits = hits.drop(columns="query")  # one protein at a time here
     except gp.GenePhenoError as exc:
         st.warning(f"Nearest proteins unavailable: {models.error_text(exc)}")
@@ -239,9 +244,9 @@ if predictions is not None and len(predictions):
                 column_config=_hit_columns("Known phenotypes (most specific first)", {
                     "evalue": st.column_config.NumberColumn("E-value", format="%.1e")}),
             )
-            export.table_download(views.nearest_table(model_name, tuple(queries), full=True).drop(columns="query"),
+            export.table_download(views.nearest_table(scorer, tuple(queries), full=True).drop(columns="query"),
                                   f"nearest proteins {gene}", key="nearest")
-    other = models.ortholog_source(model_name)
+    other = models.ortholog_source(scorer)
     if other:
         st.subheader("Homologs in the other species")
         st.caption(f"DIAMOND hits of the query among the genes with {views.SPECIES_DATA.get(other, other)}: "
@@ -249,7 +254,7 @@ if predictions is not None and len(predictions):
                    "(see Explain).")
         try:
             with st.spinner("Searching the other species with DIAMOND…"):
-                orth = views.ortholog_table(model_name, tuple(queries))
+                orth = views.ortholog_table(scorer, tuple(queries))
                 orth = orth.drop(columns="query")
         except gp.GenePhenoError as exc:
             st.warning(f"Homologs unavailable: {models.error_text(exc)}")
@@ -263,7 +268,7 @@ if predictions is not None and len(predictions):
                         "weight": st.column_config.ProgressColumn("Weight", min_value=0.0, max_value=1.0,
                                                                   format="%.2f", width=84)}),
                 )
-                export.table_download(views.ortholog_table(model_name, tuple(queries), full=True).drop(columns="query"),
+                export.table_download(views.ortholog_table(scorer, tuple(queries), full=True).drop(columns="query"),
                                       f"homologs {gene}", key="orthologs")
     st.page_link("dashboard/pages/explain.py", label="Why these phenotypes? Open Explain",
                  icon=":material/insights:")
@@ -275,5 +280,7 @@ else:
     with st.spinner("Loading the model…"):
         try:
             models.warm_up(model_name)
+            if models.no_go_sibling(model_name):  # what a pasted protein without GO is scored by
+                models.warm_up(models.no_go_sibling(model_name))
         except gp.GenePhenoError as exc:
             models.show_model_error(model_name, exc)

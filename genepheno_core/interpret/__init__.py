@@ -6,7 +6,7 @@ model_knowledge (`neighbours`, DIAMOND: is the query a training protein, or with
 residue_attributions), phenotype graphs (`graphs`: correlation_graph, exclusion_graph,
 term_neighbourhood), user input for services (`user_input`: parse_user_input,
 parse_user_records, parse_go_text and the input limits), the shipped default model (`model_store`: default_model_path,
-resolve_model) and case studies (`case_studies`: load_case_studies, interpretability_check).
+resolve_model, choose_model: the model for proteins given no GO) and case studies (`case_studies`: load_case_studies, interpretability_check).
 No public function shares its name with a module. All functions return data (DataFrames,
 arrays, networkx graphs, dataclasses); none prints. Torch and captum are imported on first use.
 """
@@ -22,6 +22,7 @@ _API = {
     "Explanation": "genepheno_core.interpret.contributions",
     "default_model_path": "genepheno_core.interpret.model_store",
     "resolve_model": "genepheno_core.interpret.model_store",
+    "choose_model": "genepheno_core.interpret.model_store",
     "models_dir": "genepheno_core.interpret.model_store",
     "write_explain_extras": "genepheno_core.interpret.model_store",
     "nearest_proteins": "genepheno_core.interpret.neighbours",

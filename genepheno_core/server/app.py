@@ -134,9 +134,6 @@ class Service:
         if self.no_go_model is self.model:
             self.no_go_model = None
         self.no_go_info = model_info(self.no_go_model) if self.no_go_model is not None else None
-        if self.no_go_model is not None and not self.no_go_model.terms["term_id"].equals(self.model.terms["term_id"]):
-            raise GenePhenoError(f"{self.no_go_model.path} predicts other phenotypes than {self.model.path}: it cannot "
-                                 "answer for it for proteins without GO")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="genepheno-core")
         self._queue: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
@@ -300,8 +297,12 @@ class Service:
         return {"query": q, "total": len(idx), "phenotypes": [
             {"id": ids[i], "name": names[i], "prior": float(prior[i])} for i in idx[:limit]]}
 
-    def has_phenotype(self, term: str) -> bool:
-        return term in set(self._terms["term_id"].astype(str))
+    def has_phenotype(self, term: str, model=None) -> bool:
+        """`term` is a phenotype of `model` (default the served model; the sibling for
+        proteins without GO may have a smaller vocabulary: it was trained on another build)."""
+        if model is None or model is self.model:
+            return term in set(self._terms["term_id"].astype(str))
+        return term in set(model.terms["term_id"].astype(str))
 
 
 # ----------------------------------------------------------------------------- input
@@ -469,9 +470,13 @@ def create_app(model: str | Path | None = None, service: Service | None = None,
             records = user_input.parse_user_input(text=text, source="sequence", gene_names=False).records
         if len(records) != 1:
             raise InputFormatError("sequence", f"{len(records)} proteins: explain takes one")
-        if not service.has_phenotype(body.phenotype):
-            raise InputFormatError("phenotype", f"unknown phenotype {body.phenotype!r}: not among the model's "
-                                   f"{len(service.model.terms):,} phenotypes (GET /v1/phenotypes?q= finds them)")
+        model = service.model_for(bool(body.go), body.go_transfer)
+        if not service.has_phenotype(body.phenotype, model):
+            raise InputFormatError("phenotype", f"unknown phenotype {body.phenotype!r}: not among the "
+                                   f"{len(model.terms):,} phenotypes of the model {model.path.name}"
+                                   + (" (the model for proteins given no GO: give GO ids to use "
+                                      f"{service.model.path.name})" if model is not service.model else
+                                      " (GET /v1/phenotypes?q= finds them)"))
         if body.go:
             body = body.model_copy(update={"go": _go_ids(body.go, "go")})
         if body.residues and len(records[0][1]) > MAX_RESIDUE_ATTRIBUTION:

@@ -202,7 +202,11 @@ def test_tp53_specific_view_survives_a_reload_and_exports(streamlit_server, brow
     # the table on the first screen, as the user exports it
     first = pd.read_csv(_download(page, "Shown rows CSV", screenshots / "08_shown.csv").path())
     assert len(first) == 20
-    model = models.get_model(models.default_model_name())
+    # pasted without GO: scored by the default model's -go-transfer sibling when it is shipped,
+    # and the page says so
+    model = models.get_model(models.scorer(models.default_model_name(), False))
+    if model.path.name != models.default_model_name():
+        assert page.get_by_text(f"Scored by {model.path.name}", exact=False).count() >= 1
     anc = model_extras(model).term_ancestors.tocsr()
     ids = model.terms["term_id"].tolist()
     col = {t: i for i, t in enumerate(ids)}
