@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from genepheno_core.cli.options import add_model_options
+
 logger = logging.getLogger(__name__)
 
 
@@ -20,7 +22,7 @@ def register(subparsers) -> None:
         "GO annotations are optional (--go GAF, matched by accession or symbol).",
     )
     p.add_argument("input", metavar="INPUT", help="FASTA / raw sequence file, or '-' for stdin")
-    _add_model(p)
+    add_model_options(p)
     p.add_argument("--go", default=None, metavar="ANNOTATIONS.gaf", help="GO annotations of the queries (GAF)")
     p.add_argument("--no-go-transfer", dest="go_transfer", action="store_false",
                    help="a protein without GO gets no GO input (default: the GO of its sequence homologs "
@@ -71,7 +73,7 @@ def register(subparsers) -> None:
                    help="gene symbol / accession (case study or training gene), or a FASTA file with one record")
     e.add_argument("--sequence", default=None, metavar="SEQ",
                    help="explain this raw protein sequence (one-letter codes) instead of GENE_OR_FASTA")
-    _add_model(e)
+    add_model_options(e)
     e.add_argument("--phenotype", action="append", default=None, metavar="TERM",
                    help="phenotype term id (repeatable; default: the top predicted ones)")
     e.add_argument("--go", default=None, metavar="GO_IDS_OR_GAF",
@@ -91,15 +93,6 @@ def register(subparsers) -> None:
                         "memory grow with length: about 0.9 GB and minutes at 10,000)")
     _add_min_length(e)
     e.set_defaults(func=explain_handler)
-
-
-def _add_model(parser) -> None:
-    parser.add_argument("--model", default=None, metavar="NAME|DIR",
-                        help="a shipped model's name (hpo, mpo; default hpo) or a checkpoint directory. Proteins "
-                             "given no GO are scored by the shipped NAME-go-transfer model (trained on GO transferred "
-                             "from homologs: the benchmark's validation choice for that input) unless --exact-model")
-    parser.add_argument("--exact-model", dest="auto_model", action="store_false",
-                        help="use --model as named also for proteins given no GO (default: NAME-go-transfer for them)")
 
 
 def _add_min_length(parser) -> None:

@@ -8,6 +8,8 @@ import signal
 import threading
 from pathlib import Path
 
+from genepheno_core.cli.options import add_model_options
+
 logger = logging.getLogger(__name__)
 
 
@@ -18,12 +20,7 @@ def register(subparsers) -> None:
         description="Serve predictions over HTTP. The model is loaded once per process (per replica with "
         "--engine ray). Listens on 127.0.0.1 unless told otherwise.",
     )
-    p.add_argument("--model", default=None, metavar="NAME|DIR",
-                   help="model directory or a shipped model's name (hpo, mpo; default: hpo). With a name, requests "
-                        "whose proteins are given no GO are answered by the shipped NAME-go-transfer model (trained "
-                        "on GO transferred from homologs) unless --exact-model")
-    p.add_argument("--exact-model", dest="auto_model", action="store_false",
-                   help="answer every request with --model (default: NAME-go-transfer for proteins given no GO)")
+    add_model_options(p)  # requests whose proteins are given no GO go to NAME-go-transfer
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--engine", choices=("local", "ray"), default="local",
