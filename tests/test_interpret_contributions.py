@@ -76,7 +76,7 @@ def test_gene_lookup_by_symbol_and_table(model):
     assert d["gene"] == e.gene and len(d["activations"]) == len(model.concepts)
 
 
-def test_a_protein_without_go_is_explained_by_the_go_transfer_sibling(routed_models):
+def test_a_protein_without_go_is_explained_by_the_go_transfer_sibling(routed_models, monkeypatch):
     """explain with a shipped name: a protein given no GO -> "<name>-go-transfer", whose
     evidence + bias still equals its logit; given GO -> the named model."""
     from genepheno_core.interpret.model_store import resolve_model
@@ -90,6 +90,12 @@ def test_a_protein_without_go_is_explained_by_the_go_transfer_sibling(routed_mod
     for term in e.logit:
         assert e.evidence_table(term)["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
     assert explain("toy", ("g", seq), auto_model=False).model == "toy"
+    # a phenotype the sibling does not predict (a smaller split vocabulary): the named model explains it
+    sibling = resolve_model("toy-go-transfer")
+    dropped = str(sibling.terms["term_id"].iloc[0])
+    monkeypatch.setattr(sibling, "terms", sibling.terms.assign(term_id=["HP:9999999"] + list(sibling.terms["term_id"][1:])))
+    assert explain("toy", ("g", seq), phenotype=dropped).model == "toy"
+    assert explain("toy", ("g", seq), phenotype=str(sibling.terms["term_id"].iloc[1])).model == "toy-go-transfer"
     assert explain("toy", ("g", seq), go_annotations=["GO:0005634"]).model == "toy"
     train = genes[genes["split"] == "train"].iloc[0]  # a gene by name, without GO of its own here
     assert explain("toy", train["symbol"]).model == "toy-go-transfer"

@@ -190,6 +190,15 @@ def test_requests_without_go_are_answered_by_the_go_transfer_sibling(routed_mode
         assert explained["model"]["name"] == "toy-go-transfer"
         with_go = c.post("/v1/explain", json={"sequence": protein, "phenotype": term, "go": ["GO:0005634"]}).json()
         assert with_go["model"]["name"] == "toy"
+        # a phenotype only the named model predicts (the sibling's vocabulary can be smaller): it explains it
+        sibling = resolve_model("toy-go-transfer")
+        original = sibling.terms
+        sibling.terms = original.assign(term_id=["HP:9999999"] + list(original["term_id"][1:]))
+        try:
+            own = c.post("/v1/explain", json={"sequence": protein, "phenotype": str(original["term_id"].iloc[0])})
+        finally:
+            sibling.terms = original
+        assert own.status_code == 200 and own.json()["model"]["name"] == "toy"
     with TestClient(create_app("toy", no_go_model=None)) as c:
         assert [m["name"] for m in c.get("/v1/models").json()["models"]] == ["toy"]
         bare = c.post("/v1/predict", json={"sequences": [{"id": "p", "sequence": protein}], "top": 3}).json()

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genepheno_core.errors import InputFormatError, ModelMismatchError, UnknownGeneError
+from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatchError, UnknownGeneError
 from genepheno_core.interpret.inference import parse_records, prepare_inputs, read_go_annotations, term_index
 from genepheno_core.interpret.model_store import choose_model, model_extras, model_label, resolve_model
 from genepheno_core.models.trained import batched_outputs, temperature
@@ -326,7 +326,16 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         given = read_go_annotations(go_annotations, [gid]).get(gid) if go_annotations is not None else None
         chosen = choose_model(asked, go_given=bool(given), transfer_go=transfer_go)
         if chosen is not asked:  # the sibling shares the dataset, the split and so the genes
-            model = resolve_model(chosen)
+            sibling = resolve_model(chosen)
+            try:
+                if phenotype is not None:
+                    term_index(sibling, phenotype)
+                model = sibling
+            except GenePhenoError:
+                # a phenotype asked for that the sibling does not predict (its split vocabulary
+                # may be smaller): the named model explains it
+                logger.warning("%s does not predict %s: explained by %s", model_label(sibling), phenotype,
+                               model_label(model))
     inputs = prepare_inputs(model, [(gid, seq)], go_annotations or None, embeddings, transfer_go=transfer_go)
     tensors = model.inputs(inputs.embeddings, inputs.go_sets if model.uses_go else None,
                             inputs.sequences if model.needs_sequences else None)

@@ -261,13 +261,14 @@ class Service:
         return await loop.run_in_executor(self._executor, lambda: function(*args, **kwargs))
 
     # -- explain and the vocabulary (run in the core's thread)
-    def explain(self, request: ExplainRequest, record: tuple[str, str]) -> dict:
+    def explain(self, request: ExplainRequest, record: tuple[str, str], model=None) -> dict:
+        """`model`: the model that explains (default: model_for the request's GO)."""
         from genepheno_core.interpret.attributions import residue_attributions
         from genepheno_core.interpret.contributions import explain
         from genepheno_core.interpret.report import explanation_report
 
         go = request.go if request.go is not None else []
-        model = self.model_for(bool(go), request.go_transfer)
+        model = model if model is not None else self.model_for(bool(go), request.go_transfer)
         result = explain(model, record, phenotype=[request.phenotype], go_annotations=go,
                          transfer_go=request.go_transfer)
         residues = None
@@ -471,18 +472,17 @@ def create_app(model: str | Path | None = None, service: Service | None = None,
         if len(records) != 1:
             raise InputFormatError("sequence", f"{len(records)} proteins: explain takes one")
         model = service.model_for(bool(body.go), body.go_transfer)
+        if not service.has_phenotype(body.phenotype, model) and service.has_phenotype(body.phenotype):
+            model = service.model  # a phenotype the sibling does not predict (its vocabulary is smaller)
         if not service.has_phenotype(body.phenotype, model):
-            raise InputFormatError("phenotype", f"unknown phenotype {body.phenotype!r}: not among the "
-                                   f"{len(model.terms):,} phenotypes of the model {model.path.name}"
-                                   + (" (the model for proteins given no GO: give GO ids to use "
-                                      f"{service.model.path.name})" if model is not service.model else
-                                      " (GET /v1/phenotypes?q= finds them)"))
+            raise InputFormatError("phenotype", f"unknown phenotype {body.phenotype!r}: not among the model's "
+                                   f"{len(model.terms):,} phenotypes (GET /v1/phenotypes?q= finds them)")
         if body.go:
             body = body.model_copy(update={"go": _go_ids(body.go, "go")})
         if body.residues and len(records[0][1]) > MAX_RESIDUE_ATTRIBUTION:
             raise InputFormatError("residues", f"residue attributions take proteins of up to "
                                    f"{MAX_RESIDUE_ATTRIBUTION:,} residues; this one has {len(records[0][1]):,}")
-        return await service.call(service.explain, body, records[0])
+        return await service.call(service.explain, body, records[0], model)
 
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     return app
