@@ -25,7 +25,6 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # hpo (the core's default model) first when present, then mpo, then the models for proteins without GO
 MODEL_ORDER = ("hpo", "mpo", "hpo-go-transfer", "mpo-go-transfer")
-NO_GO_SUFFIX = "-go-transfer"  # the core's model_store.NO_GO_SUFFIX: see scorer()
 WARM_UP_PEPTIDE = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"  # any short protein: loads every lazy part
 
 MAX_ATTRIBUTION_RESIDUES = 2000  # Integrated Gradients cost grows with length; CLI for longer
@@ -63,10 +62,16 @@ def available_models() -> dict[str, Path]:
 
 
 def picker_models() -> list[str]:
-    """The models the sidebar offers: available_models() without the "<name>-go-transfer"
-    siblings of listed models (`scorer` uses them for proteins given no GO)."""
+    """The models the sidebar offers: available_models() without the siblings that score
+    another listed model's proteins given no GO (`scorer`, the core's choose_model)."""
     names = list(available_models())
-    return [n for n in names if not (n.endswith(NO_GO_SUFFIX) and n[:-len(NO_GO_SUFFIX)] in names)]
+    siblings = {no_go_sibling(n) for n in names}
+    return [n for n in names if n not in siblings]
+
+
+def base_of(sibling: str) -> str | None:
+    """The picker model whose proteins given no GO `sibling` scores, or None."""
+    return next((n for n in picker_models() if no_go_sibling(n) == sibling), None)
 
 
 def scorer(model_name: str, go_given: bool) -> str:

@@ -49,11 +49,10 @@ def restore_from_url() -> list[str]:
     problems = []
     model = params.get(P_MODEL)
     if model:
-        picker = models.picker_models()
-        base = model[:-len(models.NO_GO_SUFFIX)] if model.endswith(models.NO_GO_SUFFIX) else None
-        if model in picker:
+        base = models.base_of(model)
+        if model in models.picker_models():
             state.put(state.MODEL_NAME, model)
-        elif base in picker:  # a sibling for proteins without GO: the pages use it by themselves
+        elif base is not None:  # a sibling for proteins without GO: the pages use it by themselves
             state.put(state.MODEL_NAME, base)
         else:
             problems.append(f"The link names a model “{model}” that this server does not have; "

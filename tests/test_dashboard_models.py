@@ -88,6 +88,7 @@ def test_the_picker_offers_a_model_without_its_go_transfer_sibling(tmp_path, mon
     assert models.scorer("hpo", go_given=False) == "hpo-go-transfer" and models.scorer("hpo", go_given=True) == "hpo"
     assert models.scorer("mpo", go_given=False) == "mpo" and models.no_go_sibling("mpo") is None
     assert models.no_go_sibling("hpo") == "hpo-go-transfer"
+    assert models.base_of("hpo-go-transfer") == "hpo" and models.base_of("other-go-transfer") is None
 
 
 def test_unknown_model_name_is_our_error(tmp_path, monkeypatch):

@@ -358,3 +358,19 @@ def test_long_input_goes_into_the_url_as_a_hash():
     assert lost.session_state["predictions"] is None
     unknown = _reload({"model": "no-such-model"})
     assert any("no-such-model" in t.md_unescape(w.value) for w in unknown.warning)
+
+
+def test_a_link_naming_the_go_transfer_sibling_opens_its_base_model():
+    """An older link names the sibling (it was offered in the picker): it opens the model whose
+    proteins without GO it scores, and the pasted protein is scored by the sibling again."""
+    from dashboard import models
+
+    base = models.default_model_name()
+    sibling = models.no_go_sibling(base)
+    if sibling is None:
+        pytest.skip(f"no {base}-go-transfer model shipped")
+    at = _reload({"model": sibling, "q": t.fasta_record("P01308")})
+    t.assert_clean(at)
+    assert not [w.value for w in at.warning if "names a model" in w.value]  # not an unknown model
+    assert at.session_state["model_name"] == base and dict(at.query_params)["model"] == base
+    assert at.session_state["predictions_scorer"] == sibling
