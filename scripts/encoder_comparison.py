@@ -9,8 +9,9 @@ unirep256 cells of the main grid (`results/cells`, the default encoder), and pri
 dataset, split, method and encoder, validation Fmax / AUC (what a choice of encoder may be
 made on) next to test Fmax / AUC (each scored once), mean over the seeds that every encoder
 of a method has (so that encoders are compared on the same seeds). The
-pasted-protein row is scored from the genepheno model: its validation column is that model's
-(validated on the genes' own GO, as training selects).
+genepheno-pasted row (the default model fed transferred GO) is scored from the genepheno
+model: its validation column is that model's (validated on the genes' own GO, as training
+selects).
 """
 
 from __future__ import annotations

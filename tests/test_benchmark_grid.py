@@ -352,7 +352,7 @@ def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
     assert cells.loc["genepheno-pasted", "valid_fmax"] == 0.4
     assert cells.loc["genepheno-pasted", "valid_inputs"] == "transferred-go"
     md = (tmp_path / "benchmark.md").read_text()
-    assert "## Evidence quality (GenePheno rows)" in md and "| genepheno (pasted protein) |" in md
+    assert "## Evidence quality (GenePheno rows)" in md and "| genepheno (own-GO model, GO from homologs) |" in md
     # resume: nothing to do; a missing variant cell retrains its method once (and rewrites both)
     calls.clear()
     run_benchmark(cfg, tmp_path, train_and_predict=trainer, load_dataset=datasets.__getitem__)

@@ -60,8 +60,10 @@ def toy_cells(*, with_v2: bool = True) -> pd.DataFrame:
                              novel_wfmax=wf - 0.05, novel_top10_ic=ic - 0.1, novel_top10_precision=0.5,
                              novel_n_genes=96)
             rows.append(_cell("hpo", method, seed, values[seed], auc=hpo_auc[method][seed], **extra))
-    # input variants: no GO and pasted protein on both seeds, sequence only on a seed naive does not have
+    # input variants: no GO, the pasted protein (the go-transfer model) and the own-GO model fed
+    # transferred GO on both seeds, sequence only on a seed naive does not have
     rows += [_cell("hpo", "genepheno-no-go", s, f) for s, f in ((0, 0.38), (1, 0.38))]
+    rows += [_cell("hpo", "genepheno-go-transfer", s, f) for s, f in ((0, 0.40), (1, 0.40))]
     rows += [_cell("hpo", "genepheno-pasted", s, f) for s, f in ((0, 0.39), (1, 0.41))]
     rows.append(_cell("hpo", "genepheno-seq-only", 2, 0.33))
     rows += [_cell("hpo", "genepheno-bce", s, 0.41) for s in (0, 1)]
@@ -129,11 +131,16 @@ def test_main_tables_label_the_input_variants_and_keep_ablations_apart():
     assert main.splitlines()[4].startswith("| method | hpo (random) |")
     assert table_row(main, "genepheno")[0] == "**42.00 ± 2.83** / **75.00 ± 1.41**"
     assert table_row(main, "genepheno (no GO input)")[0] == "38.00 ± 0.00 / 50.00 ± 0.00"
-    assert table_row(main, "genepheno (pasted protein)")[0] == "40.00 ± 1.41 / 50.00 ± 0.00"
+    assert table_row(main, "genepheno (pasted protein)")[0] == "40.00 ± 0.00 / 50.00 ± 0.00"
+    assert table_row(main, "genepheno (own-GO model, GO from homologs)")[0] == "40.00 ± 1.41 / 50.00 ± 0.00"
+    rows = [line.split("|")[1].strip() for line in main.splitlines() if line.startswith("| genepheno")]
+    assert rows.index("genepheno (pasted protein)") < rows.index("genepheno (own-GO model, GO from homologs)")
     # one seed where the column's other rows have two: marked, and never bold
     assert table_row(main, "genepheno (sequence only)")[0] == "33.00 / 50.00 (1 of 2 seeds)"
     assert "genepheno-bce" not in main and "| genepheno-no-go" not in main
     assert "`genepheno-no-go`" in main  # the note says which cell the label is
+    assert "genepheno (pasted protein) is `genepheno-go-transfer` (trained and scored on GO transferred from " \
+           "sequence homologs), trained for that input; what the tool scores a protein given without GO with" in main
     assert "`genepheno-pasted` (GO transferred from sequence homologs at prediction time, not the gene's own), " \
            "scored from the same trained `genepheno` model" in main
     assert "`genepheno-no-go` (without the GO input), trained for that input" in main
@@ -168,7 +175,8 @@ def test_specific_phenotypes_table():
     assert naive[2] == "130.00 ± 0.00" and naive[6] == "1.200"  # highest both-predicted rate: never bold
     assert table_row(table, "genepheno-seq-only (sequence only)")[3] == "+3.00†"  # no seed in common with naive
     assert table_row(table, "genepheno-no-go (no GO input)")[3] == "+8.00 ± 0.00"
-    assert table_row(table, "genepheno-pasted (pasted protein)")[3] == "+10.00 ± 1.41"
+    assert table_row(table, "genepheno-pasted (own-GO model, GO from homologs)")[3] == "+10.00 ± 1.41"
+    assert table_row(table, "genepheno-go-transfer (pasted protein)")[3] == "+10.00 ± 0.00"
 
 
 def test_novel_proteins_table_has_the_gene_count():

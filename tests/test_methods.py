@@ -78,7 +78,10 @@ def test_genepheno_options_apply_to_the_bottleneck_only():
 def test_input_variant_rows_have_main_table_labels():
     from genepheno_core.methods import main_row_label
 
-    assert main_row_label("genepheno-pasted") == "pasted protein"
+    # a pasted protein is scored by the model trained on transferred GO (what choose_model
+    # routes it to); the default model fed transferred GO keeps its own row
+    assert main_row_label("genepheno-go-transfer") == "pasted protein"
+    assert main_row_label("genepheno-pasted") == "own-GO model, GO from homologs"
     assert main_row_label("genepheno-no-go") == "no GO input"
     assert main_row_label("genepheno-seq-only") == "sequence only"
     assert main_row_label("genepheno") is None and main_row_label("genepheno-bce") is None

@@ -69,7 +69,7 @@ def _finite(value) -> bool:
 
 
 def _variant_label(method: str) -> str | None:
-    """"pasted protein" for an input-variant row ("genepheno-pasted"), None for every other method."""
+    """"pasted protein" for an input-variant row ("genepheno-go-transfer"), None for every other method."""
     try:
         return main_row_label(method)
     except ValueError:  # a method the registry does not know (older cells)
@@ -77,12 +77,12 @@ def _variant_label(method: str) -> str | None:
 
 
 def main_row_names(methods: Sequence[str]) -> dict[str, str]:
-    """The main tables' row names of the input-variant rows: "genepheno-pasted" -> "genepheno (pasted protein)"."""
+    """The main tables' row names of the input-variant rows: "genepheno-go-transfer" -> "genepheno (pasted protein)"."""
     return {m: f"{split_method(m)[0]} ({_variant_label(m)})" for m in methods if _variant_label(m)}
 
 
 def _row_name(method: str) -> str:
-    """A row name in the tables of every method: "genepheno-pasted (pasted protein)"."""
+    """A row name in the tables of every method: "genepheno-go-transfer (pasted protein)"."""
     label = _variant_label(method)
     return f"{method} ({label})" if label else method
 
@@ -449,9 +449,12 @@ def _main_notes(methods: Sequence[str]) -> list[str]:
                      "alone give.")
     for method, name in main_row_names(methods).items():
         base, (ablation,) = split_method(method)
-        how = (f"scored from the same trained `{base}` model" if ABLATION_SPECS[ablation].at_prediction
-               else "trained for that input")
-        notes.append(f"{name} is `{method}` ({ABLATION_SPECS[ablation].description}), {how}.")
+        spec = ABLATION_SPECS[ablation]
+        how = f"scored from the same trained `{base}` model" if spec.at_prediction else "trained for that input"
+        if spec.transfers_go:  # the model `predict`, the API and the dashboard route such a protein to
+            how += ("; what the tool scores a protein given without GO with (the shipped `-go-transfer` model; "
+                    "chosen on validation: \"A protein without GO\" below)")
+        notes.append(f"{name} is `{method}` ({spec.description}), {how}.")
     return [" ".join(notes), ""] if notes else []
 
 
