@@ -93,3 +93,31 @@ def test_predict_and_embed_join_a_head_on_127_0_0_1_by_address(model, tmp_path):
         assert list(npz["ids"]) == [r for r, _ in records]
         np.testing.assert_allclose(npz["embeddings"], embed_sequences([s for _, s in records], "unirep64",
                                                                       cache=False), atol=1e-5, rtol=0)
+
+
+@pytest.mark.slow
+def test_a_local_instance_stops_its_monitor_outright_and_leaves_no_process():
+    """`disconnect` first kills the one-node instance's autoscaler monitor while the GCS still
+    runs (`ray.shutdown` alone would stop the GCS and leave the monitor hanging for a 1 s grace
+    period, runtime._stop_monitor), and every process the instance started is gone afterwards."""
+    import ray
+    from ray._private import ray_constants, worker
+
+    assert not ray.is_initialized()
+    connection = runtime.connect(num_cpus=1)
+    try:
+        assert connection.started_here and connection.cpus == 1
+        processes = {kind: [info.process for info in infos]
+                     for kind, infos in worker._global_node.all_processes.items()}
+        monitors = processes[ray_constants.PROCESS_TYPE_MONITOR]
+        gcs = processes[ray_constants.PROCESS_TYPE_GCS_SERVER]
+        assert monitors and all(p.poll() is None for p in monitors)
+        runtime._stop_monitor()
+        assert [p.poll() for p in monitors] == [-9]  # killed outright ...
+        assert all(p.poll() is None for p in gcs)  # ... before anything else stopped
+    finally:
+        runtime.disconnect(connection)
+    assert not ray.is_initialized()
+    for kind, procs in processes.items():
+        for p in procs:
+            p.wait(timeout=30)  # raises if a process outlives the instance
