@@ -249,6 +249,9 @@ def table(results: dict, n: int, residues: int, args, overhead: dict, n_small: i
         total = sum(r["stages"].get(s, 0.0) for s in STAGES) or 1.0
         lines.append(f"| {config} | " + " | ".join(f"{r['stages'].get(s, 0.0):.0f} ({r['stages'].get(s, 0.0) / total:.0%})"
                                                    for s in STAGES) + " |")
+    if not results:  # `--configs` alone: only the overhead step ran
+        lines = [f"{n_small} human Swiss-Prot proteins, model {args.model}, {os.cpu_count()} CPUs "
+                 "(`python benchmarks/bench_scale.py --configs`)."]
     if overhead:
         lines += overhead_lines(overhead, n_small)
     return lines

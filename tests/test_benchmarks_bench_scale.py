@@ -47,3 +47,11 @@ def test_rates_scaling_and_stage_shares():
                                             "1.69x (85% efficiency)"]
     # embed 30 of 60 s: 50 %
     assert _row(lines, "| ray1")[1] == "30 (50%)"
+
+
+def test_overhead_only_table_has_no_empty_throughput_tables():
+    runs = {"local": _run(17.9, [14.7]), "ray2": _run(31.4, [19.4])}  # rests 3.2 s and 12.0 s: 8.8 s
+    lines = mod.table({}, 18_154, 10_000_000, Namespace(model="hpo", block_size=500, limit=None), runs, 100)
+    assert lines[0].startswith("100 human Swiss-Prot proteins") and "--configs" in lines[0]
+    assert not any(line.startswith("| engine") for line in lines)
+    assert _row(lines, "| Ray, a local instance")[-1] == "**8.8 s**"
