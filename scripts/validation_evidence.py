@@ -10,6 +10,11 @@ each phenotype's five largest homolog-phenotype weights backed by a curated MP-H
 the share of |logit - bias| in the ten largest evidence items, the concept correlation and
 the deletion check. Results are also appended as JSON lines to --out (resumable: a
 configuration already there is not retrained).
+
+    python scripts/validation_evidence.py --dataset hpo --summary
+
+prints, from --out alone, each configuration's mean ± sd over the seeds run (the trade-off
+curve in docs/VALIDATION_RUNS.md).
 """
 
 from __future__ import annotations
@@ -31,7 +36,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=None, help="TrainConfig fields as JSON (repeatable)")
     parser.add_argument("--out", default="results/validation_evidence.jsonl")
+    parser.add_argument("--summary", action="store_true", help="only print mean ± sd over seeds from --out")
     args = parser.parse_args(argv)
+    if args.summary:
+        print("\n".join(summary_table(read_runs(Path(args.out)), args.dataset, args.split)))
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from genepheno_core.datasets import load_dataset
@@ -39,11 +48,7 @@ def main(argv=None) -> int:
     from genepheno_core.training.trainer import evidence_measures, run
 
     out = Path(args.out)
-    done = {}
-    if out.exists():
-        for line in out.read_text().splitlines():
-            rec = json.loads(line)
-            done[json.dumps(rec["key"], sort_keys=True)] = rec
+    done = {json.dumps(rec["key"], sort_keys=True): rec for rec in read_runs(out)}
     ds = load_dataset(args.dataset)
     rows = []
     for text in args.set or ["{}"]:
@@ -75,6 +80,47 @@ def main(argv=None) -> int:
               f"| {(ev.get('concepts') or {}).get('median_spearman', float('nan')):.2f} "
               f"| {100 * (ev.get('deletion') or {}).get('pass_rate', float('nan')):.1f} |")
     return 0
+
+
+def read_runs(path: Path) -> list[dict]:
+    """The JSON lines of `path` (none when it does not exist)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# (column, how to read it from a run, scale, decimals)
+MEASURES = (("valid Fmax %", lambda r: r["valid"]["fmax"], 100, 2),
+            ("valid AUC %", lambda r: r["valid"]["auc"], 100, 2),
+            ("mapped homolog weights %", lambda r: (r["evidence"].get("plausibility") or {})["share"], 100, 1),
+            ("top-10 share %", lambda r: r["evidence"]["concentration"]["share"], 100, 1),
+            ("concept ρ", lambda r: r["evidence"]["concepts"]["median_spearman"], 1, 2),
+            ("deletion %", lambda r: r["evidence"]["deletion"]["pass_rate"], 100, 1))
+
+
+def summary_table(runs: list[dict], dataset: str, split: str) -> list[str]:
+    """Markdown: one row per configuration (the run key without its seed), each measure as
+    mean ± sample sd over its seeds, in the order configurations first appear."""
+    import numpy as np
+
+    groups: dict[str, list[dict]] = {}
+    for rec in runs:
+        key = {k: v for k, v in rec["key"].items() if k != "seed"}
+        if key.get("dataset") != dataset or key.get("split") != split:
+            continue
+        fields = {k: v for k, v in key.items() if k not in ("dataset", "split")}
+        groups.setdefault(json.dumps(fields, sort_keys=True), []).append(rec)
+    lines = ["| configuration | seeds | " + " | ".join(m[0] for m in MEASURES) + " |",
+             "| --- | --- |" + " --- |" * len(MEASURES)]
+    for name, recs in groups.items():
+        cells = []
+        for _, read, scale, digits in MEASURES:
+            values = np.array([scale * read(r) for r in recs], dtype=float)
+            cells.append(f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}" if len(values) > 1
+                         else f"{values.mean():.{digits}f}")
+        seeds = ",".join(str(r["key"]["seed"]) for r in sorted(recs, key=lambda r: r["key"]["seed"]))
+        lines.append(f"| {'default' if name == '{}' else name} | {seeds} | " + " | ".join(cells) + " |")
+    return lines
 
 
 if __name__ == "__main__":
