@@ -36,3 +36,16 @@ def test_errors_without_traceback(tiny_by_name, tmp_path, capsys):
     assert "no 'temporal' split" in capsys.readouterr().err
     assert main(["train", "--dataset", "tiny", "--model", "naive", "--ablation", "bce"]) == 1
     assert "ablations apply to --model genepheno only" in capsys.readouterr().err
+
+
+def test_ortholog_options_reach_the_config(capsys):
+    from genepheno_core.cli import get_parser
+    from genepheno_core.cli.training import _config
+
+    parse = get_parser().parse_args
+    config = _config(parse(["train", "--dataset", "hpo", "--ortholog-mapped", "--ortholog-rank", "32"]))
+    assert config.ortholog_mapped is True and config.ortholog_rank == 32
+    default = _config(parse(["train", "--dataset", "hpo"]))
+    assert default.ortholog_mapped is False and default.ortholog_rank == 256  # the TrainConfig defaults
+    assert main(["train", "--dataset", "tiny", "--model", "genepheno", "--ortholog-rank", "-1"]) == 1
+    assert "ortholog_rank must be >= 0" in capsys.readouterr().err

@@ -128,6 +128,8 @@ class TrainConfig:
         if scored:
             raise ValueError(f"{', '.join(scored)}: a prediction-time variant, not a training option (train "
                              f"without it; predict() transfers GO to a protein given none)")
+        if int(self.ortholog_rank) < 0:
+            raise ValueError(f"ortholog_rank must be >= 0 (0: no low-rank part), got {self.ortholog_rank}")
         if int(self.go_transfer_max_hits) < 1:
             raise ValueError(f"go_transfer_max_hits must be >= 1, got {self.go_transfer_max_hits}")
         if not 0.0 <= float(self.go_transfer_rate) <= 1.0:
