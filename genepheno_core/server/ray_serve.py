@@ -64,7 +64,6 @@ def stop(shutdown_ray: bool = True, own_cluster: bool = True) -> None:
     disconnect from (or stop the local) Ray. On a cluster it joined, only the app goes:
     Serve's proxy and controller belong to the cluster (and tearing them down from a
     disconnecting driver could abort it)."""
-    import ray
     from ray import serve
 
     try:
@@ -73,5 +72,8 @@ def stop(shutdown_ray: bool = True, own_cluster: bool = True) -> None:
         else:
             serve.delete(APP_NAME)
     finally:
-        if shutdown_ray and ray.is_initialized():
-            ray.shutdown()
+        if shutdown_ray:
+            from genepheno_core.scale.runtime import RayConnection, disconnect
+
+            # the shared way out: an instance of our own also stops its monitor first (runtime.disconnect)
+            disconnect(RayConnection(address=None, started_here=own_cluster, cpus=0.0))
