@@ -14,7 +14,10 @@ configuration already there is not retrained).
     python scripts/validation_evidence.py --dataset hpo --summary
 
 prints, from --out alone, each configuration's mean ± sd over the seeds run (the trade-off
-curve in docs/VALIDATION_RUNS.md).
+curve in docs/VALIDATION_RUNS.md). A run's key spells out the fields its dataset has a default
+of its own for (mpo: the mapped homolog pairs, rank 32), so `--set '{}'` on mpo is the
+`{"ortholog_mapped": true, "ortholog_rank": 32}` row and "global defaults" always means
+rank 256 without mapped pairs.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def main(argv=None) -> int:
     rows = []
     for text in args.set or ["{}"]:
         fields = json.loads(text)
-        key = {"dataset": args.dataset, "split": args.split, "seed": args.seed, **fields}
+        key = run_key(args.dataset, args.split, args.seed, fields)
         rec = done.get(json.dumps(key, sort_keys=True))
         if rec is None:
             config = TrainConfig(dataset=args.dataset, split=args.split, seed=args.seed, **fields)
@@ -73,13 +76,28 @@ def main(argv=None) -> int:
         ev = rec["evidence"] or {}
         plaus = ev.get("plausibility") or {}
         fields = {k: v for k, v in rec["key"].items() if k not in ("dataset", "split", "seed")}
-        print(f"| {json.dumps(fields) if fields else 'default'} | {100 * rec['valid']['fmax']:.2f} "
+        print(f"| {json.dumps(fields) if fields else GLOBAL_LABEL} | {100 * rec['valid']['fmax']:.2f} "
               f"| {100 * rec['valid']['auc']:.2f} "
               f"| {100 * plaus.get('share', float('nan')):.1f} ({100 * plaus.get('random_share', float('nan')):.1f}) "
               f"| {100 * (ev.get('concentration') or {}).get('share', float('nan')):.1f} "
               f"| {(ev.get('concepts') or {}).get('median_spearman', float('nan')):.2f} "
               f"| {100 * (ev.get('deletion') or {}).get('pass_rate', float('nan')):.1f} |")
     return 0
+
+
+# the label of a run with every field at its global default (training.config.GLOBAL_DEFAULTS)
+GLOBAL_LABEL = "global defaults"
+
+
+def run_key(dataset: str, split: str, seed: int, fields: dict) -> dict:
+    """The run's key: `fields` plus each field the dataset gives a default of its own
+    (training.config.DATASET_DEFAULTS) spelled out, so that a key means one configuration
+    whatever the defaults were when it ran (`{}` = the global defaults)."""
+    from genepheno_core.training.config import GLOBAL_DEFAULTS, dataset_default
+
+    implied = {name: dataset_default(dataset, name) for name in GLOBAL_DEFAULTS if name not in fields}
+    implied = {name: value for name, value in implied.items() if value != GLOBAL_DEFAULTS[name]}
+    return {"dataset": dataset, "split": split, "seed": seed, **implied, **fields}
 
 
 def read_runs(path: Path) -> list[dict]:
@@ -119,7 +137,7 @@ def summary_table(runs: list[dict], dataset: str, split: str) -> list[str]:
             cells.append(f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}" if len(values) > 1
                          else f"{values.mean():.{digits}f}")
         seeds = ",".join(str(r["key"]["seed"]) for r in sorted(recs, key=lambda r: r["key"]["seed"]))
-        lines.append(f"| {'default' if name == '{}' else name} | {seeds} | " + " | ".join(cells) + " |")
+        lines.append(f"| {GLOBAL_LABEL if name == '{}' else name} | {seeds} | " + " | ".join(cells) + " |")
     return lines
 
 

@@ -46,6 +46,10 @@ def test_ortholog_options_reach_the_config(capsys):
     config = _config(parse(["train", "--dataset", "hpo", "--ortholog-mapped", "--ortholog-rank", "32"]))
     assert config.ortholog_mapped is True and config.ortholog_rank == 32
     default = _config(parse(["train", "--dataset", "hpo"]))
-    assert default.ortholog_mapped is False and default.ortholog_rank == 256  # the TrainConfig defaults
+    assert default.ortholog_mapped is False and default.ortholog_rank == 256  # hpo's defaults
+    mpo = _config(parse(["train", "--dataset", "mpo"]))
+    assert mpo.ortholog_mapped is True and mpo.ortholog_rank == 32  # mpo's (DATASET_DEFAULTS)
+    off = _config(parse(["train", "--dataset", "mpo", "--no-ortholog-mapped", "--ortholog-rank", "256"]))
+    assert off.ortholog_mapped is False and off.ortholog_rank == 256
     assert main(["train", "--dataset", "tiny", "--model", "genepheno", "--ortholog-rank", "-1"]) == 1
     assert "ortholog_rank must be >= 0" in capsys.readouterr().err

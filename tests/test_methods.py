@@ -139,3 +139,20 @@ def test_go_transfer_hits_key_only_the_cells_that_transfer_go():
     assert not has("genepheno", go_transfer_max_hits=3) and not has("genepheno-no-go", go_transfer_max_hits=3)
     with pytest.raises(ValueError, match="go_transfer_max_hits"):
         TrainConfig(go_transfer_max_hits=0)
+
+
+def test_a_dataset_default_keys_the_cells_it_changes_and_no_other():
+    hpo = cell_config_key("genepheno", "unirep256", "random", 0, {}, dataset="hpo")
+    mpo = cell_config_key("genepheno", "unirep256", "random", 0, {}, dataset="mpo")
+    # hpo's key is the one computed before per-dataset defaults (no dataset given)
+    assert hpo == cell_config_key("genepheno", "unirep256", "random", 0, {})
+    assert "ortholog_mapped" not in hpo and hpo["ortholog_rank"] == 256
+    assert mpo["ortholog_mapped"] is True and mpo["ortholog_rank"] == 32
+    # the same options given explicitly are the same cell
+    assert mpo == cell_config_key("genepheno", "unirep256", "random", 0,
+                                  {"ortholog_mapped": True, "ortholog_rank": 32}, dataset="mpo")
+    # a method without the homolog-phenotype input is not rerun by W_o's options
+    for method in ("genepheno-no-orth", "genepheno-seq-only"):
+        assert cell_config_key(method, "u", "random", 0, {}, dataset="mpo") == \
+            cell_config_key(method, "u", "random", 0, {}, dataset="hpo")
+    assert cell_config_key("genepheno-no-go", "u", "random", 0, {}, dataset="mpo")["ortholog_rank"] == 32

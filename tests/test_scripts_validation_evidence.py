@@ -32,7 +32,7 @@ def test_summary_groups_seeds_by_configuration(tmp_path):
     lines = mod.summary_table(mod.read_runs(path), "hpo", "random")
     assert len(lines) == 4
     # Fmax 43 and 44: mean 43.50, sample sd 0.7071; deletion 100 and 99: 99.5 ± 0.7
-    assert _row(lines, "| default") == ["default", "0,1", "43.50 ± 0.71", "77.50 ± 0.71", "3.0 ± 1.4",
+    assert _row(lines, "| global defaults") == ["global defaults", "0,1", "43.50 ± 0.71", "77.50 ± 0.71", "3.0 ± 1.4",
                                         "50.0 ± 1.4", "0.19 ± 0.01", "99.5 ± 0.7"]
     # mapped: Fmax 40 and 42 (41.00 ± 1.41), rho 0.30 and 0.32 (0.31 ± 0.01)
     mapped = _row(lines, '| {"ortholog_mapped": true, "ortholog_rank": 32}')
@@ -41,5 +41,16 @@ def test_summary_groups_seeds_by_configuration(tmp_path):
 
 def test_a_single_seed_has_no_sd(tmp_path):
     lines = mod.summary_table([_run(2, 0.4321, 0.7654, 0.1, 0.5, 0.25, 1.0)], "hpo", "random")
-    assert _row(lines, "| default") == ["default", "2", "43.21", "76.54", "10.0", "50.0", "0.25", "100.0"]
+    assert _row(lines, "| global defaults") == ["global defaults", "2", "43.21", "76.54", "10.0", "50.0", "0.25", "100.0"]
     assert mod.read_runs(Path("/nonexistent/runs.jsonl")) == []
+
+
+def test_a_run_key_spells_out_the_dataset_defaults():
+    # hpo's defaults are the global ones: nothing added (older runs keep their keys)
+    assert mod.run_key("hpo", "random", 0, {}) == {"dataset": "hpo", "split": "random", "seed": 0}
+    # mpo's own defaults are written into the key, so {} on mpo is the mapped rank-32 row ...
+    assert mod.run_key("mpo", "random", 1, {}) == {"dataset": "mpo", "split": "random", "seed": 1,
+                                                   "ortholog_rank": 32, "ortholog_mapped": True}
+    # ... and a field given explicitly is kept as given
+    assert mod.run_key("mpo", "random", 0, {"ortholog_rank": 256, "ortholog_mapped": False}) == {
+        "dataset": "mpo", "split": "random", "seed": 0, "ortholog_rank": 256, "ortholog_mapped": False}

@@ -85,7 +85,7 @@ _LATER_OPTIONS = {"go_source": "own", "go_transfer_rate": 0.5, "go_transfer_max_
 
 
 def cell_config_key(method: str, encoder: str, split: str, seed: int, train_config: dict,
-                    data: str | None = None) -> dict:
+                    data: str | None = None, dataset: str | None = None) -> dict:
     """The resolved training configuration a cell was computed with (defaults filled in).
 
     A finished cell is reused only when this matches, so changing a default (or passing a
@@ -93,15 +93,23 @@ def cell_config_key(method: str, encoder: str, split: str, seed: int, train_conf
     of the method (all non-run-control fields for GenePheno), the seed unless the method is
     deterministic, the encoder only when the method reads the encoder's embeddings, the
     benchmark PROTOCOL and (`data`, when given) the dataset fingerprint of that split
-    (`grid.data_fingerprint`), so a rebuilt dataset reruns its cells."""
+    (`grid.data_fingerprint`), so a rebuilt dataset reruns its cells. `dataset` resolves the
+    fields whose default depends on the dataset (training.config.DATASET_DEFAULTS)."""
     from genepheno_core.training import TrainConfig
-    from genepheno_core.training.config import RUN_CONTROL_FIELDS
+    from genepheno_core.training.config import GLOBAL_DEFAULTS, RUN_CONTROL_FIELDS
 
     model, ablations = split_method(method)
     spec = METHOD_SPECS[model]
     # a prediction-time variant is keyed by the training of its method (plus its own name)
     ablations = training_ablations(ablations)
-    resolved = TrainConfig(**{**train_config, "model": model, "ablations": ablations}).to_dict()
+    given = {**train_config, "model": model, "ablations": ablations}
+    if dataset is not None:
+        given["dataset"] = dataset
+    resolved = TrainConfig(**given).to_dict()
+    if not reads(model, ablations)["cross_species"]:
+        # W_o's options do not change a method without the homolog-phenotype input: keyed at
+        # their global defaults, so that a dataset's own default of them reruns no such cell
+        resolved.update(GLOBAL_DEFAULTS)
     if spec.cell_fields is None:
         keep = [k for k in resolved if k not in RUN_CONTROL_FIELDS and k not in ("dataset", "model", "encoder", "split", "seed")]
     else:

@@ -334,7 +334,8 @@ def run_cell(
             "encoder": config.encoder,
             "subsample": config.subsample,
             "train_config": config.train_config,
-            "config_key": json_safe(cell_config_key(name, config.encoder, split, seed, config.train_config, data=data)),
+            "config_key": json_safe(cell_config_key(name, config.encoder, split, seed, config.train_config, data=data,
+                                                     dataset=dataset)),
             "metrics": metrics,
             "wall_time_s": train_s,
             "eval_time_s": time.perf_counter() - start,
@@ -461,7 +462,7 @@ class CellPlan:
                 name_id = cell_id(dataset, split, name, seed)
                 cell = out_dir / "cells" / f"{name_id}.json"
                 return self._pending(name_id) or cell.exists() and cell_is_current(
-                    cell, cell_config_key(name, config.encoder, split, seed, config.train_config, data),
+                    cell, cell_config_key(name, config.encoder, split, seed, config.train_config, data, dataset),
                     config.subsample)
 
             if is_current(method):
@@ -558,7 +559,7 @@ def run_benchmark(
 def _reuse_other_seed(out_dir: Path, dataset: str, split: str, method: str, seed: int,
                       config: BenchmarkConfig, data: str | None = None) -> bool:
     """For a seed-independent method, copy a current cell of another seed as this seed's."""
-    key = cell_config_key(method, config.encoder, split, seed, config.train_config, data)
+    key = cell_config_key(method, config.encoder, split, seed, config.train_config, data, dataset)
     for path in sorted((out_dir / "cells").glob(f"{cell_id(dataset, split, method, 0)[:-1]}*.json")):
         if path.stem == cell_id(dataset, split, method, seed) or not cell_is_current(path, key, config.subsample):
             continue
@@ -598,7 +599,7 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
         if config is not None:
             given = (fingerprints or {}).get((rec["dataset"], rec["split"]))
             key = json_safe(cell_config_key(rec["method"], config.encoder, rec["split"], rec["seed"],
-                                            config.train_config, given))
+                                            config.train_config, given, rec["dataset"]))
             theirs = dict(rec.get("config_key") or {})
             if given is None:
                 theirs.pop("data", None)

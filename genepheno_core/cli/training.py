@@ -43,12 +43,13 @@ def register(subparsers) -> None:
     p.add_argument("--go-min-genes", type=int, default=None, help="GO input terms need this many training genes")
     p.add_argument("--co-annotation-pairs", action="store_true", help="also use never-co-annotated sibling pairs")
     p.add_argument("--pairs-tsv", default=None, help="extra exclusive pairs (two term ids per line)")
-    p.add_argument("--ortholog-mapped", action="store_true", default=None,
+    p.add_argument("--ortholog-mapped", action=argparse.BooleanOptionalAction, default=None,
                    help="GenePheno: one weight of its own per homolog-phenotype pair a curated MP-HP mapping "
-                        "relates, next to the low-rank W_o (more plausible homolog evidence; docs/VALIDATION_RUNS.md)")
+                        "relates, next to the low-rank W_o (more plausible homolog evidence; default: on for mpo, "
+                        "off otherwise, chosen on validation: docs/VALIDATION_RUNS.md)")
     p.add_argument("--ortholog-rank", type=int, default=None,
-                   help="GenePheno: rank of W_o's low-rank part (default 256; with --ortholog-mapped, 32 makes "
-                        "~29%% of the largest homolog weights mapped at ~1 AUC point on hpo validation)")
+                   help="GenePheno: rank of W_o's low-rank part (default: 32 for mpo, 256 otherwise; on hpo "
+                        "--ortholog-mapped with 32 makes ~29%% of the largest homolog weights mapped at ~1 AUC point)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=handler)
