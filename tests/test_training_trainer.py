@@ -154,6 +154,45 @@ def test_low_rank_homolog_penalty_is_the_factors_squared_norm():
     assert (more - base).item() == pytest.approx(expected, rel=1e-4)
 
 
+def _mapped_setup(**kw):
+    """A GenePheno module with a 2-pair mapped part, built by build_module as in training."""
+    import scipy.sparse as sp
+
+    from genepheno_core.training.trainer import PreparedData, build_module
+
+    rng = np.random.default_rng(0)
+    data = PreparedData(
+        labels=sp.csr_matrix(rng.random((4, 3)) > 0.5, dtype=np.float32), train=np.arange(3),
+        valid=np.array([3]), test=np.array([3]), term_ancestors=sp.identity(3, format="csr"),
+        term_counts=np.ones(3), seq=rng.random((4, 2)).astype(np.float32),
+        ortholog=np.zeros((4, 5), dtype=np.float32), concept_ids=["GO:1", "GO:2"],
+        ortholog_related=sp.csr_matrix((np.ones(2, bool), ([0, 2], [1, 4])), shape=(3, 5)))
+    cfg = _cfg(ortholog_rank=2, ortholog_mapped=True, **kw)
+    torch.manual_seed(0)
+    return build_module(cfg, data), cfg
+
+
+def test_mapped_init_and_learning_rate_set_the_mapped_part_only():
+    from genepheno_core.training.trainer import _param_groups
+
+    plain, cfg = _mapped_setup()
+    assert torch.equal(plain.mapped_weight.detach(), torch.zeros(2))
+    groups = _param_groups(plain, cfg)
+    assert len(groups) == 1 and len(groups[0]["params"]) == len(list(plain.parameters()))
+    primed, cfg = _mapped_setup(mapped_init=0.25, mapped_lr_scale=4.0)
+    assert torch.equal(primed.mapped_weight.detach(), torch.full((2,), 0.25))
+    # a constant fill draws no random numbers: every other weight is the seeded default
+    rest = {k: v for k, v in plain.state_dict().items() if k != "mapped_weight"}
+    assert all(torch.equal(v, primed.state_dict()[k]) for k, v in rest.items())
+    groups = _param_groups(primed, cfg)
+    assert len(groups) == 2 and groups[1]["params"] == [primed.mapped_weight]
+    assert groups[1]["lr"] == pytest.approx(4.0 * cfg.lr)
+    assert all(p is not primed.mapped_weight for p in groups[0]["params"])
+    assert len(groups[0]["params"]) + 1 == len(list(primed.parameters()))
+    with pytest.raises(ValueError, match="mapped_lr_scale"):
+        _cfg(mapped_lr_scale=0.0)
+
+
 @pytest.mark.parametrize("method", ["naive", "mlp-bce", "go-mlp", "kmer-lr",
                                     pytest.param("diamond-score", marks=needs_diamond)])
 def test_train_and_predict_every_method(tiny, method, tmp_path, monkeypatch):

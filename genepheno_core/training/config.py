@@ -80,6 +80,11 @@ class TrainConfig:
     # L2 on the low-rank part of W_o (||U||^2 + ||V||^2 of its factors): with ortholog_mapped,
     # leaves the largest homolog weights to the mapped pairs unless the data insist; 0 = off
     lambda_ortholog_lowrank: float = 0.0
+    # the curated mappings as a prior for W_o's mapped part (with ortholog_mapped): each mapped
+    # pair's weight starts at mapped_init instead of 0, and learns at mapped_lr_scale x lr, so
+    # the mapped pairs can own the largest homolog weights before the low-rank part does
+    mapped_init: float = 0.0
+    mapped_lr_scale: float = 1.0
     path_dropout: float = 0.5  # dropout between the low-rank factors of W_g and W_o (training only)
     homology: bool = False  # Diamond-score vectors over training genes as a third input
 
@@ -140,6 +145,8 @@ class TrainConfig:
                              f"without it; predict() transfers GO to a protein given none)")
         if int(self.ortholog_rank) < 0:
             raise ValueError(f"ortholog_rank must be >= 0 (0: no low-rank part), got {self.ortholog_rank}")
+        if not float(self.mapped_lr_scale) > 0:
+            raise ValueError(f"mapped_lr_scale must be > 0, got {self.mapped_lr_scale}")
         if int(self.go_transfer_max_hits) < 1:
             raise ValueError(f"go_transfer_max_hits must be >= 1, got {self.go_transfer_max_hits}")
         if not 0.0 <= float(self.go_transfer_rate) <= 1.0:

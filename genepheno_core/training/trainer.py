@@ -214,6 +214,11 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
         if data.ortholog_related is not None:
             pairs = data.ortholog_related.tocoo()
             module.set_mapped_pairs(pairs.row, pairs.col)
+            if config.mapped_init:
+                # the curated mapping as an initialisation prior: a mapped pair starts as evidence for
+                # its phenotype (a constant fill, so the seeded random state is the same as without it)
+                with torch.no_grad():
+                    module.mapped_weight.fill_(float(config.mapped_init))
         head = module.phenotype_head
     else:
         # go-orth-mlp: the GO bag and the ortholog vector into one MLP (GenePheno's inputs
@@ -328,6 +333,17 @@ def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs, h
     return loss
 
 
+def _param_groups(module: torch.nn.Module, config: TrainConfig) -> list[dict]:
+    """AdamW parameter groups: one, unless W_o's mapped part learns at its own rate
+    (config.mapped_lr_scale; AdamW updates each weight on its own, so one group and two
+    groups with the same rate train identically)."""
+    mapped = getattr(module, "mapped_weight", None)
+    if mapped is None or float(config.mapped_lr_scale) == 1.0:
+        return [{"params": list(module.parameters())}]
+    rest = [p for p in module.parameters() if p is not mapped]
+    return [{"params": rest}, {"params": [mapped], "lr": config.lr * float(config.mapped_lr_scale)}]
+
+
 class WeightAverage:
     """Bias-corrected exponential moving average of a module's floating-point state (as
     Adam's moment estimates): after t optimiser steps with weights w_1..w_t it is
@@ -417,7 +433,7 @@ def fit_module(
     config.resume is set and a state exists, training continues from it.
     """
     generator = torch.Generator().manual_seed(config.seed)
-    optimiser = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimiser = torch.optim.AdamW(_param_groups(module, config), lr=config.lr, weight_decay=config.weight_decay)
     state = {"epoch": 0, "best_fmax": -1.0, "best_epoch": 0, "history": [], "config": config.to_dict()}
     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
     # moving average of the weights (config.ema_decay > 0): validation, early stopping and
