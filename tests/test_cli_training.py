@@ -51,5 +51,9 @@ def test_ortholog_options_reach_the_config(capsys):
     assert mpo.ortholog_mapped is True and mpo.ortholog_rank == 32  # mpo's (DATASET_DEFAULTS)
     off = _config(parse(["train", "--dataset", "mpo", "--no-ortholog-mapped", "--ortholog-rank", "256"]))
     assert off.ortholog_mapped is False and off.ortholog_rank == 256
+    scaled = _config(parse(["train", "--dataset", "hpo", "--ortholog-mapped", "--mapped-lr-scale", "10"]))
+    assert scaled.mapped_lr_scale == 10.0 and default.mapped_lr_scale == 1.0
+    assert main(["train", "--dataset", "tiny", "--model", "genepheno", "--mapped-lr-scale", "0"]) == 1
+    assert "mapped_lr_scale must be > 0" in capsys.readouterr().err
     assert main(["train", "--dataset", "tiny", "--model", "genepheno", "--ortholog-rank", "-1"]) == 1
     assert "ortholog_rank must be >= 0" in capsys.readouterr().err

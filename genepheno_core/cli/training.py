@@ -50,6 +50,10 @@ def register(subparsers) -> None:
     p.add_argument("--ortholog-rank", type=int, default=None,
                    help="GenePheno: rank of W_o's low-rank part (default: 32 for mpo, 256 otherwise; on hpo "
                         "--ortholog-mapped with 32 makes ~29%% of the largest homolog weights mapped at ~1 AUC point)")
+    p.add_argument("--mapped-lr-scale", type=float, default=None,
+                   help="GenePheno with --ortholog-mapped: the mapped pairs learn at this multiple of the learning "
+                        "rate, so they can own the largest homolog weights before the low-rank part does "
+                        "(default 1; docs/VALIDATION_RUNS.md)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=handler)
@@ -63,6 +67,7 @@ def _config(args):
         "lambda_concept": args.lambda_concept, "max_epochs": args.max_epochs,
         "concept_min_genes": args.concept_min_genes, "go_min_genes": args.go_min_genes,
         "ortholog_mapped": args.ortholog_mapped, "ortholog_rank": args.ortholog_rank,
+        "mapped_lr_scale": args.mapped_lr_scale,
     }
     try:
         return TrainConfig(
