@@ -155,7 +155,7 @@ def test_low_rank_homolog_penalty_is_the_factors_squared_norm():
 
 
 def _mapped_setup(**kw):
-    """A GenePheno module with a 2-pair mapped part, built by build_module as in training."""
+    """(module, config, data): a GenePheno module with a 2-pair mapped part, built by build_module as in training."""
     import scipy.sparse as sp
 
     from genepheno_core.training.trainer import PreparedData, build_module
@@ -169,17 +169,17 @@ def _mapped_setup(**kw):
         ortholog_related=sp.csr_matrix((np.ones(2, bool), ([0, 2], [1, 4])), shape=(3, 5)))
     cfg = _cfg(ortholog_rank=2, ortholog_mapped=True, **kw)
     torch.manual_seed(0)
-    return build_module(cfg, data), cfg
+    return build_module(cfg, data), cfg, data
 
 
 def test_mapped_init_and_learning_rate_set_the_mapped_part_only():
     from genepheno_core.training.trainer import _param_groups
 
-    plain, cfg = _mapped_setup()
+    plain, cfg, _ = _mapped_setup()
     assert torch.equal(plain.mapped_weight.detach(), torch.zeros(2))
     groups = _param_groups(plain, cfg)
     assert len(groups) == 1 and len(groups[0]["params"]) == len(list(plain.parameters()))
-    primed, cfg = _mapped_setup(mapped_init=0.25, mapped_lr_scale=4.0)
+    primed, cfg, _ = _mapped_setup(mapped_init=0.25, mapped_lr_scale=4.0)
     assert torch.equal(primed.mapped_weight.detach(), torch.full((2,), 0.25))
     # a constant fill draws no random numbers: every other weight is the seeded default
     rest = {k: v for k, v in plain.state_dict().items() if k != "mapped_weight"}
@@ -191,6 +191,18 @@ def test_mapped_init_and_learning_rate_set_the_mapped_part_only():
     assert len(groups[0]["params"]) + 1 == len(list(primed.parameters()))
     with pytest.raises(ValueError, match="mapped_lr_scale"):
         _cfg(mapped_lr_scale=0.0)
+
+
+def test_mapped_options_without_a_mapped_part_are_named_as_ignored(caplog):
+    from genepheno_core.training.trainer import build_module
+
+    _, cfg, data_without = _mapped_setup()
+    data_without.ortholog_related = None
+    with caplog.at_level("WARNING", logger="genepheno_core.training.trainer"):
+        build_module(cfg, data_without)
+        assert not caplog.records
+        build_module(cfg.replace(mapped_lr_scale=10.0), data_without)
+    assert "ignored" in caplog.text and "mapped_lr_scale" in caplog.text
 
 
 @pytest.mark.parametrize("method", ["naive", "mlp-bce", "go-mlp", "kmer-lr",

@@ -219,6 +219,9 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
                 # its phenotype (a constant fill, so the seeded random state is the same as without it)
                 with torch.no_grad():
                     module.mapped_weight.fill_(float(config.mapped_init))
+        elif config.mapped_init or float(config.mapped_lr_scale) != 1.0:
+            logger.warning("mapped_init / mapped_lr_scale act on W_o's mapped part only, which this model "
+                           "has not (needs ortholog_mapped and the homolog-phenotype input): ignored")
         head = module.phenotype_head
     else:
         # go-orth-mlp: the GO bag and the ortholog vector into one MLP (GenePheno's inputs
