@@ -205,6 +205,38 @@ def test_mapped_options_without_a_mapped_part_are_named_as_ignored(caplog):
     assert "ignored" in caplog.text and "mapped_lr_scale" in caplog.text
 
 
+def test_concept_init_starts_w_p_at_the_training_enrichment(caplog):
+    import scipy.sparse as sp
+
+    from genepheno_core.training.trainer import build_module
+
+    _, cfg, data = _mapped_setup()
+    # training genes 0-2, all GO-annotated; gene 3 (validation) must not count
+    data.labels = sp.csr_matrix(np.array([[1, 0, 1], [1, 1, 0], [0, 1, 0], [1, 1, 1]], dtype=np.float32))
+    data.concept_labels = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1], [0, 0]], dtype=np.float32))
+    data.has_go = np.array([True, True, True, True])
+    torch.manual_seed(0)
+    plain = build_module(cfg, data)
+    torch.manual_seed(0)
+    primed = build_module(cfg.replace(concept_init=0.5), data)
+
+    def log_odds(a, b, c, d, p=0.5):  # term & concept, term only, concept only, neither
+        return np.log((a + p) / (b + p)) - np.log((c + p) / (d + p))
+
+    # phenotype 0 (genes 0, 1): concept 0 in both, concept 1 in gene 1 (and gene 2 without the term)
+    expected = 0.5 * np.array([[log_odds(2, 0, 0, 1), log_odds(1, 1, 1, 0)],
+                               [log_odds(1, 1, 1, 0), log_odds(2, 0, 0, 1)],
+                               [log_odds(1, 0, 1, 1), log_odds(0, 1, 2, 0)]])
+    assert np.allclose(primed.phenotype_head.weight.detach().numpy(), expected, atol=1e-6)
+    # nothing else moves: the random init was drawn before it was replaced
+    rest = {k: v for k, v in plain.state_dict().items() if k != "phenotype_head.weight"}
+    assert all(torch.equal(v, primed.state_dict()[k]) for k, v in rest.items())
+    data.concept_labels = None
+    with caplog.at_level("WARNING", logger="genepheno_core.training.trainer"):
+        build_module(cfg.replace(concept_init=0.5), data)
+    assert "concept_init" in caplog.text and "ignored" in caplog.text
+
+
 @pytest.mark.parametrize("method", ["naive", "mlp-bce", "go-mlp", "kmer-lr",
                                     pytest.param("diamond-score", marks=needs_diamond)])
 def test_train_and_predict_every_method(tiny, method, tmp_path, monkeypatch):

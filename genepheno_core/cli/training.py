@@ -54,6 +54,10 @@ def register(subparsers) -> None:
                    help="GenePheno with --ortholog-mapped: the mapped pairs learn at this multiple of the learning "
                         "rate, so they can own the largest homolog weights before the low-rank part does "
                         "(default 1; docs/VALIDATION_RUNS.md)")
+    p.add_argument("--concept-init", type=float, default=None,
+                   help="GenePheno: W_p (concept -> phenotype) starts at this multiple of each concept's "
+                        "log-odds enrichment among the training genes with the phenotype instead of at random "
+                        "(default 0 = off; docs/VALIDATION_RUNS.md)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=handler)
@@ -67,7 +71,7 @@ def _config(args):
         "lambda_concept": args.lambda_concept, "max_epochs": args.max_epochs,
         "concept_min_genes": args.concept_min_genes, "go_min_genes": args.go_min_genes,
         "ortholog_mapped": args.ortholog_mapped, "ortholog_rank": args.ortholog_rank,
-        "mapped_lr_scale": args.mapped_lr_scale,
+        "mapped_lr_scale": args.mapped_lr_scale, "concept_init": args.concept_init,
     }
     try:
         return TrainConfig(

@@ -85,6 +85,11 @@ class TrainConfig:
     # the mapped pairs can own the largest homolog weights before the low-rank part does
     mapped_init: float = 0.0
     mapped_lr_scale: float = 1.0
+    # the training genes' GO-concept enrichment as a prior for the concept path: W_p (K, J)
+    # starts at concept_init x the log-odds enrichment of each concept among the GO-annotated
+    # training genes with each phenotype (evaluation.evidence.concept_enrichment) instead of
+    # at random; 0 = off (nn.Linear's default initialisation)
+    concept_init: float = 0.0
     path_dropout: float = 0.5  # dropout between the low-rank factors of W_g and W_o (training only)
     homology: bool = False  # Diamond-score vectors over training genes as a third input
 
@@ -147,6 +152,8 @@ class TrainConfig:
             raise ValueError(f"ortholog_rank must be >= 0 (0: no low-rank part), got {self.ortholog_rank}")
         if not float(self.mapped_lr_scale) > 0:
             raise ValueError(f"mapped_lr_scale must be > 0, got {self.mapped_lr_scale}")
+        if not float(self.concept_init) >= 0:
+            raise ValueError(f"concept_init must be >= 0, got {self.concept_init}")
         if int(self.go_transfer_max_hits) < 1:
             raise ValueError(f"go_transfer_max_hits must be >= 1, got {self.go_transfer_max_hits}")
         if not 0.0 <= float(self.go_transfer_rate) <= 1.0:

@@ -223,6 +223,20 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
             logger.warning("mapped_init / mapped_lr_scale act on W_o's mapped part only, which this model "
                            "has not (needs ortholog_mapped and the homolog-phenotype input): ignored")
         head = module.phenotype_head
+        if config.concept_init and data.concept_labels is None:
+            logger.warning("concept_init needs the GO concept labels of the training genes, which this "
+                           "run has not: ignored")
+        elif config.concept_init:
+            # naive-Bayes-like start: a concept that is enriched among the training genes with a
+            # phenotype starts as evidence for it, in proportion to its log-odds (computed on the
+            # GO-annotated training genes only; replaces nn.Linear's random init after it has drawn
+            # its numbers, so the rest of the seeded random state is unchanged)
+            from genepheno_core.evaluation.evidence import concept_enrichment
+
+            train = data.train[data.has_go[data.train]] if data.has_go is not None else data.train
+            enrich, _ = concept_enrichment(data.labels[train], data.concept_labels[train])  # (K, J)
+            with torch.no_grad():
+                head.weight.copy_(torch.from_numpy(float(config.concept_init) * enrich).float())
     else:
         # go-orth-mlp: the GO bag and the ortholog vector into one MLP (GenePheno's inputs
         # without its bottleneck and readable paths: a reference for what the data alone gives)
