@@ -231,6 +231,12 @@ def test_concept_init_starts_w_p_at_the_training_enrichment(caplog):
     # nothing else moves: the random init was drawn before it was replaced
     rest = {k: v for k, v in plain.state_dict().items() if k != "phenotype_head.weight"}
     assert all(torch.equal(v, primed.state_dict()[k]) for k, v in rest.items())
+    # with a minimum number of training genes, the rarer phenotypes keep their random start
+    torch.manual_seed(0)
+    masked = build_module(cfg.replace(concept_init=0.5, concept_init_min_genes=2), data)
+    weight = masked.phenotype_head.weight.detach().numpy()
+    assert np.allclose(weight[:2], expected[:2], atol=1e-6)  # phenotypes 0 and 1: 2 training genes each
+    assert np.array_equal(weight[2], plain.phenotype_head.weight.detach().numpy()[2])  # phenotype 2: 1 gene
     data.concept_labels = None
     with caplog.at_level("WARNING", logger="genepheno_core.training.trainer"):
         build_module(cfg.replace(concept_init=0.5), data)

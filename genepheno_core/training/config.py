@@ -90,6 +90,9 @@ class TrainConfig:
     # training genes with each phenotype (evaluation.evidence.concept_enrichment) instead of
     # at random; 0 = off (nn.Linear's default initialisation)
     concept_init: float = 0.0
+    # ... only for phenotypes with >= this many GO-annotated training genes (the others keep the
+    # random start: their enrichment rests on a handful of genes); 0 = every phenotype
+    concept_init_min_genes: int = 0
     path_dropout: float = 0.5  # dropout between the low-rank factors of W_g and W_o (training only)
     homology: bool = False  # Diamond-score vectors over training genes as a third input
 
@@ -154,6 +157,8 @@ class TrainConfig:
             raise ValueError(f"mapped_lr_scale must be > 0, got {self.mapped_lr_scale}")
         if not float(self.concept_init) >= 0:
             raise ValueError(f"concept_init must be >= 0, got {self.concept_init}")
+        if int(self.concept_init_min_genes) < 0:
+            raise ValueError(f"concept_init_min_genes must be >= 0, got {self.concept_init_min_genes}")
         if int(self.go_transfer_max_hits) < 1:
             raise ValueError(f"go_transfer_max_hits must be >= 1, got {self.go_transfer_max_hits}")
         if not 0.0 <= float(self.go_transfer_rate) <= 1.0:

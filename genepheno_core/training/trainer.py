@@ -234,9 +234,11 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
             from genepheno_core.evaluation.evidence import concept_enrichment
 
             train = data.train[data.has_go[data.train]] if data.has_go is not None else data.train
-            enrich, _ = concept_enrichment(data.labels[train], data.concept_labels[train])  # (K, J)
+            enrich, keep = concept_enrichment(data.labels[train], data.concept_labels[train],
+                                              min_genes=int(config.concept_init_min_genes))  # (K, J), (K,)
             with torch.no_grad():
-                head.weight.copy_(torch.from_numpy(float(config.concept_init) * enrich).float())
+                start = torch.from_numpy(float(config.concept_init) * enrich).float()
+                head.weight[torch.from_numpy(keep)] = start[torch.from_numpy(keep)]
     else:
         # go-orth-mlp: the GO bag and the ortholog vector into one MLP (GenePheno's inputs
         # without its bottleneck and readable paths: a reference for what the data alone gives)
