@@ -58,6 +58,10 @@ def register(subparsers) -> None:
                    help="GenePheno: W_p (concept -> phenotype) starts at this multiple of each concept's "
                         "log-odds enrichment among the training genes with the phenotype instead of at random "
                         "(default 0 = off; docs/VALIDATION_RUNS.md)")
+    p.add_argument("--concept-init-min-genes", type=int, default=None,
+                   help="GenePheno with --concept-init: only phenotypes with at least this many GO-annotated "
+                        "training genes start at their enrichment, the others at random (default 0 = all; "
+                        "validation chose 20)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=handler)
@@ -72,6 +76,7 @@ def _config(args):
         "concept_min_genes": args.concept_min_genes, "go_min_genes": args.go_min_genes,
         "ortholog_mapped": args.ortholog_mapped, "ortholog_rank": args.ortholog_rank,
         "mapped_lr_scale": args.mapped_lr_scale, "concept_init": args.concept_init,
+        "concept_init_min_genes": args.concept_init_min_genes,
     }
     try:
         return TrainConfig(
