@@ -499,8 +499,16 @@ def evidence_sentences(check: dict | None, other_species: str = "") -> list[str]
                    f"or lexical mouse-human phenotype mapping (random {other} phenotypes: "
                    f"{100 * plaus.get('random_share', float('nan')):.1f} %). Each homolog phenotype in an "
                    "explanation says whether such a mapping backs it.")
-    conc = check.get("concentration")
-    if isinstance(conc, dict) and _number(conc.get("share")):
+    conc, grouped = check.get("concentration"), check.get("concentration_grouped")
+    if isinstance(grouped, dict) and _number(grouped.get("share")):
+        text = (f"**Concentration.** On the test genes, the {grouped.get('top_items', 10)} largest evidence items "
+                f"carry {100 * grouped['share']:.0f} % of what each of the top-20 predictions adds to its prior, "
+                "counting each of the gene's most specific GO terms and homolog phenotypes as one item with the "
+                "broader terms it implies, as the explanations show them")
+        if isinstance(conc, dict) and _number(conc.get("share")):
+            text += f" ({100 * conc['share']:.0f} % when every broader ontology term is an item of its own)"
+        out.append(text + ".")
+    elif isinstance(conc, dict) and _number(conc.get("share")):
         out.append(f"**Concentration.** On the test genes, the {conc.get('top_items', 10)} largest evidence items "
                    f"carry {100 * conc['share']:.0f} % of what each of the top-20 predictions adds to its prior "
                    "(the rest is spread over many small items).")

@@ -164,15 +164,17 @@ def score_homolog_go(dataset_name: str, encoder: str, suffix: str = "") -> None:
 def refresh_interpretability(dataset_name: str, suffix: str = "") -> None:
     """Rerun the interpretability check (concept correlation, homolog-phenotype plausibility,
     concentration and deletion check on the random split's test genes) on the shipped model,
-    store its mapping relation in explain/ and its summary in metrics.json (no retraining)."""
+    store its mapping relation and its other-species ancestor table in explain/ and its summary
+    in metrics.json (no retraining)."""
     from genepheno_core.datasets import load_dataset
     from genepheno_core.interpret.case_studies import interpretability_check
-    from genepheno_core.interpret.model_store import write_mapping_relation
+    from genepheno_core.interpret.model_store import write_mapping_relation, write_ortholog_ancestors
     from genepheno_core.io import atomic_write_text
     from genepheno_core.training import load_model
 
     path = REPO / "assets" / "models" / f"{dataset_name}{suffix}"  # suffix "-go-transfer": that model
     write_mapping_relation(path)
+    write_ortholog_ancestors(path)
     summary, _ = interpretability_check(load_model(path), dataset=load_dataset(dataset_name), split="random")
     metrics = json.loads((path / "metrics.json").read_text())
     metrics["interpretability"] = summary

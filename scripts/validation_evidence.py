@@ -7,8 +7,9 @@ Each `--set` is a JSON object of TrainConfig fields; every run trains GenePheno 
 dataset's random split (seed 0 unless given) and reports validation Fmax / AUC and the
 evidence measures (genepheno_core.evaluation.evidence) on the validation genes: the share of
 each phenotype's five largest homolog-phenotype weights backed by a curated MP-HP mapping,
-the share of |logit - bias| in the ten largest evidence items, the concept correlation and
-the deletion check. Results are also appended as JSON lines to --out (resumable: a
+the share of |logit - bias| in the ten largest evidence items (every ontology term an item,
+and as an explanation shows them: evaluation.evidence.group_evidence), the concept
+correlation and the deletion check. Results are also appended as JSON lines to --out (resumable: a
 configuration already there is not retrained).
 
     python scripts/validation_evidence.py --dataset hpo --summary
@@ -70,8 +71,8 @@ def main(argv=None) -> int:
                 handle.write(json.dumps(rec, default=float) + "\n")
         rows.append(rec)
     print("| configuration | valid Fmax % | valid AUC % | mapped homolog weights % (random) | top-10 share % "
-          "| concept ρ | deletion % |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+          "| top-10 share as shown % | concept ρ | deletion % |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for rec in rows:
         ev = rec["evidence"] or {}
         plaus = ev.get("plausibility") or {}
@@ -80,6 +81,7 @@ def main(argv=None) -> int:
               f"| {100 * rec['valid']['auc']:.2f} "
               f"| {100 * plaus.get('share', float('nan')):.1f} ({100 * plaus.get('random_share', float('nan')):.1f}) "
               f"| {100 * (ev.get('concentration') or {}).get('share', float('nan')):.1f} "
+              f"| {100 * (ev.get('concentration_grouped') or {}).get('share', float('nan')):.1f} "
               f"| {(ev.get('concepts') or {}).get('median_spearman', float('nan')):.2f} "
               f"| {100 * (ev.get('deletion') or {}).get('pass_rate', float('nan')):.1f} |")
     return 0
@@ -112,6 +114,9 @@ MEASURES = (("valid Fmax %", lambda r: r["valid"]["fmax"], 100, 2),
             ("valid AUC %", lambda r: r["valid"]["auc"], 100, 2),
             ("mapped homolog weights %", lambda r: (r["evidence"].get("plausibility") or {})["share"], 100, 1),
             ("top-10 share %", lambda r: r["evidence"]["concentration"]["share"], 100, 1),
+            # runs before the grouped share was measured have none (shown as nan)
+            ("top-10 share as shown %", lambda r: (r["evidence"].get("concentration_grouped") or {}).get(
+                "share", float("nan")), 100, 1),
             ("concept ρ", lambda r: r["evidence"]["concepts"]["median_spearman"], 1, 2),
             ("deletion %", lambda r: r["evidence"]["deletion"]["pass_rate"], 100, 1))
 
@@ -134,6 +139,9 @@ def summary_table(runs: list[dict], dataset: str, split: str) -> list[str]:
         cells = []
         for _, read, scale, digits in MEASURES:
             values = np.array([scale * read(r) for r in recs], dtype=float)
+            if np.isnan(values).all():
+                cells.append("-")
+                continue
             cells.append(f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}" if len(values) > 1
                          else f"{values.mean():.{digits}f}")
         seeds = ",".join(str(r["key"]["seed"]) for r in sorted(recs, key=lambda r: r["key"]["seed"]))

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 FIXTURES = Path(__file__).parent / "data" / "models"
 OBO = FIXTURES / "tiny_hp.obo"
+GO_OBO = FIXTURES / "tiny_go.obo"  # the GO dict below in the OBO format
 AMINO = "ACDEFGHIKLMNPQRSTVWY"
 
 FAMILY_PHENOTYPES = [
@@ -60,6 +61,11 @@ class TinyDataset:
         from genepheno_core.ontology import load_ontology
 
         return load_ontology(OBO)
+
+    def go_ontology(self):
+        from genepheno_core.ontology import load_ontology
+
+        return load_ontology(GO_OBO)
 
 
 def _go_ancestors(term: str) -> set[str]:

@@ -309,7 +309,8 @@ def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
         info["valid_metrics"] = {"fmax": 0.5}
         info["variant_valid_metrics"] = {v: {"fmax": 0.4} for v in variants}
         info["test_concept_auc"] = 0.8
-        info["evidence"] = {"concentration": {"share": 0.5}, "deletion": {"pass_rate": 0.9},
+        info["evidence"] = {"concentration": {"share": 0.5}, "concentration_grouped": {"share": 0.65},
+                            "deletion": {"pass_rate": 0.9},
                             "plausibility": {"share": 0.04, "random_share": 0.01},
                             "concepts": {"median_spearman": 0.3}}
         info["variant_evidence"] = {v: {"concentration": {"share": 0.4}, "deletion": {"pass_rate": 0.8},
@@ -341,6 +342,8 @@ def test_prediction_variant_cells_are_scored_from_their_methods_model(tmp_path):
     cells = collect_cells(tmp_path).set_index("method")
     assert cells.loc["genepheno", "evidence_concentration"] == 0.5
     assert cells.loc["genepheno-pasted", "evidence_concentration"] == 0.4
+    assert cells.loc["genepheno", "evidence_concentration_grouped"] == 0.65
+    assert np.isnan(cells.loc["genepheno-pasted", "evidence_concentration_grouped"])  # not measured there
     assert cells.loc["genepheno-pasted", "evidence_deletion"] == 0.8
     assert cells.loc["genepheno", "evidence_plausibility"] == 0.04
     assert cells.loc["genepheno", "evidence_concept_rho"] == 0.3

@@ -288,3 +288,17 @@ def test_pasted_choice_section_in_markdown():
     assert "no validation with transferred GO yet" in mpo and mpo.rstrip(" |").endswith("-")
     # no candidate cells: no section
     assert "## A protein without GO" not in render_markdown(toy_cells())
+
+
+def test_evidence_table_shows_the_grouped_share_only_when_cells_have_it():
+    cells = toy_cells()
+    hpo = (cells["dataset"] == "hpo") & (cells["method"] == "genepheno")
+    cells.loc[hpo, "evidence_concentration"] = [0.50, 0.54]
+    md = render_markdown(cells, negative_controls=())
+    table = subsection(section(md, "Evidence quality"), "hpo, random split")
+    assert "by most specific term" not in table  # older cells: no column of dashes
+    assert table_row(table, "genepheno")[2] == "**52.00 ± 2.83**"
+    cells.loc[hpo, "evidence_concentration_grouped"] = [0.64, 0.66]
+    table = subsection(section(render_markdown(cells, negative_controls=()), "Evidence quality"), "hpo, random split")
+    assert "top-10 share, by most specific term %" in table
+    assert table_row(table, "genepheno")[2:4] == ["**52.00 ± 2.83**", "**65.00 ± 1.41**"]

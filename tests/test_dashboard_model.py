@@ -102,6 +102,11 @@ def test_evidence_sentences_only_for_measures_present():
     both = views.evidence_sentences({"median_spearman": 0.4, "plausibility": {"share": 0.25, "random_share": 0.01,
                                                                               "top": 5}}, "hpo")
     assert len(both) == 2 and "25.0 %" in both[0] and "human knockout phenotypes" in both[0]
+    # the grouped share (items as explanations show them) leads, the per-term share follows
+    conc = views.evidence_sentences({"concentration": {"share": 0.49, "top_items": 10},
+                                     "concentration_grouped": {"share": 0.71, "top_items": 10}})
+    assert len(conc) == 1 and "carry 71 %" in conc[0] and "(49 % when every broader" in conc[0]
+    assert "carry 49 %" in views.evidence_sentences({"concentration": {"share": 0.49}})[0]
 
 
 def test_numbers_in_plain_language(page, model):

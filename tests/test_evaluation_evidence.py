@@ -11,11 +11,13 @@ import torch
 
 from genepheno_core.evaluation.evidence import (
     GeneEvidence,
+    annotation_groups,
     concentration,
     concept_correlation,
     concept_enrichment,
     deletion_check,
     evidence_quality,
+    group_evidence,
     homolog_plausibility,
     prediction_evidence,
     related_matrix,
@@ -248,3 +250,74 @@ def test_evidence_quality_collects_the_measures():
     # without the inputs for them, the measures are None
     out = evidence_quality(module, tensors)
     assert out["plausibility"] is None and out["concepts"] is None
+
+
+# four input columns: 0 <- 1 <- 2 and 0 <- 3 ([i, j] = 1: column j is a proper ancestor of i)
+CHAIN = sp.csr_matrix(np.array([[0, 0, 0, 0], [1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0]]))
+
+
+def test_annotation_groups_split_each_broader_term_among_the_specific_terms_below_it():
+    leaves, share = annotation_groups(np.array([0, 1, 2, 3]), CHAIN)
+    assert leaves.tolist() == [2, 3]  # positions of the specific terms 2 and 3
+    # column 0 lies above both leaves (half each), column 1 above leaf 2 only
+    assert np.allclose(share.toarray(), [[0.5, 0.5], [1, 0], [1, 0], [0, 1]])
+    # a gene with only 0 and 1: 1 is its specific term and carries 0 as well
+    leaves, share = annotation_groups(np.array([0, 1]), CHAIN)
+    assert leaves.tolist() == [1] and np.allclose(share.toarray(), [[1], [1]])
+
+
+def test_group_evidence_keeps_the_sum_and_says_what_each_item_stands_for():
+    # two concepts, then homolog columns 0, 1, 2, 3
+    items = np.array([[0.1, -0.2, 0.4, 0.3, 0.2, 0.6]])
+    ev = GeneEvidence(np.array([0]), np.array([items.sum() + 1.0]), np.array([1.0]), items,
+                      np.array(["concept"] * 2 + ["homolog phenotype"] * 4), np.array([0, 1, 0, 1, 2, 3]))
+    grouped = group_evidence(ev, {"homolog phenotype": CHAIN})
+    assert grouped.kinds.tolist() == ["concept", "concept", "homolog phenotype", "homolog phenotype"]
+    assert grouped.index.tolist() == [0, 1, 2, 3]
+    # leaf 2: 0.2 + 0.3 + 0.4 / 2; leaf 3: 0.6 + 0.4 / 2
+    assert np.allclose(grouped.items, [[0.1, -0.2, 0.7, 0.8]])
+    assert grouped.bias + grouped.items.sum() == pytest.approx(ev.logit[0])
+    assert [c.tolist() for c in grouped.covers] == [[0], [1], [2, 0, 1], [3, 0]]
+    # no table for a kind: its items stay as they are
+    assert np.allclose(group_evidence(ev, {"GO term": CHAIN}).items, items)
+    # the top-2 share rises from (0.6 + 0.4) / 1.4 to 1.5 / 1.4 (clipped to 1)
+    assert concentration([ev], top_items=2)["share"] == pytest.approx(1.0 / 1.4)
+    assert concentration([grouped], top_items=2)["share"] == pytest.approx(1.0)
+
+
+def test_deletion_check_on_grouped_evidence_removes_what_no_other_item_implies():
+    """Removing a specific homolog phenotype takes out its broader terms too, except those a
+    remaining specific term still implies: checked against the full forward pass."""
+    module = _module()
+    tensors = _tensors()
+    tensors["ortholog"] = torch.tensor([[0.5, 0.5, 0.5, 0.5]] * 6)  # columns 0-3 present, closed
+    tensors["go_bag"] = torch.zeros_like(tensors["go_bag"])
+    evidence = [group_evidence(ev, {"homolog phenotype": CHAIN}) for ev in prediction_evidence(module, tensors, top=3)]
+    out = deletion_check(module, tensors, evidence, k=1, n_random=2)
+    expected = []
+    for i, ev in enumerate(evidence):
+        for row, term in enumerate(ev.terms):
+            top = int(np.argsort(-ev.items[row], kind="stable")[0])
+            one = {k: v[i:i + 1].clone() for k, v in tensors.items()}
+            mask = torch.ones(1, module.config.n_concepts)
+            if ev.kinds[top] == "concept":
+                mask[0, int(ev.index[top])] = 0
+            else:  # leaf 2 takes out 2 and 1 (0 stays: leaf 3 implies it); leaf 3 only 3
+                one["ortholog"][0, {2: [2, 1], 3: [3]}[int(ev.index[top])]] = 0
+            with torch.no_grad():
+                after = module.logit_parts(**one, concept_mask=mask).phenotype_logits[0, term].item() / 0.5
+            expected.append(ev.logit[row] - after)
+    assert out["mean_drop_top"] == pytest.approx(np.mean(expected), abs=1e-5)
+
+
+def test_evidence_quality_reports_the_grouped_concentration_next_to_the_per_term_one():
+    module, tensors = _module(), _tensors()
+    tensors["ortholog"] = torch.tensor([[0.5, 0.5, 0.5, 0.5]] * 6)
+    out = evidence_quality(module, tensors, ancestors={"homolog phenotype": CHAIN}, max_deletion_genes=2)
+    per_term = concentration(prediction_evidence(module, tensors))
+    grouped = concentration([group_evidence(ev, {"homolog phenotype": CHAIN})
+                             for ev in prediction_evidence(module, tensors)])
+    assert out["concentration"] == per_term and out["concentration_grouped"] == grouped
+    assert out["deletion"]["grouped"] is True
+    out = evidence_quality(module, tensors)
+    assert out["concentration_grouped"] is None and out["deletion"]["grouped"] is False

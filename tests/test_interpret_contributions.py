@@ -160,8 +160,12 @@ def test_top_evidence_lists_the_largest_go_term_contributions(model):
     inputs = prepare_inputs(model, [("g", seq)], {"g": go})
     texts = top_evidence(model, inputs, frame, n=2)
     e = explain(model, ("g", seq), phenotype=list(frame["term_id"]), go_annotations=go)
+    # the toy model stores the GO structure: both list the gene's most specific GO terms
+    # (GO:0005634 nucleus, GO:0070062 extracellular exosome), each with its broader terms' share
+    assert e.go_term_groups and set(e.go_term_groups) <= set(go)
     for term, text in zip(frame["term_id"], texts):
-        best = e.go_term_contributions[term].sort_values(ascending=False)
+        rows = e.evidence_table(term)
+        best = rows[rows["source"] == "GO term"]["contribution"].sort_values(ascending=False)
         best = best[best > 0].head(2)
         assert text.count("GO: ") == len(best)
         assert [f"({v:+.2f})" in part for v, part in zip(best, text.split(";"))] == [True] * len(best)
@@ -227,7 +231,11 @@ def test_a_pasted_protein_gets_its_homologs_go_as_readable_evidence(model, monke
         evidence = e.evidence_table(term)
         assert evidence["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
         go_rows = evidence[evidence["source"] == "GO term"]
-        assert len(go_rows) == len(e.go_term_contributions) > 0
+        # one row per most specific transferred GO term, carrying its broader terms' share
+        assert len(go_rows) == len(e.go_term_groups) > 0
+        assert go_rows["contribution"].sum() == pytest.approx(e.go_term_contributions[term].sum(), abs=1e-9)
+        per_term = e.evidence_table(term, grouped=False)
+        assert len(per_term[per_term["source"] == "GO term"]) == len(e.go_term_contributions)
         # every transferred GO term names the homologs it came from, with their weights
         for go_id, detail in zip(go_rows["id"], go_rows["detail"]):
             carriers = [t for t, ids in zip(e.go_transfer["target"], e.go_transfer["go_ids"])
@@ -274,3 +282,16 @@ def test_source_shares_match_the_explanation(model):
     assert shares["GO term"] > 0 and sum(shares[s] for s in SOURCES) == pytest.approx(1.0)
     # without GO the GO-term path carries nothing
     assert source_shares(model, emb)["GO term"] == 0.0
+
+
+def test_grouped_values_split_each_broader_term_among_its_specific_terms():
+    import pandas as pd
+
+    from genepheno_core.interpret.contributions import _grouped_values
+
+    # a lies above c and d, b above c only
+    values = pd.Series({"a": 0.4, "b": 0.3, "c": 0.2, "d": 0.6})
+    out, implies = _grouped_values(values, {"c": ["c", "b", "a"], "d": ["d", "a"]})
+    assert out.to_dict() == pytest.approx({"c": 0.2 + 0.3 + 0.2, "d": 0.6 + 0.2})
+    assert implies == {"c": ["b", "a"], "d": ["a"]}
+    assert out.sum() == pytest.approx(values.sum())

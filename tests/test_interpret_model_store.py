@@ -165,6 +165,32 @@ def test_shipped_go_transfer_model_scores_a_protein_without_go(monkeypatch, data
     for term in e.logit:
         evidence = e.evidence_table(term)
         assert evidence["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+    # the evidence is grouped by the most specific transferred GO terms and homolog
+    # phenotypes (explain/ stores both ontology structures): no item lies above another, each
+    # carries only its own ancestors, and each kind's sum is unchanged (TP53: its mouse and
+    # human homologs have knockout / disease phenotypes in both datasets)
+    from genepheno_core.interpret.model_store import input_ancestors
+
+    case = load_case_studies().set_index("symbol").loc["TP53"]
+    e = explain(m, ("TP53", case["sequence"]), top_terms=1)
+    tables = input_ancestors(m)
+    vocab = {"GO term": list(m.go_inputs),
+             "ortholog phenotype": m.cross_species.terms["term_id"].astype(str).tolist()}
+    term = next(iter(e.logit))
+    grouped, per_term = e.evidence_table(term), e.evidence_table(term, grouped=False)
+    for source, kind, groups in (("GO term", "GO term", e.go_term_groups),
+                                 ("ortholog phenotype", "homolog phenotype", e.ortholog_groups)):
+        assert groups, f"{source}: no groups"
+        index = {t: i for i, t in enumerate(vocab[source])}
+        table = tables[kind].tocsr()
+        rows = grouped[grouped["source"] == source]
+        assert set(rows["id"]) == set(groups) and len(rows) < (per_term["source"] == source).sum()
+        leaves = [index[t] for t in rows["id"]]
+        assert table[leaves][:, leaves].nnz == 0
+        for leaf, implied in zip(rows["id"], rows["implies"]):
+            assert set(table[index[leaf]].indices) >= {index[t] for t in implied}
+        assert rows["contribution"].sum() == pytest.approx(
+            per_term[per_term["source"] == source]["contribution"].sum(), abs=1e-9)
 
 
 @pytest.mark.parametrize("name, damage, problem", [

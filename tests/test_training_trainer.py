@@ -623,3 +623,33 @@ def test_own_plus_transferred_go_swaps_a_share_of_training_genes(tiny_go_referen
     with pytest.raises(ValueError, match="go_transfer_rate"):
         _cfg(go_transfer_rate=1.5)
     assert run(_cfg(max_epochs=1), ds, embeddings=emb).data.go_bag_transferred is None
+
+
+def test_evidence_measures_group_the_go_input_by_its_most_specific_terms(tiny):
+    """The benchmark's evidence measures: concentration per input term, and grouped by the
+    genes' most specific GO terms (the dataset's GO ontology), the deletion check on the latter."""
+    from genepheno_core.datasets.assemble import ancestor_matrix
+    from genepheno_core.evaluation.evidence import concentration, group_evidence, prediction_evidence
+    from genepheno_core.training.trainer import _batch_inputs, evidence_measures
+
+    ds, emb = tiny
+    result = run(_cfg(max_epochs=3), ds, embeddings=emb)
+    out = evidence_measures(result, result.data.test)
+    table = ancestor_matrix(result.data.go_vocab, ds.go_ontology())
+    assert table.nnz > 0  # the GO input holds terms with their ancestors
+    evidence = prediction_evidence(result.module, _batch_inputs(result.data, result.data.test))
+    assert out["concentration"] == concentration(evidence)
+    grouped = [group_evidence(ev, {"GO term": table}) for ev in evidence]
+    assert out["concentration_grouped"] == concentration(grouped)
+    n_items = [sum(int((ev.kinds == "GO term").sum()) for ev in evs) for evs in (evidence, grouped)]
+    assert 0 < n_items[1] < n_items[0]
+    assert out["deletion"]["grouped"] is True
+
+
+def test_the_tiny_go_fixture_file_is_the_go_table():
+    from _tiny_dataset import GO, make_tiny_dataset
+
+    ontology = make_tiny_dataset().go_ontology()
+    for go_id, (name, _, _, parents) in GO.items():
+        assert ontology.name(go_id) == name
+        assert ontology.ancestors(go_id) == set().union(*[ontology.ancestors(p, include_self=True) for p in parents])

@@ -644,6 +644,7 @@ def collect_cells(out_dir: str | os.PathLike, config: BenchmarkConfig | None = N
         row["evidence_plausibility"] = plausibility.get("share")
         row["evidence_plausibility_random"] = plausibility.get("random_share")
         row["evidence_concentration"] = (evidence.get("concentration") or {}).get("share")
+        row["evidence_concentration_grouped"] = (evidence.get("concentration_grouped") or {}).get("share")
         row["evidence_concept_rho"] = (evidence.get("concepts") or {}).get("median_spearman")
         row["evidence_deletion"] = (evidence.get("deletion") or {}).get("pass_rate")
         for label, value in (m.get("auc_bins") or {}).items():

@@ -38,7 +38,7 @@ SPECIFIC_COLUMNS = ("wfmax", "top10_ic", "top10_precision", "excl_rate_pred", "e
 NOVEL_COLUMNS = ("novel_fmax", "novel_auc", "novel_wfmax", "novel_top10_ic", "novel_top10_precision", "novel_n_genes")
 # GenePheno rows: what the explanations show (evaluation.evidence; grid.collect_cells)
 EVIDENCE_COLUMNS = ("evidence_plausibility", "evidence_plausibility_random", "evidence_concentration",
-                    "evidence_concept_rho", "evidence_deletion")
+                    "evidence_concentration_grouped", "evidence_concept_rho", "evidence_deletion")
 METRIC_COLUMNS = (
     ("fmax", "auc")
     + tuple(f"fmax_{b}" for b in BIN_LABELS)
@@ -406,12 +406,16 @@ def evidence_table(summary: pd.DataFrame, dataset: str, split: str, methods: Seq
         ("homolog weights backed by a mapping %", _metric("evidence_plausibility"), "max"),
         ("random %", _metric("evidence_plausibility_random", sd=False), None),
         ("top-10 items' share %", _metric("evidence_concentration"), "max"),
+        ("top-10 share, by most specific term %", _metric("evidence_concentration_grouped"), "max"),
         ("concept ρ", _metric("evidence_concept_rho", scale=1), "max"),
         ("deletion check passed %", _metric("evidence_deletion"), "max"),
         ("concept AUC %", _metric("concept_auc"), "max"),
     ]
     rows = {m: _row(summary, dataset, split, m) for m in methods}
     has = [m for m, r in rows.items() if r is not None and _finite(r.get("evidence_concentration_mean"))]
+    if not any(_finite(rows[m].get("evidence_concentration_grouped_mean")) for m in has):
+        # cells computed before the grouped share was measured: no column of dashes
+        columns = [c for c in columns if not c[0].startswith("top-10 share, by most specific")]
     return _marked_table(summary, dataset, split, has, columns)
 
 
@@ -610,7 +614,10 @@ def render_markdown(
             "to it by MGI's curated or lexical or the Pistoia MP-HP mappings (allowing the other term's ancestors "
             "and descendants and the phenotype's descendants); random: % of all pairs that are related. Top-10 "
             "items' share: for each gene's top-20 predictions, the share of |logit − bias| carried by the ten "
-            "largest evidence items. Concept ρ: median Spearman correlation between each phenotype's concept "
+            "largest evidence items, every term of the GO and homolog-phenotype ontology closures counted as its own "
+            "item; by most specific term: the same with each of the gene's most specific GO terms and homolog "
+            "phenotypes one item carrying an equal share of each broader term it implies (the Shapley value of "
+            "that term; what an explanation shows). Concept ρ: median Spearman correlation between each phenotype's concept "
             "weights and the concepts' enrichment among its training genes. Deletion check: % of top-20 "
             "predictions whose logit drops more when their five largest items are removed from the input (and the "
             "model rerun) than when five random items are. Concept AUC: the concept layer on test genes with GO.",

@@ -13,13 +13,17 @@ of its homologs in the other species (W_o[k, x] o_x). Four measures:
 2. **Concentration** (`prediction_evidence` -> `concentration`): for each gene's top-20
    predictions, the share of |logit - bias| carried by the ten items with the largest
    |contribution| (their sum in the direction of logit - bias over |logit - bias|, clipped
-   to [0, 1]); also their share of the total absolute evidence.
+   to [0, 1]); also their share of the total absolute evidence. Measured twice: with every
+   term of the GO and homolog-phenotype ontology closures an item of its own, and with the
+   items an explanation shows (`group_evidence`: each of the gene's most specific GO terms
+   and homolog phenotypes, carrying an equal share of each broader term it implies).
 3. **Concept correlation** (`concept_correlation`): per phenotype with >= 20 GO-annotated
    training genes, the Spearman correlation between its W_p row and the log-odds
    enrichment of each GO concept among training genes with that phenotype.
 4. **Deletion check** (`deletion_check`): removing the k items with the largest
    contributions from the model's input (a GO term out of the bag, a homolog phenotype set
-   to 0, a concept's activation set to 0) and rerunning the model lowers the logit more
+   to 0, a concept's activation set to 0; a grouped item takes out its most specific term
+   and the broader terms no remaining item implies) and rerunning the model lowers the logit more
    than removing k items drawn at random from the same prediction's items (mean of
    `n_random` draws): faithfulness, not only exactness (removing a GO term also moves the
    concepts and the other GO terms' weights, 1/sqrt(n), through the network).
@@ -191,6 +195,81 @@ class GeneEvidence:
     items: np.ndarray
     kinds: np.ndarray
     index: np.ndarray
+    # after group_evidence: (M,) the input columns (of its kind) each item stands for, the
+    # item's own column first; None: every item is its own column
+    covers: list[np.ndarray] | None = None
+
+
+# The GO input and the homolog-phenotype input are ontology closures: a gene annotated with
+# "increased tumor incidence" also carries every broader term up to "abnormal phenotype",
+# and each of them is an input column with its own small contribution. Read that way, one
+# curated annotation is spread over dozens of items (the "1389 other contributions" of an
+# explanation). Grouped by annotation, an item is one of the gene's most specific terms
+# (a term of the input no other input term lies below), and each broader term's
+# contribution is split equally among the specific terms it is implied by: the Shapley
+# value of each specific term when the input is the closure of the specific terms given
+# (a coverage game: an implied term is present while any specific term below it is, so its
+# value is shared equally by them). Sums are unchanged: bias + items still equal the logit.
+GROUPED_KINDS = ("GO term", "homolog phenotype")
+
+
+def annotation_groups(columns: np.ndarray, ancestors: sp.spmatrix) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Group a gene's input columns by its most specific terms.
+
+    columns (M,): the input columns present for the gene; ancestors (C, C): [i, j] != 0 when
+    column j is a proper ancestor of column i. Returns (leaves (L,) positions into `columns`
+    of the terms no other present term lies below, share (M, L) float: the fraction of
+    column m's contribution that goes to leaf l; each row sums to 1)."""
+    columns = np.asarray(columns, dtype=np.int64)
+    m = columns.size
+    if m == 0:
+        return np.zeros(0, dtype=np.int64), sp.csr_matrix((0, 0))
+    # (M, M) [i, j] = 1 when present column j is a proper ancestor of present column i
+    below = sp.csr_matrix(ancestors)[columns][:, columns]
+    below = (below != 0).astype(np.float64).tocsr()
+    below.setdiag(0)
+    below.eliminate_zeros()
+    is_ancestor = np.asarray(below.sum(axis=0)).ravel() > 0
+    leaves = np.flatnonzero(~is_ancestor)
+    # cover (M, L): column m is the leaf itself or one of its ancestors
+    cover = below[leaves].T.tolil()
+    for j, leaf in enumerate(leaves):
+        cover[leaf, j] = 1.0
+    cover = cover.tocsr()
+    n = np.asarray(cover.sum(axis=1)).ravel()
+    # every present column lies above some leaf (a finite DAG); guard for a cyclic ancestor table
+    n[n == 0] = 1.0
+    return leaves, sp.diags(1.0 / n) @ cover
+
+
+def group_evidence(ev: GeneEvidence, ancestors: dict[str, sp.spmatrix | None]) -> GeneEvidence:
+    """`ev` with the items of each kind in `ancestors` ("GO term" -> (G, G), "homolog
+    phenotype" -> (K', K') proper-ancestor tables over that input's columns) grouped by the
+    gene's most specific terms (see GROUPED_KINDS); other kinds unchanged. bias + items
+    still sum to the logit."""
+    blocks, kinds, index, covers = [], [], [], []
+    done = np.zeros(ev.items.shape[1], dtype=bool)
+    for kind in dict.fromkeys(ev.kinds.tolist()):
+        pos = np.flatnonzero(ev.kinds == kind)
+        done[pos] = True
+        table = ancestors.get(kind) if kind in GROUPED_KINDS else None
+        if table is None:
+            blocks.append(ev.items[:, pos])
+            kinds += [kind] * pos.size
+            index += ev.index[pos].tolist()
+            covers += [np.array([c]) for c in ev.index[pos]] if ev.covers is None else [ev.covers[p] for p in pos]
+            continue
+        cols = ev.index[pos]
+        leaves, share = annotation_groups(cols, table)
+        blocks.append(np.asarray(ev.items[:, pos] @ share.toarray()))  # (T, L)
+        kinds += [kind] * leaves.size
+        index += cols[leaves].tolist()
+        share_csc = share.tocsc()
+        for j, leaf in enumerate(leaves):
+            members = cols[share_csc[:, j].indices]
+            covers.append(np.concatenate([[cols[leaf]], members[members != cols[leaf]]]))
+    return GeneEvidence(ev.terms, ev.logit, ev.bias, np.concatenate(blocks, axis=1) if blocks else ev.items,
+                        np.asarray(kinds), np.asarray(index, dtype=np.int64), covers)
 
 
 def _temperature(module) -> float:
@@ -327,20 +406,23 @@ def deletion_check(module, tensors: dict[str, torch.Tensor], evidence: list[Gene
         # the other GO terms' 1/sqrt(n) weights), so those rows are rerun through the model
         term_row = np.repeat(np.arange(T), 1 + n_random)
         after = ev.logit[term_row] - ev.items[term_row[:, None], flat].sum(axis=1)
-        rerun = np.flatnonzero((ev.kinds[flat] == "GO term").any(axis=1))
+        # grouped evidence (group_evidence): removing a specific term removes it and the
+        # broader terms no remaining specific term implies, which is not the item's share of
+        # them: those rows are rerun as well
+        rerun_kinds = ["GO term"] + (["homolog phenotype"] if ev.covers is not None else [])
+        rerun = np.flatnonzero(np.isin(ev.kinds[flat], rerun_kinds).any(axis=1))
         if rerun.size:
             batch = {name: value[i:i + 1].expand(rerun.size, *value.shape[1:]).clone()
                      for name, value in tensors.items()}
             mask = torch.ones(rerun.size, n_concepts, dtype=batch["go_bag"].dtype)
             for r, row in enumerate(rerun):
-                for item in flat[row]:
-                    kind, col = ev.kinds[item], int(ev.index[item])
+                for kind, cols in _removed_columns(ev, flat[row]):
                     if kind == "concept":
-                        mask[r, col] = 0.0
+                        mask[r, cols] = 0.0
                     elif kind == "GO term":
-                        batch["go_bag"][r, col] = 0.0
+                        batch["go_bag"][r, cols] = 0.0
                     else:
-                        batch["ortholog"][r, col] = 0.0
+                        batch["ortholog"][r, cols] = 0.0
             with torch.no_grad():
                 rerun_logits = module.selected_logits(torch.as_tensor(target[rerun]), **batch, concept_mask=mask)
             after[rerun] = rerun_logits.double().numpy() / t
@@ -356,15 +438,42 @@ def deletion_check(module, tensors: dict[str, torch.Tensor], evidence: list[Gene
             "n_predictions": int(p.size), "k": int(k), "n_random": int(n_random)}
 
 
+def _removed_columns(ev: GeneEvidence, items: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """[(kind, input columns)] that removing `items` of `ev` takes out of the input: each
+    item's own column, and with grouped evidence the broader columns it covers that no item
+    left in place covers."""
+    out = []
+    for kind in dict.fromkeys(ev.kinds[items].tolist()):
+        chosen = items[ev.kinds[items] == kind]
+        if ev.covers is None:
+            out.append((kind, ev.index[chosen].astype(np.int64)))
+            continue
+        removed = np.unique(np.concatenate([ev.covers[j] for j in chosen]))
+        kept = [ev.covers[j] for j in np.setdiff1d(np.flatnonzero(ev.kinds == kind), chosen)]
+        if kept:
+            removed = np.setdiff1d(removed, np.concatenate(kept))
+        out.append((kind, removed.astype(np.int64)))
+    return out
+
+
 def evidence_quality(module, tensors: dict[str, torch.Tensor], *, related: sp.spmatrix | None = None,
                      train_labels: sp.spmatrix | None = None, train_concepts: sp.spmatrix | None = None,
+                     ancestors: dict[str, sp.spmatrix | None] | None = None,
                      min_genes: int = 20, max_deletion_genes: int | None = 200, seed: int = 0) -> dict:
     """The four measures for a GenePheno module on the genes of `tensors` (e.g. the test
-    genes): {"plausibility" (None without W_o or `related`), "concentration", "concepts"
-    (None without training labels and concepts), "deletion" (on the first
+    genes): {"plausibility" (None without W_o or `related`), "concentration" (items = input
+    columns, every ontology term of the GO and homolog-phenotype closures its own item),
+    "concentration_grouped" (with `ancestors`, see group_evidence: items = the gene's most
+    specific GO terms and homolog phenotypes, what an explanation shows; else None),
+    "concepts" (None without training labels and concepts), "deletion" (on the items of
+    "concentration_grouped" when given, with "grouped" saying so; on the first
     `max_deletion_genes` genes of a fixed shuffle: it reruns the model 180 times a gene)}."""
     evidence = prediction_evidence(module, tensors)
-    out: dict = {"concentration": concentration(evidence), "plausibility": None, "concepts": None}
+    out: dict = {"concentration": concentration(evidence), "concentration_grouped": None,
+                 "plausibility": None, "concepts": None}
+    if ancestors and any(ancestors.get(kind) is not None for kind in GROUPED_KINDS):
+        evidence = [group_evidence(ev, ancestors) for ev in evidence]
+        out["concentration_grouped"] = concentration(evidence)
     if related is not None and module.ortholog_weight() is not None:
         W_o = module.ortholog_weight().numpy() / _temperature(module)  # (K, K')
         out["plausibility"] = homolog_plausibility(W_o, related)
@@ -377,4 +486,5 @@ def evidence_quality(module, tensors: dict[str, torch.Tensor], *, related: sp.sp
     idx = torch.as_tensor(rows)
     out["deletion"] = deletion_check(module, {k: v[idx] for k, v in tensors.items()},
                                      [evidence[r] for r in rows], seed=seed)
+    out["deletion"]["grouped"] = out["concentration_grouped"] is not None
     return out

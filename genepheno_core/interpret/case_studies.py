@@ -21,6 +21,7 @@ from genepheno_core.evaluation.evidence import (  # noqa: F401 - concept_enrichm
     concept_enrichment,
     deletion_check,
     homolog_plausibility,
+    group_evidence,
     mapping_relation,
     prediction_evidence,
 )
@@ -125,7 +126,10 @@ def interpretability_check(model=None, dataset=None, min_genes: int = 20, split:
     - plausibility: the share of each phenotype's five largest homolog-phenotype weights
       backed by a curated / lexical MP <-> HP mapping (models with that path);
     - with `dataset`: concentration (share of |logit - bias| in the ten largest evidence
-      items of each test gene's top-20 predictions) and the deletion check, on the `split`
+      items of each test gene's top-20 predictions; "concentration" counts every input term
+      of the GO and homolog-phenotype closures as an item, "concentration_grouped" the
+      gene's most specific terms, as explanations show them, when the model stores the
+      ontology structure) and the deletion check (on the grouped items), on the `split`
       test genes fed their own GO (the deletion check on up to max_deletion_genes of them).
 
     Training genes: those stored with the model (explain/ data), or the `split` training
@@ -158,15 +162,18 @@ def interpretability_check(model=None, dataset=None, min_genes: int = 20, split:
                           "name": model.terms["name"].iloc[table["term"]].to_numpy(),
                           "n_genes": table["n_genes"].to_numpy(), "spearman": table["spearman"].to_numpy()})
     summary["plausibility"] = homolog_plausibility_check(model)
-    summary["concentration"] = summary["deletion"] = None
+    summary["concentration"] = summary["concentration_grouped"] = summary["deletion"] = None
     if dataset is not None:
         summary.update(_test_gene_evidence(model, dataset, split, max_deletion_genes))
     return summary, table
 
 
 def _test_gene_evidence(model, dataset, split: str, max_deletion_genes: int | None) -> dict:
-    """Concentration and deletion check on the `split` test genes of `dataset` (own GO)."""
+    """Concentration (per input term, and grouped by the most specific terms as explanations
+    show them) and deletion check (on the grouped items) on the `split` test genes of
+    `dataset` (own GO)."""
     from genepheno_core.embeddings import embed_sequences
+    from genepheno_core.interpret.model_store import input_ancestors
 
     test = dataset.split_indices("test", split)
     genes = dataset.genes.iloc[test]
@@ -177,9 +184,16 @@ def _test_gene_evidence(model, dataset, split: str, max_deletion_genes: int | No
     go_sets = [[go_ids[j] for j in go[i].indices] or None for i in range(go.shape[0])] if model.uses_go else None
     tensors = model.inputs(embeddings, go_sets, sequences)
     evidence = prediction_evidence(model.module, tensors)
+    out = {"concentration": concentration(evidence), "concentration_grouped": None}
+    ancestors = input_ancestors(model)
+    if any(table is not None for table in ancestors.values()):
+        # what an explanation shows: GO terms and homolog phenotypes by the most specific ones
+        evidence = [group_evidence(ev, ancestors) for ev in evidence]
+        out["concentration_grouped"] = concentration(evidence)
     rows = np.arange(len(evidence))
     if max_deletion_genes is not None and rows.size > max_deletion_genes:
         rows = np.sort(np.random.default_rng(0).permutation(rows.size)[:max_deletion_genes])
     idx = torch.as_tensor(rows)
-    deletion = deletion_check(model.module, {k: v[idx] for k, v in tensors.items()}, [evidence[r] for r in rows])
-    return {"concentration": concentration(evidence), "deletion": deletion}
+    out["deletion"] = deletion_check(model.module, {k: v[idx] for k, v in tensors.items()}, [evidence[r] for r in rows])
+    out["deletion"]["grouped"] = out["concentration_grouped"] is not None
+    return out

@@ -78,6 +78,11 @@ class Explanation:
     # weight, go_ids] best first; go_sources: GO input id -> the homologs carrying it, as text
     go_transfer: pd.DataFrame = field(default_factory=pd.DataFrame)
     go_sources: dict = field(default_factory=dict)
+    # the gene's GO input terms and homolog phenotypes grouped by its most specific terms
+    # (evaluation.evidence.group_evidence): {specific term id: [it, then the broader input
+    # terms it implies]}; empty when the model stores no ontology structure for that input
+    go_term_groups: dict = field(default_factory=dict)
+    ortholog_groups: dict = field(default_factory=dict)
     # {(explained term id, other-species term id)} backed by a curated / lexical MP <-> HP
     # mapping (the term or a descendant mapped to the other term, an ancestor or a
     # descendant); None when the model stores no mapping relation
@@ -92,14 +97,19 @@ class Explanation:
         unknown = set(self.go_unknown)
         return [g for g in self.go_given if g not in unknown]
 
-    def evidence_table(self, term: str | None = None, top: int | None = None) -> pd.DataFrame:
-        """Long table [term_id, source, id, name, contribution, detail] of every contribution
-        to the logit (source: "concept", "GO term" or "ortholog phenotype"), sorted by
-        |contribution| within each term (optionally top n per term). Summed with the bias it
-        gives the logit exactly. detail: for a GO term transferred from homologs, the
-        homologs that carry it (accession, species, identity, weight); for a homolog
-        phenotype, whether a curated MP-HP mapping relates it to the phenotype (models that
-        store the relation, `mapping_backed`); else ""."""
+    def evidence_table(self, term: str | None = None, top: int | None = None, grouped: bool = True) -> pd.DataFrame:
+        """Long table [term_id, source, id, name, contribution, detail, implies] of every
+        contribution to the logit (source: "concept", "GO term" or "ortholog phenotype"),
+        sorted by |contribution| within each term (optionally top n per term). Summed with
+        the bias it gives the logit exactly.
+
+        grouped: GO terms and homolog phenotypes are the gene's most specific terms, each
+        carrying its share of the broader terms it implies (`go_term_groups`,
+        `ortholog_groups`; implies: their ids); grouped=False: one row per input term of the
+        ontology closure. detail: for a GO term transferred from homologs, the homologs
+        that carry it (accession, species, identity, weight); for a homolog phenotype,
+        whether a curated MP-HP mapping relates it to the phenotype (models that store the
+        relation, `mapping_backed`); then how many broader terms it carries; else ""."""
         cols = [term] if term is not None else list(self.contributions.columns)
         names = dict(zip(self.activations["concept_id"], self.activations["concept_name"]))
         parts = []
@@ -107,15 +117,22 @@ class Explanation:
             if t not in self.contributions:
                 raise KeyError(f"{t} was not explained (explained: {', '.join(self.contributions.columns)})")
             frames = []
-            for source, frame, lookup in (("concept", self.contributions, names),
-                                          ("GO term", self.go_term_contributions, self.evidence_names),
-                                          ("ortholog phenotype", self.ortholog_contributions, self.evidence_names)):
+            for source, frame, lookup, groups in (
+                    ("concept", self.contributions, names, {}),
+                    ("GO term", self.go_term_contributions, self.evidence_names, self.go_term_groups),
+                    ("ortholog phenotype", self.ortholog_contributions, self.evidence_names, self.ortholog_groups)):
                 if frame is None or frame.empty or t not in frame:
                     continue
-                frames.append(pd.DataFrame({"term_id": t, "source": source, "id": frame.index.astype(str),
-                                            "name": [lookup.get(i, "") for i in frame.index],
-                                            "contribution": frame[t].to_numpy(dtype=np.float64),
-                                            "detail": [self._detail(source, t, i) for i in frame.index]}))
+                values = frame[t]
+                implies = {i: [] for i in values.index}
+                if grouped and groups:
+                    values, implies = _grouped_values(values, groups)
+                frames.append(pd.DataFrame({"term_id": t, "source": source, "id": values.index.astype(str),
+                                            "name": [lookup.get(i, "") for i in values.index],
+                                            "contribution": values.to_numpy(dtype=np.float64),
+                                            "detail": [_join(self._detail(source, t, i), _implied_text(implies[i]))
+                                                       for i in values.index],
+                                            "implies": [list(implies[i]) for i in values.index]}))
             both = pd.concat(frames, ignore_index=True)
             both = both.iloc[np.argsort(-np.abs(both["contribution"].to_numpy()), kind="stable")]
             parts.append(both.head(top) if top else both)
@@ -175,6 +192,53 @@ class Explanation:
                 "go_unknown": self.go_unknown, "threshold": self.threshold, "go_origin": self.go_origin,
                 "go_transfer": self.go_transfer.assign(
                     go_ids=[list(g) for g in self.go_transfer.get("go_ids", [])]).to_dict("records")}
+
+
+def _grouped_values(values: pd.Series, groups: dict) -> tuple[pd.Series, dict]:
+    """Contributions per input term -> per most specific term: each term's value split
+    equally among the groups that hold it (evaluation.evidence.annotation_groups; the sum is
+    unchanged). Returns (values indexed by the specific terms, {specific term: the broader
+    terms it implies})."""
+    held: dict = {}
+    for leaf, members in groups.items():
+        for m in members:
+            held[m] = held.get(m, 0) + 1
+    out = {leaf: sum(float(values.get(m, 0.0)) / held[m] for m in members) for leaf, members in groups.items()}
+    # a term no group holds (cannot happen for groups made from the same input) stays itself
+    for i in values.index:
+        if i not in held:
+            out[i], groups = float(values[i]), {**groups, i: [i]}
+    return pd.Series(out, dtype=np.float64), {leaf: list(groups[leaf][1:]) for leaf in out}
+
+
+def _implied_text(implied: list) -> str:
+    return f"with {len(implied)} broader term{'s' if len(implied) != 1 else ''} it implies" if implied else ""
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def input_groups(model, ids: list[str], kind: str) -> dict:
+    """{most specific id: [it, then the broader ones it implies]} over one gene's input terms
+    `ids` (GO input ids for kind "GO term", other-species term ids for "homolog phenotype"),
+    from the model's stored ontology structure (model_store.input_ancestors); {} without it."""
+    from genepheno_core.evaluation.evidence import annotation_groups
+    from genepheno_core.interpret.model_store import input_ancestors
+
+    table = input_ancestors(model).get(kind)
+    if table is None or not ids:
+        return {}
+    vocab = model.go_inputs if kind == "GO term" else model.cross_species.terms["term_id"].astype(str).tolist()
+    index = model.caches.setdefault(f"input_index:{kind}", {t: i for i, t in enumerate(vocab)})
+    cols = np.array([index[i] for i in ids])
+    leaves, share = annotation_groups(cols, table)
+    share = share.tocsc()
+    out = {}
+    for j, leaf in enumerate(leaves):
+        members = [ids[m] for m in share[:, j].indices if m != leaf]
+        out[ids[leaf]] = [ids[leaf]] + members
+    return out
 
 
 def baseline_activations(model) -> np.ndarray:
@@ -392,7 +456,9 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         ortholog_dataset=model.cross_species.dataset if model.uses_ortholog else "",
         go_given=sorted(inputs.go_given[0]), go_unknown=sorted(inputs.go_unknown[0]), go_origin=origin,
         go_transfer=transfer, go_sources=_transfer_sources(model, transfer, go_frame.index),
-        mapping_backed=_mapping_backed(model, cols, orth_frame.index), model=model_label(model))
+        mapping_backed=_mapping_backed(model, cols, orth_frame.index), model=model_label(model),
+        go_term_groups=input_groups(model, [str(i) for i in go_frame.index], "GO term"),
+        ortholog_groups=input_groups(model, [str(i) for i in orth_frame.index], "homolog phenotype"))
 
 
 def _mapping_backed(model, cols: list[int], other_ids) -> set | None:
@@ -528,7 +594,9 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
     a0_j): the raw contributions W_p[k, j] a_j of generic concepts (protein binding,
     intracellular) are large for every gene and say nothing about this one. GO terms:
     W_g[k, t] g_t over the gene's (given or transferred) GO bag; homolog phenotypes: W_o[k, x]
-    o_x over its homologs' phenotypes in the other species. Kinds a model lacks are empty."""
+    o_x over its homologs' phenotypes in the other species; both grouped by the gene's most
+    specific terms when the model stores the ontology structure (Explanation.evidence_table,
+    evaluation.evidence.group_evidence). Kinds a model lacks are empty."""
     from genepheno_core.models import GenePheno
 
     empty = [{"concepts": [], "go_terms": [], "homolog_phenotypes": []} for _ in range(len(predictions))]
@@ -548,19 +616,37 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
         top = [j for j in np.argsort(-values, kind="stable")[:n] if values[j] > 0]
         return [{"id": labels(j)[0], "name": labels(j)[1], "contribution": float(values[j])} for j in top]
 
+    from genepheno_core.evaluation.evidence import annotation_groups
+    from genepheno_core.interpret.model_store import input_ancestors
+
+    ancestors = input_ancestors(model)
+    groups: dict = {}
+
+    def grouped(kind: str, i: int, on: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, contributions) of gene i's most specific terms (each with its share of
+        the broader terms it implies, as in explain); the input columns without the table."""
+        table = ancestors.get(kind)
+        if table is None:
+            return on, c
+        if (kind, i) not in groups:
+            leaves, share = annotation_groups(on, table)
+            groups[kind, i] = (on[leaves], share)
+        cols, share = groups[kind, i]
+        return cols, np.asarray(share.T @ c).ravel()
+
     out = []
     for i, k in zip(genes, terms):
         row = {"concepts": best(W[k] * act[i], lambda j: (concept_ids[j], concept_names[j])),
                "go_terms": [], "homolog_phenotypes": []}
         if g is not None and g[i].any():
             on = np.flatnonzero(g[i])
-            c = model.W_g([k], on)[0] * g[i, on]
-            row["go_terms"] = best(c, lambda j: (model.go_inputs[on[j]],
-                                                 go_names.get(model.go_inputs[on[j]], model.go_inputs[on[j]])))
+            cols, c = grouped("GO term", i, on, model.W_g([k], on)[0] * g[i, on])
+            row["go_terms"] = best(c, lambda j: (model.go_inputs[cols[j]],
+                                                 go_names.get(model.go_inputs[cols[j]], model.go_inputs[cols[j]])))
         if o is not None and o[i].any():
             on = np.flatnonzero(o[i])
-            c = model.W_o([k], on)[0] * o[i, on]
-            row["homolog_phenotypes"] = best(c, lambda j: (orth_ids[on[j]], orth_names[on[j]]))
+            cols, c = grouped("homolog phenotype", i, on, model.W_o([k], on)[0] * o[i, on])
+            row["homolog_phenotypes"] = best(c, lambda j: (orth_ids[cols[j]], orth_names[cols[j]]))
         out.append(row)
     return out
 

@@ -19,6 +19,9 @@ the dataset or the ontology files. `write_explain_extras` stores it in `<model>/
     mapping_related.npz    (K, K') uint8 csr: phenotype k and the other species' term x are
                            related by a curated / lexical MP <-> HP mapping (models with a
                            homolog-phenotype path; evaluation.evidence.related_matrix)
+    ortholog_ancestors.npz (K', K') uint8 csr: [i, j] = 1 when the other species' term j is a
+                           proper ancestor of its term i (explanations group a homolog's
+                           phenotypes by its most specific ones: evaluation.evidence.group_evidence)
 
 `resolve_model(None)` loads the default model in assets/models/hpo (override the directory
 with $GENEPHENO_MODELS_DIR). `choose_model` picks, for a shipped model's name, the model that
@@ -171,6 +174,7 @@ class ModelExtras:
     concept_closure: sp.csr_matrix | None = None  # (n_go, J)
     pairs: pd.DataFrame | None = None
     mapping_related: sp.csr_matrix | None = None  # (K, K')
+    ortholog_ancestors: sp.csr_matrix | None = None  # (K', K')
     _go_index: dict = field(default_factory=dict, repr=False)
 
     def go_index(self) -> dict[str, int]:
@@ -238,6 +242,9 @@ def write_explain_extras(model_dir: str | Path, dataset, split: str = "random", 
         related = _mapping_relation(model)
         if related is not None:
             sp.save_npz(tmp / MAPPING_RELATED, related)
+        ancestors = _ortholog_ancestors(model)
+        if ancestors is not None:
+            sp.save_npz(tmp / ORTHOLOG_ANCESTORS, ancestors)
     logger.info("explain extras for %d terms written to %s", k, model_dir / EXTRAS_DIR)
     return model_dir / EXTRAS_DIR
 
@@ -268,6 +275,73 @@ def write_mapping_relation(model_dir: str | Path) -> Path | None:
     path = model_dir / EXTRAS_DIR / MAPPING_RELATED
     atomic_write_bytes(path, buffer.getvalue())
     return path
+
+
+ORTHOLOG_ANCESTORS = "ortholog_ancestors.npz"  # in EXTRAS_DIR
+
+
+def _ortholog_ancestors(model) -> sp.csr_matrix | None:
+    """(K', K') proper-ancestor table of the model's other-species terms in the MP / HPO
+    release of the registry (None without a homolog-phenotype path or without the ontology)."""
+    from genepheno_core.datasets.assemble import ancestor_matrix
+    from genepheno_core.errors import GenePhenoError
+    from genepheno_core.interpret.case_studies import _other_species_ontology
+
+    if not model.uses_ortholog:
+        return None
+    try:
+        ontology = _other_species_ontology(model)
+    except GenePhenoError as exc:
+        logger.warning("homolog phenotypes will not be grouped by the most specific ones: %s", exc)
+        return None
+    if ontology is None:
+        return None
+    return sp.csr_matrix(ancestor_matrix(model.cross_species.terms["term_id"].astype(str).tolist(), ontology),
+                         dtype=np.uint8)
+
+
+def write_ortholog_ancestors(model_dir: str | Path) -> Path | None:
+    """Add (or replace) `<model_dir>/explain/ortholog_ancestors.npz` for an existing model
+    (needs the other species' ontology through the registry); None without that path."""
+    from genepheno_core.io import atomic_write_bytes
+    from genepheno_core.training import load_model
+
+    model_dir = Path(model_dir)
+    ancestors = _ortholog_ancestors(load_model(model_dir))
+    if ancestors is None:
+        return None
+    buffer = io.BytesIO()
+    sp.save_npz(buffer, ancestors)
+    path = model_dir / EXTRAS_DIR / ORTHOLOG_ANCESTORS
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def input_ancestors(model) -> dict:
+    """{"GO term": (G, G), "homolog phenotype": (K', K')} proper-ancestor tables over the
+    model's GO inputs and its other-species terms, from explain/ (go_closure.npz,
+    ortholog_ancestors.npz); None for a table the model does not store (its evidence is then
+    shown one ontology term per item). Kept in model.caches."""
+    cached = model.caches.get("input_ancestors")
+    if cached is not None:
+        return cached
+    extras = model_extras(model)
+    out = {"GO term": None, "homolog phenotype": extras.ortholog_ancestors}
+    if model.go_inputs and extras.go_closure is not None and extras.go_terms is not None:
+        index = extras.go_index()
+        rows = [index.get(g, -1) for g in model.go_inputs]
+        closure = sp.csr_matrix(extras.go_closure)
+        # an input missing from go_terms.tsv (cannot happen for a model written here) has no ancestors
+        table = closure[[max(r, 0) for r in rows]].tolil()
+        for i, r in enumerate(rows):
+            if r < 0:
+                table.rows[i], table.data[i] = [], []
+        table = table.tocsr().astype(np.uint8)
+        table.setdiag(0)  # go_closure includes the term itself
+        table.eliminate_zeros()
+        out["GO term"] = table
+    model.caches["input_ancestors"] = out
+    return out
 
 
 def _go_closure(go_ids: list[str], inputs: list[str], ontology) -> sp.csr_matrix:
@@ -350,6 +424,14 @@ def model_extras(model) -> ModelExtras:
 
                 raise ModelLoadError(root / MAPPING_RELATED, f"shape {related.shape}, expected {expected}")
             extras.mapping_related = related
+        if (root / ORTHOLOG_ANCESTORS).exists() and model.uses_ortholog:
+            ancestors = read_npz(root / ORTHOLOG_ANCESTORS)
+            n_other = len(model.cross_species.terms)
+            if ancestors.shape != (n_other, n_other):
+                from genepheno_core.errors import ModelLoadError
+
+                raise ModelLoadError(root / ORTHOLOG_ANCESTORS, f"shape {ancestors.shape}, expected ({n_other}, {n_other})")
+            extras.ortholog_ancestors = ancestors
         k_anc = extras.term_ancestors.shape
         if k_anc != (len(terms), len(terms)):
             from genepheno_core.errors import ModelLoadError

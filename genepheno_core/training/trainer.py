@@ -742,7 +742,26 @@ def evidence_measures(result: RunResult, rows: np.ndarray, go_bag: sp.csr_matrix
         data.go_bag = saved
     train = data.train[data.has_go[data.train]] if data.has_go is not None else data.train
     return evidence_quality(module, tensors, related=related, train_labels=data.labels[train],
-                            train_concepts=data.concept_labels[train], seed=result.config.seed)
+                            train_concepts=data.concept_labels[train], ancestors=_input_ancestors(result),
+                            seed=result.config.seed)
+
+
+def _input_ancestors(result: RunResult) -> dict:
+    """{"GO term": (G, G), "homolog phenotype": (K', K')} proper-ancestor tables over the GO
+    input vocabulary and the other species' terms (evaluation.evidence.group_evidence), None
+    for a path the run lacks or whose ontology is unavailable."""
+    from genepheno_core.datasets.assemble import ancestor_matrix
+
+    data, out = result.data, {}
+    out["homolog phenotype"] = (sp.csr_matrix(data.ortholog_source.term_ancestors)
+                                if data.ortholog is not None and data.ortholog_source is not None else None)
+    out["GO term"] = None
+    if data.go_vocab and getattr(result.module, "go_term_head", None) is not None:
+        try:
+            out["GO term"] = ancestor_matrix(data.go_vocab, result.dataset.go_ontology())
+        except GenePhenoError as exc:
+            logger.warning("GO evidence not grouped by the most specific terms: %s", exc)
+    return out
 
 
 def train_and_predict(dataset, method: str, encoder: str, split: str, seed: int,
