@@ -241,6 +241,10 @@ def test_concept_init_starts_w_p_at_the_training_enrichment(caplog):
     with caplog.at_level("WARNING", logger="genepheno_core.training.trainer"):
         build_module(cfg.replace(concept_init=0.5), data)
     assert "concept_init" in caplog.text and "ignored" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="genepheno_core.training.trainer"):
+        build_module(cfg.replace(concept_init_min_genes=2), data)  # the mask alone does nothing: said so
+    assert "concept_init_min_genes 2 has no effect" in caplog.text
 
 
 @pytest.mark.parametrize("method", ["naive", "mlp-bce", "go-mlp", "kmer-lr",

@@ -223,6 +223,9 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
             logger.warning("mapped_init / mapped_lr_scale act on W_o's mapped part only, which this model "
                            "has not (needs ortholog_mapped and the homolog-phenotype input): ignored")
         head = module.phenotype_head
+        if not config.concept_init and config.concept_init_min_genes:
+            logger.warning("concept_init_min_genes %d has no effect with concept_init 0 (W_p keeps its random "
+                           "start; set concept_init too)", config.concept_init_min_genes)
         if config.concept_init and data.concept_labels is None:
             logger.warning("concept_init needs the GO concept labels of the training genes, which this "
                            "run has not: ignored")
