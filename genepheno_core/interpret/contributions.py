@@ -230,7 +230,9 @@ def input_groups(model, ids: list[str], kind: str) -> dict:
     if table is None or not ids:
         return {}
     vocab = model.go_inputs if kind == "GO term" else model.cross_species.terms["term_id"].astype(str).tolist()
-    index = model.caches.setdefault(f"input_index:{kind}", {t: i for i, t in enumerate(vocab)})
+    index = model.caches.get(f"input_index:{kind}")
+    if index is None:  # built once per model (the other species' vocabulary has ~10,000 terms)
+        index = model.caches[f"input_index:{kind}"] = {t: i for i, t in enumerate(vocab)}
     cols = np.array([index[i] for i in ids])
     leaves, share = annotation_groups(cols, table)
     share = share.tocsc()
