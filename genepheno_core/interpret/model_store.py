@@ -263,16 +263,22 @@ def write_mapping_relation(model_dir: str | Path) -> Path | None:
     """Add (or replace) `<model_dir>/explain/mapping_related.npz` for an existing model
     (needs the mapping files and both ontologies through the registry); None when the model
     has no homolog-phenotype path or no mapping applies."""
+    return _write_extra(model_dir, MAPPING_RELATED, _mapping_relation)
+
+
+def _write_extra(model_dir: str | Path, name: str, make) -> Path | None:
+    """Write `make(model)` (a sparse matrix, or None: nothing written) as
+    `<model_dir>/explain/<name>` of an existing model, atomically."""
     from genepheno_core.io import atomic_write_bytes
     from genepheno_core.training import load_model
 
     model_dir = Path(model_dir)
-    related = _mapping_relation(load_model(model_dir))
-    if related is None:
+    matrix = make(load_model(model_dir))
+    if matrix is None:
         return None
     buffer = io.BytesIO()
-    sp.save_npz(buffer, related)
-    path = model_dir / EXTRAS_DIR / MAPPING_RELATED
+    sp.save_npz(buffer, matrix)
+    path = model_dir / EXTRAS_DIR / name
     atomic_write_bytes(path, buffer.getvalue())
     return path
 
@@ -303,18 +309,7 @@ def _ortholog_ancestors(model) -> sp.csr_matrix | None:
 def write_ortholog_ancestors(model_dir: str | Path) -> Path | None:
     """Add (or replace) `<model_dir>/explain/ortholog_ancestors.npz` for an existing model
     (needs the other species' ontology through the registry); None without that path."""
-    from genepheno_core.io import atomic_write_bytes
-    from genepheno_core.training import load_model
-
-    model_dir = Path(model_dir)
-    ancestors = _ortholog_ancestors(load_model(model_dir))
-    if ancestors is None:
-        return None
-    buffer = io.BytesIO()
-    sp.save_npz(buffer, ancestors)
-    path = model_dir / EXTRAS_DIR / ORTHOLOG_ANCESTORS
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
+    return _write_extra(model_dir, ORTHOLOG_ANCESTORS, _ortholog_ancestors)
 
 
 def input_ancestors(model) -> dict:
