@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from _interpret_toy import toy_dataset
@@ -207,3 +208,39 @@ def test_damaged_extras_name_the_file(model, tmp_path, name, damage, problem):
     with pytest.raises(ModelLoadError) as info:
         resolve_model(damaged)
     assert str(info.value).startswith(f"{damaged / 'explain' / name}:") and problem in str(info.value)
+
+
+def test_misshaped_homolog_tables_name_the_file(tmp_path, monkeypatch):
+    # the two explain/ tables of the homolog-phenotype path are checked against the model's
+    # other-species vocabulary: a table of another model (another K') is refused by name, and
+    # one of the right shape is what input_ancestors hands the grouping
+    import scipy.sparse as sp
+
+    from _tiny_dataset import train_tiny_cross_species
+    from genepheno_core.errors import ModelLoadError
+    from genepheno_core.interpret.model_store import (
+        EXTRAS_DIR, MAPPING_RELATED, ORTHOLOG_ANCESTORS, input_ancestors, write_explain_extras)
+    from genepheno_core.training import load_model
+
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    from genepheno_core.datasets import Dataset
+
+    path, tiny, _, other = train_tiny_cross_species(tmp_path / "model")
+    ds = Dataset(**{f: getattr(tiny, f) for f in ("name", "genes", "labels", "terms", "term_ancestors", "go",
+                                                   "go_terms", "splits", "manifest")})
+    write_explain_extras(path, ds, pairs=pd.DataFrame(columns=["term_a", "term_b", "rule", "overlap"]),
+                         go_ontology=tiny.go_ontology())
+    n_other, k = len(other.terms), len(ds.terms)
+    assert len(load_model(path).cross_species.terms) == n_other
+    chain = sp.csr_matrix(np.triu(np.ones((n_other, n_other), dtype=np.uint8), k=1))  # term j is i's ancestor for j > i
+    sp.save_npz(path / EXTRAS_DIR / ORTHOLOG_ANCESTORS, chain)
+    got = input_ancestors(load_model(path))["homolog phenotype"]
+    assert (got.toarray() == chain.toarray()).all()
+    for name, bad in ((ORTHOLOG_ANCESTORS, sp.csr_matrix((n_other + 1, n_other), dtype=np.uint8)),
+                      (MAPPING_RELATED, sp.csr_matrix((k, n_other - 1), dtype=np.uint8))):
+        damaged = tmp_path / f"damaged-{name}"
+        shutil.copytree(path, damaged)
+        sp.save_npz(damaged / EXTRAS_DIR / name, bad)
+        with pytest.raises(ModelLoadError) as info:
+            model_extras(load_model(damaged))
+        assert str(info.value).startswith(f"{damaged / EXTRAS_DIR / name}:") and "expected" in str(info.value)
