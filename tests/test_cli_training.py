@@ -62,3 +62,19 @@ def test_ortholog_options_reach_the_config(capsys):
     assert "concept_init must be >= 0" in capsys.readouterr().err
     assert main(["train", "--dataset", "tiny", "--model", "genepheno", "--ortholog-rank", "-1"]) == 1
     assert "ortholog_rank must be >= 0" in capsys.readouterr().err
+
+
+def test_init_from_names_a_model_directory(capsys, tmp_path):
+    from genepheno_core.cli import get_parser
+    from genepheno_core.cli.training import _config
+
+    parse = get_parser().parse_args
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "config.json").write_text("{}")
+    config = _config(parse(["train", "--dataset", "hpo", "--init-from", str(tmp_path / "src")]))
+    assert config.init_from == str(tmp_path / "src")
+    assert _config(parse(["train", "--dataset", "hpo"])).init_from is None
+    assert main(["train", "--dataset", "tiny", "--init-from", str(tmp_path)]) == 1  # no config.json there
+    assert f"--init-from {tmp_path}: not a trained model directory" in capsys.readouterr().err
+    assert main(["train", "--dataset", "tiny", "--model", "naive", "--init-from", str(tmp_path / "src")]) == 1
+    assert "init_from starts a GenePheno model's shared parts; naive has none" in capsys.readouterr().err

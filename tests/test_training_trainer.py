@@ -247,6 +247,48 @@ def test_concept_init_starts_w_p_at_the_training_enrichment(caplog):
     assert "concept_init_min_genes 2 has no effect" in caplog.text
 
 
+def test_init_from_starts_the_shared_parts_from_another_model(tiny, tmp_path):
+    import copy
+
+    from genepheno_core.training.trainer import build_module, init_shared_parts, prepare_data
+
+    ds, emb = tiny
+    source = load_model(train(_cfg(out_dir=str(tmp_path / "src"), max_epochs=3), ds, embeddings=emb))
+    src = source.module
+    data = prepare_data(ds.for_split("random") if hasattr(ds, "for_split") else ds, _cfg(), emb)
+    # this model's GO vocabulary in another order, with one term the source has not
+    data.go_vocab = list(reversed(data.go_vocab))[:-1] + ["GO:9999999"]
+    data.concept_ids = list(reversed(data.concept_ids))
+    torch.manual_seed(1)
+    fresh = build_module(_cfg(), data)
+    module = copy.deepcopy(fresh)
+    counts = init_shared_parts(module, data, source.path)
+    n_go = len(data.go_vocab)
+    assert counts["GO inputs"] == (n_go - 1, n_go) and counts["concepts"] == (len(data.concept_ids),) * 2
+    index = {g: i for i, g in enumerate(source.go_inputs)}
+    for j, g in enumerate(data.go_vocab):  # each column is the source's column of the same GO term
+        want = src.inputs.go_proj.weight[:, index[g]] if g in index else fresh.inputs.go_proj.weight[:, j]
+        assert torch.equal(module.inputs.go_proj.weight[:, j], want)
+    concept = {g: i for i, g in enumerate(source.concepts["go_id"])}
+    rows = [concept[g] for g in data.concept_ids]
+    assert torch.equal(module.concept_head.weight, src.concept_head.weight[rows])
+    assert torch.equal(module.concept_head.bias, src.concept_head.bias[rows])
+    for name in ("seq_proj.weight", "seq_proj.bias", "go_present"):
+        assert torch.equal(module.inputs.state_dict()[name], src.inputs.state_dict()[name])
+    assert all(torch.equal(v, src.trunk.state_dict()[k]) for k, v in module.trunk.state_dict().items())
+    # the phenotype paths keep their fresh start
+    for name in ("phenotype_head.weight", "phenotype_head.bias", "go_term_head.0.weight"):
+        assert torch.equal(module.state_dict()[name], fresh.state_dict()[name])
+    # the config option does the same inside build_module (seeded draws unchanged)
+    torch.manual_seed(1)
+    built = build_module(_cfg(init_from=str(source.path)), data)
+    assert all(torch.equal(v, built.state_dict()[k]) for k, v in module.state_dict().items())
+    with pytest.raises(ValueError, match="hidden is 32, this model's 16"):
+        init_shared_parts(build_module(_cfg(hidden=16), data), data, source)
+    with pytest.raises(ValueError, match="init_from"):
+        _cfg(model="mlp-bce", init_from=str(source.path))
+
+
 @pytest.mark.parametrize("method", ["naive", "mlp-bce", "go-mlp", "kmer-lr",
                                     pytest.param("diamond-score", marks=needs_diamond)])
 def test_train_and_predict_every_method(tiny, method, tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import time
+from pathlib import Path
 
 from genepheno_core.errors import GenePhenoError
 from genepheno_core.methods import ABLATIONS, METHODS
@@ -62,6 +63,10 @@ def register(subparsers) -> None:
                    help="GenePheno with --concept-init: only phenotypes with at least this many GO-annotated "
                         "training genes start at their enrichment, the others at random (default 0 = all; "
                         "validation chose 20)")
+    p.add_argument("--init-from", default=None, metavar="MODEL_DIR",
+                   help="GenePheno: start the shared parts (sequence and GO projections, trunk, concept head; "
+                        "matched by GO id) from this trained GenePheno model, e.g. the other species' "
+                        "(default: a fresh start)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=handler)
@@ -70,13 +75,15 @@ def register(subparsers) -> None:
 def _config(args):
     from genepheno_core.training import TrainConfig
 
+    if args.init_from is not None and not Path(args.init_from, "config.json").is_file():
+        raise GenePhenoError(f"--init-from {args.init_from}: not a trained model directory (no config.json)")
     overrides = {
         "lr": args.lr, "hidden": args.hidden, "tau": args.tau, "lambda_excl": args.lambda_excl,
         "lambda_concept": args.lambda_concept, "max_epochs": args.max_epochs,
         "concept_min_genes": args.concept_min_genes, "go_min_genes": args.go_min_genes,
         "ortholog_mapped": args.ortholog_mapped, "ortholog_rank": args.ortholog_rank,
         "mapped_lr_scale": args.mapped_lr_scale, "concept_init": args.concept_init,
-        "concept_init_min_genes": args.concept_init_min_genes,
+        "concept_init_min_genes": args.concept_init_min_genes, "init_from": args.init_from,
     }
     try:
         return TrainConfig(

@@ -93,6 +93,11 @@ class TrainConfig:
     # ... only for phenotypes with >= this many GO-annotated training genes (the others keep the
     # random start: their enrichment rests on a handful of genes); 0 = every phenotype
     concept_init_min_genes: int = 0
+    # warm start: a GenePheno checkpoint (of another dataset, e.g. the other species') whose
+    # shared parts start this model: the sequence projection, the GO projection (columns
+    # matched by GO id), the trunk and the concept head (rows matched by concept GO id); the
+    # phenotype-specific paths start as usual. None = off
+    init_from: str | None = None
     path_dropout: float = 0.5  # dropout between the low-rank factors of W_g and W_o (training only)
     homology: bool = False  # Diamond-score vectors over training genes as a third input
 
@@ -159,6 +164,8 @@ class TrainConfig:
             raise ValueError(f"concept_init must be >= 0, got {self.concept_init}")
         if int(self.concept_init_min_genes) < 0:
             raise ValueError(f"concept_init_min_genes must be >= 0, got {self.concept_init_min_genes}")
+        if self.init_from is not None and not self.spec.bottleneck:
+            raise ValueError(f"init_from starts a GenePheno model's shared parts; {self.model} has none")
         if int(self.go_transfer_max_hits) < 1:
             raise ValueError(f"go_transfer_max_hits must be >= 1, got {self.go_transfer_max_hits}")
         if not 0.0 <= float(self.go_transfer_rate) <= 1.0:

@@ -196,6 +196,57 @@ def _embeddings(dataset, encoder: str, given: np.ndarray | None, progress: bool)
 
 
 # ----------------------------------------------------------------------------- modules
+def init_shared_parts(module: GenePheno, data: PreparedData, source) -> dict[str, tuple[int, int]]:
+    """Start `module`'s shared parts from the GenePheno checkpoint `source` (a path or a
+    loaded model; typically the other species' model): the parts that do not name a
+    phenotype. Copied: the sequence projection (same encoder width), the GO projection and
+    its presence offset (columns matched by GO id: data.go_vocab against the source's GO
+    inputs), the trunk, and the concept head (rows matched by concept GO id). Unmatched GO
+    columns and concepts, and every phenotype path (W_p, W_g, W_o, biases), keep their fresh
+    start; copying after the module has drawn its random numbers leaves the seeded random
+    state as without it. Returns {part: (matched, total)}; raises ValueError when the two
+    models' shapes cannot share these parts (another hidden width, depth or encoder)."""
+    from genepheno_core.training.checkpoint import load_model
+
+    trained = load_model(source) if isinstance(source, (str, Path)) else source
+    src = trained.module
+    if not isinstance(src, GenePheno):
+        raise ValueError(f"init_from {source}: not a GenePheno model")
+    mine, theirs = module.config, src.config
+    for name in ("hidden", "n_layers"):
+        if getattr(mine, name) != getattr(theirs, name):
+            raise ValueError(f"init_from {source}: its {name} is {getattr(theirs, name)}, this model's "
+                             f"{getattr(mine, name)}")
+    if mine.seq_dim and theirs.seq_dim and mine.seq_dim != theirs.seq_dim:
+        raise ValueError(f"init_from {source}: its sequence input has width {theirs.seq_dim}, this model's "
+                         f"{mine.seq_dim} (another encoder)")
+    counts: dict[str, tuple[int, int]] = {}
+    with torch.no_grad():
+        if module.inputs.seq_proj is not None and src.inputs.seq_proj is not None:
+            module.inputs.seq_proj.load_state_dict(src.inputs.seq_proj.state_dict())
+            counts["sequence projection"] = (1, 1)
+        if module.inputs.go_proj is not None and src.inputs.go_proj is not None:
+            index = {g: i for i, g in enumerate(trained.go_inputs)}
+            pairs = [(j, index[g]) for j, g in enumerate(data.go_vocab) if g in index]
+            if pairs:
+                mine_cols, their_cols = (torch.tensor(c) for c in zip(*pairs))
+                module.inputs.go_proj.weight[:, mine_cols] = src.inputs.go_proj.weight[:, their_cols]  # (H, G)
+            module.inputs.go_present.copy_(src.inputs.go_present)
+            counts["GO inputs"] = (len(pairs), len(data.go_vocab))
+        module.trunk.load_state_dict(src.trunk.state_dict())
+        index = {g: i for i, g in enumerate(trained.concepts["go_id"].astype(str))} \
+            if trained.concepts is not None else {}
+        pairs = [(j, index[g]) for j, g in enumerate(data.concept_ids) if g in index]
+        if pairs:
+            mine_rows, their_rows = (torch.tensor(r) for r in zip(*pairs))
+            module.concept_head.weight[mine_rows] = src.concept_head.weight[their_rows]  # (J, H)
+            module.concept_head.bias[mine_rows] = src.concept_head.bias[their_rows]
+        counts["concepts"] = (len(pairs), len(data.concept_ids))
+    logger.info("shared parts started from %s: %s", source,
+                ", ".join(f"{k} {m} of {n}" for k, (m, n) in counts.items()))
+    return counts
+
+
 def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
     """A fresh module for `config` with inputs sized from `data` (seeded by the caller)."""
     n_terms = data.labels.shape[1]
@@ -222,6 +273,8 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
         elif config.mapped_init or float(config.mapped_lr_scale) != 1.0:
             logger.warning("mapped_init / mapped_lr_scale act on W_o's mapped part only, which this model "
                            "has not (needs ortholog_mapped and the homolog-phenotype input): ignored")
+        if config.init_from:
+            init_shared_parts(module, data, config.init_from)
         head = module.phenotype_head
         if not config.concept_init and config.concept_init_min_genes:
             logger.warning("concept_init_min_genes %d has no effect with concept_init 0 (W_p keeps its random "
