@@ -105,3 +105,34 @@ def test_cross_species_vectors_and_the_cached_database(tmp_path, monkeypatch):
     for cache in (True, True, False):
         v, h = cross_species_vectors(["M" + "W" * 80], other, labels, threads=1, cache=cache)
         assert not h.any() and not v.any()
+
+
+def test_mapped_labels_carry_equivalent_annotations_with_their_ancestors():
+    from _tiny_dataset import OBO
+    from genepheno_core.models.features import mapped_labels
+    from genepheno_core.ontology import load_ontology
+
+    hp = load_ontology(OBO)
+    # target vocabulary: microcephaly (HP:0000252), its ancestors up to the root's child, a sibling
+    target = ["HP:0000152", "HP:0000240", "HP:0000252", "HP:0000256", "HP:0001250"]
+    source = ["MP:0000001", "MP:0000002", "MP:0000003", "MP:0000004"]
+    mappings = pd.DataFrame({
+        "mp_id": ["MP:0000001", "MP:0000002", "MP:0000003", "MP:0000004", "MP:0000009"],
+        "hp_id": ["HP:0000252", "HP:0001250", "HP:0000256", "HP:9999999", "HP:0000256"],
+        "predicate_id": ["skos:exactMatch", "skos:broadMatch", "owl:equivalentClass", "skos:exactMatch",
+                         "skos:exactMatch"]})
+    labels = sp.csr_matrix(np.array([[1, 0, 0, 0],    # MP:1 = microcephaly
+                                     [0, 1, 0, 0],    # MP:2: only a broad match, not carried
+                                     [0, 0, 0, 0],
+                                     [1, 0, 1, 1]]))  # + macrocephaly (HP:0000256) + an unknown HP id
+    out = mapped_labels(labels, source, target, mappings, hp)
+    assert out.shape == (4, 5) and out.dtype == np.uint8
+    # HP:0000252 and its ancestors HP:0000240, HP:0000152 (HP:0000118 is not in the vocabulary)
+    assert out.toarray().tolist() == [[1, 1, 1, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 0]]
+    # the other direction: human annotations into MP terms (no ontology knowledge: the term itself)
+    class Flat:
+        def __contains__(self, term):
+            return False
+
+    back = mapped_labels(sp.csr_matrix(np.array([[0, 0, 1, 0, 0], [0, 0, 0, 1, 1]])), target, source, mappings, Flat())
+    assert back.toarray().tolist() == [[1, 0, 0, 0], [0, 0, 1, 0]]

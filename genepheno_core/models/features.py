@@ -175,3 +175,43 @@ def cross_species_vectors(
     hits = diamond_hits(list(sequences), list(other_sequences), threads=threads, cache=cache,
                         max_target_seqs=max_hits, sensitivity=CROSS_SPECIES_SENSITIVITY)
     return diamond_score_matrix(hits, sp.csr_matrix(other_labels), len(sequences))
+
+
+# mapping predicates that say the two terms mean the same phenotype (either orientation):
+# the only ones a gene's annotation is carried across by (mapped_labels)
+EQUIVALENT_PREDICATES = ("skos:exactMatch", "skos:closeMatch", "owl:equivalentClass")
+
+
+def mapped_labels(labels: sp.spmatrix, source_terms: Sequence[str], target_terms: Sequence[str],
+                  mappings: pd.DataFrame, target_ontology,
+                  predicates: Sequence[str] = EQUIVALENT_PREDICATES) -> sp.csr_matrix:
+    """(n, K) uint8: one species' gene annotations carried into the other species' phenotype
+    vocabulary through the MP <-> HP mappings (sources.sssom.mp_hp_mappings).
+
+    labels (n, K') are propagated annotations in `source_terms` (MP or HP ids); a gene gets
+    target term t when it has a source term s mapped to some h (by one of `predicates`: the
+    same phenotype, so an annotation can cross) with t = h or t an ancestor of h in
+    `target_ontology` (the true-path rule), restricted to `target_terms`. Broad / narrow /
+    related matches are not followed: they do not say the gene has the other phenotype."""
+    source_terms = [str(t) for t in source_terms]
+    target_terms = [str(t) for t in target_terms]
+    s_index = {t: i for i, t in enumerate(source_terms)}
+    t_index = {t: i for i, t in enumerate(target_terms)}
+    source_is_mp = bool(source_terms) and source_terms[0].startswith("MP:")
+    keep = mappings[mappings["predicate_id"].isin(list(predicates))]
+    src, dst = ("mp_id", "hp_id") if source_is_mp else ("hp_id", "mp_id")
+    rows, cols = [], []
+    for s, h in zip(keep[src].astype(str), keep[dst].astype(str)):
+        if s not in s_index:
+            continue
+        targets = {h} | (target_ontology.ancestors(h) if h in target_ontology else set())
+        for t in targets:
+            if t in t_index:
+                rows.append(s_index[s])
+                cols.append(t_index[t])
+    carry = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
+                          shape=(len(source_terms), len(target_terms)))  # (K', K)
+    out = (sp.csr_matrix(labels, dtype=np.float32) @ carry).tocsr()  # (n, K) counts
+    out.data = (out.data > 0).astype(np.uint8)
+    out.eliminate_zeros()
+    return out.astype(np.uint8)
