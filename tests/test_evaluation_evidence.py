@@ -321,3 +321,30 @@ def test_evidence_quality_reports_the_grouped_concentration_next_to_the_per_term
     assert out["deletion"]["grouped"] is True
     out = evidence_quality(module, tensors)
     assert out["concentration_grouped"] is None and out["deletion"]["grouped"] is False
+
+
+def test_grouped_deletion_check_on_a_model_without_go_input():
+    # the no-go ablation (sequence + homolog phenotypes): grouped homolog phenotypes are rerun
+    # through the model although there is no GO bag (its cells once failed with KeyError 'go_bag')
+    module = _module(go_dim=0)
+    tensors = _tensors()
+    del tensors["go_bag"]
+    tensors["ortholog"] = torch.tensor([[0.5, 0.5, 0.5, 0.5]] * 6)
+    evidence = [group_evidence(ev, {"homolog phenotype": CHAIN}) for ev in prediction_evidence(module, tensors, top=3)]
+    out = deletion_check(module, tensors, evidence, k=1, n_random=2)
+    expected = []
+    for i, ev in enumerate(evidence):
+        for row, term in enumerate(ev.terms):
+            top = int(np.argsort(-ev.items[row], kind="stable")[0])
+            one = {k: v[i:i + 1].clone() for k, v in tensors.items()}
+            mask = torch.ones(1, module.config.n_concepts)
+            if ev.kinds[top] == "concept":
+                mask[0, int(ev.index[top])] = 0
+            else:
+                one["ortholog"][0, {2: [2, 1], 3: [3]}[int(ev.index[top])]] = 0
+            with torch.no_grad():
+                after = module.logit_parts(**one, concept_mask=mask).phenotype_logits[0, term].item() / 0.5
+            expected.append(ev.logit[row] - after)
+    assert out["n_predictions"] == 18 and out["mean_drop_top"] == pytest.approx(np.mean(expected), abs=1e-5)
+    quality = evidence_quality(module, tensors, ancestors={"homolog phenotype": CHAIN}, max_deletion_genes=2)
+    assert quality["deletion"]["grouped"] is True and quality["deletion"]["n_predictions"] == 6

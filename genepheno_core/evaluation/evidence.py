@@ -414,7 +414,7 @@ def deletion_check(module, tensors: dict[str, torch.Tensor], evidence: list[Gene
         if rerun.size:
             batch = {name: value[i:i + 1].expand(rerun.size, *value.shape[1:]).clone()
                      for name, value in tensors.items()}
-            mask = torch.ones(rerun.size, n_concepts, dtype=batch["go_bag"].dtype)
+            mask = torch.ones(rerun.size, n_concepts, dtype=module.phenotype_head.weight.dtype)  # (R, J)
             for r, row in enumerate(rerun):
                 for kind, cols in _removed_columns(ev, flat[row]):
                     if kind == "concept":
