@@ -294,6 +294,12 @@ def test_deletion_check_on_grouped_evidence_removes_what_no_other_item_implies()
     tensors["go_bag"] = torch.zeros_like(tensors["go_bag"])
     evidence = [group_evidence(ev, {"homolog phenotype": CHAIN}) for ev in prediction_evidence(module, tensors, top=3)]
     out = deletion_check(module, tensors, evidence, k=1, n_random=2)
+    assert out["mean_drop_top"] == pytest.approx(np.mean(_grouped_top1_drops(module, tensors, evidence)), abs=1e-5)
+
+
+def _grouped_top1_drops(module, tensors, evidence) -> list[float]:
+    """Each prediction's logit drop when its largest grouped item is removed, by a full
+    forward pass (homolog phenotypes grouped by CHAIN; temperature 0.5)."""
     expected = []
     for i, ev in enumerate(evidence):
         for row, term in enumerate(ev.terms):
@@ -307,7 +313,7 @@ def test_deletion_check_on_grouped_evidence_removes_what_no_other_item_implies()
             with torch.no_grad():
                 after = module.logit_parts(**one, concept_mask=mask).phenotype_logits[0, term].item() / 0.5
             expected.append(ev.logit[row] - after)
-    assert out["mean_drop_top"] == pytest.approx(np.mean(expected), abs=1e-5)
+    return expected
 
 
 def test_evidence_quality_reports_the_grouped_concentration_next_to_the_per_term_one():
@@ -332,19 +338,7 @@ def test_grouped_deletion_check_on_a_model_without_go_input():
     tensors["ortholog"] = torch.tensor([[0.5, 0.5, 0.5, 0.5]] * 6)
     evidence = [group_evidence(ev, {"homolog phenotype": CHAIN}) for ev in prediction_evidence(module, tensors, top=3)]
     out = deletion_check(module, tensors, evidence, k=1, n_random=2)
-    expected = []
-    for i, ev in enumerate(evidence):
-        for row, term in enumerate(ev.terms):
-            top = int(np.argsort(-ev.items[row], kind="stable")[0])
-            one = {k: v[i:i + 1].clone() for k, v in tensors.items()}
-            mask = torch.ones(1, module.config.n_concepts)
-            if ev.kinds[top] == "concept":
-                mask[0, int(ev.index[top])] = 0
-            else:
-                one["ortholog"][0, {2: [2, 1], 3: [3]}[int(ev.index[top])]] = 0
-            with torch.no_grad():
-                after = module.logit_parts(**one, concept_mask=mask).phenotype_logits[0, term].item() / 0.5
-            expected.append(ev.logit[row] - after)
+    expected = _grouped_top1_drops(module, tensors, evidence)
     assert out["n_predictions"] == 18 and out["mean_drop_top"] == pytest.approx(np.mean(expected), abs=1e-5)
     quality = evidence_quality(module, tensors, ancestors={"homolog phenotype": CHAIN}, max_deletion_genes=2)
     assert quality["deletion"]["grouped"] is True and quality["deletion"]["n_predictions"] == 6
