@@ -81,6 +81,29 @@ def test_row_mask_selects_genes():
     assert none.item() == 0.0
 
 
+def test_label_mask_leaves_unknown_labels_out_and_row_weights_weigh_genes():
+    """An unknown label is neither positive nor negative: the loss of a masked row equals
+    the loss over its known columns alone; float row weights give a weighted mean."""
+    torch.manual_seed(0)
+    s = torch.randn(3, 6)
+    y = torch.tensor([[1.0, 0.0, 1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0, 0.0, 1.0]])
+    known = torch.tensor([True, True, False, True, False, True])
+    mask = torch.stack([torch.ones(6, dtype=torch.bool), known, known])
+    weight = torch.tensor([1.0, 0.5, 0.25])
+    for fn in (lambda a, b: contrastive_multilabel_loss(a, b, tau=0.7), bce_loss):
+        per_row = [fn(s[:1], y[:1]).item()] + [fn(s[i:i + 1, known], y[i:i + 1, known]).item() for i in (1, 2)]
+        expected = sum(w * v for w, v in zip(weight.tolist(), per_row)) / weight.sum().item()
+        if fn is bce_loss:
+            got = bce_loss(s, y, row_mask=weight, label_mask=mask)
+        else:
+            got = contrastive_multilabel_loss(s, y, tau=0.7, row_mask=weight, label_mask=mask)
+        assert got.item() == pytest.approx(expected, rel=1e-6)
+    # an unknown label gets no gradient
+    s.requires_grad_(True)
+    contrastive_multilabel_loss(s, y, label_mask=mask).backward()
+    assert (s.grad[1:, ~known] == 0).all() and (s.grad[1:, known] != 0).all()
+
+
 def test_exclusivity_pushes_larger_down():
     s = torch.tensor([[3.0, 1.0, 0.0]], requires_grad=True)
     pairs = torch.tensor([[0, 1]])

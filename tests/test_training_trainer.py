@@ -1,6 +1,7 @@
 """The trainer: tiny end-to-end train-and-predict, determinism, resume, every method."""
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -481,6 +482,123 @@ def test_cross_species_input(tmp_path, monkeypatch):
         mlp = run(cfg.replace(model="go-orth-mlp"), ds, embeddings=emb)
         assert mlp.module.config.ortholog_dim == orth.shape[1] and mlp.module.config.seq_dim == 0
         assert np.isfinite(mlp.valid_metrics["fmax"])
+
+
+def _other_species_with_go(ds):
+    """The tiny other species with GO annotations (its family's GO terms, propagated) in the
+    reverse column order of the tiny dataset's GO table."""
+    import scipy.sparse as sp
+
+    from _tiny_dataset import FAMILY_GO, _go_ancestors, make_tiny_other_species
+
+    other = make_tiny_other_species(ds)
+    go_terms = ds.go_terms.iloc[::-1].reset_index(drop=True)
+    col = {g: j for j, g in enumerate(go_terms["go_id"])}
+    fam = other.genes["gene_id"].str[1].astype(int).to_numpy()
+    go = sp.lil_matrix((len(fam), len(col)), dtype=np.uint8)
+    for i, f in enumerate(fam):
+        for g in set().union(*(_go_ancestors(t) for t in FAMILY_GO[f])):
+            go[i, col[g]] = 1
+    other.go, other.go_terms = go.tocsr(), go_terms
+    return other
+
+
+@needs_diamond
+def test_other_species_genes_train_as_extra_rows(tmp_path, monkeypatch):
+    """cross_species_rows: the other species' genes are extra training rows labelled through
+    equivalent mappings only; a phenotype no mapping reaches is unknown for them (out of the
+    loss); their inputs are their own embedding and GO (by GO id) and an empty homolog-phenotype
+    vector; genes with no mapped phenotype, and on a homology split genes linked to a valid or
+    test gene, are left out; validation and the frequency start use this dataset's genes."""
+    from unittest import mock
+
+    import pandas as pd
+
+    from _tiny_dataset import FAMILY_PHENOTYPES
+    from genepheno_core.ontology import load_ontology
+    from genepheno_core.training import trainer as trainer_module
+
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    ds = make_tiny_dataset()
+    emb = family_embeddings(ds)
+    other = _other_species_with_go(ds)
+    fam = other.genes["gene_id"].str[1].astype(int).to_numpy()
+    mapped = ["HP:0000252", "HP:0001250", "HP:0000256"]  # two family-0 leaves, one of family 1
+    mappings = pd.DataFrame({"mp_id": mapped, "hp_id": mapped, "predicate_id": "skos:exactMatch",
+                             "mapping_set": "tiny"})
+    mappings.loc[len(mappings)] = ["HP:0001943", "HP:0001943", "skos:broadMatch", "tiny"]  # not carried
+    rng = np.random.default_rng(3)
+    vectors = {seq: rng.normal(size=16).astype(np.float32) for seq in other.genes["sequence"]}
+    embedded = []
+
+    def fake_embed(sequences, encoder, **kw):
+        embedded.append(list(sequences))
+        return np.stack([vectors[q] for q in sequences])
+
+    ont = load_ontology(Path(__file__).parent / "data" / "models" / "tiny_hp.obo")
+    col = {t: j for j, t in enumerate(ds.terms["term_id"])}
+
+    def closure(leaves):
+        return sorted({col[t] for leaf in leaves for t in ont.ancestors(leaf, include_self=True) if t in col})
+
+    cfg = _cfg(max_epochs=2, cross_species="tiny-other", ortholog_rank=4, go_term_rank=4, cross_species_rows=0.5)
+    losses = []
+    real_loss = trainer_module._loss
+
+    def spy_loss(*args, **kwargs):
+        losses.append((kwargs.get("label_mask"), kwargs.get("row_weight")))
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "_loss", spy_loss)
+    with mock.patch("genepheno_core.datasets.load_labels_dataset", return_value=other), \
+            mock.patch("genepheno_core.sources.sssom.mp_hp_mappings", return_value=mappings), \
+            mock.patch("genepheno_core.embeddings.embed_sequences", side_effect=fake_embed):
+        result = run(cfg, ds, embeddings=emb)
+        data, n = result.data, len(ds.genes)
+        kept = np.flatnonzero(fam < 2)  # family 2 reaches no mapped phenotype
+        np.testing.assert_array_equal(data.extra, n + np.arange(kept.size))
+        assert data.labels.shape == (n + kept.size, len(col)) and data.extra_weight == 0.5
+        expected = {0: closure(mapped[:2]), 1: closure(mapped[2:])}
+        for row, gene in zip(data.extra, kept):
+            assert sorted(data.labels[row].indices.tolist()) == expected[fam[gene]]
+        known = np.zeros(len(col), dtype=bool)
+        known[closure(mapped)] = True
+        np.testing.assert_array_equal(data.label_known, known)
+        # inputs: own embedding, own GO by id, no homolog phenotypes; validation is untouched
+        assert embedded == [other.genes["sequence"].iloc[kept].tolist()]
+        np.testing.assert_array_equal(data.seq[data.extra], np.stack([vectors[q] for q in embedded[0]]))
+        assert (data.ortholog[data.extra] == 0).all() and (data.ortholog[:n].sum(axis=1) > 0).mean() > 0.9
+        other_ids = other.go_terms["go_id"].tolist()
+        for name, vocab in (("go_bag", data.go_vocab), ("concept_labels", data.concept_ids)):
+            want = other.go[kept][:, [other_ids.index(g) for g in vocab]].toarray()
+            np.testing.assert_array_equal(getattr(data, name)[data.extra].toarray(), want)
+        assert data.has_go[data.extra].all()
+        assert (data.valid < n).all() and (data.test < n).all() and (data.train < n).all()
+        freq = np.asarray(ds.labels[data.train].mean(axis=0)).ravel().clip(1e-4, 1 - 1e-4)
+        assert np.isfinite(result.valid_metrics["fmax"])
+        # the loss saw the extra rows with their unknown phenotypes masked and their weight
+        seen = [(m, w) for m, w in losses if m is not None]
+        assert seen, "no batch held an extra row"
+        for label_mask, weight in seen:
+            extra_rows = weight.numpy() == 0.5
+            assert extra_rows.any() and set(np.unique(weight.numpy())) <= {0.5, 1.0}
+            assert (label_mask[torch.from_numpy(extra_rows)] == torch.from_numpy(known)).all()
+            assert label_mask[torch.from_numpy(~extra_rows)].all()
+        # the frequency start reads this dataset's training genes only
+        fresh = trainer_module.build_module(cfg, data)
+        np.testing.assert_allclose(torch.sigmoid(fresh.phenotype_head.bias / cfg.tau).detach().numpy(), freq,
+                                   rtol=1e-4)
+        # a homology split: the other species' family-1 genes are homologs of the held-out family
+        ds.splits["homology"] = np.where(ds.genes["gene_id"].str[1] == "0", "train",
+                                         np.where(ds.genes["gene_id"].str[1] == "1", "valid", "test"))
+        hom = trainer_module.prepare_data(ds, cfg.replace(split="homology"), embeddings=emb)
+        assert hom.extra.size == int((fam == 0).sum())
+        np.testing.assert_array_equal(hom.seq[hom.extra], np.stack([vectors[q] for q in embedded[-1]]))
+        assert embedded[-1] == other.genes["sequence"].iloc[np.flatnonzero(fam == 0)].tolist()
+    with pytest.raises(ValueError, match="cross_species_rows"):
+        _cfg(cross_species_rows=-1.0)
+    with pytest.raises(ValueError, match="cross_species"):
+        _cfg(cross_species="none", cross_species_rows=1.0)
 
 
 def test_training_uses_the_split_vocabulary_of_training_genes(tiny, tmp_path):

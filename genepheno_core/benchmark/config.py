@@ -83,7 +83,8 @@ PROTOCOL = 2
 _LATER_OPTIONS = {"go_source": "own", "go_transfer_rate": 0.5, "go_transfer_max_hits": 10, "ortholog_mapped": False,
                   "lambda_sparse_concepts": 0.0, "lambda_ortholog_lowrank": 0.0,
                   "mapped_init": 0.0, "mapped_lr_scale": 1.0,
-                  "concept_init": 0.0, "concept_init_min_genes": 0, "init_from": None}
+                  "concept_init": 0.0, "concept_init_min_genes": 0, "init_from": None,
+                  "cross_species_rows": 0.0}
 
 
 def cell_config_key(method: str, encoder: str, split: str, seed: int, train_config: dict,

@@ -312,6 +312,22 @@ def _held_out_hits(sequences: Sequence[str], parts: np.ndarray, threads: int) ->
     return hits.assign(query=held[hits["query"].to_numpy()], target=train[hits["target"].to_numpy()])
 
 
+def linked_to(query: Sequence[str], database: Sequence[str], min_identity: float = 0.3,
+              min_length: int = 50, threads: int = 2) -> np.ndarray:
+    """(len(database),) bool: the database proteins that share a linking alignment (the local
+    homology split's rule: >= min_identity identity over >= min_length columns, the split's
+    sensitivity and e-value, every target and HSP) with any `query` protein, or an identical
+    sequence. E.g. the other species' proteins that would cross a homology split's boundary."""
+    out = np.zeros(len(database), dtype=bool)
+    if not len(query) or not len(database):
+        return out
+    hits = local_alignments(list(query), list(database), threads, HOMOLOGY_EVALUE, HOMOLOGY_SENSITIVITY,
+                            max_target_seqs=0, max_hsps=0, cache=True)
+    out[np.unique(linking_hits(hits, min_identity, min_length)["target"].to_numpy())] = True
+    out |= np.isin(np.asarray(database, dtype=object), np.asarray(list(query), dtype=object))
+    return out
+
+
 def best_hits_to_train(
     sequences: Sequence[str],
     parts: Sequence[str] | np.ndarray,

@@ -182,17 +182,12 @@ def cross_species_vectors(
 EQUIVALENT_PREDICATES = ("skos:exactMatch", "skos:closeMatch", "owl:equivalentClass")
 
 
-def mapped_labels(labels: sp.spmatrix, source_terms: Sequence[str], target_terms: Sequence[str],
-                  mappings: pd.DataFrame, target_ontology,
-                  predicates: Sequence[str] = EQUIVALENT_PREDICATES) -> sp.csr_matrix:
-    """(n, K) uint8: one species' gene annotations carried into the other species' phenotype
-    vocabulary through the MP <-> HP mappings (sources.sssom.mp_hp_mappings).
-
-    labels (n, K') are propagated annotations in `source_terms` (MP or HP ids); a gene gets
-    target term t when it has a source term s mapped to some h (by one of `predicates`: the
-    same phenotype, so an annotation can cross) with t = h or t an ancestor of h in
-    `target_ontology` (the true-path rule), restricted to `target_terms`. Broad / narrow /
-    related matches are not followed: they do not say the gene has the other phenotype."""
+def label_carry(source_terms: Sequence[str], target_terms: Sequence[str], mappings: pd.DataFrame,
+                target_ontology, predicates: Sequence[str] = EQUIVALENT_PREDICATES) -> sp.csr_matrix:
+    """(K', K) float32 0/1: source term s carries target term t when s is mapped to some h (by
+    one of `predicates`: the same phenotype, so an annotation can cross) with t = h or t an
+    ancestor of h in `target_ontology` (the true-path rule), restricted to `target_terms`.
+    A target column without any entry is a phenotype no source annotation can reach."""
     source_terms = [str(t) for t in source_terms]
     target_terms = [str(t) for t in target_terms]
     s_index = {t: i for i, t in enumerate(source_terms)}
@@ -210,7 +205,22 @@ def mapped_labels(labels: sp.spmatrix, source_terms: Sequence[str], target_terms
                 rows.append(s_index[s])
                 cols.append(t_index[t])
     carry = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
-                          shape=(len(source_terms), len(target_terms)))  # (K', K)
+                          shape=(len(source_terms), len(target_terms)))  # (K', K), duplicates summed
+    carry.data[:] = 1.0
+    return carry
+
+
+def mapped_labels(labels: sp.spmatrix, source_terms: Sequence[str], target_terms: Sequence[str],
+                  mappings: pd.DataFrame, target_ontology,
+                  predicates: Sequence[str] = EQUIVALENT_PREDICATES) -> sp.csr_matrix:
+    """(n, K) uint8: one species' gene annotations carried into the other species' phenotype
+    vocabulary through the MP <-> HP mappings (sources.sssom.mp_hp_mappings).
+
+    labels (n, K') are propagated annotations in `source_terms` (MP or HP ids); a gene gets
+    target term t when one of its source terms carries t (`label_carry`: mapped by one of
+    `predicates` to t or to a descendant of t). Broad / narrow / related matches are not
+    followed: they do not say the gene has the other phenotype."""
+    carry = label_carry(source_terms, target_terms, mappings, target_ontology, predicates)
     out = (sp.csr_matrix(labels, dtype=np.float32) @ carry).tocsr()  # (n, K) counts
     out.data = (out.data > 0).astype(np.uint8)
     out.eliminate_zeros()

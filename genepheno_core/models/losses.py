@@ -47,17 +47,23 @@ def contrastive_multilabel_loss(
     targets: torch.Tensor,
     tau: float = 1.0,
     row_mask: torch.Tensor | None = None,
+    label_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean ZLPR loss over genes.
 
     logits (B, K) float, targets (B, K) in {0, 1}; `row_mask` (B,) bool selects the genes that
-    count (e.g. genes with known GO concepts); the mean is over selected genes (0 if none).
+    count (e.g. genes with known GO concepts), or (B,) float weighs them; the mean is over
+    selected genes (0 if none), weighted. `label_mask` (B, K) bool: the labels known for each
+    gene; an unknown one is neither a positive nor a negative (left out of both sums).
     """
     if tau <= 0:
         raise ValueError(f"tau must be positive, got {tau}")
     pos = targets > 0.5
+    neg = ~pos
+    if label_mask is not None:
+        pos, neg = pos & label_mask, neg & label_mask
     scaled = logits / tau
-    loss = _log1p_sum_exp(scaled, ~pos) + _log1p_sum_exp(-scaled, pos)  # (B,)
+    loss = _log1p_sum_exp(scaled, neg) + _log1p_sum_exp(-scaled, pos)  # (B,)
     return _masked_mean(loss, row_mask)
 
 
@@ -66,11 +72,19 @@ def bce_loss(
     targets: torch.Tensor,
     row_mask: torch.Tensor | None = None,
     pos_weight: torch.Tensor | None = None,
+    label_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Binary cross-entropy with logits, mean over labels then over selected genes."""
+    """Binary cross-entropy with logits, mean over labels then over selected genes
+    (`row_mask`, `label_mask` as in contrastive_multilabel_loss: the mean over a gene's
+    known labels)."""
     per = F.binary_cross_entropy_with_logits(
         logits, targets.to(logits.dtype), reduction="none", pos_weight=pos_weight
-    ).mean(dim=1)  # (B,)
+    )  # (B, K)
+    if label_mask is None:
+        per = per.mean(dim=1)  # (B,)
+    else:
+        known = label_mask.to(per.dtype)
+        per = (per * known).sum(dim=1) / known.sum(dim=1).clamp_min(1.0)
     return _masked_mean(per, row_mask)
 
 
@@ -83,6 +97,7 @@ def exclusivity_loss(logits: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
 
 
 def _masked_mean(values: torch.Tensor, row_mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean of values (B,) over the rows row_mask selects (bool) or weighted by it (float)."""
     if row_mask is None:
         return values.mean()
     row_mask = row_mask.to(values.dtype)

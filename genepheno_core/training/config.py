@@ -98,6 +98,14 @@ class TrainConfig:
     # matched by GO id), the trunk and the concept head (rows matched by concept GO id); the
     # phenotype-specific paths start as usual. None = off
     init_from: str | None = None
+    # both species at once: the other species' genes (cross_species, "auto": hpo <- mpo, mpo <-
+    # hpo) as extra training genes, their phenotypes carried into this vocabulary through the
+    # equivalent MP <-> HP mappings (models.features.mapped_labels); a phenotype no mapping
+    # reaches is unknown for them (neither positive nor negative), their homolog-phenotype input
+    # is empty (their own species' phenotypes are their labels), and each one's loss weighs
+    # cross_species_rows against one of this dataset's genes; 0 = off. On a homology split no
+    # such gene that shares a linking alignment with a valid or test gene is used.
+    cross_species_rows: float = 0.0
     path_dropout: float = 0.5  # dropout between the low-rank factors of W_g and W_o (training only)
     homology: bool = False  # Diamond-score vectors over training genes as a third input
 
@@ -166,6 +174,10 @@ class TrainConfig:
             raise ValueError(f"concept_init_min_genes must be >= 0, got {self.concept_init_min_genes}")
         if self.init_from is not None and not self.spec.bottleneck:
             raise ValueError(f"init_from starts a GenePheno model's shared parts; {self.model} has none")
+        if not float(self.cross_species_rows) >= 0:
+            raise ValueError(f"cross_species_rows must be >= 0, got {self.cross_species_rows}")
+        if float(self.cross_species_rows) > 0 and (not self.cross_species or self.cross_species == "none"):
+            raise ValueError("cross_species_rows needs the other species' dataset (cross_species)")
         if int(self.go_transfer_max_hits) < 1:
             raise ValueError(f"go_transfer_max_hits must be >= 1, got {self.go_transfer_max_hits}")
         if not 0.0 <= float(self.go_transfer_rate) <= 1.0:
@@ -228,6 +240,20 @@ class TrainConfig:
         return self.cross_species
 
     @property
+    def rows_species_dataset(self) -> str | None:
+        """The other species' dataset whose genes are extra training rows (cross_species_rows >
+        0), whatever the ablations say about the homolog-phenotype input; None when off."""
+        if not float(self.cross_species_rows) > 0:
+            return None
+        if self.cross_species == "auto":
+            other = CROSS_SPECIES.get(Path(self.dataset).name)
+            if other is None:
+                raise ValueError(f"cross_species_rows: no other species' dataset is known for {self.dataset!r}; "
+                                 f"name one with cross_species")
+            return other
+        return self.cross_species
+
+    @property
     def run_name(self) -> str:
         parts = [self.dataset.replace("/", "_"), self.model, self.encoder, self.split, f"seed{self.seed}"]
         parts += [a for a in self.ablations]
@@ -235,6 +261,8 @@ class TrainConfig:
             parts.append("hom")
         if self.go_source != "own" and self.use_go and "go-transfer" not in self.ablations:
             parts.append(f"go-{self.go_source}")
+        if float(self.cross_species_rows) > 0:
+            parts.append(f"xrows{float(self.cross_species_rows):g}")
         return "-".join(parts)
 
     def to_dict(self) -> dict:

@@ -85,6 +85,12 @@ class PreparedData:
     go_vocab: list[str] = field(default_factory=list)  # GO id per go_bag column
     concept_ids: list[str] = field(default_factory=list)  # GO id per concept
     pairs: torch.Tensor | None = None  # (P, 2) exclusive pairs (column indices)
+    # the other species' genes as extra training rows (config.cross_species_rows): their row
+    # indices (after the dataset's n genes, in every per-gene array above), the phenotypes
+    # their mapped labels can reach (K,) bool (the others are unknown for them) and their weight
+    extra: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    label_known: np.ndarray | None = None
+    extra_weight: float = 1.0
 
 
 def _split_indices(dataset, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -158,6 +164,15 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
             if data.ortholog_related is None:
                 raise GenePhenoError(f"ortholog_mapped: no MP-HP mapping relates {dataset.name} and {other} terms")
             logger.info("mapped homolog-phenotype pairs: %d", data.ortholog_related.nnz)
+    rows_from = config.rows_species_dataset
+    if rows_from:
+        if data.ortholog_source is not None and rows_from == other:
+            rows_ds = data.ortholog_source
+        else:
+            from genepheno_core.datasets import load_labels_dataset
+
+            rows_ds = load_labels_dataset(rows_from)
+        add_other_species_rows(data, dataset, rows_ds, config)
     if config.effective_lambda_excl > 0:
         try:
             pairs = dataset_pairs(dataset, config.split, config.co_annotation_pairs, config.pairs_tsv,
@@ -168,6 +183,100 @@ def prepare_data(dataset, config: TrainConfig, embeddings: np.ndarray | None = N
         data.pairs = pairs_tensor(pairs)
         logger.info("%d exclusive pairs", data.pairs.shape[0])
     return data
+
+
+def _reindex_columns(matrix: sp.spmatrix, ids: list[str], vocab: list[str]) -> sp.csr_matrix:
+    """(n, len(vocab)) float32: the columns of `matrix` (n, len(ids)) whose id is in `vocab`,
+    moved to vocab's order (a vocab id without a column stays empty)."""
+    where = {t: j for j, t in enumerate(vocab)}
+    coo = sp.coo_matrix(matrix)
+    target = np.array([where.get(ids[c], -1) for c in range(len(ids))], dtype=np.int64)[coo.col]
+    keep = target >= 0
+    return sp.csr_matrix((coo.data[keep].astype(np.float32), (coo.row[keep], target[keep])),
+                         shape=(matrix.shape[0], len(vocab)))
+
+
+def add_other_species_rows(data: PreparedData, dataset, other, config: TrainConfig) -> None:
+    """Append the genes of `other` (the other species' dataset) to `data` as extra training
+    rows (config.cross_species_rows; data.extra), in place.
+
+    Their labels are their annotations carried into this dataset's vocabulary through the
+    equivalent MP <-> HP mappings (models.features.label_carry); a phenotype no mapping
+    reaches is unknown for all of them (data.label_known), and a gene whose annotations
+    reach no phenotype is left out. Their inputs are computed as for one of this dataset's
+    training genes: the sequence embedding, their own GO (reindexed by GO id) or GO transferred
+    from their homologs (never their own protein or annotations, never a valid / test protein
+    of the split), no homolog-phenotype input (their own species' phenotypes are what they are
+    labelled with) and no same-species homology vector. On a homology split, a gene that
+    shares a linking alignment with a valid or test gene is left out, so the split's boundary
+    holds for them too."""
+    from genepheno_core.datasets.splits import linked_to
+    from genepheno_core.models.features import label_carry
+    from genepheno_core.sources.sssom import mp_hp_mappings
+
+    terms = dataset.terms["term_id"].astype(str).tolist()
+    carry = label_carry(other.terms["term_id"].astype(str).tolist(), terms, mp_hp_mappings(),
+                        dataset.label_ontology())  # (K', K)
+    if carry.nnz == 0:
+        raise GenePhenoError(f"cross_species_rows: no equivalent MP <-> HP mapping carries {other.name} "
+                             f"annotations into {dataset.name}'s phenotypes")
+    labels = (sp.csr_matrix(other.labels, dtype=np.float32) @ carry).tocsr()  # (n', K) counts
+    labels.data = (labels.data > 0).astype(np.float32)
+    keep = np.asarray(labels.sum(axis=1)).ravel() > 0
+    n_labelled, crossed = int(keep.sum()), 0
+    held = np.concatenate([data.valid, data.test])
+    if "homology" in config.split:
+        own_seqs = dataset.genes["sequence"].tolist()
+        linked = linked_to([own_seqs[i] for i in held], other.genes["sequence"].tolist(),
+                           threads=config.diamond_threads)
+        crossed = int((keep & linked).sum())
+        keep &= ~linked
+    rows = np.flatnonzero(keep)
+    genes = other.genes.iloc[rows]
+    n, m = data.labels.shape[0], rows.size
+    data.labels = sp.vstack([data.labels, labels[rows]]).tocsr()
+    data.extra = np.arange(n, n + m, dtype=np.int64)
+    data.label_known = np.asarray(carry.sum(axis=0)).ravel() > 0  # (K,)
+    data.extra_weight = float(config.cross_species_rows)
+    if data.seq is not None:
+        from genepheno_core.embeddings import embed_sequences
+
+        encoder = config.kmer_encoder if config.model == "kmer-lr" else config.encoder
+        extra_seq = embed_sequences(genes["sequence"].tolist(), encoder, cache=True, progress=config.progress)
+        data.seq = np.vstack([data.seq, np.asarray(extra_seq, dtype=np.float32)])
+    other_go = sp.csr_matrix(other.go, dtype=np.float32)[rows]
+    other_go_ids = other.go_terms["go_id"].astype(str).tolist()
+    if data.has_go is not None:
+        data.has_go = np.concatenate([data.has_go, np.asarray(other_go.sum(axis=1)).ravel() > 0])
+    if data.concept_labels is not None:
+        data.concept_labels = sp.vstack([data.concept_labels,
+                                         _reindex_columns(other_go, other_go_ids, data.concept_ids)]).tocsr()
+    if data.go_bag is not None:
+        own = _reindex_columns(other_go, other_go_ids, data.go_vocab)
+        transferred = None
+        if config.effective_go_source in ("transferred", "own+transferred"):
+            from genepheno_core.models.go_transfer import load_go_reference, transfer_go
+
+            accessions = dataset.genes["accession"].fillna("").astype(str).to_numpy()
+            held_out = frozenset(a for a in accessions[held] if a)
+            transfer = transfer_go(genes["sequence"].tolist(), load_go_reference(), dataset.go_ontology(),
+                                   exclude_accessions=genes["accession"].fillna("").astype(str).tolist(),
+                                   exclude_targets=[held_out] * m,
+                                   with_from_ids=[[g] if g else None for g in genes["gene_id"].fillna("").astype(str)],
+                                   threads=config.diamond_threads, cache=True, max_hits=config.go_transfer_max_hits)
+            transferred = transfer.reindex(data.go_vocab)
+        data.go_bag = sp.vstack([data.go_bag, transferred if config.effective_go_source == "transferred"
+                                 else own]).tocsr()
+        if data.go_bag_transferred is not None:
+            data.go_bag_transferred = sp.vstack([data.go_bag_transferred, transferred]).tocsr()
+    if data.homology is not None:
+        logger.warning("cross_species_rows: the other species' genes get no same-species homology vector")
+        data.homology = np.vstack([data.homology, np.zeros((m, data.homology.shape[1]), dtype=data.homology.dtype)])
+    if data.ortholog is not None:
+        data.ortholog = np.vstack([data.ortholog, np.zeros((m, data.ortholog.shape[1]), dtype=data.ortholog.dtype)])
+    logger.info("%s genes as extra training rows: %d of %d (%d with a mapped phenotype, %d left out across the "
+                "%s split's boundary), reaching %d of %d phenotypes, weight %g", other.name, m, len(other.genes),
+                n_labelled, crossed, config.split, int(data.label_known.sum()), len(terms), data.extra_weight)
 
 
 def transferred_go_bag(dataset, config: TrainConfig, go_vocab: list[str]) -> sp.csr_matrix:
@@ -376,20 +485,24 @@ def concept_auc(data: PreparedData, module, idx: np.ndarray, use_go: bool = True
 
 
 # ----------------------------------------------------------------------------- fitting
-def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs, hierarchy=None) -> torch.Tensor:
+def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs, hierarchy=None,
+          label_mask=None, row_weight=None) -> torch.Tensor:
+    """label_mask (B, K) bool: known labels (None: all); row_weight (B,) float (None: all 1)."""
     s = out.phenotype_logits
     temperature = model_temperature(module)
     if hierarchy is not None:
         # the evaluated scores are max-propagated to ancestors: train on what is evaluated
         s = hierarchical_logits(s, y, *hierarchy)
+    masks = {"row_mask": row_weight, "label_mask": label_mask}
     if config.effective_loss == "contrastive":
-        loss = contrastive_multilabel_loss(s, y, tau=temperature)
+        loss = contrastive_multilabel_loss(s, y, tau=temperature, **masks)
     elif config.effective_loss == "bce":
-        loss = bce_loss(s, y)
+        loss = bce_loss(s, y, **masks)
     else:
         # contrastive ranks a gene's phenotypes against each other; BCE calibrates each
         # phenotype across genes, which is what the phenotype-centric AUC rewards
-        loss = contrastive_multilabel_loss(s, y, tau=temperature) + config.lambda_bce * bce_loss(s / temperature, y)
+        loss = (contrastive_multilabel_loss(s, y, tau=temperature, **masks)
+                + config.lambda_bce * bce_loss(s / temperature, y, **masks))
     if config.effective_lambda_excl > 0 and pairs is not None and pairs.numel():
         # on s / T, the logit of the reported probability, so "below 0" means "p < 0.5"
         loss = loss + config.effective_lambda_excl * exclusivity_loss(s / temperature, pairs)
@@ -526,7 +639,9 @@ def fit_module(
                 ema.sums, ema.steps = saved_ema, int(state.get("ema_steps", 0))
             logger.info("resumed from %s after epoch %d", resume_dir, state["epoch"])
 
-    train_idx = data.train
+    # the other species' genes (config.cross_species_rows) train too; they are never validated on
+    train_idx = data.train if data.extra.size == 0 else np.concatenate([data.train, data.extra])
+    n_own = data.labels.shape[0] - data.extra.size
     y_all = data.labels
     pairs = data.pairs
     hierarchy = None
@@ -554,11 +669,20 @@ def fit_module(
             swap_go = swap[b:b + config.batch_size] if swap is not None else None
             out = module(**_batch_inputs(data, idx, drop_go, swap_go))
             y = torch.from_numpy(y_all[idx].toarray())
-            concept_y = concept_mask = None
+            concept_y = concept_mask = label_mask = row_weight = None
             if data.concept_labels is not None:
                 concept_y = torch.from_numpy(data.concept_labels[idx].toarray())
                 concept_mask = torch.from_numpy(data.has_go[idx])  # genes without GO: no concept loss
-            loss = _loss(module, out, y, concept_y, concept_mask, config, pairs, hierarchy)
+            extra_rows = idx >= n_own  # (B,) the other species' genes
+            if extra_rows.any():
+                # their unreached phenotypes are unknown (out of the loss), and they weigh extra_weight
+                label_mask = torch.ones(y.shape, dtype=torch.bool)
+                label_mask[torch.from_numpy(extra_rows)] = torch.from_numpy(data.label_known)
+                row_weight = torch.from_numpy(np.where(extra_rows, data.extra_weight, 1.0).astype(np.float32))
+                if concept_mask is not None:
+                    concept_mask = concept_mask.float() * row_weight
+            loss = _loss(module, out, y, concept_y, concept_mask, config, pairs, hierarchy,
+                         label_mask=label_mask, row_weight=row_weight)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
