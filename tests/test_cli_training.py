@@ -78,3 +78,14 @@ def test_init_from_names_a_model_directory(capsys, tmp_path):
     assert f"--init-from {tmp_path}: not a trained model directory" in capsys.readouterr().err
     assert main(["train", "--dataset", "tiny", "--model", "naive", "--init-from", str(tmp_path / "src")]) == 1
     assert "init_from starts a GenePheno model's shared parts; naive has none" in capsys.readouterr().err
+
+
+def test_cross_species_rows_option(capsys):
+    from genepheno_core.cli import get_parser
+    from genepheno_core.cli.training import _config
+
+    parse = get_parser().parse_args
+    assert _config(parse(["train", "--dataset", "hpo", "--cross-species-rows", "0.5"])).cross_species_rows == 0.5
+    assert _config(parse(["train", "--dataset", "hpo"])).cross_species_rows == 0.0
+    assert main(["train", "--dataset", "tiny", "--cross-species-rows", "-1"]) == 1
+    assert "cross_species_rows must be >= 0, got -1.0" in capsys.readouterr().err

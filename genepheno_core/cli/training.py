@@ -67,6 +67,10 @@ def register(subparsers) -> None:
                    help="GenePheno: start the shared parts (sequence and GO projections, trunk, concept head; "
                         "matched by GO id) from this trained GenePheno model, e.g. the other species' "
                         "(default: a fresh start)")
+    p.add_argument("--cross-species-rows", type=float, default=None, metavar="WEIGHT",
+                   help="train on the other species' genes too (hpo <- mouse, mpo <- human), their phenotypes "
+                        "carried through equivalent MP-HP mappings, each weighing WEIGHT against one of this "
+                        "dataset's genes (default 0 = off; docs/VALIDATION_RUNS.md)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=handler)
@@ -84,6 +88,7 @@ def _config(args):
         "ortholog_mapped": args.ortholog_mapped, "ortholog_rank": args.ortholog_rank,
         "mapped_lr_scale": args.mapped_lr_scale, "concept_init": args.concept_init,
         "concept_init_min_genes": args.concept_init_min_genes, "init_from": args.init_from,
+        "cross_species_rows": args.cross_species_rows,
     }
     try:
         return TrainConfig(
