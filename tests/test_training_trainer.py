@@ -546,7 +546,7 @@ def test_other_species_genes_train_as_extra_rows(tmp_path, monkeypatch):
     real_loss = trainer_module._loss
 
     def spy_loss(*args, **kwargs):
-        losses.append((kwargs.get("label_mask"), kwargs.get("row_weight")))
+        losses.append((kwargs.get("label_mask"), kwargs.get("row_weight"), kwargs.get("logit_offset")))
         return real_loss(*args, **kwargs)
 
     monkeypatch.setattr(trainer_module, "_loss", spy_loss)
@@ -577,13 +577,27 @@ def test_other_species_genes_train_as_extra_rows(tmp_path, monkeypatch):
         freq = np.asarray(ds.labels[data.train].mean(axis=0)).ravel().clip(1e-4, 1 - 1e-4)
         assert np.isfinite(result.valid_metrics["fmax"])
         # the loss saw the extra rows with their unknown phenotypes masked and their weight
-        seen = [(m, w) for m, w in losses if m is not None]
+        # their label shift: the log-odds of a phenotype's rate among them minus among the training genes
+        def logit(p):
+            p = np.clip(p, 1e-4, 1 - 1e-4)
+            return np.log(p / (1 - p))
+
+        extra_rate = np.asarray(data.labels[data.extra].mean(axis=0)).ravel()
+        own_rate = np.asarray(ds.labels[data.train].mean(axis=0)).ravel()
+        np.testing.assert_allclose(data.extra_shift, np.where(known, logit(extra_rate) - logit(own_rate), 0.0),
+                                   rtol=1e-5, atol=1e-6)
+        assert (data.extra_shift[known] > 0).all()  # here every one of them has a mapped phenotype
+        seen = [(m, w, o) for m, w, o in losses if m is not None]
         assert seen, "no batch held an extra row"
-        for label_mask, weight in seen:
+        temperature = float(result.module.config.temperature)
+        for label_mask, weight, offset in seen:
             extra_rows = weight.numpy() == 0.5
             assert extra_rows.any() and set(np.unique(weight.numpy())) <= {0.5, 1.0}
             assert (label_mask[torch.from_numpy(extra_rows)] == torch.from_numpy(known)).all()
             assert label_mask[torch.from_numpy(~extra_rows)].all()
+            np.testing.assert_allclose(offset.numpy()[extra_rows], np.tile(temperature * data.extra_shift,
+                                                                          (int(extra_rows.sum()), 1)), rtol=1e-5)
+            assert (offset.numpy()[~extra_rows] == 0).all()
         # the frequency start reads this dataset's training genes only
         fresh = trainer_module.build_module(cfg, data)
         np.testing.assert_allclose(torch.sigmoid(fresh.phenotype_head.bias / cfg.tau).detach().numpy(), freq,

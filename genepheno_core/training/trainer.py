@@ -91,6 +91,9 @@ class PreparedData:
     extra: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     label_known: np.ndarray | None = None
     extra_weight: float = 1.0
+    # (K,) their label shift: logit(frequency among them) - logit(frequency among the training
+    # genes), 0 for an unknown phenotype; added to their logits in the loss (fit_module)
+    extra_shift: np.ndarray | None = None
 
 
 def _split_indices(dataset, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -238,6 +241,16 @@ def add_other_species_rows(data: PreparedData, dataset, other, config: TrainConf
     data.extra = np.arange(n, n + m, dtype=np.int64)
     data.label_known = np.asarray(carry.sum(axis=0)).ravel() > 0  # (K,)
     data.extra_weight = float(config.cross_species_rows)
+    # the mappings reach a gene's phenotypes far more sparsely than its own species' annotations
+    # (hpo <- mpo: median 27 against 126 terms per gene): read as they are, the extra genes
+    # would teach every phenotype a lower rate than this dataset's genes have (on validation:
+    # -3 Fmax for the sequence-only model). Their loss reads the model's score shifted by the
+    # difference of the two frequencies' log-odds (a label-shift correction with fixed terms),
+    # so the model itself stays calibrated to this dataset's genes.
+    own_freq = np.clip(np.asarray(data.labels[data.train].mean(axis=0)).ravel(), 1e-4, 1 - 1e-4)
+    extra_freq = np.clip(np.asarray(data.labels[data.extra].mean(axis=0)).ravel(), 1e-4, 1 - 1e-4)
+    shift = np.log(extra_freq / (1 - extra_freq)) - np.log(own_freq / (1 - own_freq))
+    data.extra_shift = np.where(data.label_known, shift, 0.0).astype(np.float32)  # (K,)
     if data.seq is not None:
         from genepheno_core.embeddings import embed_sequences
 
@@ -486,9 +499,12 @@ def concept_auc(data: PreparedData, module, idx: np.ndarray, use_go: bool = True
 
 # ----------------------------------------------------------------------------- fitting
 def _loss(module, out, y, concept_y, concept_mask, config: TrainConfig, pairs, hierarchy=None,
-          label_mask=None, row_weight=None) -> torch.Tensor:
-    """label_mask (B, K) bool: known labels (None: all); row_weight (B,) float (None: all 1)."""
+          label_mask=None, row_weight=None, logit_offset=None) -> torch.Tensor:
+    """label_mask (B, K) bool: known labels (None: all); row_weight (B,) float (None: all 1);
+    logit_offset (B, K): added to the phenotype logits the loss reads (None: 0)."""
     s = out.phenotype_logits
+    if logit_offset is not None:
+        s = s + logit_offset
     temperature = model_temperature(module)
     if hierarchy is not None:
         # the evaluated scores are max-propagated to ancestors: train on what is evaluated
@@ -669,7 +685,7 @@ def fit_module(
             swap_go = swap[b:b + config.batch_size] if swap is not None else None
             out = module(**_batch_inputs(data, idx, drop_go, swap_go))
             y = torch.from_numpy(y_all[idx].toarray())
-            concept_y = concept_mask = label_mask = row_weight = None
+            concept_y = concept_mask = label_mask = row_weight = logit_offset = None
             if data.concept_labels is not None:
                 concept_y = torch.from_numpy(data.concept_labels[idx].toarray())
                 concept_mask = torch.from_numpy(data.has_go[idx])  # genes without GO: no concept loss
@@ -679,10 +695,13 @@ def fit_module(
                 label_mask = torch.ones(y.shape, dtype=torch.bool)
                 label_mask[torch.from_numpy(extra_rows)] = torch.from_numpy(data.label_known)
                 row_weight = torch.from_numpy(np.where(extra_rows, data.extra_weight, 1.0).astype(np.float32))
+                # their label shift in logit units (s / T is the logit of the reported probability)
+                logit_offset = torch.zeros(y.shape)
+                logit_offset[torch.from_numpy(extra_rows)] = model_temperature(module) * torch.from_numpy(data.extra_shift)
                 if concept_mask is not None:
                     concept_mask = concept_mask.float() * row_weight
             loss = _loss(module, out, y, concept_y, concept_mask, config, pairs, hierarchy,
-                         label_mask=label_mask, row_weight=row_weight)
+                         label_mask=label_mask, row_weight=row_weight, logit_offset=logit_offset)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
