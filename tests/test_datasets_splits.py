@@ -150,6 +150,23 @@ def test_local_rule_keeps_a_shared_domain_together_and_separates_unrelated_prote
 
 
 @needs_diamond
+def test_linked_to_finds_the_database_proteins_a_query_shares_a_linking_segment_with(tmp_home):
+    """linked_to: a database protein sharing the split's linking alignment (here a 60-residue
+    segment at 50 % identity) with any query, or identical to one, is flagged; unrelated
+    proteins are not; a stricter identity threshold unlinks the shared segment."""
+    a, b, _ = domain_pair()
+    rng = np.random.default_rng(12)
+    short = random_protein(rng, 30)  # too short for the linking rule: flagged as identical only
+    others = [random_protein(rng, 120) for _ in range(20)]
+    database = [others[0], b, others[1], short, *others[2:]]
+    linked = splits.linked_to([a, short], database, threads=1)
+    assert linked.tolist() == [False, True, False, True] + [False] * 18
+    assert splits.linked_to([a, short], database, min_identity=0.6, threads=1).tolist() == \
+        [False, False, False, True] + [False] * 18
+    assert splits.linked_to([], database).tolist() == [False] * len(database)
+
+
+@needs_diamond
 @pytest.mark.skipif(shutil.which("mmseqs") is None, reason="MMseqs2 not installed")
 @pytest.mark.slow
 def test_mmseqs_rule_misses_the_shared_domain(tmp_home):
