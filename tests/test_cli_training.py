@@ -89,3 +89,5 @@ def test_cross_species_rows_option(capsys):
     assert _config(parse(["train", "--dataset", "hpo"])).cross_species_rows == 0.0
     assert main(["train", "--dataset", "tiny", "--cross-species-rows", "-1"]) == 1
     assert "cross_species_rows must be >= 0, got -1.0" in capsys.readouterr().err
+    assert main(["train", "--dataset", "tiny", "--cross-species-rows", "1"]) == 1
+    assert "cross_species_rows needs the other species' dataset: none is known for 'tiny'" in capsys.readouterr().err

@@ -176,8 +176,11 @@ class TrainConfig:
             raise ValueError(f"init_from starts a GenePheno model's shared parts; {self.model} has none")
         if not float(self.cross_species_rows) >= 0:
             raise ValueError(f"cross_species_rows must be >= 0, got {self.cross_species_rows}")
-        if float(self.cross_species_rows) > 0 and (not self.cross_species or self.cross_species == "none"):
-            raise ValueError("cross_species_rows needs the other species' dataset (cross_species)")
+        if float(self.cross_species_rows) > 0 and (
+                not self.cross_species or self.cross_species == "none"
+                or (self.cross_species == "auto" and Path(self.dataset).name not in CROSS_SPECIES)):
+            raise ValueError(f"cross_species_rows needs the other species' dataset: none is known for "
+                             f"{self.dataset!r} (name one with cross_species)")
         if int(self.go_transfer_max_hits) < 1:
             raise ValueError(f"go_transfer_max_hits must be >= 1, got {self.go_transfer_max_hits}")
         if not 0.0 <= float(self.go_transfer_rate) <= 1.0:
@@ -246,11 +249,7 @@ class TrainConfig:
         if not float(self.cross_species_rows) > 0:
             return None
         if self.cross_species == "auto":
-            other = CROSS_SPECIES.get(Path(self.dataset).name)
-            if other is None:
-                raise ValueError(f"cross_species_rows: no other species' dataset is known for {self.dataset!r}; "
-                                 f"name one with cross_species")
-            return other
+            return CROSS_SPECIES[Path(self.dataset).name]  # known: checked in __post_init__
         return self.cross_species
 
     @property
