@@ -64,9 +64,11 @@ def embed_whole(encoder, seqs: list[str], batch: int = 128) -> "np.ndarray":
 
 
 def finetune(result, seqs: list[str], epochs: int, crop: int, encoder_lr: float, seed: int,
-             batch_size: int, on_epoch=None):
+             batch_size: int, on_epoch=None, model_lr: float | None = None):
     """Stage 2: the UniRep-256 encoder and result.module trained together on the training
-    genes (module changed in place); returns the fine-tuned encoder and the per-epoch log."""
+    genes (module changed in place; model_lr None: at the model's own rate, 0: held fixed, so
+    that only the encoder learns to serve it); returns the fine-tuned encoder and the
+    per-epoch log."""
     import numpy as np
     import scipy.sparse as sp
     import torch
@@ -80,7 +82,8 @@ def finetune(result, seqs: list[str], epochs: int, crop: int, encoder_lr: float,
         param.requires_grad_(True)
     optimiser = torch.optim.AdamW([
         {"params": list(encoder.parameters()), "lr": encoder_lr, "weight_decay": 0.0},
-        {"params": list(module.parameters()), "lr": config.lr, "weight_decay": config.weight_decay},
+        {"params": list(module.parameters()), "lr": config.lr if model_lr is None else model_lr,
+         "weight_decay": config.weight_decay if model_lr is None or model_lr > 0 else 0.0},
     ])
     hierarchy = None
     if config.spec.bottleneck and config.hierarchical_loss:  # as fit_module
@@ -155,6 +158,8 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--crop", type=int, default=128, help="residues per training window")
     parser.add_argument("--encoder-lr", type=float, default=1e-4)
+    parser.add_argument("--model-lr", type=float, default=None,
+                        help="the model's rate in stage 2 (default: its training rate; 0: held fixed)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", default='{"ablations": ["seq-only"]}', help="TrainConfig fields as JSON: the model fine-tuned with the encoder")
@@ -176,6 +181,8 @@ def main(argv=None) -> int:
     fields = json.loads(args.set)
     key = {"dataset": args.dataset, "split": args.split, "seed": args.seed, "epochs": args.epochs,
            "crop": args.crop, "encoder_lr": args.encoder_lr, "batch_size": args.batch_size, "finetuned_with": fields}
+    if args.model_lr is not None:  # keys of runs at the model's own rate stay as they were
+        key["model_lr"] = args.model_lr
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     store = genepheno_home() / "finetuned" / digest
     ds = load_dataset(args.dataset).for_split(args.split)
@@ -192,7 +199,7 @@ def main(argv=None) -> int:
         base = run(config, ds)  # stage 1: frozen embeddings
         record["frozen_valid"] = {k: base.valid_metrics[k] for k in ("fmax", "auc")}
         encoder, log = finetune(base, seqs, args.epochs, args.crop, args.encoder_lr, args.seed,
-                                args.batch_size, on_epoch=joint_valid_metrics(base, seqs))
+                                args.batch_size, on_epoch=joint_valid_metrics(base, seqs), model_lr=args.model_lr)
         record["epochs_log"] = log
         embeddings = embed_whole(encoder, seqs)  # stage 3's input: every protein, whole
         record["stage2_seconds"] = time.perf_counter() - start

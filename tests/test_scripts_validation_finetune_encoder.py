@@ -77,3 +77,13 @@ def test_finetune_moves_the_encoder_only_with_a_learning_rate(seq_only_run, enco
     assert not any(p.requires_grad for p in encoder.parameters())
     # the shared pretrained encoder is never the one fine-tuned
     assert encoder is not load_unirep(256)
+
+
+def test_finetune_with_the_model_held_fixed_moves_only_the_encoder(seq_only_run):
+    result, seqs = seq_only_run
+    before = {k: v.clone() for k, v in result.module.state_dict().items()}
+    encoder, _ = mod.finetune(result, seqs, epochs=1, crop=24, encoder_lr=1e-3, seed=0, batch_size=8, model_lr=0.0)
+    assert all(torch.equal(v, before[k]) for k, v in result.module.state_dict().items())
+    from genepheno_core.embeddings.unirep import load_unirep
+
+    assert not torch.equal(encoder.layers[3].wh, load_unirep(256).layers[3].wh)
