@@ -166,6 +166,14 @@ def main(argv=None) -> int:
     parser.add_argument("--then", action="append", default=[], help="TrainConfig fields as JSON: also trained on the fine-tuned embeddings (repeatable)")
     parser.add_argument("--out", default="results/validation_finetune_encoder.jsonl")
     args = parser.parse_args(argv)
+    if args.epochs < 1 or args.crop < 1 or args.batch_size < 1:
+        parser.error(f"--epochs, --crop and --batch-size must be >= 1 (got {args.epochs}, {args.crop}, {args.batch_size})")
+    for option, text in [("--set", args.set)] + [("--then", t) for t in args.then]:
+        try:
+            if not isinstance(json.loads(text), dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            parser.error(f"{option} {text!r}: TrainConfig fields as a JSON object expected ({exc})")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     import numpy as np
@@ -204,14 +212,16 @@ def main(argv=None) -> int:
         embeddings = embed_whole(encoder, seqs)  # stage 3's input: every protein, whole
         record["stage2_seconds"] = time.perf_counter() - start
         store.mkdir(parents=True, exist_ok=True)
+        # embeddings.npy is the "stage 2 done" marker, so it is written last: a run killed
+        # before it redoes stage 2, never reads a stage2.json it has not got
         with atomic_path(store / "encoder.safetensors") as tmp:
             save_file({k: v.contiguous() for k, v in encoder.state_dict().items()}, str(tmp))
+        with atomic_path(store / "stage2.json") as tmp:
+            tmp.write_text(json.dumps({k: record[k] for k in ("frozen_valid", "epochs_log", "stage2_seconds")},
+                                      default=float))
         with atomic_path(store / "embeddings.npy") as tmp:
             with open(tmp, "wb") as handle:
                 np.save(handle, embeddings, allow_pickle=False)
-        (store / "stage2.json").write_text(json.dumps({k: record[k] for k in ("frozen_valid", "epochs_log", "stage2_seconds")},
-                                                      default=float))
-        load_file(str(store / "encoder.safetensors"))  # written whole (fails loudly otherwise)
     record["retrained_valid"] = {}
     for text in [args.set, *args.then]:
         then = json.loads(text)

@@ -87,3 +87,14 @@ def test_finetune_with_the_model_held_fixed_moves_only_the_encoder(seq_only_run)
     from genepheno_core.embeddings.unirep import load_unirep
 
     assert not torch.equal(encoder.layers[3].wh, load_unirep(256).layers[3].wh)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--crop", "0"], "--crop and --batch-size must be >= 1"),
+    (["--then", "seq-only"], "--then 'seq-only': TrainConfig fields as a JSON object expected"),
+    (["--set", "[1]"], "--set '[1]': TrainConfig fields as a JSON object expected"),
+])
+def test_bad_options_exit_with_a_message_before_any_work(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        mod.main(argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
