@@ -5,13 +5,17 @@
     python scripts/encoder_comparison.py [--out results/encoders/encoders.md]
 
 Reads the benchmark cells of each `results/encoders/<encoder>/cells` directory and the
-unirep256 cells of the main grid (`results/cells`, the default encoder), and prints, per
+unirep256 cells (`results/encoders/unirep256/cells` when it exists: the grid's cells kept
+from the training configuration the other encoders were measured with; else the main grid's
+`results/cells`), and prints, per
 dataset, split, method and encoder, validation Fmax / AUC (what a choice of encoder may be
 made on) next to test Fmax / AUC (each scored once), mean over the seeds that every encoder
 of a method has (so that encoders are compared on the same seeds). The
 genepheno-pasted row (the default model fed transferred GO) is scored from the genepheno
 model: its validation column is that model's (validated on the genes' own GO, as training
-selects).
+selects). Cells are compared only under one training configuration: cells of one row that
+differ in anything but the encoder (e.g. a default changed since) stop the script with
+their names, instead of a table that mixes configurations.
 """
 
 from __future__ import annotations
@@ -27,11 +31,20 @@ METHODS = ("mlp-bce", "genepheno-seq-only", "genepheno", "genepheno-pasted")
 ORDER = ("composition", "unirep64", "unirep256", "unirep1900")
 
 
+# the fields of a cell's config_key that may differ between cells compared in one row
+_VARYING = ("encoder", "data", "seed")
+
+
 def read_cells(results: Path) -> dict:
-    """{(dataset, split, method, encoder): {seed: (valid fmax, valid auc, test fmax, test auc)}}"""
+    """{(dataset, split, method, encoder): {seed: (valid fmax, valid auc, test fmax, test auc)}}
+
+    Raises ValueError, naming the cells, when the cells of one (dataset, split, method) were
+    trained with different configurations apart from the encoder."""
     found = defaultdict(dict)
-    directories = [(results / "cells", "unirep256")]
-    directories += [(d / "cells", d.name) for d in sorted((results / "encoders").glob("*")) if d.is_dir()]
+    configs = defaultdict(dict)  # (dataset, split, method) -> {config: first cell path}
+    encoders = [d for d in sorted((results / "encoders").glob("*")) if d.is_dir()]
+    directories = [] if any(d.name == "unirep256" for d in encoders) else [(results / "cells", "unirep256")]
+    directories += [(d / "cells", d.name) for d in encoders]
     for directory, encoder in directories:
         for path in sorted(directory.glob("*.json")):
             cell = json.loads(path.read_text(encoding="utf-8"))
@@ -43,6 +56,15 @@ def read_cells(results: Path) -> dict:
                 continue  # a cell from before validation metrics were recorded
             key = (cell["dataset"], cell["split"], cell["method"], encoder)
             found[key][int(cell["seed"])] = (valid["fmax"], valid["auc"], test["fmax"], test["auc"])
+            config = json.dumps({k: v for k, v in (cell.get("config_key") or {}).items() if k not in _VARYING},
+                                sort_keys=True)
+            configs[key[:3]].setdefault(config, path)
+    for row, seen in configs.items():
+        if len(seen) > 1:
+            raise ValueError(f"{', '.join(row)}: cells trained with different configurations (apart from the "
+                             f"encoder) would be compared: {', '.join(str(p) for p in seen.values())}; rerun the "
+                             "older ones or keep the grid's cells of that configuration in "
+                             "results/encoders/unirep256/cells")
     return found
 
 
@@ -75,7 +97,12 @@ def main(argv=None) -> int:
     parser.add_argument("--results", default=str(ROOT / "results"))
     parser.add_argument("--out", default=None, help="also write the table here")
     args = parser.parse_args(argv)
-    text = table(read_cells(Path(args.results)))
+    try:
+        found = read_cells(Path(args.results))
+    except ValueError as err:
+        print(f"encoder_comparison: {err}", file=sys.stderr)
+        return 1
+    text = table(found)
     print(text, end="")
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

@@ -55,9 +55,9 @@ def test_ortholog_options_reach_the_config(capsys):
     assert scaled.mapped_lr_scale == 10.0 and default.mapped_lr_scale == 1.0
     assert main(["train", "--dataset", "tiny", "--model", "genepheno", "--mapped-lr-scale", "0"]) == 1
     assert "mapped_lr_scale must be > 0" in capsys.readouterr().err
-    primed = _config(parse(["train", "--dataset", "hpo", "--concept-init", "0.1", "--concept-init-min-genes", "20"]))
-    assert primed.concept_init == 0.1 and default.concept_init == 0.0
-    assert primed.concept_init_min_genes == 20 and default.concept_init_min_genes == 0
+    primed = _config(parse(["train", "--dataset", "hpo", "--concept-init", "0.1", "--concept-init-min-genes", "5"]))
+    assert primed.concept_init == 0.1 and default.concept_init == 0.01  # the default (issue 18)
+    assert primed.concept_init_min_genes == 5 and default.concept_init_min_genes == 20
     assert main(["train", "--dataset", "tiny", "--model", "genepheno", "--concept-init", "-1"]) == 1
     assert "concept_init must be >= 0" in capsys.readouterr().err
     assert main(["train", "--dataset", "tiny", "--model", "genepheno", "--ortholog-rank", "-1"]) == 1

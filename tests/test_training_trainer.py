@@ -212,6 +212,7 @@ def test_concept_init_starts_w_p_at_the_training_enrichment(caplog):
     from genepheno_core.training.trainer import build_module
 
     _, cfg, data = _mapped_setup()
+    cfg = cfg.replace(concept_init=0.0, concept_init_min_genes=0)  # off (the default is on), to compare against
     # training genes 0-2, all GO-annotated; gene 3 (validation) must not count
     data.labels = sp.csr_matrix(np.array([[1, 0, 1], [1, 1, 0], [0, 1, 0], [1, 1, 1]], dtype=np.float32))
     data.concept_labels = sp.csr_matrix(np.array([[1, 0], [1, 1], [0, 1], [0, 0]], dtype=np.float32))
@@ -240,6 +241,8 @@ def test_concept_init_starts_w_p_at_the_training_enrichment(caplog):
     assert np.array_equal(weight[2], plain.phenotype_head.weight.detach().numpy()[2])  # phenotype 2: 1 gene
     data.concept_labels = None
     with caplog.at_level("WARNING", logger="genepheno_core.training.trainer"):
+        build_module(cfg.replace(concept_init=0.01, concept_init_min_genes=20), data)  # the default: no warning
+        assert not caplog.records
         build_module(cfg.replace(concept_init=0.5), data)
     assert "concept_init" in caplog.text and "ignored" in caplog.text
     caplog.clear()

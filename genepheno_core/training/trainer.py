@@ -402,8 +402,11 @@ def build_module(config: TrainConfig, data: PreparedData) -> torch.nn.Module:
             logger.warning("concept_init_min_genes %d has no effect with concept_init 0 (W_p keeps its random "
                            "start; set concept_init too)", config.concept_init_min_genes)
         if config.concept_init and data.concept_labels is None:
-            logger.warning("concept_init needs the GO concept labels of the training genes, which this "
-                           "run has not: ignored")
+            # a warning only when asked for: the default start (on since issue 18) just falls back
+            default = type(config).__dataclass_fields__["concept_init"].default
+            log = logger.info if float(config.concept_init) == float(default) else logger.warning
+            log("concept_init needs the GO concept labels of the training genes, which this run has "
+                "not: ignored (W_p keeps its random start)")
         elif config.concept_init:
             # naive-Bayes-like start: a concept that is enriched among the training genes with a
             # phenotype starts as evidence for it, in proportion to its log-odds (computed on the
