@@ -59,6 +59,14 @@ def read_cells(results: Path) -> dict:
             config = json.dumps({k: v for k, v in (cell.get("config_key") or {}).items() if k not in _VARYING},
                                 sort_keys=True)
             configs[key[:3]].setdefault(config, path)
+    # the pasted-protein row is scored from the genepheno model: its validation column is that
+    # model's (newer pasted cells also record their own inputs' validation; older ones do not)
+    for (dataset, split, method, encoder), runs in found.items():
+        model = found.get((dataset, split, "genepheno", encoder), {})
+        if method == "genepheno-pasted":
+            for seed, (vf, va, tf, ta) in list(runs.items()):
+                if seed in model:
+                    runs[seed] = (model[seed][0], model[seed][1], tf, ta)
     for row, seen in configs.items():
         if len(seen) > 1:
             raise ValueError(f"{', '.join(row)}: cells trained with different configurations (apart from the "

@@ -9,14 +9,15 @@ mod = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mod)
 
 
-def _cell(directory: Path, encoder: str, seed: int, valid: tuple, test: tuple, **options) -> None:
-    key = {"method": "genepheno-seq-only", "split": "random", "seed": seed, "encoder": encoder,
+def _cell(directory: Path, encoder: str, seed: int, valid: tuple, test: tuple, method: str = "genepheno-seq-only",
+          **options) -> None:
+    key = {"method": method, "split": "random", "seed": seed, "encoder": encoder,
            "data": f"fingerprint-{encoder}", "lr": 0.001, **options}
-    rec = {"dataset": "hpo", "split": "random", "method": "genepheno-seq-only", "seed": seed, "encoder": encoder,
+    rec = {"dataset": "hpo", "split": "random", "method": method, "seed": seed, "encoder": encoder,
            "config_key": key, "metrics": {"fmax": test[0], "auc": test[1]},
            "info": {"valid_metrics": {"fmax": valid[0], "auc": valid[1]}}}
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / f"hpo__random__genepheno-seq-only__seed{seed}.json").write_text(json.dumps(rec))
+    (directory / f"hpo__random__{method}__seed{seed}.json").write_text(json.dumps(rec))
 
 
 def test_means_over_the_seeds_every_encoder_has(tmp_path):
@@ -45,3 +46,12 @@ def test_cells_of_different_configurations_are_not_compared(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "hpo, random, genepheno-seq-only" in err and "different configurations" in err
     assert "unirep64" in err and "hpo__random__genepheno-seq-only__seed0.json" in err
+
+
+def test_the_pasted_row_reads_its_models_validation(tmp_path):
+    for encoder, d in (("unirep256", tmp_path / "cells"), ("unirep64", tmp_path / "encoders" / "unirep64" / "cells")):
+        _cell(d, encoder, 0, (0.44, 0.77), (0.42, 0.75), method="genepheno")
+        # a newer pasted cell records its own inputs' validation: not what the row shows
+        _cell(d, encoder, 0, (0.43, 0.76), (0.41, 0.74), method="genepheno-pasted")
+    text = mod.table(mod.read_cells(tmp_path))
+    assert "| hpo, random | genepheno-pasted | unirep64 | 0 | 44.00 / 77.00 | 41.00 / 74.00 |" in text
