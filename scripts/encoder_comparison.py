@@ -62,11 +62,11 @@ def read_cells(results: Path) -> dict:
     # the pasted-protein row is scored from the genepheno model: its validation column is that
     # model's (newer pasted cells also record their own inputs' validation; older ones do not)
     for (dataset, split, method, encoder), runs in found.items():
+        if method != "genepheno-pasted":
+            continue
         model = found.get((dataset, split, "genepheno", encoder), {})
-        if method == "genepheno-pasted":
-            for seed, (vf, va, tf, ta) in list(runs.items()):
-                if seed in model:
-                    runs[seed] = (model[seed][0], model[seed][1], tf, ta)
+        for seed in runs.keys() & model.keys():
+            runs[seed] = model[seed][:2] + runs[seed][2:]
     for row, seen in configs.items():
         if len(seen) > 1:
             raise ValueError(f"{', '.join(row)}: cells trained with different configurations (apart from the "

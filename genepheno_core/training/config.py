@@ -89,8 +89,9 @@ class TrainConfig:
     # starts at concept_init x the log-odds enrichment of each concept among the GO-annotated
     # training genes with each phenotype (evaluation.evidence.concept_enrichment) instead of
     # at random; 0 = off (nn.Linear's default initialisation). The default 0.01 was chosen on
-    # validation (docs/VALIDATION_RUNS.md, "The concept enrichment as a prior for W_p"): the concept check's Spearman goes
-    # from ~0.2 to ~0.6 at no accuracy cost, because accuracy does not pin W_p down
+    # validation (docs/VALIDATION_RUNS.md, "The concept enrichment as a prior for W_p"): the
+    # concept check's Spearman goes from ~0.2 to ~0.6 at no accuracy cost, because accuracy
+    # does not pin W_p down
     concept_init: float = 0.01
     # ... only for phenotypes with >= this many GO-annotated training genes (the others keep the
     # random start: their enrichment rests on a handful of genes); 0 = every phenotype
