@@ -1,0 +1,132 @@
+"""Validation-only measure of functional neighbours: a protein's phenotypes read from the
+training genes whose GO input is most like its own, blended into a trained GenePheno model's
+probabilities (prints a Markdown table; the test split is never scored here).
+
+    python scripts/validation_go_neighbours.py --dataset hpo --split homology --seeds 0 \
+        --k 50 100 --alpha 0.1 0.2 0.3 --set '{"ablations": ["go-transfer"]}'
+
+For each validation gene: cosine similarity (IDF-weighted over the training genes' own GO,
+unit rows) between its GO input bag (for the pasted-protein model: GO transferred from its
+DIAMOND homologs, as a new protein gets it) and every training gene's GO input bag (the same
+kind of bag the model trained on); the k most similar training genes, each weighted by its
+similarity squared, vote with their labels, shrunk towards the phenotype's training frequency
+with the weight of one gene:
+
+    n_k = (sum_j w_j y_jk + f_k) / (sum_j w_j + 1)        (n_genes, K)
+    p = (1 - alpha) * p_model + alpha * n                  (probabilities)
+
+Each seed's model is trained once and kept as in scripts/validation_ensemble.py (the same
+cache: a member trained by either script is reused). On the homology split no training gene
+shares a linking alignment with a validation gene, so the neighbours are functional, not
+sequence relatives. Results are appended as JSON lines to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def idf_weights(train_go: sp.spmatrix) -> np.ndarray:
+    """(G,) log((n + 1) / (df + 1)) over the training genes' own GO (n genes, df with the term)."""
+    df = np.asarray((sp.csr_matrix(train_go) > 0).sum(axis=0)).ravel()
+    return np.log((train_go.shape[0] + 1) / (df + 1))
+
+
+def unit_rows(bag: sp.spmatrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Rows of bag x diag(idf) scaled to unit length (an empty row stays empty)."""
+    m = sp.csr_matrix(bag) @ sp.diags(idf)
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ m)
+
+
+def neighbour_scores(query: sp.spmatrix, reference: sp.spmatrix, reference_labels: np.ndarray,
+                     idf: np.ndarray, k: int) -> np.ndarray:
+    """(n_query, K) neighbour vote n_k above: the k reference rows most similar to each query
+    row (cosine of IDF-weighted bags), weights similarity^2, shrunk to the reference
+    frequency with the weight of one gene."""
+    sim = (unit_rows(query, idf) @ unit_rows(reference, idf).T).toarray()  # (n_query, n_ref)
+    if k < sim.shape[1]:
+        drop = np.argpartition(-sim, k, axis=1)[:, k:]
+        np.put_along_axis(sim, drop, 0.0, axis=1)
+    w = np.maximum(sim, 0.0) ** 2
+    prior = reference_labels.mean(axis=0)  # (K,)
+    return (w @ reference_labels + prior) / (w.sum(axis=1, keepdims=True) + 1.0)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="hpo")
+    parser.add_argument("--split", default="random")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--k", type=int, nargs="+", default=[50])
+    parser.add_argument("--alpha", type=float, nargs="+", default=[0.2])
+    parser.add_argument("--set", default='{"ablations": ["go-transfer"]}', help="TrainConfig fields as JSON")
+    parser.add_argument("--out", default="results/validation_go_neighbours.jsonl")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from genepheno_core.datasets import load_dataset
+    from genepheno_core.environment import home
+    from genepheno_core.training import TrainConfig
+    from genepheno_core.training.trainer import full_metrics, prepare_data, run
+
+    from validation_ensemble import member_path
+    from validation_evidence import run_key
+
+    fields = json.loads(args.set)
+    ds = load_dataset(args.dataset)
+    split_ds = ds.for_split(args.split) if hasattr(ds, "for_split") else ds
+    data = prepare_data(split_ds, TrainConfig(dataset=args.dataset, split=args.split, seed=args.seeds[0], **fields))
+    if data.go_bag is None:
+        raise SystemExit(f"{args.set}: the configuration reads no GO input, so it has no functional neighbours")
+    tr, va = data.train, data.valid
+    labels = data.labels[tr].toarray()
+    own = sp.csr_matrix(split_ds.go, dtype=np.float32)
+    columns = {go_id: i for i, go_id in enumerate(split_ds.go_terms["go_id"].astype(str))}
+    idf = idf_weights(own[tr][:, [columns[g] for g in data.go_vocab]])
+
+    def scored(p):
+        m = full_metrics(data, p, va)
+        return {"fmax": float(m["fmax"]), "auc": float(m["auc"])}
+
+    votes = {k: neighbour_scores(data.go_bag[va], data.go_bag[tr], labels, idf, k) for k in args.k}
+    print(f"{args.dataset}, {args.split} split, {json.dumps(fields)}: validation Fmax / AUC %\n")
+    print("| seed | k | model | neighbours alone | " + " | ".join(f"alpha {a}" for a in args.alpha) + " |")
+    print("| --- | --- | --- | --- |" + " --- |" * len(args.alpha))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for seed in args.seeds:
+        key = run_key(args.dataset, args.split, seed, fields)
+        path = member_path(Path(home()), key)
+        if not path.exists():
+            result = run(TrainConfig(dataset=args.dataset, split=args.split, seed=seed, **fields), ds)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, result.valid_scores.astype(np.float32))
+            tmp.replace(path)
+        p_model = np.load(path, allow_pickle=False)
+        model = scored(p_model)
+        for k, vote in votes.items():
+            alone = scored(vote)
+            blends = {a: scored((1 - a) * p_model + a * vote) for a in args.alpha}
+            print(f"| {seed} | {k} | {100 * model['fmax']:.2f} / {100 * model['auc']:.2f} "
+                  f"| {100 * alone['fmax']:.2f} / {100 * alone['auc']:.2f} | "
+                  + " | ".join(f"{100 * b['fmax']:.2f} / {100 * b['auc']:.2f}" for b in blends.values()) + " |")
+            with out.open("a") as handle:
+                handle.write(json.dumps({"key": {**key, "k": k}, "model": model, "neighbours": alone,
+                                         "blends": {str(a): b for a, b in blends.items()}}) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
