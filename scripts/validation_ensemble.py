@@ -41,6 +41,26 @@ def member_path(home: Path, key: dict) -> Path:
     return home / "cache" / "validation_ensemble" / f"{key['dataset']}-{key['split']}-s{key['seed']}-{digest}.npy"
 
 
+def member_probabilities(home: Path, ds, dataset: str, split: str, seed: int, fields: dict):
+    """(validation probabilities (n_valid, K), the run's PreparedData or None): one seed's model of
+    the configuration, trained unless its cached probabilities exist (then PreparedData is None)."""
+    from genepheno_core.training import TrainConfig
+    from genepheno_core.training.trainer import run
+
+    from validation_evidence import run_key
+
+    path = member_path(home, run_key(dataset, split, seed, fields))
+    data = None
+    if not path.exists():
+        result = run(TrainConfig(dataset=dataset, split=split, seed=seed, **fields), ds)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, result.valid_scores.astype(np.float32))
+        tmp.replace(path)  # never a half-written member
+        data = result.data
+    return np.load(path, allow_pickle=False), data
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="hpo")
@@ -56,7 +76,7 @@ def main(argv=None) -> int:
     from genepheno_core.environment import home as genepheno_home
     from genepheno_core.datasets import load_dataset
     from genepheno_core.training import TrainConfig
-    from genepheno_core.training.trainer import full_metrics, prepare_data, run
+    from genepheno_core.training.trainer import full_metrics, prepare_data
 
     from validation_evidence import run_key
 
@@ -65,15 +85,8 @@ def main(argv=None) -> int:
     ds = load_dataset(args.dataset)
     members, data = {}, None
     for seed in args.seeds:
-        path = member_path(home, run_key(args.dataset, args.split, seed, fields))
-        if not path.exists():
-            result = run(TrainConfig(dataset=args.dataset, split=args.split, seed=seed, **fields), ds)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, result.valid_scores.astype(np.float32))
-            tmp.replace(path)  # never a half-written member
-            data = result.data
-        members[seed] = np.load(path, allow_pickle=False)
+        members[seed], trained = member_probabilities(home, ds, args.dataset, args.split, seed, fields)
+        data = trained or data
     if args.train_only:
         return 0
     if data is None:

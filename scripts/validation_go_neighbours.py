@@ -78,9 +78,9 @@ def main(argv=None) -> int:
     from genepheno_core.datasets import load_dataset
     from genepheno_core.environment import home
     from genepheno_core.training import TrainConfig
-    from genepheno_core.training.trainer import full_metrics, prepare_data, run
+    from genepheno_core.training.trainer import full_metrics, prepare_data
 
-    from validation_ensemble import member_path
+    from validation_ensemble import member_probabilities
     from validation_evidence import run_key
 
     fields = json.loads(args.set)
@@ -107,14 +107,7 @@ def main(argv=None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         key = run_key(args.dataset, args.split, seed, fields)
-        path = member_path(Path(home()), key)
-        if not path.exists():
-            result = run(TrainConfig(dataset=args.dataset, split=args.split, seed=seed, **fields), ds)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, result.valid_scores.astype(np.float32))
-            tmp.replace(path)
-        p_model = np.load(path, allow_pickle=False)
+        p_model, _ = member_probabilities(Path(home()), ds, args.dataset, args.split, seed, fields)
         model = scored(p_model)
         for k, vote in votes.items():
             alone = scored(vote)

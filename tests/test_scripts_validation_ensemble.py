@@ -36,3 +36,16 @@ def test_member_path_depends_on_the_whole_key(tmp_path):
     k2 = {**k1, "ablations": ["seq-only"]}
     p1, p2 = mod.member_path(tmp_path, k1), mod.member_path(tmp_path, k2)
     assert p1 != p2 and p1.name.startswith("hpo-homology-s0-") and p1.suffix == ".npy"
+
+
+def test_a_cached_member_is_read_not_retrained(tmp_path):
+    from validation_evidence import run_key
+
+    fields = {"ablations": ["go-transfer"]}
+    path = mod.member_path(tmp_path, run_key("hpo", "homology", 3, fields))
+    path.parent.mkdir(parents=True)
+    cached = np.array([[0.25, 0.75]], dtype=np.float32)
+    np.save(path, cached)
+    # ds=None: training would fail, so this passes only when the cache is read
+    probabilities, data = mod.member_probabilities(tmp_path, None, "hpo", "homology", 3, fields)
+    assert data is None and np.array_equal(probabilities, cached)
