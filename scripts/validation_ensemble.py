@@ -41,6 +41,24 @@ def member_path(home: Path, key: dict) -> Path:
     return home / "cache" / "validation_ensemble" / f"{key['dataset']}-{key['split']}-s{key['seed']}-{digest}.npy"
 
 
+def parse_fields(parser: argparse.ArgumentParser, text: str) -> dict:
+    """--set's TrainConfig fields, or a usage error (exit 2) that names what is wrong."""
+    from dataclasses import fields as dataclass_fields
+
+    from genepheno_core.training import TrainConfig
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        parser.error(f"--set {text!r} is not JSON: {exc}")
+    if not isinstance(value, dict):
+        parser.error(f"--set {text!r} must be a JSON object of TrainConfig fields")
+    unknown = sorted(set(value) - {f.name for f in dataclass_fields(TrainConfig)})
+    if unknown:
+        parser.error(f"--set: not TrainConfig fields: {', '.join(unknown)}")
+    return value
+
+
 def member_probabilities(home: Path, ds, dataset: str, split: str, seed: int, fields: dict):
     """(validation probabilities (n_valid, K), the run's PreparedData or None): one seed's model of
     the configuration, trained unless its cached probabilities exist (then PreparedData is None)."""
@@ -71,6 +89,9 @@ def main(argv=None) -> int:
     parser.add_argument("--train-only", action="store_true", help="train the missing members, print nothing")
     parser.add_argument("--out", default="results/validation_ensemble.jsonl")
     args = parser.parse_args(argv)
+    if args.members < 1:
+        parser.error(f"--members must be >= 1, got {args.members}")
+    fields = parse_fields(parser, args.set)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from genepheno_core.environment import home as genepheno_home
@@ -80,7 +101,6 @@ def main(argv=None) -> int:
 
     from validation_evidence import run_key
 
-    fields = json.loads(args.set)
     home = Path(genepheno_home())
     ds = load_dataset(args.dataset)
     members, data = {}, None

@@ -73,6 +73,13 @@ def main(argv=None) -> int:
     parser.add_argument("--set", default='{"ablations": ["go-transfer"]}', help="TrainConfig fields as JSON")
     parser.add_argument("--out", default="results/validation_go_neighbours.jsonl")
     args = parser.parse_args(argv)
+    from validation_ensemble import member_probabilities, parse_fields
+
+    if min(args.k) < 1:
+        parser.error(f"--k must be >= 1, got {min(args.k)}")
+    if not all(0.0 <= a <= 1.0 for a in args.alpha):
+        parser.error(f"--alpha must be in [0, 1], got {args.alpha}")
+    fields = parse_fields(parser, args.set)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from genepheno_core.datasets import load_dataset
@@ -80,10 +87,8 @@ def main(argv=None) -> int:
     from genepheno_core.training import TrainConfig
     from genepheno_core.training.trainer import full_metrics, prepare_data
 
-    from validation_ensemble import member_probabilities
     from validation_evidence import run_key
 
-    fields = json.loads(args.set)
     ds = load_dataset(args.dataset)
     split_ds = ds.for_split(args.split) if hasattr(ds, "for_split") else ds
     data = prepare_data(split_ds, TrainConfig(dataset=args.dataset, split=args.split, seed=args.seeds[0], **fields))

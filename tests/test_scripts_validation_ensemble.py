@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 _PATH = Path(__file__).resolve().parents[1] / "scripts" / "validation_ensemble.py"
 sys.path.insert(0, str(_PATH.parent))  # the script imports its sibling validation_evidence
@@ -49,3 +50,16 @@ def test_a_cached_member_is_read_not_retrained(tmp_path):
     # ds=None: training would fail, so this passes only when the cache is read
     probabilities, data = mod.member_probabilities(tmp_path, None, "hpo", "homology", 3, fields)
     assert data is None and np.array_equal(probabilities, cached)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--members", "0"], "--members must be >= 1"),
+    (["--set", "{not json"], "is not JSON"),
+    (["--set", "[1, 2]"], "must be a JSON object"),
+    (["--set", '{"no_such_field": 1}'], "not TrainConfig fields: no_such_field"),
+])
+def test_bad_arguments_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        mod.main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err

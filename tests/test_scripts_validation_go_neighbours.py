@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 _PATH = Path(__file__).resolve().parents[1] / "scripts" / "validation_go_neighbours.py"
@@ -43,3 +44,15 @@ def test_k_limits_the_neighbours():
     three = mod.neighbour_scores(query, reference, labels, idf, k=3)
     assert one[0, 0] > three[0, 0]  # only the identical, labelled gene votes with k = 1
     assert np.isclose(one[0, 0], (1.0 + 1 / 3) / 2.0)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--k", "0"], "--k must be >= 1"),
+    (["--alpha", "1.5"], "--alpha must be in [0, 1]"),
+    (["--set", '{"ablations": ["go-transfer"], "bogus": 2}'], "not TrainConfig fields: bogus"),
+])
+def test_bad_arguments_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        mod.main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
