@@ -63,6 +63,9 @@ class AblationSpec:
     # trained on GO transferred from the protein's sequence homologs (models.go_transfer)
     # instead of the gene's own annotations
     transfers_go: bool = False
+    # adds the functional-neighbour vote (models.go_neighbours): the training genes with the
+    # most similar GO input vote with their phenotypes, blended with a weight chosen on validation
+    neighbours: bool = False
     # a prediction-time variant: the method's own trained model, its test genes scored with
     # other inputs ("transferred-go": GO transferred from their sequence homologs in place
     # of their own GO). Not a training option: the benchmark scores it from the cell of the
@@ -80,6 +83,11 @@ ABLATIONS: dict[str, AblationSpec] = {a.name: a for a in (
     # computed as for a new protein (never the gene's own annotations or protein)
     AblationSpec("go-transfer", "trained and scored on GO transferred from sequence homologs",
                  transfers_go=True, main_row="pasted protein"),
+    # the same model (same training, same seed) plus the functional-neighbour vote: the
+    # training genes whose transferred GO is most like the protein's vote with their
+    # phenotypes; the blend weight is chosen on validation per run (0 = off)
+    AblationSpec("go-neighbours", "go-transfer plus the vote of the training genes with the most similar GO",
+                 transfers_go=True, neighbours=True, main_row="pasted protein, functional neighbours"),
     # the default model (trained on own GO) given a protein's GO predicted from sequence (GO
     # terms of its DIAMOND homologs among GO-annotated human and mouse proteins, never its own
     # entry) in place of its own annotations: what `--exact-model` does for a protein without GO
@@ -177,7 +185,7 @@ def training_ablations(ablations) -> tuple[str, ...]:
 
 def reads(method: str, ablations: tuple[str, ...] = ()) -> dict[str, bool]:
     """What `method` (with `ablations`, or those in its benchmark name) reads:
-    {"embeddings", "go", "cross_species", "transferred_go"}."""
+    {"embeddings", "go", "cross_species", "transferred_go", "go_neighbours"}."""
     name, named = split_method(method)
     spec = METHODS[name]
     dropped = [ABLATIONS[a] for a in tuple(named) + tuple(ablations)]
@@ -186,5 +194,7 @@ def reads(method: str, ablations: tuple[str, ...] = ()) -> dict[str, bool]:
         "go": spec.reads_go and not any(a.drops_go for a in dropped),
         "cross_species": spec.reads_cross_species and not any(a.drops_cross_species for a in dropped),
         "transferred_go": spec.reads_go and any(a.transfers_go for a in dropped)
+        and not any(a.drops_go for a in dropped),
+        "go_neighbours": spec.reads_go and any(a.neighbours for a in dropped)
         and not any(a.drops_go for a in dropped),
     }

@@ -302,3 +302,23 @@ def test_evidence_table_shows_the_grouped_share_only_when_cells_have_it():
     table = subsection(section(render_markdown(cells, negative_controls=()), "Evidence quality"), "hpo, random split")
     assert "top-10 share, by most specific term %" in table
     assert table_row(table, "genepheno")[2:4] == ["**52.00 ± 2.83**", "**65.00 ± 1.41**"]
+
+
+def test_pasted_choice_includes_the_neighbour_model_where_it_was_computed():
+    cells = _choice_cells()
+    extra = pd.DataFrame([_cell("hpo", "genepheno-go-neighbours", s, f, auc=0.77, valid_fmax=v, valid_auc=0.78,
+                                valid_inputs="transferred-go")
+                          for s, f, v in ((0, 0.43, 0.45), (1, 0.45, 0.47))])
+    choice = pasted_choice(pd.concat([cells, extra], ignore_index=True)).set_index(["dataset", "method"])
+    neighbours = choice.loc[("hpo", "genepheno-go-neighbours")]
+    assert neighbours.n_seeds == 2 and neighbours.valid_fmax == pytest.approx(0.46)
+    # 0.46 > 0.44 (pasted) > 0.42 (go-transfer) on validation
+    assert set(choice.loc["hpo"].chosen) == {"genepheno-go-neighbours"}
+    # mpo has no neighbour cells: its two candidates are compared as before
+    assert ("mpo", "genepheno-go-neighbours") not in choice.index
+    hpo = next(line for line in section(render_markdown(pd.concat([cells, extra], ignore_index=True)),
+                                        "A protein without GO").splitlines() if line.startswith("| hpo "))
+    assert hpo.rstrip(" |").endswith("genepheno-go-neighbours") and "46.00 / 78.00; 44.00 / 77.00 (2)" in hpo
+    mpo = next(line for line in section(render_markdown(pd.concat([cells, extra], ignore_index=True)),
+                                        "A protein without GO").splitlines() if line.startswith("| mpo "))
+    assert "not computed" in mpo

@@ -271,7 +271,8 @@ def test_source_shares_match_the_explanation(model):
     go = ["GO:0005634", "GO:0070062"]
     terms = list(model.terms["term_id"])
     e = explain(model, ("g", seq), phenotype=terms, go_annotations=go)
-    parts = {"concept": e.contributions, "GO term": e.go_term_contributions, "ortholog phenotype": e.ortholog_contributions}
+    parts = {"concept": e.contributions, "GO term": e.go_term_contributions, "ortholog phenotype": e.ortholog_contributions,
+             "functional neighbour": e.neighbour_contributions}
     by_hand = {s: sum(abs(f[t].sum()) for t in terms) if len(f) else 0.0 for s, f in parts.items()}
     emb = embed_sequences([seq], model.encoder, cache=True)
     shares = source_shares(model, emb, [propagate_go(model, go)], [seq] if model.needs_sequences else None)
@@ -282,6 +283,86 @@ def test_source_shares_match_the_explanation(model):
     assert shares["GO term"] > 0 and sum(shares[s] for s in SOURCES) == pytest.approx(1.0)
     # without GO the GO-term path carries nothing
     assert source_shares(model, emb)["GO term"] == 0.0
+
+
+@pytest.fixture
+def neighbour_model(model):
+    """The toy model with a functional-neighbour reference (models.go_neighbours) over 6
+    made-up training genes with random GO input bags and labels, alpha 0.3."""
+    import dataclasses
+
+    import pandas as pd
+    import scipy.sparse as sp
+
+    from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights
+
+    rng = np.random.default_rng(0)
+    n, G, K = 6, len(model.go_inputs), len(model.terms)
+    bags = sp.csr_matrix((rng.random((n, G)) < 0.5).astype(np.float32))
+    labels = sp.csr_matrix((rng.random((n, K)) < 0.4).astype(np.float32))
+    genes = pd.DataFrame({"gene_id": [f"G{i}" for i in range(n)], "symbol": [f"SYM{i}" for i in range(n)],
+                          "accession": [f"P{i}" for i in range(n)]})
+    nb = GoNeighbours(bags, labels, idf_weights(bags), genes, k=4, alpha=0.3)
+    return dataclasses.replace(model, go_neighbours=nb, caches={})
+
+
+def test_functional_neighbours_are_their_own_evidence_and_keep_the_sum_exact(model, neighbour_model):
+    """A model with functional neighbours: the logit is logit((1 - a) p + a v); the
+    evidence table has one row per neighbour gene (and the frequency prior) whose sum is
+    what the neighbours add, so contributions + bias still equal the logit."""
+    from genepheno_core.embeddings import embed_sequences
+    from genepheno_core.interpret.contributions import SOURCES, evidence_items, source_shares
+    from genepheno_core.interpret.inference import prepare_inputs, propagate_go
+
+    seq = toy_genes()["sequence"][3]
+    go = ["GO:0005634", "GO:0070062"]
+    terms = list(model.terms["term_id"])
+    plain = explain(model, ("g", seq), phenotype=terms, go_annotations=go)
+    e = explain(neighbour_model, ("g", seq), phenotype=terms, go_annotations=go)
+    emb = embed_sequences([seq], "unirep64", cache=False)
+    final = neighbour_model.logits(emb, go_sets=[propagate_go(model, go)])[0]
+    assert neighbour_model.uses_go_neighbours and e.neighbour_alpha == 0.3
+    assert len(e.neighbours) == 4 and set(e.neighbours["symbol"]) <= {f"SYM{i}" for i in range(6)}
+    for k, term in enumerate(terms):
+        assert e.logit[term] == pytest.approx(float(final[k]), abs=1e-5)
+        # the module's own paths are unchanged; the neighbours carry the difference
+        assert e.contributions[term].sum() == pytest.approx(plain.contributions[term].sum(), abs=1e-9)
+        assert e.neighbour_contributions[term].sum() == pytest.approx(e.logit[term] - plain.logit[term], abs=1e-6)
+        evidence = e.evidence_table(term)
+        assert evidence["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+        rows = evidence[evidence["source"] == "functional neighbour"]
+        assert len(rows) == 5 and "term frequency" in set(rows["id"])
+        genes = rows[rows["id"] != "term frequency"]
+        assert genes["name"].str.startswith("SYM").all()
+        assert genes["detail"].str.contains("GO similarity").all()
+        # a neighbour that has the phenotype raises it, one that does not lowers it
+        for _, row in genes.iterrows():
+            has = bool(e.neighbour_has.at[row["id"], term])
+            assert ("does not have" not in row["detail"]) == has
+            assert (row["contribution"] > 0) == has
+        assert sum(e.source_totals(term).values()) + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+    assert e.to_dict()["neighbour_alpha"] == 0.3 and len(e.to_dict()["neighbours"]) == 4
+    # the predicted probabilities are the blend, and the share of the logits the neighbours
+    # carry is what explain shows
+    shares = source_shares(neighbour_model, emb, [propagate_go(model, go)])
+    by_hand = {"concept": sum(abs(e.contributions[t].sum()) for t in terms),
+               "GO term": sum(abs(e.go_term_contributions[t].sum()) for t in terms),
+               "ortholog phenotype": 0.0,
+               "functional neighbour": sum(abs(e.neighbour_contributions[t].sum()) for t in terms)}
+    total = sum(by_hand.values())
+    for s in SOURCES:
+        assert shares[s] == pytest.approx(by_hand[s] / total, rel=1e-3, abs=1e-6)
+    # the prediction table's evidence names the neighbours that raise a phenotype most
+    inputs = prepare_inputs(neighbour_model, [("g", seq)], {"g": go})
+    import pandas as pd
+
+    frame = pd.DataFrame({"gene": ["g"] * len(terms), "term_id": terms})
+    items = evidence_items(neighbour_model, inputs, frame, n=2)
+    for term, item in zip(terms, items):
+        best = e.neighbour_contributions[term].drop("term frequency")
+        want = [g for g in best.sort_values(ascending=False).index[:2] if best[g] > 0]
+        assert [f["id"] for f in item["functional_neighbours"]] == want
+        assert [f["contribution"] for f in item["functional_neighbours"]] == pytest.approx(best[want].tolist(), abs=1e-6)
 
 
 def test_grouped_values_split_each_broader_term_among_its_specific_terms():

@@ -156,3 +156,20 @@ def test_a_dataset_default_keys_the_cells_it_changes_and_no_other():
         assert cell_config_key(method, "u", "random", 0, {}, dataset="mpo") == \
             cell_config_key(method, "u", "random", 0, {}, dataset="hpo")
     assert cell_config_key("genepheno-no-go", "u", "random", 0, {}, dataset="mpo")["ortholog_rank"] == 32
+
+
+def test_go_neighbours_is_the_go_transfer_model_plus_the_neighbour_vote():
+    from genepheno_core.methods import main_row_label
+
+    got = reads("genepheno-go-neighbours")
+    assert got["go_neighbours"] and got["transferred_go"] and got["go"] and got["embeddings"]
+    assert not reads("genepheno-go-transfer")["go_neighbours"] and not reads("genepheno")["go_neighbours"]
+    config = TrainConfig(model="genepheno", ablations=("go-neighbours",))
+    assert config.use_go_neighbours and config.effective_go_source == "transferred"
+    assert main_row_label("genepheno-go-neighbours") == "pasted protein, functional neighbours"
+    with pytest.raises(ValueError, match="go_neighbours_k"):
+        TrainConfig(go_neighbours_k=0)
+    # k enters a cell's key only when set away from the default
+    assert "go_neighbours_k" not in cell_config_key("genepheno-go-neighbours", "unirep256", "random", 0, {})
+    assert cell_config_key("genepheno-go-neighbours", "unirep256", "random", 0,
+                           {"go_neighbours_k": 20})["go_neighbours_k"] == 20

@@ -207,3 +207,29 @@ def test_damaged_checkpoint_is_a_one_line_error_naming_the_file(checkpoint, tmp_
     message = str(info.value)
     assert message.startswith(str(damaged / name) + ":"), message
     assert problem in message and "\n" not in message
+
+
+def test_go_neighbours_reference_round_trips_and_bad_files_are_named(tmp_path):
+    import scipy.sparse as sp
+
+    from genepheno_core.errors import ModelLoadError
+    from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights
+    from genepheno_core.training.checkpoint import read_go_neighbours, write_go_neighbours
+
+    bags = sp.csr_matrix(np.array([[1, 0.5, 0], [0, 1, 1], [1, 0, 0]], dtype=np.float32))
+    labels = sp.csr_matrix(np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32))
+    genes = pd.DataFrame({"gene_id": ["a", "b", "c"], "symbol": ["A", "B", "C"], "accession": ["P1", "P2", "P3"]})
+    nb = GoNeighbours(bags, labels, idf_weights(bags), genes, k=2, alpha=0.2)
+    write_go_neighbours(tmp_path / "nb", nb)
+    back = read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3)
+    assert (back.k, back.alpha) == (2, 0.2) and back.genes["symbol"].tolist() == ["A", "B", "C"]
+    np.testing.assert_allclose(back.vote(np.array([[1.0, 1.0, 0.0]])), nb.vote(np.array([[1.0, 1.0, 0.0]])), rtol=1e-6)
+    with pytest.raises(ModelMismatchError, match="2 terms x 3 GO inputs"):
+        read_go_neighbours(tmp_path / "nb", n_terms=5, n_go=3)
+    (tmp_path / "nb" / "info.json").write_text(json.dumps({"k": 2, "alpha": 1.5}))
+    with pytest.raises(ModelLoadError, match="info.json"):
+        read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3)
+    (tmp_path / "nb" / "genes.tsv").write_text("gene_id\na\n")
+    (tmp_path / "nb" / "info.json").write_text(json.dumps({"k": 2, "alpha": 0.2}))
+    with pytest.raises(ModelLoadError, match="disagree"):
+        read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3)

@@ -834,3 +834,51 @@ def test_the_tiny_go_fixture_file_is_the_go_table():
     for go_id, (name, _, _, parents) in GO.items():
         assert ontology.name(go_id) == name
         assert ontology.ancestors(go_id) == set().union(*[ontology.ancestors(p, include_self=True) for p in parents])
+
+
+@needs_diamond
+def test_go_neighbours_choose_alpha_on_validation_and_blend_test_scores(tiny_go_reference, tmp_path):
+    """The "go-neighbours" ablation: the go-transfer model (same training, same seed), then
+    the functional-neighbour vote with the blend weight that scores best on validation
+    (mean of Fmax and AUC); validation and test scores are that blend, and the checkpoint
+    keeps the reference so that a loaded model predicts the same."""
+    from genepheno_core.models.go_neighbours import ALPHAS
+    from genepheno_core.training.checkpoint import load_model, save_checkpoint
+    from genepheno_core.training.trainer import full_metrics, predict_module
+
+    ds, emb, _, _ = tiny_go_reference
+    plain = run(_cfg(max_epochs=3, ablations=("go-transfer",)), ds, embeddings=emb)
+    result = run(_cfg(max_epochs=3, ablations=("go-neighbours",)), ds, embeddings=emb)
+    data = result.data
+    chosen = result.valid_metrics["go_neighbours"]
+    assert set(chosen["by_alpha"]) == {str(a) for a in ALPHAS}
+    # alpha 0 is the go-transfer model itself
+    assert chosen["by_alpha"]["0.0"]["fmax"] == pytest.approx(plain.valid_metrics["fmax"])
+    assert chosen["by_alpha"]["0.0"]["auc"] == pytest.approx(plain.valid_metrics["auc"])
+    best = max(ALPHAS, key=lambda a: (chosen["by_alpha"][str(a)]["fmax"] + chosen["by_alpha"][str(a)]["auc"]) / 2)
+    assert chosen["alpha"] == best
+    neighbours = result.extra["go_neighbours"]
+    assert neighbours.alpha == best and neighbours.bags.shape[0] == data.train.size
+    # the validation and test scores are the blend (by hand: (1 - a) p + a v)
+    p_valid = predict_module(result.module, data, data.valid)
+    vote = neighbours.vote(data.go_bag[data.valid])
+    np.testing.assert_allclose(result.valid_scores, (1 - best) * p_valid + best * vote, rtol=1e-5, atol=1e-6)
+    assert result.valid_metrics["fmax"] == pytest.approx(full_metrics(data, result.valid_scores, data.valid)["fmax"])
+    p_test = predict_module(result.module, data, data.test)
+    np.testing.assert_allclose(result.test_scores(), neighbours.blend(p_test, data.go_bag[data.test]), rtol=1e-6)
+    # saved and loaded with a non-zero alpha (forced: a 3-epoch toy may choose 0), the model
+    # predicts the blend of its own inputs
+    result.extra["go_neighbours"] = neighbours.with_alpha(0.3)
+    path = save_checkpoint(tmp_path / "ckpt", result, result.dataset, result.config)
+    loaded = load_model(path)
+    assert loaded.uses_go_neighbours and loaded.go_neighbours.alpha == 0.3 and loaded.go_neighbours.k == 50
+    assert (path / "go_neighbours" / "bags.npz").exists()
+    rows = data.test[:4]
+    weighted = [{loaded.go_inputs[j]: float(v) for j, v in zip(r.indices, r.data)} for r in data.go_bag[rows]]
+    got = loaded.probabilities(emb[rows], go_sets=weighted)
+    want = neighbours.with_alpha(0.3).blend(predict_module(result.module, data, rows), data.go_bag[rows])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(1 / (1 + np.exp(-loaded.logits(emb[rows], go_sets=weighted))), got, rtol=1e-5, atol=1e-6)
+    # alpha 0 writes no reference: the model is the go-transfer model
+    result.extra["go_neighbours"] = neighbours.with_alpha(0.0)
+    assert load_model(save_checkpoint(tmp_path / "ckpt0", result, result.dataset, result.config)).go_neighbours is None

@@ -80,7 +80,7 @@ PROTOCOL = 2
 
 # TrainConfig options added after PROTOCOL 2, with the value the cells computed before them
 # used implicitly
-_LATER_OPTIONS = {"go_source": "own", "go_transfer_rate": 0.5, "go_transfer_max_hits": 10, "ortholog_mapped": False,
+_LATER_OPTIONS = {"go_source": "own", "go_transfer_rate": 0.5, "go_transfer_max_hits": 10, "go_neighbours_k": 50, "ortholog_mapped": False,
                   "lambda_sparse_concepts": 0.0, "lambda_ortholog_lowrank": 0.0,
                   "mapped_init": 0.0, "mapped_lr_scale": 1.0,
                   "concept_init": 0.0, "concept_init_min_genes": 0, "init_from": None,

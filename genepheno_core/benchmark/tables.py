@@ -472,9 +472,10 @@ def _pairs_with(summary: pd.DataFrame, pairs, columns: Sequence[str]) -> list[tu
     return keep
 
 
-# the two ways to score a protein given without GO: the own-GO model scored on transferred GO
-# (the prediction-time variant) and the model trained on transferred GO
-PASTED_CANDIDATES = ("genepheno-pasted", "genepheno-go-transfer")
+# the ways to score a protein given without GO: the own-GO model scored on transferred GO
+# (the prediction-time variant), the model trained on transferred GO, and that model with the
+# functional-neighbour vote
+PASTED_CANDIDATES = ("genepheno-pasted", "genepheno-go-transfer", "genepheno-go-neighbours")
 
 
 def pasted_choice(cells: pd.DataFrame, candidates: Sequence[str] = PASTED_CANDIDATES) -> pd.DataFrame:
@@ -483,7 +484,8 @@ def pasted_choice(cells: pd.DataFrame, candidates: Sequence[str] = PASTED_CANDID
     validation genes were scored with transferred GO, `valid_inputs`; a variant cell computed
     before it recorded its own validation has none) and its test Fmax / AUC (mean over the same
     seeds); `chosen`: the candidate with the higher validation Fmax (then AUC), None unless
-    every candidate has validation metrics. One row per (dataset, split, candidate)."""
+    every candidate has validation metrics. One row per (dataset, split, candidate) among the
+    candidates that have cells there (at least two)."""
     need = {"valid_fmax", "valid_auc", "valid_inputs"}
     if cells.empty or not need <= set(cells.columns):
         return pd.DataFrame(columns=KEYS + ["n_seeds", "valid_fmax", "valid_auc", "fmax", "auc", "chosen"])
@@ -491,16 +493,18 @@ def pasted_choice(cells: pd.DataFrame, candidates: Sequence[str] = PASTED_CANDID
                 & cells.valid_fmax.notna()]
     rows = []
     for (d, s), group in cells[cells.method.isin(candidates)].groupby(["dataset", "split"], sort=False):
-        if set(group.method) != set(candidates):
+        # the candidates computed for this dataset x split (a later one may not be yet)
+        present = [m for m in candidates if m in set(group.method)]
+        if len(present) < 2:
             continue
         per = {}
-        for m in candidates:
+        for m in present:
             c = sel[(sel.dataset == d) & (sel.split == s) & (sel.method == m)]
             per[m] = {"n_seeds": int(c.seed.nunique()), "valid_fmax": c.valid_fmax.mean(),
                       "valid_auc": c.valid_auc.mean(), "fmax": c.fmax.mean(), "auc": c.auc.mean()}
         ready = all(v["n_seeds"] for v in per.values())
-        chosen = max(candidates, key=lambda m: (per[m]["valid_fmax"], per[m]["valid_auc"])) if ready else None
-        rows += [{"dataset": d, "split": s, "method": m, **per[m], "chosen": chosen} for m in candidates]
+        chosen = max(present, key=lambda m: (per[m]["valid_fmax"], per[m]["valid_auc"])) if ready else None
+        rows += [{"dataset": d, "split": s, "method": m, **per[m], "chosen": chosen} for m in present]
     return pd.DataFrame(rows, columns=KEYS + ["n_seeds", "valid_fmax", "valid_auc", "fmax", "auc", "chosen"])
 
 
@@ -512,6 +516,9 @@ def pasted_choice_table(choice: pd.DataFrame) -> str:
         by = group.set_index("method")
         cells = []
         for m in PASTED_CANDIDATES:
+            if m not in by.index:
+                cells.append("not computed")
+                continue
             r = by.loc[m]
             if not r.n_seeds:
                 cells.append("no validation with transferred GO yet")
@@ -631,9 +638,11 @@ def render_markdown(
     choice = pasted_choice(cells)
     if not choice.empty:
         out += ["## A protein without GO: which model, chosen on validation", "",
-                "Two ways to score a protein given without GO (a pasted sequence): the default model "
+                "Three ways to score a protein given without GO (a pasted sequence): the default model "
                 "(trained on own GO) scored on GO transferred from its sequence homologs (`genepheno-pasted`), "
-                "or a model trained on transferred GO (`genepheno-go-transfer`). Validation Fmax / AUC % of each, "
+                "a model trained on transferred GO (`genepheno-go-transfer`), or that model with the vote of "
+                "the training genes whose GO is most like the protein's, weighted as chosen on validation "
+                "(`genepheno-go-neighbours`). Validation Fmax / AUC % of each, "
                 "with the validation genes given transferred GO, then its test Fmax / AUC % (means over the "
                 "seeds that have both; older pasted cells recorded no such validation and are left out). The "
                 "choice is the higher validation Fmax; the test columns only report it.", "",

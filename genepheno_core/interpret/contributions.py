@@ -29,6 +29,7 @@ import torch
 from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatchError, UnknownGeneError
 from genepheno_core.interpret.inference import parse_records, prepare_inputs, read_go_annotations, term_index
 from genepheno_core.interpret.model_store import choose_model, model_extras, model_label, resolve_model
+from genepheno_core.models.go_neighbours import PRIOR_ID
 from genepheno_core.models.trained import batched_outputs, temperature
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,15 @@ class Explanation:
     # mapping (the term or a descendant mapped to the other term, an ancestor or a
     # descendant); None when the model stores no mapping relation
     mapping_backed: set | None = None
+    # functional neighbours (models whose validation chose them, models.go_neighbours): each
+    # neighbour gene's (and the frequency prior's) share of logit(p) - z, index neighbour
+    # gene id + "term frequency", one column per explained term; `neighbours` DataFrame[gene_id,
+    # symbol, accession, similarity, share]; `neighbour_has` bool (gene id x term): it has
+    # the phenotype; `neighbour_alpha` the blend weight (0: the model has none)
+    neighbour_contributions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    neighbours: pd.DataFrame = field(default_factory=pd.DataFrame)
+    neighbour_has: pd.DataFrame = field(default_factory=pd.DataFrame)
+    neighbour_alpha: float = 0.0
     # the model that made the explanation (a shipped model's name, else its directory): a
     # protein without GO is explained by "<name>-go-transfer" when shipped (choose_model)
     model: str = ""
@@ -99,7 +109,8 @@ class Explanation:
 
     def evidence_table(self, term: str | None = None, top: int | None = None, grouped: bool = True) -> pd.DataFrame:
         """Long table [term_id, source, id, name, contribution, detail, implies] of every
-        contribution to the logit (source: "concept", "GO term" or "ortholog phenotype"),
+        contribution to the logit (source: "concept", "GO term", "ortholog phenotype" or
+        "functional neighbour": a training gene with similar GO, or the term frequency),
         sorted by |contribution| within each term (optionally top n per term). Summed with
         the bias it gives the logit exactly.
 
@@ -120,7 +131,8 @@ class Explanation:
             for source, frame, lookup, groups in (
                     ("concept", self.contributions, names, {}),
                     ("GO term", self.go_term_contributions, self.evidence_names, self.go_term_groups),
-                    ("ortholog phenotype", self.ortholog_contributions, self.evidence_names, self.ortholog_groups)):
+                    ("ortholog phenotype", self.ortholog_contributions, self.evidence_names, self.ortholog_groups),
+                    ("functional neighbour", self.neighbour_contributions, self._neighbour_names(), {})):
                 if frame is None or frame.empty or t not in frame:
                     continue
                 values = frame[t]
@@ -138,7 +150,21 @@ class Explanation:
             parts.append(both.head(top) if top else both)
         return pd.concat(parts, ignore_index=True)
 
+    def _neighbour_names(self) -> dict:
+        if self.neighbours is None or self.neighbours.empty:
+            return {}
+        symbols = self.neighbours["symbol"].fillna("") if "symbol" in self.neighbours else ""
+        return {**dict(zip(self.neighbours["gene_id"].astype(str), pd.Series(symbols, index=self.neighbours.index).astype(str))),
+                PRIOR_ID: "term frequency (prior)"}
+
     def _detail(self, source: str, term: str, item: str) -> str:
+        if source == "functional neighbour":
+            if item == PRIOR_ID:
+                return "the phenotype's frequency among the training genes (the vote is shrunk to it)"
+            row = self.neighbours.set_index(self.neighbours["gene_id"].astype(str)).loc[item]
+            has = bool(self.neighbour_has.at[item, term]) if term in self.neighbour_has else False
+            return (f"GO similarity {row['similarity']:.2f}, {row['share']:.0%} of the vote; "
+                    + ("has this phenotype" if has else "does not have this phenotype"))
         if source == "GO term":
             return self.go_sources.get(item, "")
         if source == "ortholog phenotype" and self.mapping_backed is not None:
@@ -147,9 +173,11 @@ class Explanation:
         return ""
 
     def source_totals(self, term: str) -> dict:
-        """{source: summed contribution} for one term (concept, GO term, ortholog phenotype)."""
+        """{source: summed contribution} for one term (concept, GO term, ortholog phenotype,
+        functional neighbour); with the bias they sum to the logit."""
         out = {"concept": float(self.contributions[term].sum())}
-        for source, frame in (("GO term", self.go_term_contributions), ("ortholog phenotype", self.ortholog_contributions)):
+        for source, frame in (("GO term", self.go_term_contributions), ("ortholog phenotype", self.ortholog_contributions),
+                              ("functional neighbour", self.neighbour_contributions)):
             out[source] = float(frame[term].sum()) if frame is not None and not frame.empty and term in frame else 0.0
         return out
 
@@ -190,6 +218,7 @@ class Explanation:
                 "logit": self.logit, "score": self.score, "terms": self.terms.to_dict("records"),
                 "model": self.model, "go_annotations": self.go_annotations, "go_given": self.go_given, "go_used": self.go_used,
                 "go_unknown": self.go_unknown, "threshold": self.threshold, "go_origin": self.go_origin,
+                "neighbours": self.neighbours.to_dict("records"), "neighbour_alpha": self.neighbour_alpha,
                 "go_transfer": self.go_transfer.assign(
                     go_ids=[list(g) for g in self.go_transfer.get("go_ids", [])]).to_dict("records")}
 
@@ -425,6 +454,13 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
     contributions = pd.DataFrame(contrib.T, index=pd.Index(concepts["go_id"].astype(str), name="concept_id"),
                                  columns=[term_ids[k] for k in cols])
     go_frame, orth_frame, evidence_names = _path_contributions(model, tensors, cols, [term_ids[k] for k in cols])
+    nb_frame, nb_table, nb_has = pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    if model.uses_go_neighbours:
+        # the neighbours move the logit from z to logit(p): their rows carry exactly that
+        nb_frame, nb_table, nb_has = model.go_neighbours.contributions(logits, tensors["go_bag"].numpy(), cols)
+        logits = logits.copy()
+        logits[cols] = logits[cols] + nb_frame.to_numpy().sum(axis=0)
+        nb_frame.columns = nb_has.columns = [term_ids[k] for k in cols]
     origin = inputs.go_origin(0)
     # a transferred GO input is a prediction, not an annotation: concepts are "annotated"
     # only by GO given for the gene
@@ -459,6 +495,8 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         go_given=sorted(inputs.go_given[0]), go_unknown=sorted(inputs.go_unknown[0]), go_origin=origin,
         go_transfer=transfer, go_sources=_transfer_sources(model, transfer, go_frame.index),
         mapping_backed=_mapping_backed(model, cols, orth_frame.index), model=model_label(model),
+        neighbour_contributions=nb_frame, neighbours=nb_table, neighbour_has=nb_has,
+        neighbour_alpha=float(model.go_neighbours.alpha) if model.uses_go_neighbours else 0.0,
         go_term_groups=input_groups(model, [str(i) for i in go_frame.index], "GO term"),
         ortholog_groups=input_groups(model, [str(i) for i in orth_frame.index], "homolog phenotype"))
 
@@ -573,14 +611,15 @@ OTHER_SPECIES_LABEL = {"mpo": "mouse KO", "hpo": "human disease"}
 def top_evidence(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list[str]:
     """For each row (gene, term_id) of a `predict` frame, the `n` largest positive
     contributions of the direct paths (the gene's GO terms and its homologs' phenotypes in
-    the other species, see evidence_items) as "GO: name (+0.42); mouse KO: name (+0.30)"
-    text (same row order). Empty strings for a model without those paths."""
+    the other species, and functional neighbours, see evidence_items) as "GO: name (+0.42);
+    mouse KO: name (+0.30); neighbour: SYMBOL (+0.12)" text (same row order). Empty strings for a model without those paths."""
     label = (OTHER_SPECIES_LABEL.get(model.cross_species.dataset, model.cross_species.dataset)
              if model.uses_ortholog else "")
     out = []
     for row in evidence_items(model, inputs, predictions, n):
         items = [(g["contribution"], f"GO: {g['name']}") for g in row["go_terms"]]
         items += [(o["contribution"], f"{label}: {o['name']}") for o in row["homolog_phenotypes"]]
+        items += [(f["contribution"], f"neighbour: {f['name'] or f['id']}") for f in row["functional_neighbours"]]
         # each kind holds its own n best, so the n best of both are among them
         best = sorted(items, key=lambda it: -it[0])[:n]
         out.append("; ".join(f"{text} ({v:+.2f})" for v, text in best))
@@ -592,16 +631,19 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
     positive contributions to its logit of each kind of input, as data:
 
     {"concepts": [{"id", "name", "contribution"}], "go_terms": [...], "homolog_phenotypes":
-    [...]}, best first. Concepts count relative to the average protein, W_p[k, j] (a_j -
+    [...], "functional_neighbours": [...]}, best first. Concepts count relative to the average protein, W_p[k, j] (a_j -
     a0_j): the raw contributions W_p[k, j] a_j of generic concepts (protein binding,
     intracellular) are large for every gene and say nothing about this one. GO terms:
     W_g[k, t] g_t over the gene's (given or transferred) GO bag; homolog phenotypes: W_o[k, x]
     o_x over its homologs' phenotypes in the other species; both grouped by the gene's most
     specific terms when the model stores the ontology structure (Explanation.evidence_table,
-    evaluation.evidence.group_evidence). Kinds a model lacks are empty."""
+    evaluation.evidence.group_evidence). Functional neighbours: the training genes with the
+    most similar GO (models.go_neighbours; name = symbol), each one's share of what the
+    neighbours add to the logit. Kinds a model lacks are empty."""
     from genepheno_core.models import GenePheno
 
-    empty = [{"concepts": [], "go_terms": [], "homolog_phenotypes": []} for _ in range(len(predictions))]
+    empty = [{"concepts": [], "go_terms": [], "homolog_phenotypes": [], "functional_neighbours": []}
+             for _ in range(len(predictions))]
     if not isinstance(model.module, GenePheno) or n <= 0 or not len(predictions):
         return empty
     names = _evidence_names(model)
@@ -609,6 +651,7 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
     genes = [row_of[gid] for gid in predictions["gene"]]
     terms = [names["col_of"][t] for t in predictions["term_id"]]
     act, g, o = _evidence_inputs(model, inputs)
+    neighbour_inputs = _neighbour_inputs(model, inputs)
     W = np.asarray(model.W_p, dtype=np.float64)  # (K, J)
     concept_ids, concept_names = names["concept_ids"], names["concept_names"]
     go_names = names["go_names"] if g is not None else {}
@@ -639,7 +682,13 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
     out = []
     for i, k in zip(genes, terms):
         row = {"concepts": best(W[k] * act[i], lambda j: (concept_ids[j], concept_names[j])),
-               "go_terms": [], "homolog_phenotypes": []}
+               "go_terms": [], "homolog_phenotypes": [], "functional_neighbours": []}
+        if neighbour_inputs is not None:
+            bag, z = neighbour_inputs
+            frame, table, _ = model.go_neighbours.contributions(z[i], bag[i:i + 1], [k])
+            c = frame.to_numpy()[:-1, 0]  # the neighbour genes (the frequency prior left out)
+            row["functional_neighbours"] = best(c, lambda j: (str(table["gene_id"].iloc[j]),
+                                                              str(table["symbol"].iloc[j]) if "symbol" in table else ""))
         if g is not None and g[i].any():
             on = np.flatnonzero(g[i])
             cols, c = grouped("GO term", i, on, model.W_g([k], on)[0] * g[i, on])
@@ -679,6 +728,23 @@ def _evidence_inputs(model, inputs) -> tuple:
     return cached
 
 
+def _neighbour_inputs(model, inputs) -> tuple[np.ndarray, np.ndarray] | None:
+    """(GO input bag (n, G), module logits before the neighbours (n, K)) of every gene of
+    `inputs` for a model with functional neighbours (kept in inputs.cache), else None."""
+    if not model.uses_go_neighbours:
+        return None
+    cached = inputs.cache.get("neighbours")
+    if cached is None:
+        from genepheno_core.models.trained import module_logits, row_batches
+
+        go_sets = inputs.go_sets if model.uses_go else None
+        seqs = inputs.sequences if model.needs_sequences else None
+        tensors = model.inputs(inputs.embeddings, go_sets, seqs)
+        z = module_logits(model.module, row_batches(tensors)).astype(np.float64)  # (n, K)
+        cached = inputs.cache["neighbours"] = (tensors["go_bag"].numpy(), z)
+    return cached
+
+
 def _evidence_names(model) -> dict:
     """Lookups evidence_items needs on every call (term columns, concept / GO / other-species
     term names), built once per model (model.caches)."""
@@ -702,14 +768,14 @@ def _evidence_names(model) -> dict:
     return names
 
 
-SOURCES = ("concept", "GO term", "ortholog phenotype")
+SOURCES = ("concept", "GO term", "ortholog phenotype", "functional neighbour")
 
 
 def source_shares(model, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> dict:
     """How much of the model's phenotype logits each path carries, over n proteins and all
     K phenotypes: {source: sum |contribution| / sum over sources}, source in SOURCES
-    (concepts: W_p sigmoid(c); GO terms: W_g g; homolog phenotypes: W_o o; the bias is not
-    a source). Inputs as `TrainedModel.inputs` (e.g. a Dataset's test genes with or without
+    (concepts: W_p sigmoid(c); GO terms: W_g g; homolog phenotypes: W_o o; functional
+    neighbours: logit(p) - z, 0 for a model without them; the bias is not a source). Inputs as `TrainedModel.inputs` (e.g. a Dataset's test genes with or without
     their GO); "n_genes" is added. A model that reads its inputs mostly through one direct
     path shows it here, whatever its concept layer learned."""
     from genepheno_core.models.trained import row_batches
@@ -724,6 +790,10 @@ def source_shares(model, embeddings=None, go_sets=None, sequences=None, batch_si
         totals["concept"] += float(concepts.abs().sum())
         totals["GO term"] += float(parts.go_terms.abs().sum())
         totals["ortholog phenotype"] += float(parts.ortholog.abs().sum())
+        if model.uses_go_neighbours:  # what the neighbours add: logit(p) - z
+            z = (parts.concepts_and_bias + parts.go_terms + parts.ortholog).double().numpy()  # (B, K)
+            moved = model.go_neighbours.blend_logits(z, batch["go_bag"].numpy()).astype(np.float64) - z
+            totals["functional neighbour"] += float(np.abs(moved).sum())
         n += concepts.shape[0]
     whole = sum(totals.values()) or 1.0
     return {**{k: v / whole for k, v in totals.items()}, "n_genes": n}

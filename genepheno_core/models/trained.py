@@ -22,6 +22,7 @@ import torch
 
 from genepheno_core.errors import GenePhenoError, ModelMismatchError
 from genepheno_core.models.genepheno import GenePheno, GenePhenoOutput, LogitParts
+from genepheno_core.models.go_neighbours import GoNeighbours
 
 if TYPE_CHECKING:  # for the annotation only: training is a later layer than models
     from genepheno_core.training.config import TrainConfig
@@ -120,6 +121,9 @@ class TrainedModel:
     config: TrainConfig
     homology: tuple[list[str], sp.csr_matrix] | None = field(default=None, repr=False)  # training seqs, labels
     cross_species: CrossSpecies | None = field(default=None, repr=False)
+    # the functional-neighbour vote blended into the probabilities ("go-neighbours" models
+    # whose validation chose alpha > 0; models.go_neighbours), None otherwise
+    go_neighbours: GoNeighbours | None = field(default=None, repr=False)
     # Caches, filled on first use and kept for the model's lifetime: the GO release of the
     # training data (False when unavailable or skipped) and whatever the interpret area
     # derives once per model (genepheno_core.interpret: the explain/ extras, the score
@@ -299,17 +303,32 @@ class TrainedModel:
             raise ValueError(f"inputs disagree on the number of genes: {sorted(lengths)}")
         return out
 
+    @property
+    def uses_go_neighbours(self) -> bool:
+        """The model blends in the functional-neighbour vote (models.go_neighbours)."""
+        return self.go_neighbours is not None and self.go_neighbours.alpha > 0
+
     def logits(self, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> np.ndarray:
-        """(n, K) effective phenotype logits s / T (the training temperature divided out):
-        probabilities are sigmoid of these, and bias + contributions sum to them."""
+        """(n, K) effective phenotype logits (the training temperature divided out):
+        probabilities are sigmoid of these, and bias + contributions sum to them. With
+        functional neighbours: logit((1 - alpha) sigmoid(s / T) + alpha vote)."""
         self._need_module()
-        return module_logits(self.module, row_batches(self.inputs(embeddings, go_sets, sequences), batch_size))
+        tensors = self.inputs(embeddings, go_sets, sequences)
+        z = module_logits(self.module, row_batches(tensors, batch_size))
+        if self.uses_go_neighbours:
+            z = self.go_neighbours.blend_logits(z, tensors["go_bag"].numpy())
+        return z
 
     def probabilities(self, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> np.ndarray:
-        """(n, K) phenotype probabilities sigmoid(s / T), columns in `terms` order (see `inputs`)."""
+        """(n, K) phenotype probabilities sigmoid(s / T), columns in `terms` order (see
+        `inputs`); with functional neighbours (1 - alpha) sigmoid(s / T) + alpha vote."""
         self._need_module()
-        return module_probabilities(self.module,
-                                    row_batches(self.inputs(embeddings, go_sets, sequences), batch_size))
+        if self.uses_go_neighbours:
+            # the sigmoid of `logits`, so that a caller holding the logits gets the same
+            # probabilities bit for bit (interpret.inference.score_matrix)
+            z = self.logits(embeddings, go_sets, sequences, batch_size)
+            return torch.sigmoid(torch.from_numpy(np.ascontiguousarray(z))).numpy()
+        return module_probabilities(self.module, row_batches(self.inputs(embeddings, go_sets, sequences), batch_size))
 
     def logit_parts(self, tensors: dict[str, torch.Tensor]) -> LogitParts:
         """The phenotype logits of `tensors` (from `inputs`) split by path, each divided by the

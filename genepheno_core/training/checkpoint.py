@@ -11,6 +11,10 @@ A checkpoint is a directory:
     cross_species/     the other species' dataset the ortholog input is computed against:
                        genes.tsv (gene_id, symbol, accession), sequences.fa.gz, labels.npz
                        (N', K') uint8, terms.tsv (term_id, name, depth), info.json (dataset, max_hits)
+    go_neighbours/     the functional-neighbour reference ("go-neighbours" runs whose
+                       validation chose alpha > 0): genes.tsv (gene_id, symbol, accession),
+                       bags.npz (N, G) float32 GO input, labels.npz (N, K) uint8,
+                       idf.safetensors (G,), info.json (k, alpha)
     manifest.json      the dataset manifest the model was trained on
     metrics.json       validation metrics, the validation-optimal threshold, training history
 """
@@ -42,6 +46,7 @@ from genepheno_core.io import atomic_path, json_safe
 from genepheno_core.models.baselines import MLPBaseline
 from genepheno_core.models.config import GenePhenoConfig, MLPConfig
 from genepheno_core.models.genepheno import GenePheno
+from genepheno_core.models.go_neighbours import GoNeighbours
 from genepheno_core.models.trained import CrossSpecies, TrainedModel
 from genepheno_core.training.config import TrainConfig
 
@@ -154,6 +159,9 @@ def save_checkpoint(out_dir: str | Path, result, dataset, config: TrainConfig) -
             sp.save_npz(tmp / "homology" / "train_labels.npz", sp.csr_matrix(data.labels[data.train], dtype=np.uint8))
         if data.ortholog is not None and data.ortholog_source is not None:
             write_cross_species(tmp / CROSS_SPECIES_DIR, data.ortholog_source, config.ortholog_max_hits)
+        neighbours = result.extra.get("go_neighbours")
+        if neighbours is not None and neighbours.alpha > 0:
+            write_go_neighbours(tmp / GO_NEIGHBOURS_DIR, neighbours)
         if module is not None:
             save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp / "model.safetensors"))
         elif "test_scores" not in result.extra:
@@ -173,6 +181,7 @@ def save_checkpoint(out_dir: str | Path, result, dataset, config: TrainConfig) -
 
 
 CROSS_SPECIES_DIR = "cross_species"
+GO_NEIGHBOURS_DIR = "go_neighbours"
 INT8_SUFFIX, SCALE_SUFFIX = ".int8", ".int8_scale"
 
 
@@ -237,6 +246,36 @@ def read_cross_species(path: Path) -> CrossSpecies:
     if not (len(cs.genes) == len(cs.sequences) == cs.labels.shape[0]) or cs.labels.shape[1] != len(cs.terms):
         raise ModelMismatchError(f"{path}: genes, sequences, labels and terms disagree in size")
     return cs
+
+
+def write_go_neighbours(path: Path, neighbours: GoNeighbours) -> None:
+    """Store a functional-neighbour reference (models.go_neighbours) in `path`."""
+    path.mkdir(parents=True)
+    neighbours.genes.to_csv(path / "genes.tsv", sep="\t", index=False)
+    sp.save_npz(path / "bags.npz", sp.csr_matrix(neighbours.bags, dtype=np.float32))
+    sp.save_npz(path / "labels.npz", sp.csr_matrix(neighbours.labels > 0, dtype=np.uint8))
+    save_file({"idf": torch.from_numpy(np.asarray(neighbours.idf, dtype=np.float32))}, str(path / "idf.safetensors"))
+    (path / "info.json").write_text(_dumps({"k": int(neighbours.k), "alpha": float(neighbours.alpha)}))
+
+
+def read_go_neighbours(path: Path, n_terms: int, n_go: int) -> GoNeighbours:
+    """The reference written by `write_go_neighbours`, checked against the model's K and G."""
+    info = read_json_object(path / "info.json", ("k", "alpha"))
+    with model_file(path / "idf.safetensors"):
+        idf = load_file(str(path / "idf.safetensors"))["idf"].double().numpy()
+    bags, labels = read_npz(path / "bags.npz"), read_npz(path / "labels.npz")
+    genes = read_table(path / "genes.tsv", ("gene_id",))
+    if labels.shape[1] != n_terms or bags.shape[1] != n_go:
+        raise ModelMismatchError(f"{path}: {labels.shape[1]} terms x {bags.shape[1]} GO inputs, the model has "
+                                 f"{n_terms} x {n_go}")
+    with model_file(path / "info.json", "k / alpha"):
+        k, alpha = int(info["k"]), float(info["alpha"])
+        if k < 1 or not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"k {k} must be >= 1 and alpha {alpha} within [0, 1]")
+    try:
+        return GoNeighbours(bags, labels, idf, genes, k=k, alpha=alpha)
+    except ValueError as exc:
+        raise ModelLoadError(path, str(exc)) from exc
 
 
 def load_model(path: str | Path, dataset=None, encoder: str | None = None) -> TrainedModel:
@@ -312,6 +351,9 @@ def _load_checkpoint(path: Path) -> TrainedModel:
         if module is not None and cross_species.labels.shape[1] != getattr(module.config, "ortholog_dim", 0):
             raise ModelMismatchError(f"{path}: {CROSS_SPECIES_DIR}/ has {cross_species.labels.shape[1]} terms, "
                                      f"the module expects {module.config.ortholog_dim}")
+    go_neighbours = None
+    if (path / GO_NEIGHBOURS_DIR).exists():
+        go_neighbours = read_go_neighbours(path / GO_NEIGHBOURS_DIR, len(terms), len(go_inputs))
     metrics = read_json_object(path / "metrics.json") if (path / "metrics.json").exists() else {}
     manifest = read_json_object(path / "manifest.json") if (path / "manifest.json").exists() else {}
     with model_file(path / "metrics.json", "threshold"):
@@ -319,4 +361,5 @@ def _load_checkpoint(path: Path) -> TrainedModel:
     return TrainedModel(
         path=path, kind=str(meta["kind"]), module=module, terms=terms, concepts=concepts, go_inputs=go_inputs,
         encoder=meta.get("encoder"), threshold=threshold,
-        metrics=metrics, manifest=manifest, config=config, homology=homology, cross_species=cross_species)
+        metrics=metrics, manifest=manifest, config=config, homology=homology, cross_species=cross_species,
+        go_neighbours=go_neighbours)

@@ -129,6 +129,9 @@ class TrainConfig:
     # GO transfer (training with a transferred source, and a protein given no GO at
     # prediction): the protein's best DIAMOND hits among GO-annotated proteins kept
     go_transfer_max_hits: int = 10
+    # functional neighbours (the "go-neighbours" ablation, models.go_neighbours): how many of
+    # the most similar training genes vote; the blend weight is chosen on validation
+    go_neighbours_k: int = 50
 
     # exclusive pairs
     co_annotation_pairs: bool = False
@@ -184,6 +187,8 @@ class TrainConfig:
                 or (self.cross_species == "auto" and Path(self.dataset).name not in CROSS_SPECIES)):
             raise ValueError(f"cross_species_rows needs the other species' dataset: none is known for "
                              f"{self.dataset!r} (name one with cross_species)")
+        if int(self.go_neighbours_k) < 1:
+            raise ValueError(f"go_neighbours_k must be >= 1, got {self.go_neighbours_k}")
         if int(self.go_transfer_max_hits) < 1:
             raise ValueError(f"go_transfer_max_hits must be >= 1, got {self.go_transfer_max_hits}")
         if not 0.0 <= float(self.go_transfer_rate) <= 1.0:
@@ -211,6 +216,11 @@ class TrainConfig:
         if not self.use_go:
             return None
         return "transferred" if reads(self.model, self.ablations)["transferred_go"] else self.go_source
+
+    @property
+    def use_go_neighbours(self) -> bool:
+        """Blend in the functional-neighbour vote (the "go-neighbours" ablation)."""
+        return reads(self.model, self.ablations)["go_neighbours"]
 
     @property
     def use_seq(self) -> bool:

@@ -52,6 +52,7 @@ from genepheno_core.models.losses import (
     exclusivity_loss,
     hierarchical_logits,
 )
+from genepheno_core.models.go_neighbours import ALPHAS, GoNeighbours, idf_weights
 from genepheno_core.models.pairs import dataset_pairs, pairs_tensor
 from genepheno_core.models.trained import module_concept_activations, module_probabilities
 from genepheno_core.models.trained import temperature as model_temperature
@@ -818,8 +819,44 @@ class RunResult:
 
     def test_scores(self) -> np.ndarray:
         if self.module is not None:
-            return predict_module(self.module, self.data, self.data.test, self.config.eval_batch_size)
+            scores = predict_module(self.module, self.data, self.data.test, self.config.eval_batch_size)
+            neighbours = self.extra.get("go_neighbours")
+            if neighbours is not None:  # the same blend as the validation scores
+                scores = neighbours.blend(scores, self.data.go_bag[self.data.test])
+            return scores
         return self.extra["test_scores"]
+
+
+def fit_go_neighbours(data: PreparedData, dataset, config: TrainConfig,
+                      valid_scores: np.ndarray) -> tuple[GoNeighbours, np.ndarray, dict]:
+    """The functional-neighbour vote of a run (models.go_neighbours) with its blend weight
+    chosen on the validation genes: the training genes' GO input bags and labels as the
+    reference (IDF over their own GO), each alpha of ALPHAS scored on validation, the best
+    mean of Fmax and AUC kept (ties: the smaller alpha). Returns (neighbours with that alpha,
+    the blended validation scores, {"k", "alpha", "by_alpha": {alpha: {"fmax", "auc"}}})."""
+    if data.go_bag is None:
+        raise GenePhenoError(f"{config.run_name}: functional neighbours need a GO input")
+    own = sp.csr_matrix(dataset.go, dtype=np.float32)
+    columns = {g: i for i, g in enumerate(dataset.go_terms["go_id"].astype(str))}
+    idf = idf_weights(own[data.train][:, [columns[g] for g in data.go_vocab]])
+    genes = dataset.genes.iloc[data.train]
+    genes = genes[[c for c in ("gene_id", "symbol", "accession") if c in genes]].reset_index(drop=True)
+    reference = GoNeighbours(data.go_bag[data.train], data.labels[data.train], idf, genes,
+                             k=int(config.go_neighbours_k), alpha=0.0)
+    vote = reference.vote(data.go_bag[data.valid])  # (n_valid, K), computed once for every alpha
+    by_alpha, best, best_key = {}, 0.0, None
+    for alpha in ALPHAS:
+        blended = ((1.0 - alpha) * valid_scores + alpha * vote).astype(np.float32)
+        m = full_metrics(data, blended, data.valid)
+        by_alpha[alpha] = {"fmax": float(m["fmax"]), "auc": float(m["auc"])}
+        key = (float(m["fmax"]) + float(m["auc"])) / 2
+        if best_key is None or key > best_key + 1e-12:
+            best, best_key = alpha, key
+    logger.info("functional neighbours (k %d), validation Fmax / AUC by alpha: %s; alpha %.1f kept",
+                reference.k, "; ".join(f"{a}: {v['fmax']:.4f} / {v['auc']:.4f}" for a, v in by_alpha.items()), best)
+    chosen = reference.with_alpha(best)
+    blended = ((1.0 - best) * valid_scores + best * vote).astype(np.float32)
+    return chosen, blended, {"k": reference.k, "alpha": best, "by_alpha": {str(a): v for a, v in by_alpha.items()}}
 
 
 def run(
@@ -844,11 +881,16 @@ def run(
         module = build_module(config, data)
         fit = fit_module(module, data, config, resume_dir, epoch_callback)
         valid_scores = predict_module(module, data, data.valid, config.eval_batch_size)
+        if config.use_go_neighbours:
+            extra["go_neighbours"], valid_scores, fit["go_neighbours"] = fit_go_neighbours(
+                data, dataset, config, valid_scores)
     else:
         both = np.concatenate([data.valid, data.test])
         scores = _baseline_scores(config, dataset, data, both)
         valid_scores, extra["test_scores"] = scores[: data.valid.size], scores[data.valid.size:]
     valid_metrics = full_metrics(data, valid_scores, data.valid)
+    if "go_neighbours" in fit:
+        valid_metrics["go_neighbours"] = fit["go_neighbours"]
     if module is not None and isinstance(module, GenePheno) and data.concept_labels is not None:
         valid_metrics["concept_auc"] = concept_auc(data, module, data.valid, use_go=True)
         valid_metrics["concept_auc_seq_only"] = concept_auc(data, module, data.valid, use_go=False)
