@@ -165,7 +165,8 @@ def concept_bar(activations: pd.DataFrame, top: int = 20, title: str = "GO conce
 
 
 # one name per input kind, everywhere on the pages (the core's evidence_table "source" values)
-SOURCE_LABELS = {"concept": "GO concept", "GO term": "GO term", "ortholog phenotype": "homolog phenotype"}
+SOURCE_LABELS = {"concept": "GO concept", "GO term": "GO term", "ortholog phenotype": "homolog phenotype",
+                 "functional neighbour": "functional neighbour"}
 OTHER = "#BBBBBB"  # the remainder of the contributions
 
 
@@ -183,7 +184,8 @@ def contribution_bars(
     label and hover give the true sum). Bias + every bar's value = logit (in the title).
 
     contributions: [id, name, contribution] and optionally source (the core's evidence_table:
-    "concept" W_p[k, j]·σ(c_j), "GO term" W_g[k, t]·g_t, "ortholog phenotype" W_o[k, x]·o_x).
+    "concept" W_p[k, j]·σ(c_j), "GO term" W_g[k, t]·g_t, "ortholog phenotype" W_o[k, x]·o_x,
+    "functional neighbour" a training gene with similar GO, its share of what the vote adds).
     """
     df = contributions.copy()
     if "source" not in df:

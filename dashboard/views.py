@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 # the Explanation's evidence sources (Explanation.evidence_table's "source"), as the page names
 # them: one name per input kind (figures.SOURCE_LABELS, plural here)
-SOURCE_NAMES = {"concept": "GO concepts", "GO term": "GO terms", "ortholog phenotype": "homolog phenotypes"}
+SOURCE_NAMES = {"concept": "GO concepts", "GO term": "GO terms", "ortholog phenotype": "homolog phenotypes",
+                "functional neighbour": "functional neighbours"}
 # what the other species' dataset of a model's cross-species input is, for captions
 SPECIES_DATA = {"mpo": "mouse knockout phenotypes (MGI)", "hpo": "human disease phenotypes (HPO)"}
 PREFERRED_GRAPH_TERMS = ("HP:0001250", "HP:0001263", "MP:0001265", "MP:0002169")  # seizure, DD, ...
@@ -182,6 +183,12 @@ def evidence_words(contrib: pd.DataFrame, carriers: dict[str, list[str]], other_
         if row["source"] == "GO term":
             detail = str(row.get("detail") or "")
             return f"GO term “{name}” ({value}" + (f"; {md_escape(detail)}" if detail else "") + ")"
+        if row["source"] == "functional neighbour":
+            detail = str(row.get("detail") or "")
+            if row["id"] == "term frequency":
+                return f"the phenotype's frequency among training genes ({value})"
+            return (f"functional neighbour *{name}*, a training gene with similar GO ({value}"
+                    + (f"; {md_escape(detail)}" if detail else "") + ")")
         activation = acts.get(row["id"])
         return (f"GO concept “{name}” ({value}"
                 + (f"; activation {activation:.2f}" if activation is not None else "") + ")")
@@ -206,6 +213,21 @@ def go_origin_text(expl) -> str:
     if expl.go_origin == "no homolog":
         return "No GO given and no annotated sequence homolog found: no GO input."
     return "No GO input."
+
+
+def neighbours_text(expl, term: str, n: int = 5) -> str:
+    """One sentence on the functional neighbours behind `term` (models with them), else ""."""
+    table = getattr(expl, "neighbours", None)
+    if table is None or table.empty or not getattr(expl, "neighbour_alpha", 0.0):
+        return ""
+    has = expl.neighbour_has[term] if term in expl.neighbour_has else pd.Series(dtype=bool)
+    symbols = table["symbol"] if "symbol" in table else table["gene_id"]
+    carriers = [str(g) if pd.isna(s) or not str(s) else str(s) for g, s in zip(table["gene_id"], symbols)
+                if bool(has.get(str(g), False))]
+    shown = ", ".join(carriers[:n]) + (f" and {len(carriers) - n} more" if len(carriers) > n else "")
+    return (f"Functional neighbours: the {len(table)} training genes whose GO is most like this protein's "
+            f"vote with their known phenotypes ({expl.neighbour_alpha:.0%} of the probability, a weight chosen "
+            f"on validation); {len(carriers)} of them have this phenotype" + (f" ({shown})." if carriers else "."))
 
 
 def source_totals(expl, term: str) -> dict[str, float]:

@@ -190,3 +190,28 @@ def test_nearest_table_keeps_every_phenotype_for_the_download(model):
     assert short["phenotypes"].str.contains("more\\)").any()
     assert not full["phenotypes"].str.contains("more\\)").any()
     assert (full["phenotypes"].str.count("; ") + 1 == full["n_phenotypes"]).all()
+
+
+def test_functional_neighbours_in_words_and_in_one_sentence():
+    import types
+
+    import pandas as pd
+
+    contrib = pd.DataFrame({"source": ["functional neighbour", "functional neighbour", "functional neighbour"],
+                            "id": ["2261", "term frequency", "7157"], "name": ["FGFR3", "term frequency (prior)", "TP53"],
+                            "contribution": [0.21, 0.05, -0.08],
+                            "detail": ["GO similarity 0.61, 9% of the vote; has this phenotype", "", "x"]})
+    words = views.evidence_words(contrib, {}, "mpo")
+    from dashboard.safe_text import md_escape
+
+    assert words[0] == ("**For:** functional neighbour *FGFR3*, a training gene with similar GO (+0.21; "
+                        + md_escape("GO similarity 0.61, 9% of the vote; has this phenotype") + ")")
+    assert words[1] == "**For:** the phenotype's frequency among training genes (+0.05)"
+    assert words[2].startswith("**Against:** functional neighbour *TP53*")
+    table = pd.DataFrame({"gene_id": ["2261", "7157", "1"], "symbol": ["FGFR3", "TP53", None]})
+    has = pd.DataFrame({"HP:1": [True, False, True]}, index=["2261", "7157", "1"])
+    expl = types.SimpleNamespace(neighbours=table, neighbour_has=has, neighbour_alpha=0.2)
+    text = views.neighbours_text(expl, "HP:1")
+    assert "the 3 training genes" in text and "20% of the probability" in text
+    assert text.endswith("2 of them have this phenotype (FGFR3, 1).")
+    assert views.neighbours_text(types.SimpleNamespace(neighbours=pd.DataFrame(), neighbour_alpha=0.0), "HP:1") == ""

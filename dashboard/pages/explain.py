@@ -107,6 +107,8 @@ fig = figures.concept_bar(expl.activations, top=15, title=f"GO concept activatio
 export.show_figure(fig, f"concepts {gene.short}", key="concepts")
 
 st.caption(md_escape(views.go_origin_text(expl)))
+if views.neighbours_text(expl, term):
+    st.caption(md_escape(views.neighbours_text(expl, term)))
 
 matrix = views.heatmap_frame(expl, n_concepts=15)
 fig = figures.heatmap(matrix, f"GO concept contributions to the top phenotypes of {gene.short} "
