@@ -252,3 +252,39 @@ def test_parquet_and_engine_options_are_checked(model, fasta, tmp_path, capsys, 
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()  # refused before anything is written
+
+
+def test_explain_and_predict_a_checkpoint_with_functional_neighbours(model, tmp_path, capsys):
+    """A checkpoint with a go_neighbours/ reference (as `make default-model` ships the
+    pasted-protein models): loaded from disk, its explanation lists the neighbours with the
+    other evidence, and bias + every contribution is the logit."""
+    import shutil
+
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+
+    from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights
+    from genepheno_core.training.checkpoint import write_go_neighbours
+
+    path = tmp_path / "toy-neighbours"
+    shutil.copytree(model.path, path)
+    rng = np.random.default_rng(1)
+    n, G, K = 8, len(model.go_inputs), len(model.terms)
+    bags = sp.csr_matrix((rng.random((n, G)) < 0.5).astype(np.float32))
+    labels = sp.csr_matrix((rng.random((n, K)) < 0.4).astype(np.float32))
+    genes = pd.DataFrame({"gene_id": [f"G{i}" for i in range(n)], "symbol": [f"SYM{i}" for i in range(n)],
+                          "accession": [f"P{i}" for i in range(n)]})
+    write_go_neighbours(path / "go_neighbours", GoNeighbours(bags, labels, idf_weights(bags), genes, k=5, alpha=0.2))
+    symbol = toy_genes()["symbol"][0]
+    assert main(["explain", "--model", str(path), symbol, "--go", "GO:0005634", "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "+ functional neighbours" in out and "and functional neighbours:" in out and "SYM" in out
+    assert main(["explain", "--model", str(path), symbol, "--format", "json", "--go", "GO:0005634",
+                 "--top", "1000"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["neighbour_alpha"] == 0.2 and len(doc["neighbours"]) == 5
+    assert "functional neighbour" in {e["source"] for e in doc["evidence"]}
+    for t in doc["logit"]:
+        total = sum(c["contribution"] for c in doc["evidence"] if c["term_id"] == t)
+        assert total + doc["bias"][t] == pytest.approx(doc["logit"][t], abs=1e-5)

@@ -233,3 +233,23 @@ def test_go_neighbours_reference_round_trips_and_bad_files_are_named(tmp_path):
     (tmp_path / "nb" / "info.json").write_text(json.dumps({"k": 2, "alpha": 0.2}))
     with pytest.raises(ModelLoadError, match="disagree"):
         read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3)
+
+
+def test_go_neighbours_matrices_are_plain_arrays_and_a_bad_one_is_named(tmp_path):
+    import scipy.sparse as sp
+
+    from genepheno_core.errors import ModelLoadError
+    from genepheno_core.training.checkpoint import _read_csr, _write_csr
+
+    m = sp.random(7, 40, density=0.3, format="csr", random_state=0, dtype=np.float32)
+    _write_csr(tmp_path / "m.npz", m, values=True)
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as npz:  # no object arrays
+        assert npz["indices"].dtype == np.uint16 and npz["data"].dtype == np.float16
+    back = _read_csr(tmp_path / "m.npz")
+    assert back.shape == m.shape
+    np.testing.assert_allclose(back.toarray(), m.toarray(), atol=5e-4)
+    _write_csr(tmp_path / "b.npz", m > 0, values=False)
+    np.testing.assert_array_equal(_read_csr(tmp_path / "b.npz").toarray(), (m > 0).toarray().astype(np.float32))
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(ModelLoadError, match="bad.npz"):
+        _read_csr(tmp_path / "bad.npz")

@@ -333,6 +333,8 @@ def explain_handler(args: argparse.Namespace) -> int:
             parts += f" + GO terms {totals['GO term']:+.3f}"
         if model.uses_ortholog:
             parts += f" + {result.ortholog_dataset} homolog phenotypes {totals['ortholog phenotype']:+.3f}"
+        if result.neighbour_alpha:
+            parts += f" + functional neighbours {totals['functional neighbour']:+.3f}"
         lines.append(f"{t} {row['term_name']}: score {row['propagated_score']:.3f} (rank {row['rank']}), "
                      f"logit {row['logit']:+.3f} = {parts}")
         sub = table[table["term_id"] == t]
@@ -344,9 +346,9 @@ def explain_handler(args: argparse.Namespace) -> int:
         other = result.evidence_table(t)
         other = other[other["source"] != "concept"].head(args.top or 10)
         if len(other):
-            lines.append("  GO terms and homolog phenotypes:")
+            lines.append("  GO terms, homolog phenotypes" + (" and functional neighbours:" if result.neighbour_alpha else ":"))
             for c in other.to_dict("records"):
                 detail = f"  [{c['detail']}]" if c.get("detail") else ""
-                lines.append(f"  {c['contribution']:+.3f}  {c['source']:<18} {c['id']} {c['name']}{detail}")
+                lines.append(f"  {c['contribution']:+.3f}  {c['source']:<20} {c['id']} {c['name']}{detail}")
     _write("\n".join(lines) + "\n", args.output)
     return 0

@@ -13,7 +13,7 @@ A checkpoint is a directory:
                        (N', K') uint8, terms.tsv (term_id, name, depth), info.json (dataset, max_hits)
     go_neighbours/     the functional-neighbour reference ("go-neighbours" runs whose
                        validation chose alpha > 0): genes.tsv (gene_id, symbol, accession),
-                       bags.npz (N, G) float32 GO input, labels.npz (N, K) uint8,
+                       bags.npz (N, G) GO input (float16 values), labels.npz (N, K) 0/1,
                        idf.safetensors (G,), info.json (k, alpha)
     manifest.json      the dataset manifest the model was trained on
     metrics.json       validation metrics, the validation-optimal threshold, training history
@@ -248,12 +248,34 @@ def read_cross_species(path: Path) -> CrossSpecies:
     return cs
 
 
+def _write_csr(path: Path, matrix: sp.csr_matrix, values: bool) -> None:
+    """A CSR matrix as a compressed npz of plain arrays (no pickle): indptr, indices (uint16
+    when the columns fit), shape and, with `values`, data as float16 (a 0/1 matrix stores
+    none). Half the size of scipy's own npz: it keeps the shipped models under 25 MB."""
+    m = sp.csr_matrix(matrix)
+    m.sort_indices()
+    arrays = {"indptr": m.indptr.astype(np.int64), "shape": np.asarray(m.shape, dtype=np.int64),
+              "indices": m.indices.astype(np.uint16 if m.shape[1] <= np.iinfo(np.uint16).max + 1 else np.int32)}
+    if values:
+        arrays["data"] = m.data.astype(np.float16)
+    np.savez_compressed(path, **arrays)
+
+
+def _read_csr(path: Path) -> sp.csr_matrix:
+    """The matrix written by `_write_csr` (float32; ones where it stores no values)."""
+    with model_file(path), np.load(path, allow_pickle=False) as npz:
+        indptr, indices, shape = npz["indptr"], npz["indices"].astype(np.int32), tuple(int(x) for x in npz["shape"])
+        data = npz["data"].astype(np.float32) if "data" in npz.files else np.ones(indices.size, dtype=np.float32)
+        return sp.csr_matrix((data, indices, indptr), shape=shape)
+
+
 def write_go_neighbours(path: Path, neighbours: GoNeighbours) -> None:
-    """Store a functional-neighbour reference (models.go_neighbours) in `path`."""
+    """Store a functional-neighbour reference (models.go_neighbours) in `path`: the GO input
+    bags with float16 values (they are weights in [0, 1]; at most 2.4e-4 off)."""
     path.mkdir(parents=True)
     neighbours.genes.to_csv(path / "genes.tsv", sep="\t", index=False)
-    sp.save_npz(path / "bags.npz", sp.csr_matrix(neighbours.bags, dtype=np.float32))
-    sp.save_npz(path / "labels.npz", sp.csr_matrix(neighbours.labels > 0, dtype=np.uint8))
+    _write_csr(path / "bags.npz", neighbours.bags, values=True)
+    _write_csr(path / "labels.npz", neighbours.labels > 0, values=False)
     save_file({"idf": torch.from_numpy(np.asarray(neighbours.idf, dtype=np.float32))}, str(path / "idf.safetensors"))
     (path / "info.json").write_text(_dumps({"k": int(neighbours.k), "alpha": float(neighbours.alpha)}))
 
@@ -263,7 +285,7 @@ def read_go_neighbours(path: Path, n_terms: int, n_go: int) -> GoNeighbours:
     info = read_json_object(path / "info.json", ("k", "alpha"))
     with model_file(path / "idf.safetensors"):
         idf = load_file(str(path / "idf.safetensors"))["idf"].double().numpy()
-    bags, labels = read_npz(path / "bags.npz"), read_npz(path / "labels.npz")
+    bags, labels = _read_csr(path / "bags.npz"), _read_csr(path / "labels.npz")
     genes = read_table(path / "genes.tsv", ("gene_id",))
     if labels.shape[1] != n_terms or bags.shape[1] != n_go:
         raise ModelMismatchError(f"{path}: {labels.shape[1]} terms x {bags.shape[1]} GO inputs, the model has "
