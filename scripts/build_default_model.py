@@ -189,7 +189,9 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
     """Train, measure, compress and ship one default model; with `go_transfer`, the model
     trained (and scored) on GO transferred from sequence homologs instead of the genes' own,
     shipped as assets/models/<dataset>-go-transfer (chosen on validation for proteins given
-    without GO: the benchmark's "A protein without GO" table)."""
+    without GO: the benchmark's "A protein without GO" table). That model is the
+    "go-neighbours" configuration: the go-transfer network plus the functional-neighbour vote,
+    whose weight the trainer chooses on the validation genes (0 leaves the network alone)."""
     import torch
 
     from genepheno_core.datasets import load_dataset
@@ -204,7 +206,7 @@ def build(dataset_name: str, encoder: str, skip_train: bool, threads: int, max_e
     suffix = "-go-transfer" if go_transfer else ""
     build_dir = genepheno_home() / "models" / f"default-{dataset_name}-{encoder}{suffix}"
     config = TrainConfig(dataset=dataset_name, encoder=encoder, split="random", out_dir=str(build_dir),
-                         num_threads=threads, resume=True, ablations=("go-transfer",) if go_transfer else ())
+                         num_threads=threads, resume=True, ablations=("go-neighbours",) if go_transfer else ())
     if max_epochs:
         config = config.replace(max_epochs=max_epochs)
     t0 = time.time()
