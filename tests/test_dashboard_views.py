@@ -35,9 +35,11 @@ def test_contributions_of_the_cores_explanation_sum_to_its_logit(explanation):
     assert frame["contribution"].abs().is_monotonic_decreasing
     assert explanation.bias[term] + frame["contribution"].sum() == pytest.approx(explanation.logit[term], abs=1e-6)
     totals = views.source_totals(explanation, term)
-    # no GO given: concepts, the GO transferred from its homologs (each term naming them)
-    # and the mouse homologs' phenotypes
-    assert set(totals) == {"concept", "GO term", "ortholog phenotype"} and set(totals) <= set(views.SOURCE_NAMES)
+    # no GO given: concepts, the GO transferred from its homologs (each term naming them),
+    # the mouse homologs' phenotypes and the functional neighbours (hpo-go-transfer's vote)
+    assert set(totals) == {"concept", "GO term", "ortholog phenotype", "functional neighbour"}
+    assert set(totals) <= set(views.SOURCE_NAMES)
+    assert explanation.neighbour_alpha > 0 and len(explanation.neighbours) == 50
     assert explanation.go_origin == "transferred"
     assert "P04637" not in set(explanation.go_transfer["target"])  # never its own entry
     go_rows = frame[frame["source"] == "GO term"]

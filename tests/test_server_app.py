@@ -72,7 +72,11 @@ def test_predict_matches_the_core(client, model, protein):
     assert [p["id"] for p in report["phenotypes"]] == expected["term_id"].tolist()
     assert [p["score"] for p in report["phenotypes"]] == pytest.approx(expected["score"].tolist(), abs=1e-6)
     assert [p["above_threshold"] for p in report["phenotypes"]] == expected["above_threshold"].tolist()
-    assert all(set(p["evidence"]) == {"concepts", "go_terms", "homolog_phenotypes"} for p in report["phenotypes"])
+    assert all(set(p["evidence"]) == {"concepts", "go_terms", "homolog_phenotypes", "functional_neighbours"}
+               for p in report["phenotypes"])
+    # each neighbour raises the phenotype, with its gene id and symbol
+    neighbours = [n for p in report["phenotypes"] for n in p["evidence"]["functional_neighbours"]]
+    assert all(n["contribution"] > 0 and n["id"] for n in neighbours)
     assert all(len(p["evidence"]["concepts"]) <= 2 for p in report["phenotypes"])
     assert report["nearest_proteins"][0]["identity"] == pytest.approx(100.0)
     # FASTA text gives the same scores

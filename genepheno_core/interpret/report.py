@@ -69,7 +69,9 @@ def model_info(model) -> dict:
         "phenotypes": len(model.terms),
         "threshold": float(model.threshold),
         "inputs": {"sequence": bool(model.uses_sequence), "go": bool(model.uses_go),
-                   "homolog_phenotypes": OTHER_SPECIES_LABEL.get(other, other) if other else None},
+                   "homolog_phenotypes": OTHER_SPECIES_LABEL.get(other, other) if other else None,
+                   # the functional-neighbour vote's share of the probability (None: the model has none)
+                   "functional_neighbours": float(model.go_neighbours.alpha) if model.uses_go_neighbours else None},
     })
 
 
@@ -90,7 +92,7 @@ def protein_reports(model, scored: Scored, rows: list[int] | None = None, top: i
 
     {"id", "length", "go": {"origin", "given", "unknown"}, "phenotypes": [{"id", "name",
     "score", "prior", "gain", "above_threshold", "rank", "folded_under", "evidence":
-    {"concepts", "go_terms", "homolog_phenotypes"}}], "nearest_proteins": [...],
+    {"concepts", "go_terms", "homolog_phenotypes", "functional_neighbours"}}], "nearest_proteins": [...],
     "homologs": [...]}. `nearest` / `homologs` are gp.nearest_proteins / gp.ortholog_evidence
     frames over the same ids (None: the key is left out). `names` maps the ids of `scored`
     to the ids to report (a server renames requests' ids to keep a batch's unique).
