@@ -15,6 +15,14 @@ with the weight of one gene:
     n_k = (sum_j w_j y_jk + f_k) / (sum_j w_j + 1)        (n_genes, K)
     p = (1 - alpha) * p_model + alpha * n                  (probabilities)
 
+`--blends` instead compares ways to add the vote (seed by seed, alpha 0.2 and 0.3, k the first
+--k) with Fmax, AUC, wFmax and the top-10 specificity (IC and precision) of the benchmark:
+the probability blend above; the same, never below the model; and the vote's excess over the
+frequency, bounded (`blend_variants`):
+
+    p' = p + alpha (v - f) (1 - p) / (1 - f)   where v > f   (up towards 1)
+    p' = p + alpha (v - f) p / f               where v < f   (down towards 0)
+
 Each seed's model is trained once and kept as in scripts/validation_ensemble.py (the same
 cache: a member trained by either script is reused). On the homology split no training gene
 shares a linking alignment with a validation gene, so the neighbours are functional, not
@@ -63,6 +71,19 @@ def neighbour_scores(query: sp.spmatrix, reference: sp.spmatrix, reference_label
     return (w @ reference_labels + prior) / (w.sum(axis=1, keepdims=True) + 1.0)
 
 
+def blend_variants(p: np.ndarray, vote: np.ndarray, prior: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
+    """{name: (n, K) scores} of the ways to add the neighbours' vote `vote` (n, K) to the
+    model's probabilities `p` (n, K), `prior` (K,) the training frequency (see the docstring)."""
+    f = np.clip(np.asarray(prior, dtype=np.float64)[None, :], 1e-12, 1 - 1e-12)
+    p = np.asarray(p, dtype=np.float64)
+    d = np.asarray(vote, dtype=np.float64) - f
+    blend = (1 - alpha) * p + alpha * vote
+    excess = np.where(d > 0, p + alpha * d * (1 - p) / (1 - f), p + alpha * d * p / f)
+    return {f"probability blend, alpha {alpha}": blend,
+            f"probability blend, never below the model, alpha {alpha}": np.maximum(p, blend),
+            f"excess over the frequency, bounded, alpha {alpha}": excess}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="hpo")
@@ -72,6 +93,8 @@ def main(argv=None) -> int:
     parser.add_argument("--alpha", type=float, nargs="+", default=[0.2])
     parser.add_argument("--set", default='{"ablations": ["go-transfer"]}', help="TrainConfig fields as JSON")
     parser.add_argument("--out", default="results/validation_go_neighbours.jsonl")
+    parser.add_argument("--blends", action="store_true",
+                        help="compare the ways to add the vote, with wFmax and top-10 specificity (blend_variants)")
     args = parser.parse_args(argv)
     from validation_ensemble import member_probabilities, parse_fields
 
@@ -105,6 +128,8 @@ def main(argv=None) -> int:
         return {"fmax": float(m["fmax"]), "auc": float(m["auc"])}
 
     votes = {k: neighbour_scores(data.go_bag[va], data.go_bag[tr], labels, idf, k) for k in args.k}
+    if args.blends:
+        return compare_blends(args, ds, split_ds, data, votes[args.k[0]], labels.mean(axis=0), fields)
     print(f"{args.dataset}, {args.split} split, {json.dumps(fields)}: validation Fmax / AUC %\n")
     print("| seed | k | model | neighbours alone | " + " | ".join(f"alpha {a}" for a in args.alpha) + " |")
     print("| --- | --- | --- | --- |" + " --- |" * len(args.alpha))
@@ -123,6 +148,37 @@ def main(argv=None) -> int:
             with out.open("a") as handle:
                 handle.write(json.dumps({"key": {**key, "k": k}, "model": model, "neighbours": alone,
                                          "blends": {str(a): b for a, b in blends.items()}}) + "\n")
+    return 0
+
+
+def compare_blends(args, ds, split_ds, data, vote, prior, fields) -> int:
+    """Print (and append to --out) the blend variants' validation metrics, seed by seed."""
+    from genepheno_core.environment import home
+    from genepheno_core.evaluation.metrics import evaluate_scores, information_accretion, information_content
+
+    from validation_ensemble import member_probabilities
+    from validation_evidence import run_key
+
+    labels = sp.csr_matrix(split_ds.labels)
+    tr, va = data.train, data.valid
+    ia, ic = information_accretion(labels[tr], split_ds.term_ancestors), information_content(labels[tr])
+    print(f"{args.dataset}, {args.split} split, k {args.k[0]}: validation %, top-10 IC in bits\n")
+    print("| seed | scores | Fmax | AUC | wFmax | top-10 IC | top-10 precision |\n| --- | --- | --- | --- | --- | --- | --- |")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for seed in args.seeds:
+        p, _ = member_probabilities(Path(home()), ds, args.dataset, args.split, seed, fields)
+        variants = {"model": np.asarray(p, dtype=np.float64)}
+        for alpha in (0.2, 0.3):
+            variants.update(blend_variants(p, vote, prior, alpha))
+        for name, scores in variants.items():
+            m = evaluate_scores(labels[va], scores, term_ancestors=split_ds.term_ancestors, ia=ia, ic=ic)
+            row = {k: float(m[k]) for k in ("fmax", "auc", "wfmax", "top10_ic", "top10_precision")}
+            print(f"| {seed} | {name} | {100 * row['fmax']:.2f} | {100 * row['auc']:.2f} | {100 * row['wfmax']:.2f} "
+                  f"| {row['top10_ic']:.2f} | {100 * row['top10_precision']:.2f} |", flush=True)
+            with out.open("a") as handle:
+                handle.write(json.dumps({"key": {**run_key(args.dataset, args.split, seed, fields), "k": args.k[0]},
+                                         "blend": name, **row}) + "\n")
     return 0
 
 

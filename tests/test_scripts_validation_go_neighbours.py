@@ -56,3 +56,20 @@ def test_bad_arguments_are_usage_errors(argv, message, capsys):
         mod.main(argv)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_blend_variants_by_hand_and_within_zero_and_one():
+    p = np.array([[0.9, 0.02, 0.5]])
+    vote = np.array([[0.3, 0.6, 0.1]])
+    prior = np.array([0.3, 0.1, 0.2])
+    out = mod.blend_variants(p, vote, prior, 0.2)
+    blend = out["probability blend, alpha 0.2"]
+    assert np.allclose(blend, 0.8 * p + 0.2 * vote)
+    assert np.allclose(out["probability blend, never below the model, alpha 0.2"], np.maximum(p, blend))
+    excess = out["excess over the frequency, bounded, alpha 0.2"]
+    # term 0: the vote equals the frequency, nothing moves; term 1: up by 0.2 x 0.5 x 0.98 / 0.9;
+    # term 2: down by 0.2 x 0.1 x 0.5 / 0.2
+    assert np.allclose(excess, [[0.9, 0.02 + 0.2 * 0.5 * 0.98 / 0.9, 0.5 - 0.2 * 0.1 * 0.5 / 0.2]])
+    # the extremes stay probabilities, even at alpha 1
+    edge = mod.blend_variants(np.array([[0.01, 0.99]]), np.array([[0.0, 1.0]]), np.array([0.5, 0.5]), 1.0)
+    assert np.allclose(edge["excess over the frequency, bounded, alpha 1.0"], [[0.0, 1.0]])
