@@ -38,37 +38,23 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def idf_weights(train_go: sp.spmatrix) -> np.ndarray:
-    """(G,) log((n + 1) / (df + 1)) over the training genes' own GO (n genes, df with the term)."""
-    df = np.asarray((sp.csr_matrix(train_go) > 0).sum(axis=0)).ravel()
-    return np.log((train_go.shape[0] + 1) / (df + 1))
-
-
-def unit_rows(bag: sp.spmatrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Rows of bag x diag(idf) scaled to unit length (an empty row stays empty)."""
-    m = sp.csr_matrix(bag) @ sp.diags(idf)
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ m)
+# the vote itself is the core's (after the path above, so that the script runs from a clone)
+from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights, unit_rows  # noqa: E402,F401
 
 
 def neighbour_scores(query: sp.spmatrix, reference: sp.spmatrix, reference_labels: np.ndarray,
                      idf: np.ndarray, k: int) -> np.ndarray:
     """(n_query, K) neighbour vote n_k above: the k reference rows most similar to each query
     row (cosine of IDF-weighted bags), weights similarity^2, shrunk to the reference
-    frequency with the weight of one gene."""
-    sim = (unit_rows(query, idf) @ unit_rows(reference, idf).T).toarray()  # (n_query, n_ref)
-    if k < sim.shape[1]:
-        drop = np.argpartition(-sim, k, axis=1)[:, k:]
-        np.put_along_axis(sim, drop, 0.0, axis=1)
-    w = np.maximum(sim, 0.0) ** 2
-    prior = reference_labels.mean(axis=0)  # (K,)
-    return (w @ reference_labels + prior) / (w.sum(axis=1, keepdims=True) + 1.0)
+    frequency with the weight of one gene (models.go_neighbours.GoNeighbours.vote, the vote
+    the shipped pasted-protein models use)."""
+    genes = pd.DataFrame({"gene_id": [str(i) for i in range(reference.shape[0])]})
+    return GoNeighbours(reference, sp.csr_matrix(reference_labels), idf, genes, k=k, alpha=0.0).vote(query)
 
 
 def blend_variants(p: np.ndarray, vote: np.ndarray, prior: np.ndarray, alpha: float) -> dict[str, np.ndarray]:

@@ -126,3 +126,16 @@ def toy_model(tmp_path_factory):
 
 def toy_genes() -> pd.DataFrame:
     return pd.read_csv(FIXTURES / "toy_genes.tsv", sep="\t", dtype=str, keep_default_na=False)
+
+
+def toy_go_neighbours(model, n: int = 6, k: int = 4, alpha: float = 0.3, seed: int = 0):
+    """A functional-neighbour reference (models.go_neighbours) for the toy model: `n` made-up
+    training genes G0.. (symbols SYM0..) with random GO input bags and labels."""
+    from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights
+
+    rng = np.random.default_rng(seed)
+    bags = sp.csr_matrix((rng.random((n, len(model.go_inputs))) < 0.5).astype(np.float32))
+    labels = sp.csr_matrix((rng.random((n, len(model.terms))) < 0.4).astype(np.float32))
+    genes = pd.DataFrame({"gene_id": [f"G{i}" for i in range(n)], "symbol": [f"SYM{i}" for i in range(n)],
+                          "accession": [f"P{i}" for i in range(n)]})
+    return GoNeighbours(bags, labels, idf_weights(bags), genes, k=k, alpha=alpha)

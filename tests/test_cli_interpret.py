@@ -260,22 +260,12 @@ def test_explain_and_predict_a_checkpoint_with_functional_neighbours(model, tmp_
     other evidence, and bias + every contribution is the logit."""
     import shutil
 
-    import numpy as np
-    import pandas as pd
-    import scipy.sparse as sp
-
-    from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights
+    from _interpret_toy import toy_go_neighbours
     from genepheno_core.training.checkpoint import write_go_neighbours
 
     path = tmp_path / "toy-neighbours"
     shutil.copytree(model.path, path)
-    rng = np.random.default_rng(1)
-    n, G, K = 8, len(model.go_inputs), len(model.terms)
-    bags = sp.csr_matrix((rng.random((n, G)) < 0.5).astype(np.float32))
-    labels = sp.csr_matrix((rng.random((n, K)) < 0.4).astype(np.float32))
-    genes = pd.DataFrame({"gene_id": [f"G{i}" for i in range(n)], "symbol": [f"SYM{i}" for i in range(n)],
-                          "accession": [f"P{i}" for i in range(n)]})
-    write_go_neighbours(path / "go_neighbours", GoNeighbours(bags, labels, idf_weights(bags), genes, k=5, alpha=0.2))
+    write_go_neighbours(path / "go_neighbours", toy_go_neighbours(model, n=8, k=5, alpha=0.2, seed=1))
     symbol = toy_genes()["symbol"][0]
     assert main(["explain", "--model", str(path), symbol, "--go", "GO:0005634", "--top", "3"]) == 0
     out = capsys.readouterr().out

@@ -291,18 +291,9 @@ def neighbour_model(model):
     made-up training genes with random GO input bags and labels, alpha 0.3."""
     import dataclasses
 
-    import pandas as pd
-    import scipy.sparse as sp
+    from _interpret_toy import toy_go_neighbours
 
-    from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights
-
-    rng = np.random.default_rng(0)
-    n, G, K = 6, len(model.go_inputs), len(model.terms)
-    bags = sp.csr_matrix((rng.random((n, G)) < 0.5).astype(np.float32))
-    labels = sp.csr_matrix((rng.random((n, K)) < 0.4).astype(np.float32))
-    genes = pd.DataFrame({"gene_id": [f"G{i}" for i in range(n)], "symbol": [f"SYM{i}" for i in range(n)],
-                          "accession": [f"P{i}" for i in range(n)]})
-    nb = GoNeighbours(bags, labels, idf_weights(bags), genes, k=4, alpha=0.3)
+    nb = toy_go_neighbours(model, n=6, k=4, alpha=0.3, seed=0)
     return dataclasses.replace(model, go_neighbours=nb, caches={})
 
 
