@@ -684,8 +684,8 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
         row = {"concepts": best(W[k] * act[i], lambda j: (concept_ids[j], concept_names[j])),
                "go_terms": [], "homolog_phenotypes": [], "functional_neighbours": []}
         if neighbour_inputs is not None:
-            bag, z = neighbour_inputs
-            frame, table, _ = model.go_neighbours.contributions(z[i], bag[i:i + 1], [k])
+            bag, z, weights = neighbour_inputs
+            frame, table, _ = model.go_neighbours.contributions(z[i], bag[i:i + 1], [k], weights=weights[i])
             c = frame.to_numpy()[:-1, 0]  # the neighbour genes (the frequency prior left out)
             row["functional_neighbours"] = best(c, lambda j: (str(table["gene_id"].iloc[j]),
                                                               str(table["symbol"].iloc[j]) if "symbol" in table else ""))
@@ -728,9 +728,10 @@ def _evidence_inputs(model, inputs) -> tuple:
     return cached
 
 
-def _neighbour_inputs(model, inputs) -> tuple[np.ndarray, np.ndarray] | None:
-    """(GO input bag (n, G), module logits before the neighbours (n, K)) of every gene of
-    `inputs` for a model with functional neighbours (kept in inputs.cache), else None."""
+def _neighbour_inputs(model, inputs) -> tuple | None:
+    """(GO input bag (n, G), module logits before the neighbours (n, K), neighbour weights
+    (n, N)) of every gene of `inputs` for a model with functional neighbours (kept in
+    inputs.cache: the neighbour search runs once per protein, not once per phenotype), else None."""
     if not model.uses_go_neighbours:
         return None
     cached = inputs.cache.get("neighbours")
@@ -741,7 +742,8 @@ def _neighbour_inputs(model, inputs) -> tuple[np.ndarray, np.ndarray] | None:
         seqs = inputs.sequences if model.needs_sequences else None
         tensors = model.inputs(inputs.embeddings, go_sets, seqs)
         z = module_logits(model.module, row_batches(tensors)).astype(np.float64)  # (n, K)
-        cached = inputs.cache["neighbours"] = (tensors["go_bag"].numpy(), z)
+        bag = tensors["go_bag"].numpy()
+        cached = inputs.cache["neighbours"] = (bag, z, model.go_neighbours.weights(bag))
     return cached
 
 

@@ -121,17 +121,20 @@ class GoNeighbours:
         p = (1.0 - self.alpha) / (1.0 + np.exp(-z)) + self.alpha * self.vote(bag)
         return _logit(p).astype(np.float32)
 
-    def contributions(self, logits: np.ndarray, bag, cols) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    def contributions(self, logits: np.ndarray, bag, cols,
+                      weights: sp.csr_matrix | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """One protein's neighbour evidence for the phenotype columns `cols`.
 
-        logits: (K,) the module's logits z (before the neighbours); bag: (1, G) its GO input.
+        logits: (K,) the module's logits z (before the neighbours); bag: (1, G) its GO input;
+        weights: its (1, N) `weights(bag)` when already computed (one search per protein when
+        several phenotypes are explained one at a time).
         Returns (contributions, neighbours, has): contributions DataFrame (index: the
         neighbours' gene ids, then PRIOR_ID; one column per col) whose column sums equal
         logit(p) - z exactly (see the module docstring); neighbours DataFrame[gene_id, symbol,
         accession, similarity, share] (share: s_j, its weight in the vote), most similar
         first; has: bool DataFrame (neighbour gene id x col), the neighbour has the phenotype."""
         cols = list(cols)
-        w = self.weights(bag)  # (1, N)
+        w = self.weights(bag) if weights is None else sp.csr_matrix(weights)  # (1, N)
         row = w.getrow(0)
         order = np.argsort(-row.data, kind="stable")
         idx, wj = row.indices[order], row.data[order].astype(np.float64)
