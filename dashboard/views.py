@@ -185,8 +185,6 @@ def evidence_words(contrib: pd.DataFrame, carriers: dict[str, list[str]], other_
             return f"GO term “{name}” ({value}" + (f"; {md_escape(detail)}" if detail else "") + ")"
         if row["source"] == "functional neighbour":
             detail = str(row.get("detail") or "")
-            if row["id"] == "term frequency":
-                return f"the phenotype's frequency among training genes ({value})"
             return (f"functional neighbour *{name}*, a training gene with similar GO ({value}"
                     + (f"; {md_escape(detail)}" if detail else "") + ")")
         activation = acts.get(row["id"])
@@ -226,8 +224,9 @@ def neighbours_text(expl, term: str, n: int = 5) -> str:
                 if bool(has.get(str(g), False))]
     shown = ", ".join(carriers[:n]) + (f" and {len(carriers) - n} more" if len(carriers) > n else "")
     return (f"Functional neighbours: the {len(table)} training genes whose GO is most like this protein's "
-            f"vote with their known phenotypes ({expl.neighbour_alpha:.0%} of the probability, a weight chosen "
-            f"on validation); {len(carriers)} of them have this phenotype" + (f" ({shown})." if carriers else "."))
+            f"vote with their known phenotypes; where more (fewer) of them have a phenotype than its frequency "
+            f"among all training genes, the score moves up (down) in proportion, with a weight of "
+            f"{expl.neighbour_alpha:.0%} chosen on validation; {len(carriers)} of them have this phenotype" + (f" ({shown})." if carriers else "."))
 
 
 def source_totals(expl, term: str) -> dict[str, float]:

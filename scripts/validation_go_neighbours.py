@@ -44,7 +44,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # the vote itself is the core's (after the path above, so that the script runs from a clone)
-from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights, unit_rows  # noqa: E402,F401
+from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights, shift_by_vote, unit_rows  # noqa: E402,F401
 
 
 def neighbour_scores(query: sp.spmatrix, reference: sp.spmatrix, reference_labels: np.ndarray,
@@ -60,11 +60,9 @@ def neighbour_scores(query: sp.spmatrix, reference: sp.spmatrix, reference_label
 def blend_variants(p: np.ndarray, vote: np.ndarray, prior: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
     """{name: (n, K) scores} of the ways to add the neighbours' vote `vote` (n, K) to the
     model's probabilities `p` (n, K), `prior` (K,) the training frequency (see the docstring)."""
-    f = np.clip(np.asarray(prior, dtype=np.float64)[None, :], 1e-12, 1 - 1e-12)
     p = np.asarray(p, dtype=np.float64)
-    d = np.asarray(vote, dtype=np.float64) - f
     blend = (1 - alpha) * p + alpha * vote
-    excess = np.where(d > 0, p + alpha * d * (1 - p) / (1 - f), p + alpha * d * p / f)
+    excess = shift_by_vote(p, vote, prior, alpha)  # the rule the model applies (models.go_neighbours)
     return {f"probability blend, alpha {alpha}": blend,
             f"probability blend, never below the model, alpha {alpha}": np.maximum(p, blend),
             f"excess over the frequency, bounded, alpha {alpha}": excess}

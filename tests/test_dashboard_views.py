@@ -200,7 +200,7 @@ def test_functional_neighbours_in_words_and_in_one_sentence():
     import pandas as pd
 
     contrib = pd.DataFrame({"source": ["functional neighbour", "functional neighbour", "functional neighbour"],
-                            "id": ["2261", "term frequency", "7157"], "name": ["FGFR3", "term frequency (prior)", "TP53"],
+                            "id": ["2261", "4", "7157"], "name": ["FGFR3", "", "TP53"],
                             "contribution": [0.21, 0.05, -0.08],
                             "detail": ["GO similarity 0.61, 9% of the vote; has this phenotype", "", "x"]})
     words = views.evidence_words(contrib, {}, "mpo")
@@ -208,12 +208,12 @@ def test_functional_neighbours_in_words_and_in_one_sentence():
 
     assert words[0] == ("**For:** functional neighbour *FGFR3*, a training gene with similar GO (+0.21; "
                         + md_escape("GO similarity 0.61, 9% of the vote; has this phenotype") + ")")
-    assert words[1] == "**For:** the phenotype's frequency among training genes (+0.05)"
+    assert words[1] == "**For:** functional neighbour *4*, a training gene with similar GO (+0.05)"  # no symbol: the id
     assert words[2].startswith("**Against:** functional neighbour *TP53*")
     table = pd.DataFrame({"gene_id": ["2261", "7157", "1"], "symbol": ["FGFR3", "TP53", None]})
     has = pd.DataFrame({"HP:1": [True, False, True]}, index=["2261", "7157", "1"])
     expl = types.SimpleNamespace(neighbours=table, neighbour_has=has, neighbour_alpha=0.2)
     text = views.neighbours_text(expl, "HP:1")
-    assert "the 3 training genes" in text and "20% of the probability" in text
+    assert "the 3 training genes" in text and "a weight of 20% chosen on validation" in text
     assert text.endswith("2 of them have this phenotype (FGFR3, 1).")
     assert views.neighbours_text(types.SimpleNamespace(neighbours=pd.DataFrame(), neighbour_alpha=0.0), "HP:1") == ""

@@ -298,9 +298,10 @@ def neighbour_model(model):
 
 
 def test_functional_neighbours_are_their_own_evidence_and_keep_the_sum_exact(model, neighbour_model):
-    """A model with functional neighbours: the logit is logit((1 - a) p + a v); the
-    evidence table has one row per neighbour gene (and the frequency prior) whose sum is
-    what the neighbours add, so contributions + bias still equal the logit."""
+    """A model with functional neighbours: the logit is logit(p), p the model's probability
+    moved by the vote's excess over the frequency; the evidence table has one row per
+    neighbour gene whose sum is what the neighbours add, so contributions + bias still equal
+    the logit."""
     from genepheno_core.embeddings import embed_sequences
     from genepheno_core.interpret.contributions import SOURCES, evidence_items, source_shares
     from genepheno_core.interpret.inference import prepare_inputs, propagate_go
@@ -322,8 +323,8 @@ def test_functional_neighbours_are_their_own_evidence_and_keep_the_sum_exact(mod
         evidence = e.evidence_table(term)
         assert evidence["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
         rows = evidence[evidence["source"] == "functional neighbour"]
-        assert len(rows) == 5 and "term frequency" in set(rows["id"])
-        genes = rows[rows["id"] != "term frequency"]
+        assert len(rows) == 4 and set(rows["id"]) == set(e.neighbours["gene_id"].astype(str))
+        genes = rows
         assert genes["name"].str.startswith("SYM").all()
         assert genes["detail"].str.contains("GO similarity").all()
         # a neighbour that has the phenotype raises it, one that does not lowers it
@@ -350,7 +351,7 @@ def test_functional_neighbours_are_their_own_evidence_and_keep_the_sum_exact(mod
     frame = pd.DataFrame({"gene": ["g"] * len(terms), "term_id": terms})
     items = evidence_items(neighbour_model, inputs, frame, n=2)
     for term, item in zip(terms, items):
-        best = e.neighbour_contributions[term].drop("term frequency")
+        best = e.neighbour_contributions[term]
         want = [g for g in best.sort_values(ascending=False).index[:2] if best[g] > 0]
         assert [f["id"] for f in item["functional_neighbours"]] == want
         assert [f["contribution"] for f in item["functional_neighbours"]] == pytest.approx(best[want].tolist(), abs=1e-6)

@@ -152,9 +152,13 @@ def test_shipped_go_transfer_model_scores_a_protein_without_go(monkeypatch, data
     assert sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) < 25 * 2**20
     m = resolve_model(f"{dataset}-go-transfer")
     assert m.path.resolve() == path.resolve()
-    # trained on transferred GO, with the functional-neighbour vote its validation chose
+    # trained on transferred GO, with the functional-neighbour vote its validation chose (0
+    # switches it off: then no reference is stored and none is used)
     assert m.trained_on_transferred_go and m.config.ablations == ("go-neighbours",)
-    assert m.uses_go_neighbours and m.go_neighbours.alpha == m.metrics["valid"]["go_neighbours"]["alpha"]
+    chosen = m.metrics["valid"]["go_neighbours"]["alpha"]
+    assert m.uses_go_neighbours == (chosen > 0) == (path / "go_neighbours").is_dir()
+    if chosen > 0:
+        assert m.go_neighbours.alpha == chosen
     homologs = m.metrics["test"]["go_from_homologs"]
     assert 0 < homologs["fmax"] <= 1 and 0.5 < homologs["auc"] <= 1
     case = load_case_studies().set_index("symbol").loc["HBB"]

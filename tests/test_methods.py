@@ -173,3 +173,7 @@ def test_go_neighbours_is_the_go_transfer_model_plus_the_neighbour_vote():
     assert "go_neighbours_k" not in cell_config_key("genepheno-go-neighbours", "unirep256", "random", 0, {})
     assert cell_config_key("genepheno-go-neighbours", "unirep256", "random", 0,
                            {"go_neighbours_k": 20})["go_neighbours_k"] == 20
+    # how the vote moves the probability is part of a neighbour cell's key (cells computed
+    # with the earlier probability average are stale), and of no other cell's
+    assert cell_config_key("genepheno-go-neighbours", "unirep256", "random", 0, {})["neighbour_blend"] == "excess over frequency"
+    assert "neighbour_blend" not in cell_config_key("genepheno-go-transfer", "unirep256", "random", 0, {})

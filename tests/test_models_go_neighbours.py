@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from genepheno_core.models.go_neighbours import PRIOR_ID, GoNeighbours, idf_weights, unit_rows
+from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights, unit_rows
 
 
 def _reference(k=2, alpha=0.2):
@@ -44,13 +44,52 @@ def test_vote_keeps_the_k_most_similar_and_shrinks_to_the_frequency():
     np.testing.assert_allclose(nb.vote(query)[0], by_hand)
     # a protein with no GO gets the frequency
     np.testing.assert_allclose(nb.vote(np.zeros((1, 3)))[0], prior)
-    # blend: (1 - alpha) p + alpha v
+    # a protein with no GO gets the frequency
+    np.testing.assert_allclose(nb.vote(np.zeros((1, 3)))[0], prior)
+
+
+def _by_hand(p, v, f, alpha):
+    """p + alpha (v - f) (1 - p) / (1 - f) where the vote is above the frequency, else
+    p + alpha (v - f) p / f (element by element, plain Python)."""
+    out = np.empty_like(p)
+    for i in range(p.shape[0]):
+        for j in range(p.shape[1]):
+            d = v[i, j] - f[j]
+            out[i, j] = p[i, j] + alpha * d * ((1 - p[i, j]) / (1 - f[j]) if d > 0 else p[i, j] / f[j])
+    return out
+
+
+def test_the_vote_moves_the_probability_by_its_excess_over_the_frequency():
+    nb = _reference(k=2)
+    query = np.array([[1.0, 1.0, 0.0]])
+    v = nb.vote(query)
+    # phenotype 0: a and b have it (vote above 2/3); phenotype 1: only b (vote below 2/3)
+    assert v[0, 0] > 2 / 3 > v[0, 1]
     p = np.array([[0.1, 0.9]])
-    np.testing.assert_allclose(nb.blend(p, query), 0.8 * p + 0.2 * by_hand[None, :], rtol=1e-6)
+    want = _by_hand(p, v, nb.prior, 0.2)
+    assert want[0, 0] > 0.1 and want[0, 1] < 0.9
+    np.testing.assert_allclose(nb.blend(p, query), want, rtol=1e-6)
+    np.testing.assert_allclose(nb.blend(p, None, vote=v), want, rtol=1e-6)
     z = np.log(p / (1 - p))
-    final = 0.8 * p + 0.2 * by_hand[None, :]
-    np.testing.assert_allclose(nb.blend_logits(z, query), np.log(final / (1 - final)), rtol=1e-5)
+    np.testing.assert_allclose(nb.blend_logits(z, query), np.log(want / (1 - want)), rtol=1e-5)
     assert np.array_equal(nb.with_alpha(0.0).blend_logits(z.astype(np.float32), query), z.astype(np.float32))
+    # a vote at the frequency (no GO input: no neighbours) leaves every score as the model's
+    np.testing.assert_allclose(nb.blend(p, np.zeros((1, 3))), p.astype(np.float32))
+
+
+def test_the_shift_keeps_probabilities_within_bounds_and_the_order_of_confident_scores():
+    nb = _reference(k=3)
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.001, 0.999, size=(50, 2))
+    for vote in (np.ones((50, 2)), np.zeros((50, 2)), rng.uniform(size=(50, 2))):
+        out = nb.shifted(p, None, alpha=1.0, vote=vote)
+        assert (out >= 0).all() and (out <= 1).all()
+        np.testing.assert_allclose(out, _by_hand(p, vote, nb.prior, 1.0), atol=1e-12)
+    # for one vote, the shift is monotone in the model's score: the model's ranking of
+    # genes with the same neighbours is kept (the plain average kept it too, but compressed it)
+    q = np.linspace(0.01, 0.99, 30)[:, None].repeat(2, axis=1)
+    out = nb.shifted(q, None, alpha=0.3, vote=np.tile([[0.9, 0.2]], (30, 1)))
+    assert (np.diff(out, axis=0) > 0).all()
 
 
 def test_contributions_sum_to_what_the_neighbours_add_to_the_logit():
@@ -60,30 +99,35 @@ def test_contributions_sum_to_what_the_neighbours_add_to_the_logit():
     frame, table, has = nb.contributions(z, query, [0, 1])
     final = nb.blend_logits(z[None, :], query)[0].astype(np.float64)
     np.testing.assert_allclose(frame.sum(axis=0).to_numpy(), final - z, atol=1e-6)
-    assert list(frame.index)[-1] == PRIOR_ID and list(frame.columns) == [0, 1]
+    # one row per neighbour gene: the frequency prior itself moves nothing
+    assert list(frame.index) == table["gene_id"].tolist() and list(frame.columns) == [0, 1]
     # most similar first; shares s_j = w_j / (W + 1)
     assert table["gene_id"].tolist()[0] == "a"
     w = table["similarity"].to_numpy() ** 2
     np.testing.assert_allclose(table["share"].to_numpy(), w / (w.sum() + 1))
-    # a neighbour with the phenotype pushes it up when the model is below certainty, one
-    # without pushes it down; `has` says which
+    # a neighbour with the phenotype pushes it up, one without pushes it down; `has` says which
     for gene in table["gene_id"]:
         for col in (0, 1):
             assert (frame.at[gene, col] > 0) == bool(has.at[gene, col])
-    # the same shift in probability units, by hand, for gene a and phenotype 0
+    # the same shift in probability units, by hand, for gene a (has phenotype 0, f = 2/3)
     q = 1 / (1 + np.exp(1.5))
-    p = (1 - 0.3) * q + 0.3 * nb.vote(query)[0, 0]
+    f = 2 / 3
+    d = nb.vote(query)[0, 0] - f
+    room = (1 - q) / (1 - f) if d > 0 else q / f
+    p = q + 0.3 * d * room
     slope = (np.log(p / (1 - p)) + 1.5) / (p - q)
     s_a = table.set_index("gene_id").at["a", "share"]
-    assert frame.at["a", 0] == pytest.approx(0.3 * s_a * (1 - q) * slope, rel=1e-6)
+    assert frame.at["a", 0] == pytest.approx(0.3 * room * s_a * (1 - f) * slope, rel=1e-6)
 
 
-def test_contributions_when_the_vote_equals_the_model():
+def test_contributions_without_neighbours_are_empty_and_move_nothing():
     nb = _reference(k=3, alpha=0.2)
-    query = np.zeros((1, 3))  # no GO: the vote is the frequency 2/3
-    z = np.array([np.log(2.0), np.log(2.0)])  # sigmoid = 2/3: nothing moves
-    frame, _, _ = nb.contributions(z, query, [0, 1])
-    np.testing.assert_allclose(frame.to_numpy(), 0.0, atol=1e-9)
+    query = np.zeros((1, 3))  # no GO: no neighbour, the vote is the frequency
+    z = np.array([-2.0, 1.0])
+    frame, table, _ = nb.contributions(z, query, [0, 1])
+    assert frame.empty and table.empty
+    np.testing.assert_allclose(frame.sum(axis=0).to_numpy(), 0.0)
+    np.testing.assert_allclose(nb.blend_logits(z[None, :], query)[0], z, rtol=1e-6)
 
 
 def test_inconsistent_reference_is_refused():

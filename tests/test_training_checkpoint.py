@@ -226,11 +226,17 @@ def test_go_neighbours_reference_round_trips_and_bad_files_are_named(tmp_path):
     np.testing.assert_allclose(back.vote(np.array([[1.0, 1.0, 0.0]])), nb.vote(np.array([[1.0, 1.0, 0.0]])), rtol=1e-6)
     with pytest.raises(ModelMismatchError, match="2 terms x 3 GO inputs"):
         read_go_neighbours(tmp_path / "nb", n_terms=5, n_go=3)
-    (tmp_path / "nb" / "info.json").write_text(json.dumps({"k": 2, "alpha": 1.5}))
+    assert json.loads((tmp_path / "nb" / "info.json").read_text())["blend"] == "excess over frequency"
+    # a reference written before the vote moved the probability by its excess (no "blend"):
+    # its alpha was chosen for the other rule, so it is refused, naming the file and the fix
+    (tmp_path / "nb" / "info.json").write_text(json.dumps({"k": 2, "alpha": 0.2}))
+    with pytest.raises(ModelLoadError, match="info.json: the neighbours' vote is applied as 'a probability average'.*retrain"):
+        read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3)
+    (tmp_path / "nb" / "info.json").write_text(json.dumps({"k": 2, "alpha": 1.5, "blend": "excess over frequency"}))
     with pytest.raises(ModelLoadError, match="info.json"):
         read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3)
     (tmp_path / "nb" / "genes.tsv").write_text("gene_id\na\n")
-    (tmp_path / "nb" / "info.json").write_text(json.dumps({"k": 2, "alpha": 0.2}))
+    (tmp_path / "nb" / "info.json").write_text(json.dumps({"k": 2, "alpha": 0.2, "blend": "excess over frequency"}))
     with pytest.raises(ModelLoadError, match="disagree"):
         read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3)
 

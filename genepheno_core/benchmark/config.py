@@ -23,6 +23,7 @@ from genepheno_core.methods import (
     split_method,
     training_ablations,
 )
+from genepheno_core.models.go_neighbours import BLEND as NEIGHBOUR_BLEND
 
 DATASETS = ("mpo", "hpo", "gwas", "hpo-temporal")
 METHODS = benchmark_methods()
@@ -127,6 +128,10 @@ def cell_config_key(method: str, encoder: str, split: str, seed: int, train_conf
     key = {k: resolved[k] for k in sorted(keep)}
     key.update(method=method, split=split, seed=None if spec.deterministic else int(seed),
                encoder=encoder if reads(model, ablations)["embeddings"] else None, protocol=PROTOCOL)
+    if reads(model, ablations)["go_neighbours"]:
+        # how the vote moves the probability: cells computed with the earlier probability
+        # average (no such key) are stale
+        key["neighbour_blend"] = NEIGHBOUR_BLEND
     if data is not None:
         key["data"] = data
     return key

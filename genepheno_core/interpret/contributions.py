@@ -29,7 +29,6 @@ import torch
 from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatchError, UnknownGeneError
 from genepheno_core.interpret.inference import parse_records, prepare_inputs, read_go_annotations, term_index
 from genepheno_core.interpret.model_store import choose_model, model_extras, model_label, resolve_model
-from genepheno_core.models.go_neighbours import PRIOR_ID
 from genepheno_core.models.trained import batched_outputs, temperature
 
 logger = logging.getLogger(__name__)
@@ -89,10 +88,10 @@ class Explanation:
     # descendant); None when the model stores no mapping relation
     mapping_backed: set | None = None
     # functional neighbours (models whose validation chose them, models.go_neighbours): each
-    # neighbour gene's (and the frequency prior's) share of logit(p) - z, index neighbour
-    # gene id + "term frequency", one column per explained term; `neighbours` DataFrame[gene_id,
-    # symbol, accession, similarity, share]; `neighbour_has` bool (gene id x term): it has
-    # the phenotype; `neighbour_alpha` the blend weight (0: the model has none)
+    # neighbour gene's share of logit(p) - z, index neighbour gene id, one column per explained
+    # term; `neighbours` DataFrame[gene_id, symbol, accession, similarity, share];
+    # `neighbour_has` bool (gene id x term): it has the phenotype; `neighbour_alpha` the
+    # vote's weight (0: the model has none)
     neighbour_contributions: pd.DataFrame = field(default_factory=pd.DataFrame)
     neighbours: pd.DataFrame = field(default_factory=pd.DataFrame)
     neighbour_has: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -110,7 +109,7 @@ class Explanation:
     def evidence_table(self, term: str | None = None, top: int | None = None, grouped: bool = True) -> pd.DataFrame:
         """Long table [term_id, source, id, name, contribution, detail, implies] of every
         contribution to the logit (source: "concept", "GO term", "ortholog phenotype" or
-        "functional neighbour": a training gene with similar GO, or the term frequency),
+        "functional neighbour": a training gene with similar GO),
         sorted by |contribution| within each term (optionally top n per term). Summed with
         the bias it gives the logit exactly.
 
@@ -154,13 +153,10 @@ class Explanation:
         if self.neighbours is None or self.neighbours.empty:
             return {}
         symbols = self.neighbours["symbol"].fillna("") if "symbol" in self.neighbours else ""
-        return {**dict(zip(self.neighbours["gene_id"].astype(str), pd.Series(symbols, index=self.neighbours.index).astype(str))),
-                PRIOR_ID: "term frequency (prior)"}
+        return dict(zip(self.neighbours["gene_id"].astype(str), pd.Series(symbols, index=self.neighbours.index).astype(str)))
 
     def _detail(self, source: str, term: str, item: str) -> str:
         if source == "functional neighbour":
-            if item == PRIOR_ID:
-                return "the phenotype's frequency among the training genes (the vote is shrunk to it)"
             row = self.neighbours.set_index(self.neighbours["gene_id"].astype(str)).loc[item]
             has = bool(self.neighbour_has.at[item, term]) if term in self.neighbour_has else False
             return (f"GO similarity {row['similarity']:.2f}, {row['share']:.0%} of the vote; "
@@ -686,7 +682,7 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
         if neighbour_inputs is not None:
             bag, z, weights = neighbour_inputs
             frame, table, _ = model.go_neighbours.contributions(z[i], bag[i:i + 1], [k], weights=weights[i])
-            c = frame.to_numpy()[:-1, 0]  # the neighbour genes (the frequency prior left out)
+            c = frame.to_numpy()[:, 0]  # (n_nb,) the neighbour genes
             row["functional_neighbours"] = best(c, lambda j: (str(table["gene_id"].iloc[j]),
                                                               str(table["symbol"].iloc[j]) if "symbol" in table else ""))
         if g is not None and g[i].any():

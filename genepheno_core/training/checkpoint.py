@@ -14,7 +14,7 @@ A checkpoint is a directory:
     go_neighbours/     the functional-neighbour reference ("go-neighbours" runs whose
                        validation chose alpha > 0): genes.tsv (gene_id, symbol, accession),
                        bags.npz (N, G) GO input (float16 values), labels.npz (N, K) 0/1,
-                       idf.safetensors (G,), info.json (k, alpha)
+                       idf.safetensors (G,), info.json (k, alpha, blend)
     manifest.json      the dataset manifest the model was trained on
     metrics.json       validation metrics, the validation-optimal threshold, training history
 """
@@ -46,7 +46,7 @@ from genepheno_core.io import atomic_path, json_safe
 from genepheno_core.models.baselines import MLPBaseline
 from genepheno_core.models.config import GenePhenoConfig, MLPConfig
 from genepheno_core.models.genepheno import GenePheno
-from genepheno_core.models.go_neighbours import GoNeighbours
+from genepheno_core.models.go_neighbours import BLEND, GoNeighbours
 from genepheno_core.models.trained import CrossSpecies, TrainedModel
 from genepheno_core.training.config import TrainConfig
 
@@ -277,12 +277,19 @@ def write_go_neighbours(path: Path, neighbours: GoNeighbours) -> None:
     _write_csr(path / "bags.npz", neighbours.bags, values=True)
     _write_csr(path / "labels.npz", neighbours.labels > 0, values=False)
     save_file({"idf": torch.from_numpy(np.asarray(neighbours.idf, dtype=np.float32))}, str(path / "idf.safetensors"))
-    (path / "info.json").write_text(_dumps({"k": int(neighbours.k), "alpha": float(neighbours.alpha)}))
+    (path / "info.json").write_text(_dumps({"k": int(neighbours.k), "alpha": float(neighbours.alpha), "blend": BLEND}))
 
 
 def read_go_neighbours(path: Path, n_terms: int, n_go: int) -> GoNeighbours:
     """The reference written by `write_go_neighbours`, checked against the model's K and G."""
     info = read_json_object(path / "info.json", ("k", "alpha"))
+    if info.get("blend") != BLEND:
+        # a reference written before the vote moved the probability by its excess (no "blend"
+        # key) averaged the probabilities; its alpha was chosen for that rule, so serving it
+        # with this one would report scores nobody validated
+        raise ModelLoadError(path / "info.json", f"the neighbours' vote is applied as {info.get('blend', 'a probability average')!r}, "
+                             f"this version applies it as {BLEND!r}: retrain the model (or rebuild the shipped ones: "
+                             "make default-model)")
     with model_file(path / "idf.safetensors"):
         idf = load_file(str(path / "idf.safetensors"))["idf"].double().numpy()
     bags, labels = _read_csr(path / "bags.npz"), _read_csr(path / "labels.npz")

@@ -829,7 +829,7 @@ class RunResult:
 
 def fit_go_neighbours(data: PreparedData, dataset, config: TrainConfig,
                       valid_scores: np.ndarray) -> tuple[GoNeighbours, np.ndarray, dict]:
-    """The functional-neighbour vote of a run (models.go_neighbours) with its blend weight
+    """The functional-neighbour vote of a run (models.go_neighbours) with its weight
     chosen on the validation genes: the training genes' GO input bags and labels as the
     reference (IDF over their own GO), each alpha of ALPHAS scored on validation, the best
     mean of Fmax and AUC kept (ties: the smaller alpha). Returns (neighbours with that alpha,
@@ -846,7 +846,7 @@ def fit_go_neighbours(data: PreparedData, dataset, config: TrainConfig,
     vote = reference.vote(data.go_bag[data.valid])  # (n_valid, K), computed once for every alpha
     by_alpha, best, best_key = {}, 0.0, None
     for alpha in ALPHAS:
-        blended = ((1.0 - alpha) * valid_scores + alpha * vote).astype(np.float32)
+        blended = reference.blend(valid_scores, None, alpha, vote=vote)
         m = full_metrics(data, blended, data.valid)
         by_alpha[alpha] = {"fmax": float(m["fmax"]), "auc": float(m["auc"])}
         key = (float(m["fmax"]) + float(m["auc"])) / 2
@@ -855,7 +855,7 @@ def fit_go_neighbours(data: PreparedData, dataset, config: TrainConfig,
     logger.info("functional neighbours (k %d), validation Fmax / AUC by alpha: %s; alpha %.1f kept",
                 reference.k, "; ".join(f"{a}: {v['fmax']:.4f} / {v['auc']:.4f}" for a, v in by_alpha.items()), best)
     chosen = reference.with_alpha(best)
-    blended = ((1.0 - best) * valid_scores + best * vote).astype(np.float32)
+    blended = reference.blend(valid_scores, None, best, vote=vote)
     return chosen, blended, {"k": reference.k, "alpha": best, "by_alpha": {str(a): v for a, v in by_alpha.items()}}
 
 
