@@ -15,6 +15,9 @@ with the weight of one gene:
     n_k = (sum_j w_j y_jk + f_k) / (sum_j w_j + 1)        (n_genes, K)
     p = (1 - alpha) * p_model + alpha * n                  (probabilities)
 
+(this table is the first measurement, the probability average; the model now applies the
+vote's excess over the frequency, the third variant of `--blends` below)
+
 `--blends` instead compares ways to add the vote (seed by seed, alpha 0.2 and 0.3, k the first
 --k) with Fmax, AUC, wFmax and the top-10 specificity (IC and precision) of the benchmark:
 the probability blend above; the same, never below the model; and the vote's excess over the
@@ -22,6 +25,12 @@ frequency, bounded (`blend_variants`):
 
     p' = p + alpha (v - f) (1 - p) / (1 - f)   where v > f   (up towards 1)
     p' = p + alpha (v - f) p / f               where v < f   (down towards 0)
+
+`--similarities` compares what makes two genes neighbours, with the model's rule for adding
+the vote (the excess over the frequency) at each --alpha, k the first --k: the GO input (the
+shipped vote), the homolog-phenotype profile (the model's other-species input: the knockout
+phenotypes of a gene's DIAMOND homologs, IDF-weighted over the training genes like the GO),
+the mean of the two cosines, and their maximum (`similarity_votes`).
 
 Each seed's model is trained once and kept as in scripts/validation_ensemble.py (the same
 cache: a member trained by either script is reused). On the homology split no training gene
@@ -44,7 +53,13 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # the vote itself is the core's (after the path above, so that the script runs from a clone)
-from genepheno_core.models.go_neighbours import GoNeighbours, idf_weights, shift_by_vote, unit_rows  # noqa: E402,F401
+from genepheno_core.models.go_neighbours import (  # noqa: E402,F401
+    GoNeighbours,
+    idf_weights,
+    shift_by_vote,
+    top_k_weights,
+    unit_rows,
+)
 
 
 def neighbour_scores(query: sp.spmatrix, reference: sp.spmatrix, reference_labels: np.ndarray,
@@ -55,6 +70,21 @@ def neighbour_scores(query: sp.spmatrix, reference: sp.spmatrix, reference_label
     the shipped pasted-protein models use)."""
     genes = pd.DataFrame({"gene_id": [str(i) for i in range(reference.shape[0])]})
     return GoNeighbours(reference, sp.csr_matrix(reference_labels), idf, genes, k=k, alpha=0.0).vote(query)
+
+
+def similarity_votes(go_query: sp.spmatrix, go_reference: sp.spmatrix, go_idf: np.ndarray,
+                     orth_query: sp.spmatrix, orth_reference: sp.spmatrix, orth_idf: np.ndarray,
+                     reference_labels: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """{name: (n_query, K) vote} with the k neighbours found by the cosine of IDF-weighted GO
+    bags, of IDF-weighted homolog-phenotype profiles, the mean of the two cosines, or their
+    maximum (the vote as GoNeighbours.vote: weights similarity^2, shrunk to the frequency)."""
+    go = (unit_rows(go_query, go_idf) @ unit_rows(go_reference, go_idf).T).toarray()  # (n_query, N)
+    orth = (unit_rows(orth_query, orth_idf) @ unit_rows(orth_reference, orth_idf).T).toarray()  # (n_query, N)
+    genes = pd.DataFrame({"gene_id": [str(i) for i in range(go_reference.shape[0])]})
+    reference = GoNeighbours(go_reference, sp.csr_matrix(reference_labels), go_idf, genes, k=k, alpha=0.0)
+    sims = {"GO input": go, "homolog-phenotype profile": orth, "mean of the two": (go + orth) / 2,
+            "max of the two": np.maximum(go, orth)}
+    return {name: reference.vote(None, weights=top_k_weights(sim, k)) for name, sim in sims.items()}
 
 
 def blend_variants(p: np.ndarray, vote: np.ndarray, prior: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
@@ -77,6 +107,8 @@ def main(argv=None) -> int:
     parser.add_argument("--alpha", type=float, nargs="+", default=[0.2])
     parser.add_argument("--set", default='{"ablations": ["go-transfer"]}', help="TrainConfig fields as JSON")
     parser.add_argument("--out", default="results/validation_go_neighbours.jsonl")
+    parser.add_argument("--similarities", action="store_true",
+                        help="compare what makes genes neighbours: GO, homolog-phenotype profile, both (similarity_votes)")
     parser.add_argument("--blends", action="store_true",
                         help="compare the ways to add the vote, with wFmax and top-10 specificity (blend_variants)")
     args = parser.parse_args(argv)
@@ -111,6 +143,8 @@ def main(argv=None) -> int:
         m = full_metrics(data, p, va)
         return {"fmax": float(m["fmax"]), "auc": float(m["auc"])}
 
+    if args.similarities:
+        return compare_similarities(args, ds, split_ds, data, idf, labels, fields)
     votes = {k: neighbour_scores(data.go_bag[va], data.go_bag[tr], labels, idf, k) for k in args.k}
     if args.blends:
         return compare_blends(args, ds, split_ds, data, votes[args.k[0]], labels.mean(axis=0), fields)
@@ -132,6 +166,46 @@ def main(argv=None) -> int:
             with out.open("a") as handle:
                 handle.write(json.dumps({"key": {**key, "k": k}, "model": model, "neighbours": alone,
                                          "blends": {str(a): b for a, b in blends.items()}}) + "\n")
+    return 0
+
+
+def compare_similarities(args, ds, split_ds, data, go_idf, labels, fields) -> int:
+    """Print (and append to --out) the validation metrics of the vote with each kind of
+    similarity, added by the model's rule at each --alpha, seed by seed."""
+    from genepheno_core.environment import home
+    from genepheno_core.evaluation.metrics import evaluate_scores, information_accretion, information_content
+
+    from validation_ensemble import member_probabilities
+    from validation_evidence import run_key
+
+    if data.ortholog is None:
+        raise SystemExit(f"{args.set}: the configuration reads no homolog phenotypes, so there is no profile to compare")
+    tr, va = data.train, data.valid
+    orth = sp.csr_matrix(np.asarray(data.ortholog, dtype=np.float64))  # (n, K') the model's other-species input
+    orth_idf = idf_weights(orth[tr] > 0)
+    votes = similarity_votes(data.go_bag[va], data.go_bag[tr], go_idf, orth[va], orth[tr], orth_idf, labels, args.k[0])
+    prior = labels.mean(axis=0)
+    truth = sp.csr_matrix(split_ds.labels)
+    ia, ic = information_accretion(truth[tr], split_ds.term_ancestors), information_content(truth[tr])
+    with_profile = float(np.mean(np.asarray(orth[va].sum(axis=1)).ravel() > 0))
+    print(f"{args.dataset}, {args.split} split, k {args.k[0]}: validation %, top-10 IC in bits "
+          f"({with_profile:.0%} of the validation genes have homolog phenotypes)\n")
+    print("| seed | neighbours by | alpha | Fmax | AUC | wFmax | top-10 IC | top-10 precision |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- |")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for seed in args.seeds:
+        p, _ = member_probabilities(Path(home()), ds, args.dataset, args.split, seed, fields)
+        runs = [("(model)", 0.0, None)] + [(name, a, v) for name, v in votes.items() for a in args.alpha]
+        for name, alpha, vote in runs:
+            scores = np.asarray(p, dtype=np.float64) if vote is None else shift_by_vote(p, vote, prior, alpha)
+            m = evaluate_scores(truth[va], scores, term_ancestors=split_ds.term_ancestors, ia=ia, ic=ic)
+            row = {key: float(m[key]) for key in ("fmax", "auc", "wfmax", "top10_ic", "top10_precision")}
+            print(f"| {seed} | {name} | {alpha} | {100 * row['fmax']:.2f} | {100 * row['auc']:.2f} | {100 * row['wfmax']:.2f} "
+                  f"| {row['top10_ic']:.2f} | {100 * row['top10_precision']:.2f} |", flush=True)
+            with out.open("a") as handle:
+                handle.write(json.dumps({"key": {**run_key(args.dataset, args.split, seed, fields), "k": args.k[0]},
+                                         "similarity": name, "alpha": alpha, **row}) + "\n")
     return 0
 
 

@@ -73,3 +73,21 @@ def test_blend_variants_by_hand_and_within_zero_and_one():
     # the extremes stay probabilities, even at alpha 1
     edge = mod.blend_variants(np.array([[0.01, 0.99]]), np.array([[0.0, 1.0]]), np.array([0.5, 0.5]), 1.0)
     assert np.allclose(edge["excess over the frequency, bounded, alpha 1.0"], [[0.0, 1.0]])
+
+
+def test_similarity_votes_find_neighbours_by_go_by_homolog_phenotypes_and_by_both():
+    ones = np.ones(2)
+    # 3 training genes: gene 0 shares the query's GO, gene 1 its homolog phenotypes, gene 2 neither
+    go_ref = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]))
+    orth_ref = sp.csr_matrix(np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]]))
+    labels = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    go_q, orth_q = sp.csr_matrix(np.array([[1.0, 0.0]])), sp.csr_matrix(np.array([[1.0, 0.0]]))
+    votes = mod.similarity_votes(go_q, go_ref, ones, orth_q, orth_ref, ones, labels, k=1)
+    prior = labels.mean(axis=0)
+    # k = 1, similarity 1 (weight 1): the one neighbour's labels, shrunk to the frequency
+    assert np.allclose(votes["GO input"][0], (labels[0] + prior) / 2)
+    assert np.allclose(votes["homolog-phenotype profile"][0], (labels[1] + prior) / 2)
+    # mean of the cosines: genes 0 and 1 both at 0.5, gene 2 at 0; with k = 2 both vote, weight 0.25 each
+    both = mod.similarity_votes(go_q, go_ref, ones, orth_q, orth_ref, ones, labels, k=2)
+    assert np.allclose(both["mean of the two"][0], (0.25 * labels[0] + 0.25 * labels[1] + prior) / 1.5)
+    assert np.allclose(both["max of the two"][0], (labels[0] + labels[1] + prior) / 3)

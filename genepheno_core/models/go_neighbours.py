@@ -78,6 +78,16 @@ def _room(q: np.ndarray, d: np.ndarray, prior: np.ndarray) -> np.ndarray:
     return np.where(d > 0, (1.0 - q) / (1.0 - f), q / f)
 
 
+def top_k_weights(sim: np.ndarray, k: int) -> sp.csr_matrix:
+    """(n, N) similarity^2 of each row's k most similar reference genes (sim: (n, N) dense
+    similarities; negative ones count as 0)."""
+    sim = np.array(sim, dtype=np.float64)
+    if k < sim.shape[1]:
+        drop = np.argpartition(-sim, k, axis=1)[:, k:]
+        np.put_along_axis(sim, drop, 0.0, axis=1)
+    return sp.csr_matrix(np.maximum(sim, 0.0) ** 2)
+
+
 def shift_by_vote(q: np.ndarray, vote: np.ndarray, prior: np.ndarray, alpha: float) -> np.ndarray:
     """(n, K) float64 q + alpha d c, d = vote - prior (module docstring): the model's
     probabilities q (n, K) moved by the vote (n, K) over the training frequency prior (K,)."""
@@ -124,11 +134,7 @@ class GoNeighbours:
 
     def weights(self, bag) -> sp.csr_matrix:
         """(n, N) w_ij: similarity^2 of each query row's k most similar reference genes."""
-        sim = (unit_rows(sp.csr_matrix(bag), self.idf) @ self._reference).toarray()  # (n, N)
-        if self.k < sim.shape[1]:
-            drop = np.argpartition(-sim, self.k, axis=1)[:, self.k:]
-            np.put_along_axis(sim, drop, 0.0, axis=1)
-        return sp.csr_matrix(np.maximum(sim, 0.0) ** 2)
+        return top_k_weights((unit_rows(sp.csr_matrix(bag), self.idf) @ self._reference).toarray(), self.k)
 
     def vote(self, bag, weights: sp.csr_matrix | None = None) -> np.ndarray:
         """(n, K) v: the neighbours' labels weighted by w, shrunk to the training frequency."""
