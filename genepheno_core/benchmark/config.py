@@ -23,7 +23,6 @@ from genepheno_core.methods import (
     split_method,
     training_ablations,
 )
-from genepheno_core.models.go_neighbours import BLEND as NEIGHBOUR_BLEND
 
 DATASETS = ("mpo", "hpo", "gwas", "hpo-temporal")
 METHODS = benchmark_methods()
@@ -130,8 +129,11 @@ def cell_config_key(method: str, encoder: str, split: str, seed: int, train_conf
                encoder=encoder if reads(model, ablations)["embeddings"] else None, protocol=PROTOCOL)
     if reads(model, ablations)["go_neighbours"]:
         # how the vote moves the probability: cells computed with the earlier probability
-        # average (no such key) are stale
-        key["neighbour_blend"] = NEIGHBOUR_BLEND
+        # average (no such key) are stale. Imported here: the models package loads torch,
+        # which the Ray driver (predict --engine ray reads this module) must not import
+        from genepheno_core.models.go_neighbours import BLEND
+
+        key["neighbour_blend"] = BLEND
     if data is not None:
         key["data"] = data
     return key
