@@ -169,11 +169,23 @@ def main(argv=None) -> int:
     return 0
 
 
+def _specific_row(truth, scores, term_ancestors, ia, ic, lead: list) -> dict:
+    """Fmax, AUC, wFmax and the top-10 specificity of `scores` against `truth` (validation
+    genes), printed as one Markdown row after the `lead` cells; returned as a dict."""
+    from genepheno_core.evaluation.metrics import evaluate_scores
+
+    m = evaluate_scores(truth, scores, term_ancestors=term_ancestors, ia=ia, ic=ic)
+    row = {key: float(m[key]) for key in ("fmax", "auc", "wfmax", "top10_ic", "top10_precision")}
+    print("| " + " | ".join(str(c) for c in lead) + f" | {100 * row['fmax']:.2f} | {100 * row['auc']:.2f} "
+          f"| {100 * row['wfmax']:.2f} | {row['top10_ic']:.2f} | {100 * row['top10_precision']:.2f} |", flush=True)
+    return row
+
+
 def compare_similarities(args, ds, split_ds, data, go_idf, labels, fields) -> int:
     """Print (and append to --out) the validation metrics of the vote with each kind of
     similarity, added by the model's rule at each --alpha, seed by seed."""
     from genepheno_core.environment import home
-    from genepheno_core.evaluation.metrics import evaluate_scores, information_accretion, information_content
+    from genepheno_core.evaluation.metrics import information_accretion, information_content
 
     from validation_ensemble import member_probabilities
     from validation_evidence import run_key
@@ -199,10 +211,7 @@ def compare_similarities(args, ds, split_ds, data, go_idf, labels, fields) -> in
         runs = [("(model)", 0.0, None)] + [(name, a, v) for name, v in votes.items() for a in args.alpha]
         for name, alpha, vote in runs:
             scores = np.asarray(p, dtype=np.float64) if vote is None else shift_by_vote(p, vote, prior, alpha)
-            m = evaluate_scores(truth[va], scores, term_ancestors=split_ds.term_ancestors, ia=ia, ic=ic)
-            row = {key: float(m[key]) for key in ("fmax", "auc", "wfmax", "top10_ic", "top10_precision")}
-            print(f"| {seed} | {name} | {alpha} | {100 * row['fmax']:.2f} | {100 * row['auc']:.2f} | {100 * row['wfmax']:.2f} "
-                  f"| {row['top10_ic']:.2f} | {100 * row['top10_precision']:.2f} |", flush=True)
+            row = _specific_row(truth[va], scores, split_ds.term_ancestors, ia, ic, [seed, name, alpha])
             with out.open("a") as handle:
                 handle.write(json.dumps({"key": {**run_key(args.dataset, args.split, seed, fields), "k": args.k[0]},
                                          "similarity": name, "alpha": alpha, **row}) + "\n")
@@ -212,7 +221,7 @@ def compare_similarities(args, ds, split_ds, data, go_idf, labels, fields) -> in
 def compare_blends(args, ds, split_ds, data, vote, prior, fields) -> int:
     """Print (and append to --out) the blend variants' validation metrics, seed by seed."""
     from genepheno_core.environment import home
-    from genepheno_core.evaluation.metrics import evaluate_scores, information_accretion, information_content
+    from genepheno_core.evaluation.metrics import information_accretion, information_content
 
     from validation_ensemble import member_probabilities
     from validation_evidence import run_key
@@ -230,10 +239,7 @@ def compare_blends(args, ds, split_ds, data, vote, prior, fields) -> int:
         for alpha in (0.2, 0.3):
             variants.update(blend_variants(p, vote, prior, alpha))
         for name, scores in variants.items():
-            m = evaluate_scores(labels[va], scores, term_ancestors=split_ds.term_ancestors, ia=ia, ic=ic)
-            row = {k: float(m[k]) for k in ("fmax", "auc", "wfmax", "top10_ic", "top10_precision")}
-            print(f"| {seed} | {name} | {100 * row['fmax']:.2f} | {100 * row['auc']:.2f} | {100 * row['wfmax']:.2f} "
-                  f"| {row['top10_ic']:.2f} | {100 * row['top10_precision']:.2f} |", flush=True)
+            row = _specific_row(labels[va], scores, split_ds.term_ancestors, ia, ic, [seed, name])
             with out.open("a") as handle:
                 handle.write(json.dumps({"key": {**run_key(args.dataset, args.split, seed, fields), "k": args.k[0]},
                                          "blend": name, **row}) + "\n")
