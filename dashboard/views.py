@@ -223,10 +223,11 @@ def neighbours_text(expl, term: str, n: int = 5) -> str:
     carriers = [str(g) if pd.isna(s) or not str(s) else str(s) for g, s in zip(table["gene_id"], symbols)
                 if bool(has.get(str(g), False))]
     shown = ", ".join(carriers[:n]) + (f" and {len(carriers) - n} more" if len(carriers) > n else "")
-    return (f"Functional neighbours: the {len(table)} training genes whose GO is most like this protein's "
-            f"vote with their known phenotypes; where more (fewer) of them have a phenotype than its frequency "
-            f"among all training genes, the score moves up (down) in proportion, with a weight of "
-            f"{expl.neighbour_alpha:.0%} chosen on validation; {len(carriers)} of them have this phenotype" + (f" ({shown})." if carriers else "."))
+    return (f"Functional neighbours: the {len(table)} training genes whose GO is most like this "
+            f"protein's vote with their known phenotypes; where more (fewer) of them have a "
+            f"phenotype than its frequency among all training genes, the score moves up (down) in "
+            f"proportion, with a weight of {expl.neighbour_alpha:.0%} chosen on validation; "
+            f"{len(carriers)} of them have this phenotype" + (f" ({shown})." if carriers else "."))
 
 
 def source_totals(expl, term: str) -> dict[str, float]:

@@ -136,3 +136,16 @@ def test_inconsistent_reference_is_refused():
         GoNeighbours(nb.bags, nb.labels[:2], nb.idf, nb.genes)
     with pytest.raises(ValueError, match="IDF"):
         GoNeighbours(nb.bags, nb.labels, nb.idf[:2], nb.genes)
+
+
+def test_the_neighbour_search_in_chunks_equals_one_pass():
+    rng = np.random.default_rng(1)
+    bags = (rng.uniform(size=(40, 6)) > 0.6).astype(np.float32)
+    labels = (rng.uniform(size=(40, 3)) > 0.5).astype(np.float32)
+    genes = pd.DataFrame({"gene_id": [str(i) for i in range(40)]})
+    nb = GoNeighbours(bags, labels, idf_weights(sp.csr_matrix(bags)), genes, k=5)
+    query = (rng.uniform(size=(23, 6)) > 0.5).astype(np.float32)
+    whole = nb.weights(query, chunk=1000)
+    assert np.array_equal(nb.weights(query, chunk=4).toarray(), whole.toarray())
+    assert (np.diff(whole.indptr) <= 5).all() and whole.shape == (23, 40)
+    assert nb.weights(np.zeros((0, 6))).shape == (0, 40)

@@ -153,7 +153,8 @@ class Explanation:
         if self.neighbours is None or self.neighbours.empty:
             return {}
         symbols = self.neighbours["symbol"].fillna("") if "symbol" in self.neighbours else ""
-        return dict(zip(self.neighbours["gene_id"].astype(str), pd.Series(symbols, index=self.neighbours.index).astype(str)))
+        symbols = pd.Series(symbols, index=self.neighbours.index).astype(str)
+        return dict(zip(self.neighbours["gene_id"].astype(str), symbols))
 
     def _detail(self, source: str, term: str, item: str) -> str:
         if source == "functional neighbour":

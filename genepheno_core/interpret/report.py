@@ -70,7 +70,7 @@ def model_info(model) -> dict:
         "threshold": float(model.threshold),
         "inputs": {"sequence": bool(model.uses_sequence), "go": bool(model.uses_go),
                    "homolog_phenotypes": OTHER_SPECIES_LABEL.get(other, other) if other else None,
-                   # the functional-neighbour vote's share of the probability (None: the model has none)
+                   # the functional-neighbour vote's weight alpha (None: the model has none)
                    "functional_neighbours": float(model.go_neighbours.alpha) if model.uses_go_neighbours else None},
     })
 

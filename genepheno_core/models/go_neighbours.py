@@ -132,9 +132,14 @@ class GoNeighbours:
     def with_alpha(self, alpha: float) -> GoNeighbours:
         return GoNeighbours(self.bags, self.labels, self.idf, self.genes, self.k, float(alpha))
 
-    def weights(self, bag) -> sp.csr_matrix:
-        """(n, N) w_ij: similarity^2 of each query row's k most similar reference genes."""
-        return top_k_weights((unit_rows(sp.csr_matrix(bag), self.idf) @ self._reference).toarray(), self.k)
+    def weights(self, bag, chunk: int = 1024) -> sp.csr_matrix:
+        """(n, N) w_ij: similarity^2 of each query row's k most similar reference genes
+        (searched `chunk` rows at a time: the dense similarities of a whole batch of pasted
+        proteins would take n x N x 8 bytes, 0.6 GB for 20,000 against hpo's training genes)."""
+        rows = unit_rows(sp.csr_matrix(bag), self.idf)
+        parts = [top_k_weights((rows[i:i + chunk] @ self._reference).toarray(), self.k)
+                 for i in range(0, rows.shape[0], chunk)]
+        return sp.vstack(parts, format="csr") if parts else sp.csr_matrix((0, self._reference.shape[1]))
 
     def vote(self, bag, weights: sp.csr_matrix | None = None) -> np.ndarray:
         """(n, K) v: the neighbours' labels weighted by w, shrunk to the training frequency."""

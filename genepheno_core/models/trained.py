@@ -311,7 +311,8 @@ class TrainedModel:
     def logits(self, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> np.ndarray:
         """(n, K) effective phenotype logits (the training temperature divided out):
         probabilities are sigmoid of these, and bias + contributions sum to them. With
-        functional neighbours: logit((1 - alpha) sigmoid(s / T) + alpha vote)."""
+        functional neighbours: logit(p), sigmoid(s / T) moved by the neighbours' vote
+        (models.go_neighbours)."""
         self._need_module()
         tensors = self.inputs(embeddings, go_sets, sequences)
         z = module_logits(self.module, row_batches(tensors, batch_size))
@@ -321,7 +322,7 @@ class TrainedModel:
 
     def probabilities(self, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> np.ndarray:
         """(n, K) phenotype probabilities sigmoid(s / T), columns in `terms` order (see
-        `inputs`); with functional neighbours (1 - alpha) sigmoid(s / T) + alpha vote."""
+        `inputs`); with functional neighbours, moved by their vote (models.go_neighbours)."""
         self._need_module()
         if self.uses_go_neighbours:
             # the sigmoid of `logits`, so that a caller holding the logits gets the same

@@ -287,8 +287,9 @@ def read_go_neighbours(path: Path, n_terms: int, n_go: int) -> GoNeighbours:
         # a reference written before the vote moved the probability by its excess (no "blend"
         # key) averaged the probabilities; its alpha was chosen for that rule, so serving it
         # with this one would report scores nobody validated
-        raise ModelLoadError(path / "info.json", f"the neighbours' vote is applied as {info.get('blend', 'a probability average')!r}, "
-                             f"this version applies it as {BLEND!r}: retrain the model (or rebuild the shipped ones: "
+        rule = info.get("blend", "a probability average")
+        raise ModelLoadError(path / "info.json", f"the neighbours' vote is applied as {rule!r}, this version "
+                             f"applies it as {BLEND!r}: retrain the model (or rebuild the shipped ones: "
                              "make default-model)")
     with model_file(path / "idf.safetensors"):
         idf = load_file(str(path / "idf.safetensors"))["idf"].double().numpy()
