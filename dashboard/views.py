@@ -162,11 +162,13 @@ def homolog_carriers(model_name: str, gene_id: str, sequence: str) -> dict[str, 
 
 
 def evidence_words(contrib: pd.DataFrame, carriers: dict[str, list[str]], other_species: str = "",
-                   activations: pd.DataFrame | None = None, n_for: int = 4, n_against: int = 2) -> list[str]:
+                   activations: pd.DataFrame | None = None, n_for: int = 4, n_against: int = 2,
+                   neighbour_basis: str = "similar GO") -> list[str]:
     """The largest contributions to one phenotype as Markdown sentences a biologist reads:
     "**For:** mouse *Trp53* knockouts: increased sarcoma incidence (+0.31; a curated MP-HP
     mapping relates it)", then the largest ones against. contrib: contribution_frame;
-    carriers: homolog_carriers; activations: the Explanation's concept activations."""
+    carriers: homolog_carriers; activations: the Explanation's concept activations;
+    neighbour_basis: what its functional neighbours share with it (Explanation.neighbour_basis)."""
     species = SPECIES_NAME.get(other_species, "other-species")
     acts = dict(zip(activations["concept_id"], activations["activation"])) if activations is not None else {}
 
@@ -185,7 +187,8 @@ def evidence_words(contrib: pd.DataFrame, carriers: dict[str, list[str]], other_
             return f"GO term “{name}” ({value}" + (f"; {md_escape(detail)}" if detail else "") + ")"
         if row["source"] == "functional neighbour":
             detail = str(row.get("detail") or "")
-            return (f"functional neighbour *{name}*, a training gene with similar GO ({value}"
+            basis = neighbour_basis or "similar GO"
+            return (f"functional neighbour *{name}*, a training gene with {basis} ({value}"
                     + (f"; {md_escape(detail)}" if detail else "") + ")")
         activation = acts.get(row["id"])
         return (f"GO concept “{name}” ({value}"
@@ -223,7 +226,12 @@ def neighbours_text(expl, term: str, n: int = 5) -> str:
     carriers = [str(g) if pd.isna(s) or not str(s) else str(s) for g, s in zip(table["gene_id"], symbols)
                 if bool(has.get(str(g), False))]
     shown = ", ".join(carriers[:n]) + (f" and {len(carriers) - n} more" if len(carriers) > n else "")
-    return (f"Functional neighbours: the {len(table)} training genes whose GO is most like this "
+    basis = {"similar GO": "GO is", "homologs with similar knockout phenotypes":
+             "homologs' knockout phenotypes are",
+             "similar GO and homologs with similar knockout phenotypes":
+             "GO and homologs' knockout phenotypes together are"}.get(
+                 getattr(expl, "neighbour_basis", ""), "GO is")
+    return (f"Functional neighbours: the {len(table)} training genes whose {basis} most like this "
             f"protein's vote with their known phenotypes; where more (fewer) of them have a "
             f"phenotype than its frequency among all training genes, the score moves up (down) in "
             f"proportion, with a weight of {expl.neighbour_alpha:.0%} chosen on validation; "

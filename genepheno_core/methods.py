@@ -64,7 +64,8 @@ class AblationSpec:
     # instead of the gene's own annotations
     transfers_go: bool = False
     # adds the functional-neighbour vote (models.go_neighbours): the training genes with the
-    # most similar GO input vote with their phenotypes, blended with a weight chosen on validation
+    # most similar GO input and / or homolog phenotypes vote with their phenotypes; what makes
+    # them similar and the vote's weight are chosen on validation
     neighbours: bool = False
     # a prediction-time variant: the method's own trained model, its test genes scored with
     # other inputs ("transferred-go": GO transferred from their sequence homologs in place
@@ -84,9 +85,11 @@ ABLATIONS: dict[str, AblationSpec] = {a.name: a for a in (
     AblationSpec("go-transfer", "trained and scored on GO transferred from sequence homologs",
                  transfers_go=True, main_row="pasted protein"),
     # the same model (same training, same seed) plus the functional-neighbour vote: the
-    # training genes whose transferred GO is most like the protein's vote with their
-    # phenotypes; the blend weight is chosen on validation per run (0 = off)
-    AblationSpec("go-neighbours", "go-transfer plus the vote of the training genes with the most similar GO",
+    # training genes whose transferred GO and / or homolog phenotypes are most like the
+    # protein's vote with their phenotypes; the similarity and the weight are chosen on
+    # validation per run (weight 0 = off)
+    AblationSpec("go-neighbours", "go-transfer plus the vote of the training genes with the most similar GO "
+                 "and / or homolog phenotypes, chosen on validation",
                  transfers_go=True, neighbours=True, main_row="pasted protein, functional neighbours"),
     # the default model (trained on own GO) given a protein's GO predicted from sequence (GO
     # terms of its DIAMOND homologs among GO-annotated human and mouse proteins, never its own

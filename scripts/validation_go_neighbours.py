@@ -26,11 +26,14 @@ frequency, bounded (`blend_variants`):
     p' = p + alpha (v - f) (1 - p) / (1 - f)   where v > f   (up towards 1)
     p' = p + alpha (v - f) p / f               where v < f   (down towards 0)
 
+`--from-cells results/cells` prints what each benchmark cell chose (`cell_choices`).
+
 `--similarities` compares what makes two genes neighbours, with the model's rule for adding
-the vote (the excess over the frequency) at each --alpha, k the first --k: the GO input (the
-shipped vote), the homolog-phenotype profile (the model's other-species input: the knockout
+the vote (the excess over the frequency) at each --alpha, k the first --k: the GO input, the
+homolog-phenotype profile (the model's other-species input: the knockout
 phenotypes of a gene's DIAMOND homologs, IDF-weighted over the training genes like the GO),
-the mean of the two cosines, and their maximum (`similarity_votes`).
+the mean of the two cosines, and their maximum (`similarity_votes`). The trainer now chooses
+among the first three per run on validation (models.go_neighbours.SIMILARITIES).
 
 Each seed's model is trained once and kept as in scripts/validation_ensemble.py (the same
 cache: a member trained by either script is reused). On the homology split no training gene
@@ -98,6 +101,38 @@ def blend_variants(p: np.ndarray, vote: np.ndarray, prior: np.ndarray, alpha: fl
             f"excess over the frequency, bounded, alpha {alpha}": excess}
 
 
+SHORT = {"GO input": "GO", "homolog phenotypes": "profile", "GO input and homolog phenotypes": "mean"}
+
+
+def cell_choices(cells: Path) -> list[str]:
+    """Markdown rows, one per go-neighbours cell of a benchmark's `cells` directory that chose
+    its similarity (key `neighbour_similarities`): validation Fmax / AUC % of the model alone
+    and of each similarity at its best alpha (mean of Fmax and AUC, ties the smaller), the
+    choice, and the test metrics scored once after it (header first)."""
+    rows = ["| dataset, split | seed | model alone | GO input (best alpha) | homolog phenotypes | mean of the two "
+            "| chosen | test Fmax / AUC | test top-10 IC |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for path in sorted(Path(cells).glob("*__genepheno-go-neighbours__seed*.json")):
+        cell = json.loads(path.read_text())
+        if "neighbour_similarities" not in cell.get("config_key", {}):
+            continue
+        chosen = cell["info"]["valid_metrics"]["go_neighbours"]
+        by_similarity = chosen["by_similarity"]
+
+        def best(kind: str) -> str:
+            by = by_similarity.get(kind)
+            if by is None:
+                return "-"
+            a = max(by, key=lambda a: ((by[a]["fmax"] + by[a]["auc"]) / 2, -float(a)))
+            return f"{100 * by[a]['fmax']:.2f} / {100 * by[a]['auc']:.2f} ({a})"
+
+        alone, m = by_similarity["GO input"]["0.0"], cell["metrics"]
+        choice = f"{SHORT[chosen['similarity']]}, {chosen['alpha']}" if chosen["alpha"] > 0 else "none"
+        rows.append(f"| {cell['dataset']}, {cell['split']} | {cell['seed']} | {100 * alone['fmax']:.2f} / "
+                    f"{100 * alone['auc']:.2f} | " + " | ".join(best(k) for k in SHORT) + f" | {choice} | "
+                    f"{100 * m['fmax']:.2f} / {100 * m['auc']:.2f} | {m['top10_ic']:.2f} |")
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dataset", default="hpo")
@@ -111,7 +146,13 @@ def main(argv=None) -> int:
                         help="compare what makes genes neighbours: GO, homolog-phenotype profile, both (similarity_votes)")
     parser.add_argument("--blends", action="store_true",
                         help="compare the ways to add the vote, with wFmax and top-10 specificity (blend_variants)")
+    parser.add_argument("--from-cells", metavar="DIR",
+                        help="print each go-neighbours cell's validation choice of similarity and alpha from a "
+                             "benchmark's cells directory (e.g. results/cells), and exit (cell_choices)")
     args = parser.parse_args(argv)
+    if args.from_cells:
+        print("\n".join(cell_choices(Path(args.from_cells))))
+        return 0
     from validation_ensemble import member_probabilities, parse_fields
 
     if min(args.k) < 1:

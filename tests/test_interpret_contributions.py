@@ -314,6 +314,7 @@ def test_functional_neighbours_are_their_own_evidence_and_keep_the_sum_exact(mod
     emb = embed_sequences([seq], "unirep64", cache=False)
     final = neighbour_model.logits(emb, go_sets=[propagate_go(model, go)])[0]
     assert neighbour_model.uses_go_neighbours and e.neighbour_alpha == 0.3
+    assert e.neighbour_similarity == "GO input" and e.neighbour_basis == "similar GO"
     assert len(e.neighbours) == 4 and set(e.neighbours["symbol"]) <= {f"SYM{i}" for i in range(6)}
     for k, term in enumerate(terms):
         assert e.logit[term] == pytest.approx(float(final[k]), abs=1e-5)
@@ -368,3 +369,57 @@ def test_grouped_values_split_each_broader_term_among_its_specific_terms():
     assert out.to_dict() == pytest.approx({"c": 0.2 + 0.3 + 0.2, "d": 0.6 + 0.2})
     assert implies == {"c": ["b", "a"], "d": ["a"]}
     assert out.sum() == pytest.approx(values.sum())
+
+
+@pytest.mark.skipif(__import__("shutil").which("diamond") is None, reason="diamond not installed")
+def test_neighbours_by_go_and_homolog_phenotypes_are_named_by_both_similarities(tmp_path, monkeypatch):
+    """A model whose neighbours are found by the mean of the GO and the homolog-phenotype
+    cosines: the explanation reads the protein's own ortholog input for the search, each
+    neighbour row names both similarities, and contributions + bias still equal the logit."""
+    import dataclasses
+
+    import pandas as pd
+    import scipy.sparse as sp
+
+    from _tiny_dataset import train_tiny_cross_species
+    from genepheno_core.interpret.contributions import source_shares
+    from genepheno_core.interpret.inference import propagate_go
+    from genepheno_core.models.go_neighbours import BOTH, GoNeighbours, idf_weights
+    from genepheno_core.training import load_model
+
+    monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))
+    path, ds, emb, other = train_tiny_cross_species(tmp_path / "model")
+    model = load_model(path)
+    rng = np.random.default_rng(0)
+    n, n_other = 8, len(model.cross_species.genes)
+    bags = sp.csr_matrix((rng.random((n, len(model.go_inputs))) < 0.5).astype(np.float32))
+    labels = sp.csr_matrix((rng.random((n, len(model.terms))) < 0.4).astype(np.float32))
+    shares = np.zeros((n, n_other))
+    shares[np.arange(n), rng.integers(0, n_other, n)] = 1.0  # one homolog each
+    genes = pd.DataFrame({"gene_id": [f"G{i}" for i in range(n)], "symbol": [f"SYM{i}" for i in range(n)]})
+    nb = GoNeighbours(bags, labels, idf_weights(bags), genes, k=4, alpha=0.3, similarity=BOTH,
+                      hit_shares=shares, other_labels=model.cross_species.labels)
+    both = dataclasses.replace(model, go_neighbours=nb, caches={})
+    gid, seq = ds.genes["gene_id"].iloc[0], ds.genes["sequence"].iloc[0]
+    go = sorted(model.go_inputs)[:3]
+    terms = list(model.terms["term_id"])
+    e = explain(both, (gid, seq), phenotype=terms, go_annotations=go, embeddings=emb[:1])
+    assert e.neighbour_similarity == BOTH and e.to_dict()["neighbour_similarity"] == BOTH
+    assert e.neighbour_basis == "similar GO and homologs with similar knockout phenotypes"
+    # the search read the protein's homolog-phenotype profile (the module's ortholog input)
+    assert {"go_similarity", "profile_similarity"} <= set(e.neighbours.columns)
+    np.testing.assert_allclose(e.neighbours["similarity"],
+                               (e.neighbours["go_similarity"] + e.neighbours["profile_similarity"]) / 2, atol=1e-9)
+    assert (e.neighbours["profile_similarity"] > 0).any()
+    for term in terms:
+        evidence = e.evidence_table(term)
+        assert evidence["contribution"].sum() + e.bias[term] == pytest.approx(e.logit[term], abs=1e-5)
+        rows = evidence[evidence["source"] == "functional neighbour"]
+        assert len(rows) == 4 and rows["detail"].str.contains(r"GO similarity .*, homolog-phenotype similarity").all()
+    # the logits explain reports are the model's (its search read the same profile), and the
+    # neighbours' share of the logits is counted
+    go_sets = [propagate_go(model, go)]
+    final = both.logits(emb[:1], go_sets=go_sets, sequences=[seq])[0]
+    for k, term in enumerate(terms):
+        assert e.logit[term] == pytest.approx(float(final[k]), abs=1e-5)
+    assert source_shares(both, emb[:1], go_sets, [seq])["functional neighbour"] > 0

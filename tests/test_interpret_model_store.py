@@ -158,7 +158,10 @@ def test_shipped_go_transfer_model_scores_a_protein_without_go(monkeypatch, data
     chosen = m.metrics["valid"]["go_neighbours"]["alpha"]
     assert m.uses_go_neighbours == (chosen > 0) == (path / "go_neighbours").is_dir()
     if chosen > 0:
-        assert m.go_neighbours.alpha == chosen
+        # the similarity its validation chose (a model built before the choice: GO input)
+        similarity = m.metrics["valid"]["go_neighbours"].get("similarity", "GO input")
+        assert m.go_neighbours.alpha == chosen and m.go_neighbours.similarity == similarity
+        assert (path / "go_neighbours" / "hit_shares.npz").is_file() == m.go_neighbours.reads_profile
     homologs = m.metrics["test"]["go_from_homologs"]
     assert 0 < homologs["fmax"] <= 1 and 0.5 < homologs["auc"] <= 1
     case = load_case_studies().set_index("symbol").loc["HBB"]

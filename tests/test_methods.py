@@ -177,3 +177,8 @@ def test_go_neighbours_is_the_go_transfer_model_plus_the_neighbour_vote():
     # with the earlier probability average are stale), and of no other cell's
     assert cell_config_key("genepheno-go-neighbours", "unirep256", "random", 0, {})["neighbour_blend"] == "excess over frequency"
     assert "neighbour_blend" not in cell_config_key("genepheno-go-transfer", "unirep256", "random", 0, {})
+    # so is the set of similarities the trainer chooses among (cells computed when only GO
+    # was offered are stale)
+    assert cell_config_key("genepheno-go-neighbours", "unirep256", "random", 0, {})["neighbour_similarities"] == [
+        "GO input", "homolog phenotypes", "GO input and homolog phenotypes"]
+    assert "neighbour_similarities" not in cell_config_key("genepheno-go-transfer", "unirep256", "random", 0, {})

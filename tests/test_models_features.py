@@ -50,6 +50,17 @@ def test_diamond_score_matrix_hand_computed():
     assert has_hit.tolist() == [True, True, False, False]
 
 
+def test_hit_shares_by_hand_give_the_diamond_scores():
+    from genepheno_core.models.features import hit_shares
+
+    hits = pd.DataFrame({"query": [0, 0, 1, 2], "target": [0, 1, 1, 0], "bitscore": [30.0, 10.0, 5.0, 8.0]})
+    shares = hit_shares(hits, n_query=4, n_db=2).toarray()
+    np.testing.assert_allclose(shares, [[0.75, 0.25], [0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
+    labels = sp.csr_matrix(np.array([[1, 0, 1], [1, 1, 0]]))
+    scores, _ = diamond_score_matrix(hits, labels, n_query=4)
+    np.testing.assert_allclose(shares @ labels.toarray(), scores, rtol=1e-6)
+
+
 @needs_diamond
 def test_diamond_hits_and_homology_vectors(tmp_path, monkeypatch):
     monkeypatch.setenv("GENEPHENO_HOME", str(tmp_path))

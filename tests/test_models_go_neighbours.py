@@ -149,3 +149,77 @@ def test_the_neighbour_search_in_chunks_equals_one_pass():
     assert np.array_equal(nb.weights(query, chunk=4).toarray(), whole.toarray())
     assert (np.diff(whole.indptr) <= 5).all() and whole.shape == (23, 40)
     assert nb.weights(np.zeros((0, 6))).shape == (0, 40)
+
+
+def _with_profiles(similarity, alpha=0.3, k=2):
+    """_reference's 3 genes with homologs among 2 other-species genes (hit shares) that carry
+    3 other-species phenotypes: gene a's homolog is x, b's are x and y, c has none."""
+    nb = _reference(k=k, alpha=alpha)
+    shares = np.array([[1.0, 0.0], [0.25, 0.75], [0.0, 0.0]])
+    other = np.array([[1, 1, 0], [0, 1, 1]], dtype=np.float32)
+    return GoNeighbours(nb.bags, nb.labels, nb.idf, nb.genes, k=k, alpha=alpha, similarity=similarity,
+                        hit_shares=shares, other_labels=other)
+
+
+def test_neighbours_by_homolog_phenotypes_and_by_both_by_hand():
+    from genepheno_core.models.go_neighbours import BOTH, GO_INPUT, PROFILE
+
+    nb = _with_profiles(PROFILE)
+    profiles = np.array([[1, 1, 0], [0.25, 1, 0.75], [0, 0, 0]])  # shares @ other labels
+    # IDF over the 3 training genes: terms 0 and 1 are nonzero in 2 of them, term 2 in 1
+    idf = np.log(4 / (np.array([2, 2, 1]) + 1))
+    np.testing.assert_allclose(nb.profile_idf, idf)
+    bag = np.array([[0.0, 0.0, 1.0]])  # GO like c
+    profile = np.array([[0.0, 1.0, 1.0]])  # homolog phenotypes like b's
+    unit = lambda m: m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-300)  # noqa: E731
+    by_profile = unit(profile * idf) @ unit(profiles * idf).T  # (1, 3); c's empty profile: 0
+    sims = nb.similarities(bag, profile)
+    assert set(sims) == {"profile"}
+    np.testing.assert_allclose(sims["profile"], by_profile, atol=1e-12)
+    # k = 2 most similar by profile: b, then a; weights sim^2
+    w = nb.weights(bag, profile).toarray()[0]
+    assert w[2] == 0 and w[1] == pytest.approx(by_profile[0, 1] ** 2) and w[0] == pytest.approx(by_profile[0, 0] ** 2)
+    # by both: the mean of the GO cosine and the profile cosine
+    both = nb.with_choice(0.3, BOTH)
+    by_go = unit(bag * nb.idf) @ unit(nb.bags.toarray() * nb.idf).T
+    mean = (by_go + by_profile) / 2
+    top = np.argsort(-mean[0])[:2]
+    want = np.zeros(3)
+    want[top] = mean[0, top] ** 2
+    np.testing.assert_allclose(both.weights(bag, profile).toarray()[0], want, atol=1e-12)
+    # GO alone ignores the profile and finds c first
+    go = nb.with_choice(0.3, GO_INPUT)
+    assert np.argmax(go.weights(bag, profile).toarray()[0]) == 2 and not go.reads_profile
+    # a similarity that reads profiles refuses a query without one, and a reference without hits
+    with pytest.raises(ValueError, match="homolog-phenotype profile"):
+        both.weights(bag)
+    with pytest.raises(ValueError, match="homolog hits"):
+        GoNeighbours(nb.bags, nb.labels, nb.idf, nb.genes, similarity=BOTH)
+    with pytest.raises(ValueError, match="not one of"):
+        GoNeighbours(nb.bags, nb.labels, nb.idf, nb.genes, similarity="sequence")
+    with pytest.raises(ValueError, match="hit shares"):
+        GoNeighbours(nb.bags, nb.labels, nb.idf, nb.genes, similarity=BOTH, hit_shares=np.ones((2, 2)),
+                     other_labels=np.ones((2, 3)))
+
+
+def test_contributions_by_both_similarities_stay_exact_and_name_each_similarity():
+    from genepheno_core.models.go_neighbours import BOTH, similarity_text
+
+    nb = _with_profiles(BOTH, alpha=0.3, k=3)
+    bag, profile = np.array([[1.0, 0.5, 0.2]]), np.array([[0.0, 1.0, 1.0]])
+    z = np.array([-1.5, 0.7])
+    frame, table, _ = nb.contributions(z, bag, [0, 1], profile=profile)
+    final = nb.blend_logits(z[None, :], bag, profile)[0].astype(np.float64)
+    np.testing.assert_allclose(frame.sum(axis=0).to_numpy(), final - z, atol=1e-6)
+    # each neighbour's two cosines, and their mean is the similarity it was chosen by
+    sims = nb.similarities(bag, profile)
+    order = {g: i for i, g in enumerate(nb.genes["gene_id"])}
+    for row in table.to_dict("records"):
+        j = order[row["gene_id"]]
+        assert row["go_similarity"] == pytest.approx(sims["go"][0, j])
+        assert row["profile_similarity"] == pytest.approx(sims["profile"][0, j])
+        assert row["similarity"] == pytest.approx((sims["go"][0, j] + sims["profile"][0, j]) / 2)
+    first = table.iloc[0]
+    assert similarity_text(first) == (f"GO similarity {first['go_similarity']:.2f}, homolog-phenotype similarity "
+                                      f"{first['profile_similarity']:.2f} (mean {first['similarity']:.2f})")
+    assert similarity_text({"similarity": 0.5, "go_similarity": 0.5}) == "GO similarity 0.50"

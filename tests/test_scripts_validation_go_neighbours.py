@@ -91,3 +91,27 @@ def test_similarity_votes_find_neighbours_by_go_by_homolog_phenotypes_and_by_bot
     both = mod.similarity_votes(go_q, go_ref, ones, orth_q, orth_ref, ones, labels, k=2)
     assert np.allclose(both["mean of the two"][0], (0.25 * labels[0] + 0.25 * labels[1] + prior) / 1.5)
     assert np.allclose(both["max of the two"][0], (labels[0] + labels[1] + prior) / 3)
+
+
+def test_cell_choices_reads_each_cells_choice_by_hand(tmp_path):
+    import json
+
+    def by(f0, a0, f1, a1):
+        return {"0.0": {"fmax": f0, "auc": a0}, "0.1": {"fmax": f1, "auc": a1}}
+
+    cell = {"dataset": "hpo", "split": "random", "seed": 0,
+            "config_key": {"neighbour_similarities": ["GO input", "homolog phenotypes",
+                                                      "GO input and homolog phenotypes"]},
+            "metrics": {"fmax": 0.42, "auc": 0.755, "top10_ic": 1.1},
+            "info": {"valid_metrics": {"go_neighbours": {
+                "similarity": "GO input and homolog phenotypes", "alpha": 0.1,
+                "by_similarity": {"GO input": by(0.4, 0.7, 0.39, 0.7),  # alpha 0 wins
+                                  "homolog phenotypes": by(0.4, 0.7, 0.4, 0.71),
+                                  "GO input and homolog phenotypes": by(0.4, 0.7, 0.41, 0.72)}}}}}
+    (tmp_path / "hpo__random__genepheno-go-neighbours__seed0.json").write_text(json.dumps(cell))
+    old = {**cell, "config_key": {}}  # computed before the similarity was chosen: left out
+    (tmp_path / "hpo__random__genepheno-go-neighbours__seed1.json").write_text(json.dumps(old))
+    rows = mod.cell_choices(tmp_path)
+    assert len(rows) == 3
+    assert rows[2] == ("| hpo, random | 0 | 40.00 / 70.00 | 40.00 / 70.00 (0.0) | 40.00 / 71.00 (0.1) | "
+                       "41.00 / 72.00 (0.1) | mean, 0.1 | 42.00 / 75.50 | 1.10 |")

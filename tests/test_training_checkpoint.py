@@ -241,6 +241,58 @@ def test_go_neighbours_reference_round_trips_and_bad_files_are_named(tmp_path):
         read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3)
 
 
+def test_go_neighbours_by_homolog_phenotypes_round_trip_with_the_models_cross_species_labels(tmp_path):
+    """A reference whose similarity reads homolog phenotypes stores the training genes' hit
+    shares (float32) and its similarity; loaded with the model's cross_species/ labels it
+    finds the same neighbours. A reference written before the choice existed is a GO one."""
+    import scipy.sparse as sp
+
+    from genepheno_core.errors import ModelLoadError
+    from genepheno_core.models.go_neighbours import BOTH, GO_INPUT, PROFILE, GoNeighbours, idf_weights
+    from genepheno_core.training.checkpoint import read_go_neighbours, write_go_neighbours
+
+    bags = sp.csr_matrix(np.array([[1, 0.5, 0], [0, 1, 1], [1, 0, 0]], dtype=np.float32))
+    labels = sp.csr_matrix(np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32))
+    genes = pd.DataFrame({"gene_id": ["a", "b", "c"]})
+    shares = np.array([[0.3, 0.7], [1.0, 0.0], [0.0, 0.0]])
+    other = np.array([[1, 0, 1, 0], [0, 1, 1, 1]], dtype=np.float32)
+    nb = GoNeighbours(bags, labels, idf_weights(bags), genes, k=2, alpha=0.2, similarity=BOTH,
+                      hit_shares=shares, other_labels=other)
+    write_go_neighbours(tmp_path / "nb", nb)
+    info = json.loads((tmp_path / "nb" / "info.json").read_text())
+    assert info["similarity"] == BOTH
+    with np.load(tmp_path / "nb" / "hit_shares.npz", allow_pickle=False) as npz:
+        assert npz["data"].dtype == np.float32
+    back = read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3, other_labels=other)
+    assert back.similarity == BOTH
+    bag, profile = np.array([[1.0, 1.0, 0.0]]), np.array([[0.0, 1.0, 0.0, 1.0]])
+    got, want = back.weights(bag, profile), nb.weights(bag, profile)  # the GO IDF is stored as float32
+    assert set(got.indices) == set(want.indices)
+    np.testing.assert_allclose(got.toarray(), want.toarray(), rtol=1e-6)
+    np.testing.assert_allclose(back.vote(bag, profile=profile), nb.vote(bag, profile=profile), rtol=1e-6)
+    # without the model's cross_species/ the profiles cannot be rebuilt: named
+    with pytest.raises(ModelLoadError, match=r"nb: neighbours by 'GO input and homolog phenotypes' need .*cross_species"):
+        read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3)
+    (tmp_path / "nb" / "info.json").write_text(json.dumps({**info, "similarity": "sequence"}))
+    with pytest.raises(ModelLoadError, match="info.json.*'sequence' is not one of"):
+        read_go_neighbours(tmp_path / "nb", n_terms=2, n_go=3, other_labels=other)
+    # a GO reference writes no hit shares, and one without the key (written before the
+    # similarity was chosen) is read as a GO one
+    write_go_neighbours(tmp_path / "go", nb.with_choice(0.2, GO_INPUT))
+    assert not (tmp_path / "go" / "hit_shares.npz").exists()
+    info = json.loads((tmp_path / "go" / "info.json").read_text())
+    info.pop("similarity")
+    (tmp_path / "go" / "info.json").write_text(json.dumps(info))
+    assert read_go_neighbours(tmp_path / "go", n_terms=2, n_go=3).similarity == GO_INPUT
+    # by homolog phenotypes alone the GO bags are never read: stored empty, same neighbours
+    profile_only = nb.with_choice(0.2, PROFILE)
+    write_go_neighbours(tmp_path / "profile", profile_only)
+    back = read_go_neighbours(tmp_path / "profile", n_terms=2, n_go=3, other_labels=other)
+    assert back.bags.shape == (3, 3) and back.bags.nnz == 0 and back.similarity == PROFILE
+    np.testing.assert_allclose(back.weights(bag, profile).toarray(), profile_only.weights(bag, profile).toarray(),
+                               rtol=1e-6)
+
+
 def test_go_neighbours_matrices_are_plain_arrays_and_a_bad_one_is_named(tmp_path):
     import scipy.sparse as sp
 

@@ -842,7 +842,7 @@ def test_go_neighbours_choose_alpha_on_validation_and_blend_test_scores(tiny_go_
     the functional-neighbour vote with the blend weight that scores best on validation
     (mean of Fmax and AUC); validation and test scores are that blend, and the checkpoint
     keeps the reference so that a loaded model predicts the same."""
-    from genepheno_core.models.go_neighbours import ALPHAS
+    from genepheno_core.models.go_neighbours import ALPHAS, shift_by_vote
     from genepheno_core.training.checkpoint import load_model, save_checkpoint
     from genepheno_core.training.trainer import full_metrics, predict_module
 
@@ -859,10 +859,14 @@ def test_go_neighbours_choose_alpha_on_validation_and_blend_test_scores(tiny_go_
     assert chosen["alpha"] == best
     neighbours = result.extra["go_neighbours"]
     assert neighbours.alpha == best and neighbours.bags.shape[0] == data.train.size
-    # the validation and test scores are the blend (by hand: (1 - a) p + a v)
+    # the validation and test scores are the model's moved by the vote's excess (shift_by_vote)
     p_valid = predict_module(result.module, data, data.valid)
     vote = neighbours.vote(data.go_bag[data.valid])
-    np.testing.assert_allclose(result.valid_scores, (1 - best) * p_valid + best * vote, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(result.valid_scores, shift_by_vote(p_valid, vote, neighbours.prior, best),
+                               rtol=1e-5, atol=1e-6)
+    # and for a made-up alpha too (the toy may choose 0): not the earlier average
+    moved = neighbours.blend(p_valid, data.go_bag[data.valid], alpha=0.3)
+    np.testing.assert_allclose(moved, shift_by_vote(p_valid, vote, neighbours.prior, 0.3), rtol=1e-5, atol=1e-6)
     assert result.valid_metrics["fmax"] == pytest.approx(full_metrics(data, result.valid_scores, data.valid)["fmax"])
     p_test = predict_module(result.module, data, data.test)
     np.testing.assert_allclose(result.test_scores(), neighbours.blend(p_test, data.go_bag[data.test]), rtol=1e-6)
@@ -882,3 +886,71 @@ def test_go_neighbours_choose_alpha_on_validation_and_blend_test_scores(tiny_go_
     # alpha 0 writes no reference: the model is the go-transfer model
     result.extra["go_neighbours"] = neighbours.with_alpha(0.0)
     assert load_model(save_checkpoint(tmp_path / "ckpt0", result, result.dataset, result.config)).go_neighbours is None
+
+
+@needs_diamond
+def test_go_neighbours_choose_the_similarity_on_validation_with_homolog_phenotypes(tiny_go_reference, tmp_path):
+    """With the other species' input the trainer offers every similarity of SIMILARITIES:
+    the reference's homolog-phenotype profiles are the model's own ortholog input of the
+    training genes (hit shares x the other species' labels), each similarity at each alpha
+    is scored on validation and the best mean of Fmax and AUC is kept; test scores use the
+    query's profile, and a saved model with a profile similarity predicts the same blend."""
+    from unittest import mock
+
+    from _tiny_dataset import make_tiny_other_species
+
+    from genepheno_core.models.go_neighbours import ALPHAS, BOTH, GO_INPUT, SIMILARITIES, shift_by_vote
+    from genepheno_core.training.checkpoint import load_model, save_checkpoint
+    from genepheno_core.training.trainer import predict_module
+
+    ds, emb, _, _ = tiny_go_reference
+    other = make_tiny_other_species(ds)
+    cfg = _cfg(max_epochs=3, ablations=("go-neighbours",), cross_species="tiny-other", ortholog_rank=4, go_term_rank=4)
+    with mock.patch("genepheno_core.datasets.load_labels_dataset", return_value=other):
+        result = run(cfg, ds, embeddings=emb)
+    data, chosen, neighbours = result.data, result.valid_metrics["go_neighbours"], result.extra["go_neighbours"]
+    assert set(chosen["by_similarity"]) == set(SIMILARITIES)
+    assert all(set(by) == {str(a) for a in ALPHAS} for by in chosen["by_similarity"].values())
+    # alpha 0 is the model alone whichever the similarity
+    assert len({(by["0.0"]["fmax"], by["0.0"]["auc"]) for by in chosen["by_similarity"].values()}) == 1
+    scores = {(s, float(a)): (v["fmax"] + v["auc"]) / 2 for s, by in chosen["by_similarity"].items()
+              for a, v in by.items()}
+    assert scores[(chosen["similarity"], chosen["alpha"])] == pytest.approx(max(scores.values()))
+    assert chosen["by_alpha"] == chosen["by_similarity"][chosen["similarity"]]
+    assert (neighbours.similarity, neighbours.alpha) == (chosen["similarity"], chosen["alpha"])
+    # the reference's profiles are the training genes' ortholog input
+    profiles = (neighbours.hit_shares @ neighbours.other_labels).toarray()
+    np.testing.assert_allclose(profiles, data.ortholog[data.train], rtol=1e-5, atol=1e-6)
+    # by hand: the vote by the mean of the two cosines moves the model's probabilities
+    both = neighbours.with_choice(0.3, BOTH)
+    p_test = predict_module(result.module, data, data.test)
+    profile = data.ortholog[data.test]
+    w_go = neighbours.weights(data.go_bag[data.test], similarity=GO_INPUT)
+    sims = both.similarities(data.go_bag[data.test], profile)
+    assert set(sims) == {"go", "profile"}
+    w = both.weights(data.go_bag[data.test], profile)
+    mean = (sims["go"] + sims["profile"]) / 2
+    k = min(both.k, mean.shape[1])
+    for i in range(len(data.test)):  # each row keeps k most similar genes (ties: any), weight sim^2
+        row = w.getrow(i)
+        kth = np.sort(mean[i])[-k]
+        assert row.nnz <= k and np.all(mean[i, row.indices] >= kth - 1e-12)
+        assert np.allclose(row.data, mean[i, row.indices] ** 2)
+    assert (w != w_go).nnz > 0  # the profile changes who the neighbours are
+    vote = both.vote(None, w)
+    np.testing.assert_allclose(both.blend(p_test, data.go_bag[data.test], profile=profile),
+                               shift_by_vote(p_test, vote, both.prior, 0.3), rtol=1e-6)
+    with pytest.raises(ValueError, match="homolog-phenotype profile"):
+        both.weights(data.go_bag[data.test])
+    # saved with that choice, the loaded model rebuilds the profiles from its cross_species/
+    result.extra["go_neighbours"] = both
+    path = save_checkpoint(tmp_path / "ckpt", result, result.dataset, result.config)
+    assert (path / "go_neighbours" / "hit_shares.npz").exists()
+    loaded = load_model(path)
+    assert loaded.go_neighbours.similarity == BOTH and loaded.go_neighbours.reads_profile
+    rows = data.test[:4]
+    weighted = [{loaded.go_inputs[j]: float(v) for j, v in zip(r.indices, r.data)} for r in data.go_bag[rows]]
+    seqs = ds.genes["sequence"].iloc[rows].tolist()
+    got = loaded.probabilities(emb[rows], go_sets=weighted, sequences=seqs)
+    want = both.blend(predict_module(result.module, data, rows), data.go_bag[rows], profile=data.ortholog[rows])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)

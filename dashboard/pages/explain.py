@@ -90,7 +90,8 @@ try:
 except gp.GenePhenoError as exc:
     carriers = {}
     st.caption(f"Homolog names unavailable: {models.error_text(exc)}")
-words = views.evidence_words(contrib, carriers, models.ortholog_source(model_name) or "", expl.activations)
+words = views.evidence_words(contrib, carriers, models.ortholog_source(model_name) or "",
+                             expl.activations, neighbour_basis=expl.neighbour_basis)
 st.markdown("\n".join(f"- {w}" for w in words) if words else "No contribution to this phenotype.")
 ranked = float(predictions.set_index("term_id").at[term, "score"])
 totals = views.source_totals(expl, term)

@@ -131,9 +131,12 @@ def cell_config_key(method: str, encoder: str, split: str, seed: int, train_conf
         # how the vote moves the probability: cells computed with the earlier probability
         # average (no such key) are stale. Imported here: the models package loads torch,
         # which the Ray driver (predict --engine ray reads this module) must not import
-        from genepheno_core.models.go_neighbours import BLEND
+        from genepheno_core.models.go_neighbours import BLEND, SIMILARITIES
 
         key["neighbour_blend"] = BLEND
+        # what makes genes neighbours, chosen per run among these: cells computed when only
+        # GO was offered (no such key) are stale
+        key["neighbour_similarities"] = list(SIMILARITIES)
     if data is not None:
         key["data"] = data
     return key

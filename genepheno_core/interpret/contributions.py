@@ -30,6 +30,7 @@ from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatc
 from genepheno_core.interpret.inference import parse_records, prepare_inputs, read_go_annotations, term_index
 from genepheno_core.interpret.model_store import choose_model, model_extras, model_label, resolve_model
 from genepheno_core.models.trained import batched_outputs, temperature
+from genepheno_core.models.go_neighbours import BASIS, similarity_text
 
 logger = logging.getLogger(__name__)
 
@@ -96,9 +97,16 @@ class Explanation:
     neighbours: pd.DataFrame = field(default_factory=pd.DataFrame)
     neighbour_has: pd.DataFrame = field(default_factory=pd.DataFrame)
     neighbour_alpha: float = 0.0
+    # what made them neighbours (models.go_neighbours.SIMILARITIES; "" without neighbours)
+    neighbour_similarity: str = ""
     # the model that made the explanation (a shipped model's name, else its directory): a
     # protein without GO is explained by "<name>-go-transfer" when shipped (choose_model)
     model: str = ""
+
+    @property
+    def neighbour_basis(self) -> str:
+        """What the functional neighbours share with the protein, in words ("similar GO", ...)."""
+        return BASIS.get(self.neighbour_similarity, "")
 
     @property
     def go_used(self) -> list[str]:
@@ -109,7 +117,7 @@ class Explanation:
     def evidence_table(self, term: str | None = None, top: int | None = None, grouped: bool = True) -> pd.DataFrame:
         """Long table [term_id, source, id, name, contribution, detail, implies] of every
         contribution to the logit (source: "concept", "GO term", "ortholog phenotype" or
-        "functional neighbour": a training gene with similar GO),
+        "functional neighbour": a training gene with similar GO and / or homolog phenotypes),
         sorted by |contribution| within each term (optionally top n per term). Summed with
         the bias it gives the logit exactly.
 
@@ -160,7 +168,7 @@ class Explanation:
         if source == "functional neighbour":
             row = self.neighbours.set_index(self.neighbours["gene_id"].astype(str)).loc[item]
             has = bool(self.neighbour_has.at[item, term]) if term in self.neighbour_has else False
-            return (f"GO similarity {row['similarity']:.2f}, {row['share']:.0%} of the vote; "
+            return (f"{similarity_text(row)}, {row['share']:.0%} of the vote; "
                     + ("has this phenotype" if has else "does not have this phenotype"))
         if source == "GO term":
             return self.go_sources.get(item, "")
@@ -216,6 +224,7 @@ class Explanation:
                 "model": self.model, "go_annotations": self.go_annotations, "go_given": self.go_given, "go_used": self.go_used,
                 "go_unknown": self.go_unknown, "threshold": self.threshold, "go_origin": self.go_origin,
                 "neighbours": self.neighbours.to_dict("records"), "neighbour_alpha": self.neighbour_alpha,
+                "neighbour_similarity": self.neighbour_similarity,
                 "go_transfer": self.go_transfer.assign(
                     go_ids=[list(g) for g in self.go_transfer.get("go_ids", [])]).to_dict("records")}
 
@@ -454,7 +463,8 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
     nb_frame, nb_table, nb_has = pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
     if model.uses_go_neighbours:
         # the neighbours move the logit from z to logit(p): their rows carry exactly that
-        nb_frame, nb_table, nb_has = model.go_neighbours.contributions(logits, tensors["go_bag"].numpy(), cols)
+        bag, profile = model.neighbour_query(tensors)
+        nb_frame, nb_table, nb_has = model.go_neighbours.contributions(logits, bag, cols, profile=profile)
         logits = logits.copy()
         logits[cols] = logits[cols] + nb_frame.to_numpy().sum(axis=0)
         nb_frame.columns = nb_has.columns = [term_ids[k] for k in cols]
@@ -494,6 +504,7 @@ def explain(model, gene, phenotype=None, go_annotations=None, top_terms: int = 5
         mapping_backed=_mapping_backed(model, cols, orth_frame.index), model=model_label(model),
         neighbour_contributions=nb_frame, neighbours=nb_table, neighbour_has=nb_has,
         neighbour_alpha=float(model.go_neighbours.alpha) if model.uses_go_neighbours else 0.0,
+        neighbour_similarity=model.go_neighbours.similarity if model.uses_go_neighbours else "",
         go_term_groups=input_groups(model, [str(i) for i in go_frame.index], "GO term"),
         ortholog_groups=input_groups(model, [str(i) for i in orth_frame.index], "homolog phenotype"))
 
@@ -635,8 +646,8 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
     o_x over its homologs' phenotypes in the other species; both grouped by the gene's most
     specific terms when the model stores the ontology structure (Explanation.evidence_table,
     evaluation.evidence.group_evidence). Functional neighbours: the training genes with the
-    most similar GO (models.go_neighbours; name = symbol), each one's share of what the
-    neighbours add to the logit. Kinds a model lacks are empty."""
+    most similar GO and / or homolog phenotypes (models.go_neighbours; name = symbol), each
+    one's share of what the neighbours add to the logit. Kinds a model lacks are empty."""
     from genepheno_core.models import GenePheno
 
     empty = [{"concepts": [], "go_terms": [], "homolog_phenotypes": [], "functional_neighbours": []}
@@ -681,8 +692,9 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
         row = {"concepts": best(W[k] * act[i], lambda j: (concept_ids[j], concept_names[j])),
                "go_terms": [], "homolog_phenotypes": [], "functional_neighbours": []}
         if neighbour_inputs is not None:
-            bag, z, weights = neighbour_inputs
-            frame, table, _ = model.go_neighbours.contributions(z[i], bag[i:i + 1], [k], weights=weights[i])
+            bag, profile, z, weights = neighbour_inputs
+            frame, table, _ = model.go_neighbours.contributions(
+                z[i], bag[i:i + 1], [k], weights=weights[i], profile=None if profile is None else profile[i:i + 1])
             c = frame.to_numpy()[:, 0]  # (n_nb,) the neighbour genes
             row["functional_neighbours"] = best(c, lambda j: (str(table["gene_id"].iloc[j]),
                                                               str(table["symbol"].iloc[j]) if "symbol" in table else ""))
@@ -726,8 +738,8 @@ def _evidence_inputs(model, inputs) -> tuple:
 
 
 def _neighbour_inputs(model, inputs) -> tuple | None:
-    """(GO input bag (n, G), module logits before the neighbours (n, K), neighbour weights
-    (n, N)) of every gene of `inputs` for a model with functional neighbours (kept in
+    """(GO input bag (n, G), ortholog input (n, K') or None, module logits before the
+    neighbours (n, K), neighbour weights (n, N)) of every gene of `inputs` for a model with functional neighbours (kept in
     inputs.cache: the neighbour search runs once per protein, not once per phenotype), else None."""
     if not model.uses_go_neighbours:
         return None
@@ -739,8 +751,8 @@ def _neighbour_inputs(model, inputs) -> tuple | None:
         seqs = inputs.sequences if model.needs_sequences else None
         tensors = model.inputs(inputs.embeddings, go_sets, seqs)
         z = module_logits(model.module, row_batches(tensors)).astype(np.float64)  # (n, K)
-        bag = tensors["go_bag"].numpy()
-        cached = inputs.cache["neighbours"] = (bag, z, model.go_neighbours.weights(bag))
+        bag, profile = model.neighbour_query(tensors)
+        cached = inputs.cache["neighbours"] = (bag, profile, z, model.go_neighbours.weights(bag, profile))
     return cached
 
 
@@ -791,7 +803,7 @@ def source_shares(model, embeddings=None, go_sets=None, sequences=None, batch_si
         totals["ortholog phenotype"] += float(parts.ortholog.abs().sum())
         if model.uses_go_neighbours:  # what the neighbours add: logit(p) - z
             z = (parts.concepts_and_bias + parts.go_terms + parts.ortholog).double().numpy()  # (B, K)
-            moved = model.go_neighbours.blend_logits(z, batch["go_bag"].numpy()).astype(np.float64) - z
+            moved = model.go_neighbours.blend_logits(z, *model.neighbour_query(batch)).astype(np.float64) - z
             totals["functional neighbour"] += float(np.abs(moved).sum())
         n += concepts.shape[0]
     whole = sum(totals.values()) or 1.0

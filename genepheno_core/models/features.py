@@ -177,6 +177,27 @@ def cross_species_vectors(
     return diamond_score_matrix(hits, sp.csr_matrix(other_labels), len(sequences))
 
 
+def hit_shares(hits: pd.DataFrame, n_query: int, n_db: int) -> sp.csr_matrix:
+    """(n_query, n_db) float64: each query's hit bit scores divided by their sum (a row
+    without a hit is empty), so that diamond_score_matrix's scores are hit_shares @ labels."""
+    q = hits["query"].to_numpy(dtype=np.int64)
+    t = hits["target"].to_numpy(dtype=np.int64)
+    W = sp.csr_matrix((hits["bitscore"].to_numpy(dtype=np.float64), (q, t)), shape=(n_query, n_db))
+    total = np.asarray(W.sum(axis=1)).ravel()
+    total[total == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / total) @ W)
+
+
+def cross_species_hit_shares(sequences: Sequence[str], other_sequences: Sequence[str], threads: int = 2,
+                             max_hits: int = 5, cache: bool = True) -> sp.csr_matrix:
+    """(n, N') the bit-score shares of the DIAMOND hits `cross_species_vectors` reads (the
+    same search: cached, so asking for both costs one search): its vectors are these @ the
+    other species' labels."""
+    hits = diamond_hits(list(sequences), list(other_sequences), threads=threads, cache=cache,
+                        max_target_seqs=max_hits, sensitivity=CROSS_SPECIES_SENSITIVITY)
+    return hit_shares(hits, len(sequences), len(other_sequences))
+
+
 # mapping predicates that say the two terms mean the same phenotype (either orientation):
 # the only ones a gene's annotation is carried across by (mapped_labels)
 EQUIVALENT_PREDICATES = ("skos:exactMatch", "skos:closeMatch", "owl:equivalentClass")

@@ -308,6 +308,12 @@ class TrainedModel:
         """The model blends in the functional-neighbour vote (models.go_neighbours)."""
         return self.go_neighbours is not None and self.go_neighbours.alpha > 0
 
+    def neighbour_query(self, tensors: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray | None]:
+        """What the functional-neighbour search reads of `tensors` (from `inputs`): the GO
+        input bag (n, G) and, when the chosen similarity uses it, the ortholog input (n, K')."""
+        profile = tensors["ortholog"].numpy() if self.go_neighbours.reads_profile else None
+        return tensors["go_bag"].numpy(), profile
+
     def logits(self, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> np.ndarray:
         """(n, K) effective phenotype logits (the training temperature divided out):
         probabilities are sigmoid of these, and bias + contributions sum to them. With
@@ -317,7 +323,7 @@ class TrainedModel:
         tensors = self.inputs(embeddings, go_sets, sequences)
         z = module_logits(self.module, row_batches(tensors, batch_size))
         if self.uses_go_neighbours:
-            z = self.go_neighbours.blend_logits(z, tensors["go_bag"].numpy())
+            z = self.go_neighbours.blend_logits(z, *self.neighbour_query(tensors))
         return z
 
     def probabilities(self, embeddings=None, go_sets=None, sequences=None, batch_size: int = 512) -> np.ndarray:

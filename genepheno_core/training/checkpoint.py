@@ -46,7 +46,7 @@ from genepheno_core.io import atomic_path, json_safe
 from genepheno_core.models.baselines import MLPBaseline
 from genepheno_core.models.config import GenePhenoConfig, MLPConfig
 from genepheno_core.models.genepheno import GenePheno
-from genepheno_core.models.go_neighbours import BLEND, GoNeighbours
+from genepheno_core.models.go_neighbours import BLEND, GO_INPUT, PROFILE, SIMILARITIES, GoNeighbours
 from genepheno_core.models.trained import CrossSpecies, TrainedModel
 from genepheno_core.training.config import TrainConfig
 
@@ -248,16 +248,17 @@ def read_cross_species(path: Path) -> CrossSpecies:
     return cs
 
 
-def _write_csr(path: Path, matrix: sp.csr_matrix, values: bool) -> None:
+def _write_csr(path: Path, matrix: sp.csr_matrix, values: bool, dtype=np.float16) -> None:
     """A CSR matrix as a compressed npz of plain arrays (no pickle): indptr, indices (uint16
-    when the columns fit), shape and, with `values`, data as float16 (a 0/1 matrix stores
-    none). Half the size of scipy's own npz: it keeps the shipped models under 25 MB."""
+    when the columns fit), shape and, with `values`, data as `dtype` (float16 by default; a
+    0/1 matrix stores none). Half the size of scipy's own npz: it keeps the shipped models
+    under 25 MB."""
     m = sp.csr_matrix(matrix)
     m.sort_indices()
     arrays = {"indptr": m.indptr.astype(np.int64), "shape": np.asarray(m.shape, dtype=np.int64),
               "indices": m.indices.astype(np.uint16 if m.shape[1] <= np.iinfo(np.uint16).max + 1 else np.int32)}
     if values:
-        arrays["data"] = m.data.astype(np.float16)
+        arrays["data"] = m.data.astype(dtype)
     np.savez_compressed(path, **arrays)
 
 
@@ -271,17 +272,29 @@ def _read_csr(path: Path) -> sp.csr_matrix:
 
 def write_go_neighbours(path: Path, neighbours: GoNeighbours) -> None:
     """Store a functional-neighbour reference (models.go_neighbours) in `path`: the GO input
-    bags with float16 values (they are weights in [0, 1]; at most 2.4e-4 off)."""
+    bags with float16 values (they are weights in [0, 1]; at most 2.4e-4 off; empty when the
+    similarity does not read them), the labels,
+    and with a similarity that reads homolog phenotypes the training genes' hit shares
+    (float32: the profiles are rebuilt from them and the model's cross_species/ labels, so
+    the neighbours found are the ones validation chose with)."""
     path.mkdir(parents=True)
     neighbours.genes.to_csv(path / "genes.tsv", sep="\t", index=False)
-    _write_csr(path / "bags.npz", neighbours.bags, values=True)
+    # neighbours by homolog phenotypes alone never read the GO bags: stored empty (same shape),
+    # which keeps mpo-go-transfer ~3 MB smaller
+    bags = neighbours.bags if neighbours.similarity != PROFILE else sp.csr_matrix(neighbours.bags.shape)
+    _write_csr(path / "bags.npz", bags, values=True)
     _write_csr(path / "labels.npz", neighbours.labels > 0, values=False)
+    if neighbours.reads_profile:
+        _write_csr(path / "hit_shares.npz", neighbours.hit_shares, values=True, dtype=np.float32)
     save_file({"idf": torch.from_numpy(np.asarray(neighbours.idf, dtype=np.float32))}, str(path / "idf.safetensors"))
-    (path / "info.json").write_text(_dumps({"k": int(neighbours.k), "alpha": float(neighbours.alpha), "blend": BLEND}))
+    (path / "info.json").write_text(_dumps({"k": int(neighbours.k), "alpha": float(neighbours.alpha), "blend": BLEND,
+                                            "similarity": neighbours.similarity}))
 
 
-def read_go_neighbours(path: Path, n_terms: int, n_go: int) -> GoNeighbours:
-    """The reference written by `write_go_neighbours`, checked against the model's K and G."""
+def read_go_neighbours(path: Path, n_terms: int, n_go: int, other_labels: sp.spmatrix | None = None) -> GoNeighbours:
+    """The reference written by `write_go_neighbours`, checked against the model's K and G;
+    other_labels: (N', K') the model's cross_species/ labels (a similarity that reads homolog
+    phenotypes rebuilds the training genes' profiles from them)."""
     info = read_json_object(path / "info.json", ("k", "alpha"))
     if info.get("blend") != BLEND:
         # a reference written before the vote moved the probability by its excess (no "blend"
@@ -298,12 +311,22 @@ def read_go_neighbours(path: Path, n_terms: int, n_go: int) -> GoNeighbours:
     if labels.shape[1] != n_terms or bags.shape[1] != n_go:
         raise ModelMismatchError(f"{path}: {labels.shape[1]} terms x {bags.shape[1]} GO inputs, the model has "
                                  f"{n_terms} x {n_go}")
-    with model_file(path / "info.json", "k / alpha"):
-        k, alpha = int(info["k"]), float(info["alpha"])
+    with model_file(path / "info.json", "k / alpha / similarity"):
+        # a reference written before the similarity was chosen found neighbours by GO
+        k, alpha, similarity = int(info["k"]), float(info["alpha"]), str(info.get("similarity", GO_INPUT))
         if k < 1 or not 0.0 <= alpha <= 1.0:
             raise ValueError(f"k {k} must be >= 1 and alpha {alpha} within [0, 1]")
+        if similarity not in SIMILARITIES:
+            raise ValueError(f"similarity {similarity!r} is not one of {', '.join(SIMILARITIES)}")
+    shares = None
+    if similarity != GO_INPUT:
+        if other_labels is None:
+            raise ModelLoadError(path, f"neighbours by {similarity!r} need the model's {CROSS_SPECIES_DIR}/, "
+                                 "which is missing")
+        shares = _read_csr(path / "hit_shares.npz")
     try:
-        return GoNeighbours(bags, labels, idf, genes, k=k, alpha=alpha)
+        return GoNeighbours(bags, labels, idf, genes, k=k, alpha=alpha, similarity=similarity,
+                            hit_shares=shares, other_labels=other_labels if shares is not None else None)
     except ValueError as exc:
         raise ModelLoadError(path, str(exc)) from exc
 
@@ -383,7 +406,8 @@ def _load_checkpoint(path: Path) -> TrainedModel:
                                      f"the module expects {module.config.ortholog_dim}")
     go_neighbours = None
     if (path / GO_NEIGHBOURS_DIR).exists():
-        go_neighbours = read_go_neighbours(path / GO_NEIGHBOURS_DIR, len(terms), len(go_inputs))
+        go_neighbours = read_go_neighbours(path / GO_NEIGHBOURS_DIR, len(terms), len(go_inputs),
+                                           None if cross_species is None else cross_species.labels)
     metrics = read_json_object(path / "metrics.json") if (path / "metrics.json").exists() else {}
     manifest = read_json_object(path / "manifest.json") if (path / "manifest.json").exists() else {}
     with model_file(path / "metrics.json", "threshold"):

@@ -41,6 +41,7 @@ from genepheno_core.models.baselines import (
 )
 from genepheno_core.models.config import MLPConfig
 from genepheno_core.models.features import (
+    cross_species_hit_shares,
     cross_species_vectors,
     homology_vectors,
     select_concepts,
@@ -52,7 +53,7 @@ from genepheno_core.models.losses import (
     exclusivity_loss,
     hierarchical_logits,
 )
-from genepheno_core.models.go_neighbours import ALPHAS, GoNeighbours, idf_weights
+from genepheno_core.models.go_neighbours import ALPHAS, GO_INPUT, SIMILARITIES, GoNeighbours, idf_weights
 from genepheno_core.models.pairs import dataset_pairs, pairs_tensor
 from genepheno_core.models.trained import module_concept_activations, module_probabilities
 from genepheno_core.models.trained import temperature as model_temperature
@@ -822,18 +823,22 @@ class RunResult:
             scores = predict_module(self.module, self.data, self.data.test, self.config.eval_batch_size)
             neighbours = self.extra.get("go_neighbours")
             if neighbours is not None:  # the same blend as the validation scores
-                scores = neighbours.blend(scores, self.data.go_bag[self.data.test])
+                profile = self.data.ortholog[self.data.test] if neighbours.reads_profile else None
+                scores = neighbours.blend(scores, self.data.go_bag[self.data.test], profile=profile)
             return scores
         return self.extra["test_scores"]
 
 
 def fit_go_neighbours(data: PreparedData, dataset, config: TrainConfig,
                       valid_scores: np.ndarray) -> tuple[GoNeighbours, np.ndarray, dict]:
-    """The functional-neighbour vote of a run (models.go_neighbours) with its weight
-    chosen on the validation genes: the training genes' GO input bags and labels as the
-    reference (IDF over their own GO), each alpha of ALPHAS scored on validation, the best
-    mean of Fmax and AUC kept (ties: the smaller alpha). Returns (neighbours with that alpha,
-    the blended validation scores, {"k", "alpha", "by_alpha": {alpha: {"fmax", "auc"}}})."""
+    """The functional-neighbour vote of a run (models.go_neighbours) with what makes genes
+    neighbours and the vote's weight chosen on the validation genes: the training genes' GO
+    input bags, homolog-phenotype profiles (runs with the ortholog input) and labels as the
+    reference (IDF over their own GO), each similarity of SIMILARITIES at each alpha of
+    ALPHAS scored on validation, the best mean of Fmax and AUC kept (ties: the earlier
+    similarity, then the smaller alpha; alpha 0, the model alone, is kept as GO input). Returns (neighbours with that choice, the blended
+    validation scores, {"k", "alpha", "similarity", "by_alpha": {alpha: {"fmax", "auc"}} of
+    the chosen similarity, "by_similarity": {similarity: by_alpha}})."""
     if data.go_bag is None:
         raise GenePhenoError(f"{config.run_name}: functional neighbours need a GO input")
     own = sp.csr_matrix(dataset.go, dtype=np.float32)
@@ -841,22 +846,38 @@ def fit_go_neighbours(data: PreparedData, dataset, config: TrainConfig,
     idf = idf_weights(own[data.train][:, [columns[g] for g in data.go_vocab]])
     genes = dataset.genes.iloc[data.train]
     genes = genes[[c for c in ("gene_id", "symbol", "accession") if c in genes]].reset_index(drop=True)
+    shares = other_labels = None
+    kinds = [GO_INPUT]
+    if data.ortholog is not None and data.ortholog_source is not None:
+        # the training genes' homolog hits (the search prepare_data ran: read from its cache)
+        other = data.ortholog_source
+        shares = cross_species_hit_shares(dataset.genes["sequence"].tolist(), other.genes["sequence"].tolist(),
+                                          threads=config.diamond_threads, max_hits=config.ortholog_max_hits)
+        shares, other_labels, kinds = shares[data.train], other.labels, list(SIMILARITIES)
     reference = GoNeighbours(data.go_bag[data.train], data.labels[data.train], idf, genes,
-                             k=int(config.go_neighbours_k), alpha=0.0)
-    vote = reference.vote(data.go_bag[data.valid])  # (n_valid, K), computed once for every alpha
-    by_alpha, best, best_key = {}, 0.0, None
-    for alpha in ALPHAS:
-        blended = reference.blend(valid_scores, None, alpha, vote=vote)
-        m = full_metrics(data, blended, data.valid)
-        by_alpha[alpha] = {"fmax": float(m["fmax"]), "auc": float(m["auc"])}
-        key = (float(m["fmax"]) + float(m["auc"])) / 2
-        if best_key is None or key > best_key + 1e-12:
-            best, best_key = alpha, key
-    logger.info("functional neighbours (k %d), validation Fmax / AUC by alpha: %s; alpha %.1f kept",
-                reference.k, "; ".join(f"{a}: {v['fmax']:.4f} / {v['auc']:.4f}" for a, v in by_alpha.items()), best)
-    chosen = reference.with_alpha(best)
-    blended = reference.blend(valid_scores, None, best, vote=vote)
-    return chosen, blended, {"k": reference.k, "alpha": best, "by_alpha": {str(a): v for a, v in by_alpha.items()}}
+                             k=int(config.go_neighbours_k), alpha=0.0, hit_shares=shares, other_labels=other_labels)
+    profile = data.ortholog[data.valid] if shares is not None else None
+    by_similarity, best, best_key, votes = {}, (0.0, GO_INPUT), None, {}
+    for kind in kinds:
+        # (n_valid, K), computed once for every alpha
+        votes[kind] = reference.vote(None, reference.weights(data.go_bag[data.valid], profile, similarity=kind))
+        by_alpha = by_similarity[kind] = {}
+        for alpha in ALPHAS:
+            blended = reference.blend(valid_scores, None, alpha, vote=votes[kind])
+            m = full_metrics(data, blended, data.valid)
+            by_alpha[alpha] = {"fmax": float(m["fmax"]), "auc": float(m["auc"])}
+            key = (float(m["fmax"]) + float(m["auc"])) / 2
+            if best_key is None or key > best_key + 1e-12:
+                best, best_key = (alpha, kind), key
+    alpha, kind = best
+    logger.info("functional neighbours (k %d), validation Fmax / AUC by similarity and alpha: %s; %s at alpha %.1f "
+                "kept", reference.k, "; ".join(f"{s} {a}: {v['fmax']:.4f} / {v['auc']:.4f}"
+                                               for s, by in by_similarity.items() for a, v in by.items()), kind, alpha)
+    chosen = reference.with_choice(alpha, kind)
+    blended = reference.blend(valid_scores, None, alpha, vote=votes[kind])
+    return chosen, blended, {"k": reference.k, "alpha": alpha, "similarity": kind,
+                             "by_alpha": {str(a): v for a, v in by_similarity[kind].items()},
+                             "by_similarity": {s: {str(a): v for a, v in by.items()} for s, by in by_similarity.items()}}
 
 
 def run(
