@@ -29,8 +29,8 @@ import torch
 from genepheno_core.errors import GenePhenoError, InputFormatError, ModelMismatchError, UnknownGeneError
 from genepheno_core.interpret.inference import parse_records, prepare_inputs, read_go_annotations, term_index
 from genepheno_core.interpret.model_store import choose_model, model_extras, model_label, resolve_model
-from genepheno_core.models.trained import batched_outputs, temperature
 from genepheno_core.models.go_neighbours import BASIS, similarity_text
+from genepheno_core.models.trained import batched_outputs, temperature
 
 logger = logging.getLogger(__name__)
 
@@ -693,8 +693,9 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
                "go_terms": [], "homolog_phenotypes": [], "functional_neighbours": []}
         if neighbour_inputs is not None:
             bag, profile, z, weights = neighbour_inputs
-            frame, table, _ = model.go_neighbours.contributions(
-                z[i], bag[i:i + 1], [k], weights=weights[i], profile=None if profile is None else profile[i:i + 1])
+            one = None if profile is None else profile[i:i + 1]  # (1, K') its ortholog input
+            frame, table, _ = model.go_neighbours.contributions(z[i], bag[i:i + 1], [k], weights=weights[i],
+                                                                profile=one)
             c = frame.to_numpy()[:, 0]  # (n_nb,) the neighbour genes
             row["functional_neighbours"] = best(c, lambda j: (str(table["gene_id"].iloc[j]),
                                                               str(table["symbol"].iloc[j]) if "symbol" in table else ""))
@@ -739,8 +740,9 @@ def _evidence_inputs(model, inputs) -> tuple:
 
 def _neighbour_inputs(model, inputs) -> tuple | None:
     """(GO input bag (n, G), ortholog input (n, K') or None, module logits before the
-    neighbours (n, K), neighbour weights (n, N)) of every gene of `inputs` for a model with functional neighbours (kept in
-    inputs.cache: the neighbour search runs once per protein, not once per phenotype), else None."""
+    neighbours (n, K), neighbour weights (n, N)) of every gene of `inputs` for a model with
+    functional neighbours (kept in inputs.cache: the neighbour search runs once per protein,
+    not once per phenotype), else None."""
     if not model.uses_go_neighbours:
         return None
     cached = inputs.cache.get("neighbours")

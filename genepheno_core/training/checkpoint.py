@@ -273,10 +273,10 @@ def _read_csr(path: Path) -> sp.csr_matrix:
 def write_go_neighbours(path: Path, neighbours: GoNeighbours) -> None:
     """Store a functional-neighbour reference (models.go_neighbours) in `path`: the GO input
     bags with float16 values (they are weights in [0, 1]; at most 2.4e-4 off; empty when the
-    similarity does not read them), the labels,
-    and with a similarity that reads homolog phenotypes the training genes' hit shares
-    (float32: the profiles are rebuilt from them and the model's cross_species/ labels, so
-    the neighbours found are the ones validation chose with)."""
+    similarity does not read them), the labels, and, with a similarity that reads homolog
+    phenotypes, the training genes' hit shares (float32: the profiles are rebuilt from them
+    and the model's cross_species/ labels, so the neighbours found are the ones validation
+    chose with)."""
     path.mkdir(parents=True)
     neighbours.genes.to_csv(path / "genes.tsv", sep="\t", index=False)
     # neighbours by homolog phenotypes alone never read the GO bags: stored empty (same shape),
