@@ -223,3 +223,7 @@ def test_contributions_by_both_similarities_stay_exact_and_name_each_similarity(
     assert similarity_text(first) == (f"GO similarity {first['go_similarity']:.2f}, homolog-phenotype similarity "
                                       f"{first['profile_similarity']:.2f} (mean {first['similarity']:.2f})")
     assert similarity_text({"similarity": 0.5, "go_similarity": 0.5}) == "GO similarity 0.50"
+    # without the cosines (evidence items: one call per prediction) the same contributions
+    lean, lean_table, _ = nb.contributions(z, bag, [0, 1], profile=profile, cosines=False)
+    pd.testing.assert_frame_equal(lean, frame)
+    assert "go_similarity" not in lean_table and list(lean_table["gene_id"]) == list(table["gene_id"])

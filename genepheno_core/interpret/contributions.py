@@ -694,8 +694,9 @@ def evidence_items(model, inputs, predictions: pd.DataFrame, n: int = 3) -> list
         if neighbour_inputs is not None:
             bag, profile, z, weights = neighbour_inputs
             one = None if profile is None else profile[i:i + 1]  # (1, K') its ortholog input
+            # one call per prediction (batch predictions: hot): the cosines are not shown here
             frame, table, _ = model.go_neighbours.contributions(z[i], bag[i:i + 1], [k], weights=weights[i],
-                                                                profile=one)
+                                                                profile=one, cosines=False)
             c = frame.to_numpy()[:, 0]  # (n_nb,) the neighbour genes
             row["functional_neighbours"] = best(c, lambda j: (str(table["gene_id"].iloc[j]),
                                                               str(table["symbol"].iloc[j]) if "symbol" in table else ""))

@@ -253,7 +253,7 @@ class GoNeighbours:
         return _logit(self.shifted(1.0 / (1.0 + np.exp(-z)), bag, profile=profile)).astype(np.float32)
 
     def contributions(self, logits: np.ndarray, bag, cols, weights: sp.csr_matrix | None = None,
-                      profile=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                      profile=None, cosines: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """One protein's neighbour evidence for the phenotype columns `cols`.
 
         logits: (K,) the module's logits z (before the neighbours); bag: (1, G) its GO input;
@@ -264,8 +264,10 @@ class GoNeighbours:
         neighbours' gene ids; one column per col) whose column sums equal logit(p) - z
         exactly (see the module docstring); neighbours DataFrame[gene_id, symbol, accession,
         similarity, share, and go_similarity and / or profile_similarity: the cosines the
-        similarity averages] (share: s_j, its weight in the vote), most similar first; has:
-        bool DataFrame (neighbour gene id x col), the neighbour has the phenotype."""
+        similarity averages; left out with `cosines=False`, which spares a second search per
+        call where only the contributions are read] (share: s_j, its weight in the vote), most
+        similar first; has: bool DataFrame (neighbour gene id x col), the neighbour has the
+        phenotype."""
         cols = list(cols)
         w = self.weights(bag, profile) if weights is None else sp.csr_matrix(weights)  # (1, N)
         row = w.getrow(0)
@@ -288,7 +290,7 @@ class GoNeighbours:
         frame = pd.DataFrame(shift * slope[None, :], index=ids, columns=cols)
         table = genes[[c for c in ("gene_id", "symbol", "accession") if c in genes]].copy()
         table["similarity"] = np.sqrt(wj)
-        for name, sim in self.similarities(bag, profile).items():  # each (1, N)
+        for name, sim in (self.similarities(bag, profile) if cosines else {}).items():  # each (1, N)
             table[f"{name}_similarity"] = sim[0, idx]
         table["share"] = share
         has = pd.DataFrame(y > 0, index=ids, columns=cols)
