@@ -226,13 +226,10 @@ def neighbours_text(expl, term: str, n: int = 5) -> str:
     carriers = [str(g) if pd.isna(s) or not str(s) else str(s) for g, s in zip(table["gene_id"], symbols)
                 if bool(has.get(str(g), False))]
     shown = ", ".join(carriers[:n]) + (f" and {len(carriers) - n} more" if len(carriers) > n else "")
-    basis = {"similar GO": "GO is", "homologs with similar knockout phenotypes":
-             "homologs' knockout phenotypes are",
-             "similar GO and homologs with similar knockout phenotypes":
-             "GO and homologs' knockout phenotypes together are"}.get(
-                 getattr(expl, "neighbour_basis", ""), "GO is")
-    return (f"Functional neighbours: the {len(table)} training genes whose {basis} most like this "
-            f"protein's vote with their known phenotypes; where more (fewer) of them have a "
+    # the core's own words for what the neighbours share (Explanation.neighbour_basis)
+    basis = getattr(expl, "neighbour_basis", "") or "similar GO"
+    return (f"Functional neighbours: the {len(table)} training genes most like this protein "
+            f"({basis}) vote with their known phenotypes; where more (fewer) of them have a "
             f"phenotype than its frequency among all training genes, the score moves up (down) in "
             f"proportion, with a weight of {expl.neighbour_alpha:.0%} chosen on validation; "
             f"{len(carriers)} of them have this phenotype" + (f" ({shown})." if carriers else "."))

@@ -214,13 +214,15 @@ def test_functional_neighbours_in_words_and_in_one_sentence():
     has = pd.DataFrame({"HP:1": [True, False, True]}, index=["2261", "7157", "1"])
     expl = types.SimpleNamespace(neighbours=table, neighbour_has=has, neighbour_alpha=0.2)
     text = views.neighbours_text(expl, "HP:1")
-    assert "the 3 training genes" in text and "a weight of 20% chosen on validation" in text
+    assert "the 3 training genes most like this protein (similar GO) vote" in text
+    assert "a weight of 20% chosen on validation" in text
     assert text.endswith("2 of them have this phenotype (FGFR3, 1).")
     assert views.neighbours_text(types.SimpleNamespace(neighbours=pd.DataFrame(), neighbour_alpha=0.0), "HP:1") == ""
     # neighbours found by GO and homolog phenotypes say so, in the sentence and in each item
     expl.neighbour_basis = "similar GO and homologs with similar knockout phenotypes"
     text = views.neighbours_text(expl, "HP:1")
-    assert "training genes whose GO and homologs' knockout phenotypes together are most like this protein's" in text
+    assert ("the 3 training genes most like this protein (similar GO and homologs with similar knockout "
+            "phenotypes) vote") in text
     words = views.evidence_words(contrib, {}, "mpo", neighbour_basis=expl.neighbour_basis)
     assert words[1] == ("**For:** functional neighbour *4*, a training gene with similar GO and homologs with "
                         "similar knockout phenotypes (+0.05)")
