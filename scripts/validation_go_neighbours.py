@@ -28,6 +28,16 @@ frequency, bounded (`blend_variants`):
 
 `--from-cells results/cells` prints what each benchmark cell chose (`cell_choices`).
 
+`--cooccurrence` measures one more step after the vote (validation only, not in the model):
+each phenotype's score read from the phenotypes the protein is already predicted to have,
+through their co-occurrence among the training genes, and added by the vote's rule (the
+excess over the frequency, `shift_by_vote`) at each --lam:
+
+    e_t = sum_u q_u P(t | u) / sum_u q_u        P(t | u) = n(t and u) / n(u), training genes
+
+(`cooccurrence_vote`; q is the model's probability after the vote of --similarity at the
+first --alpha, k the first --k).
+
 `--similarities` compares what makes two genes neighbours, with the model's rule for adding
 the vote (the excess over the frequency) at each --alpha, k the first --k: the GO input, the
 homolog-phenotype profile (the model's other-species input: the knockout
@@ -92,6 +102,17 @@ def similarity_votes(go_query: sp.spmatrix, go_reference: sp.spmatrix, go_idf: n
     return {name: reference.vote(None, weights=top_k_weights(sim, k)) for name, sim in sims.items()}
 
 
+def cooccurrence_vote(q: np.ndarray, train_labels, power: float = 1.0) -> np.ndarray:
+    """(n, K) e above: each phenotype t's probability read from the protein's predicted
+    phenotypes u, weighted q_u^power, through P(t | u) among the training genes;
+    `train_labels` (N, K) binary. A phenotype no training gene has (n(u) = 0) reads nothing."""
+    y = sp.csr_matrix(train_labels, dtype=np.float64)
+    n_u = np.asarray(y.sum(axis=0)).ravel()  # (K,)
+    conditional = (y.T @ y).toarray() / np.maximum(n_u, 1.0)[:, None]  # (K, K) [u, t] = P(t | u)
+    w = np.asarray(q, dtype=np.float64) ** power * (n_u > 0)[None, :]  # (n, K)
+    return (w @ conditional) / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+
+
 def blend_variants(p: np.ndarray, vote: np.ndarray, prior: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
     """{name: (n, K) scores} of the ways to add the neighbours' vote `vote` (n, K) to the
     model's probabilities `p` (n, K), `prior` (K,) the training frequency (see the docstring)."""
@@ -148,6 +169,12 @@ def main(argv=None) -> int:
                         help="compare what makes genes neighbours: GO, homolog-phenotype profile, both (similarity_votes)")
     parser.add_argument("--blends", action="store_true",
                         help="compare the ways to add the vote, with wFmax and top-10 specificity (blend_variants)")
+    parser.add_argument("--cooccurrence", action="store_true",
+                        help="add the co-occurrence step after the vote at each --lam (cooccurrence_vote)")
+    parser.add_argument("--similarity", default="mean of the two",
+                        help="with --cooccurrence: the vote's similarity (a name of similarity_votes)")
+    parser.add_argument("--lam", type=float, nargs="+", default=[0.1, 0.2, 0.3],
+                        help="with --cooccurrence: the step's weights")
     parser.add_argument("--from-cells", metavar="DIR",
                         help="print each go-neighbours cell's validation choice of similarity and alpha from a "
                              "benchmark's cells directory (e.g. results/cells), and exit (cell_choices)")
@@ -157,6 +184,8 @@ def main(argv=None) -> int:
         return 0
     from validation_ensemble import member_probabilities, parse_fields
 
+    if not all(0.0 <= a <= 1.0 for a in args.lam):
+        parser.error(f"--lam must be in [0, 1], got {args.lam}")
     if min(args.k) < 1:
         parser.error(f"--k must be >= 1, got {min(args.k)}")
     if not all(0.0 <= a <= 1.0 for a in args.alpha):
@@ -186,6 +215,8 @@ def main(argv=None) -> int:
         m = full_metrics(data, p, va)
         return {"fmax": float(m["fmax"]), "auc": float(m["auc"])}
 
+    if args.cooccurrence:
+        return compare_cooccurrence(args, ds, split_ds, data, idf, labels, fields)
     if args.similarities:
         return compare_similarities(args, ds, split_ds, data, idf, labels, fields)
     votes = {k: neighbour_scores(data.go_bag[va], data.go_bag[tr], labels, idf, k) for k in args.k}
@@ -258,6 +289,45 @@ def compare_similarities(args, ds, split_ds, data, go_idf, labels, fields) -> in
             with out.open("a") as handle:
                 handle.write(json.dumps({"key": {**run_key(args.dataset, args.split, seed, fields), "k": args.k[0]},
                                          "similarity": name, "alpha": alpha, **row}) + "\n")
+    return 0
+
+
+def compare_cooccurrence(args, ds, split_ds, data, go_idf, labels, fields) -> int:
+    """Print (and append to --out) the validation metrics of the model, the model with the vote
+    (--similarity, the first --alpha) and that with the co-occurrence step at each --lam."""
+    from genepheno_core.environment import home
+    from genepheno_core.evaluation.metrics import information_accretion, information_content
+
+    from validation_ensemble import member_probabilities
+    from validation_evidence import run_key
+
+    if data.ortholog is None:
+        raise SystemExit(f"{args.set}: the configuration reads no homolog phenotypes, so there is no profile vote")
+    tr, va = data.train, data.valid
+    orth = sp.csr_matrix(np.asarray(data.ortholog, dtype=np.float64))  # (n, K') the model's other-species input
+    votes = similarity_votes(data.go_bag[va], data.go_bag[tr], go_idf, orth[va], orth[tr],
+                             idf_weights(orth[tr] > 0), labels, args.k[0])
+    if args.similarity not in votes:
+        raise SystemExit(f"--similarity {args.similarity!r}: not one of {', '.join(votes)}")
+    prior, alpha = labels.mean(axis=0), args.alpha[0]
+    truth = sp.csr_matrix(split_ds.labels)
+    ia, ic = information_accretion(truth[tr], split_ds.term_ancestors), information_content(truth[tr])
+    print(f"{args.dataset}, {args.split} split, vote by {args.similarity} at alpha {alpha}, k {args.k[0]}: "
+          "validation %, top-10 IC in bits\n")
+    print("| seed | scores | Fmax | AUC | wFmax | top-10 IC | top-10 precision |\n| --- | --- | --- | --- | --- | --- | --- |")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for seed in args.seeds:
+        p, _ = member_probabilities(Path(home()), ds, args.dataset, args.split, seed, fields)
+        voted = shift_by_vote(p, votes[args.similarity], prior, alpha)
+        runs = {"model": np.asarray(p, dtype=np.float64), "with the vote": voted}
+        step = cooccurrence_vote(voted, labels)
+        runs.update({f"vote, then co-occurrence {lam}": shift_by_vote(voted, step, prior, lam) for lam in args.lam})
+        for name, scores in runs.items():
+            row = _specific_row(truth[va], scores, split_ds.term_ancestors, ia, ic, [seed, name])
+            with out.open("a") as handle:
+                handle.write(json.dumps({"key": {**run_key(args.dataset, args.split, seed, fields), "k": args.k[0]},
+                                         "similarity": args.similarity, "alpha": alpha, "scores": name, **row}) + "\n")
     return 0
 
 

@@ -115,3 +115,23 @@ def test_cell_choices_reads_each_cells_choice_by_hand(tmp_path):
     assert len(rows) == 3
     assert rows[2] == ("| hpo, random | 0 | 40.00 / 70.00 | 40.00 / 70.00 (0.0) | 40.00 / 71.00 (0.1) | "
                        "41.00 / 72.00 (0.1) | mean, 0.1 | 42.00 / 75.50 | 1.10 |")
+
+
+def test_cooccurrence_vote_by_hand():
+    # training genes: phenotype 0 in genes 0, 1; phenotype 1 in genes 1, 2; phenotype 2 in none
+    labels = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0]], dtype=float)
+    q = np.array([[0.8, 0.2, 0.5], [0.0, 0.0, 0.9]])
+    out = mod.cooccurrence_vote(q, labels)
+    # P(t | u): u = 0 -> (1, 1/2, 0); u = 1 -> (1/2, 1, 0); u = 2 never seen, reads nothing
+    expected = (0.8 * np.array([1, 0.5, 0]) + 0.2 * np.array([0.5, 1, 0])) / 1.0
+    assert np.allclose(out[0], expected)
+    assert np.allclose(out[1], 0.0)  # only an unseen phenotype predicted: no reading
+    squared = mod.cooccurrence_vote(q[:1], labels, power=2.0)
+    assert np.allclose(squared[0], (0.64 * np.array([1, 0.5, 0]) + 0.04 * np.array([0.5, 1, 0])) / 0.68)
+
+
+def test_cooccurrence_lam_out_of_range_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        mod.main(["--cooccurrence", "--lam", "2"])
+    assert exc.value.code == 2
+    assert "--lam must be in [0, 1]" in capsys.readouterr().err
