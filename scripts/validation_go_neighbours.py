@@ -102,14 +102,14 @@ def similarity_votes(go_query: sp.spmatrix, go_reference: sp.spmatrix, go_idf: n
     return {name: reference.vote(None, weights=top_k_weights(sim, k)) for name, sim in sims.items()}
 
 
-def cooccurrence_vote(q: np.ndarray, train_labels, power: float = 1.0) -> np.ndarray:
+def cooccurrence_vote(q: np.ndarray, train_labels) -> np.ndarray:
     """(n, K) e above: each phenotype t's probability read from the protein's predicted
-    phenotypes u, weighted q_u^power, through P(t | u) among the training genes;
+    phenotypes u, weighted q_u, through P(t | u) among the training genes;
     `train_labels` (N, K) binary. A phenotype no training gene has (n(u) = 0) reads nothing."""
     y = sp.csr_matrix(train_labels, dtype=np.float64)
     n_u = np.asarray(y.sum(axis=0)).ravel()  # (K,)
     conditional = (y.T @ y).toarray() / np.maximum(n_u, 1.0)[:, None]  # (K, K) [u, t] = P(t | u)
-    w = np.asarray(q, dtype=np.float64) ** power * (n_u > 0)[None, :]  # (n, K)
+    w = np.asarray(q, dtype=np.float64) * (n_u > 0)[None, :]  # (n, K)
     return (w @ conditional) / np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
 
 
@@ -255,24 +255,34 @@ def _specific_row(truth, scores, term_ancestors, ia, ic, lead: list) -> dict:
     return row
 
 
+def _votes_and_truth(args, split_ds, data, go_idf, labels):
+    """(similarity_votes of the validation genes, k the first --k; the split's labels (CSR);
+    information accretion and content over the training genes; the homolog-phenotype input
+    (CSR, (n, K'))), or exit naming the configuration when it reads no homolog phenotypes."""
+    from genepheno_core.evaluation.metrics import information_accretion, information_content
+
+    if data.ortholog is None:
+        raise SystemExit(f"{args.set}: the configuration reads no homolog phenotypes, so there is no profile vote")
+    tr, va = data.train, data.valid
+    orth = sp.csr_matrix(np.asarray(data.ortholog, dtype=np.float64))  # (n, K') the model's other-species input
+    votes = similarity_votes(data.go_bag[va], data.go_bag[tr], go_idf, orth[va], orth[tr],
+                             idf_weights(orth[tr] > 0), labels, args.k[0])
+    truth = sp.csr_matrix(split_ds.labels)
+    ia, ic = information_accretion(truth[tr], split_ds.term_ancestors), information_content(truth[tr])
+    return votes, truth, ia, ic, orth
+
+
 def compare_similarities(args, ds, split_ds, data, go_idf, labels, fields) -> int:
     """Print (and append to --out) the validation metrics of the vote with each kind of
     similarity, added by the model's rule at each --alpha, seed by seed."""
     from genepheno_core.environment import home
-    from genepheno_core.evaluation.metrics import information_accretion, information_content
 
     from validation_ensemble import member_probabilities
     from validation_evidence import run_key
 
-    if data.ortholog is None:
-        raise SystemExit(f"{args.set}: the configuration reads no homolog phenotypes, so there is no profile to compare")
+    votes, truth, ia, ic, orth = _votes_and_truth(args, split_ds, data, go_idf, labels)
     tr, va = data.train, data.valid
-    orth = sp.csr_matrix(np.asarray(data.ortholog, dtype=np.float64))  # (n, K') the model's other-species input
-    orth_idf = idf_weights(orth[tr] > 0)
-    votes = similarity_votes(data.go_bag[va], data.go_bag[tr], go_idf, orth[va], orth[tr], orth_idf, labels, args.k[0])
     prior = labels.mean(axis=0)
-    truth = sp.csr_matrix(split_ds.labels)
-    ia, ic = information_accretion(truth[tr], split_ds.term_ancestors), information_content(truth[tr])
     with_profile = float(np.mean(np.asarray(orth[va].sum(axis=1)).ravel() > 0))
     print(f"{args.dataset}, {args.split} split, k {args.k[0]}: validation %, top-10 IC in bits "
           f"({with_profile:.0%} of the validation genes have homolog phenotypes)\n")
@@ -296,22 +306,15 @@ def compare_cooccurrence(args, ds, split_ds, data, go_idf, labels, fields) -> in
     """Print (and append to --out) the validation metrics of the model, the model with the vote
     (--similarity, the first --alpha) and that with the co-occurrence step at each --lam."""
     from genepheno_core.environment import home
-    from genepheno_core.evaluation.metrics import information_accretion, information_content
 
     from validation_ensemble import member_probabilities
     from validation_evidence import run_key
 
-    if data.ortholog is None:
-        raise SystemExit(f"{args.set}: the configuration reads no homolog phenotypes, so there is no profile vote")
-    tr, va = data.train, data.valid
-    orth = sp.csr_matrix(np.asarray(data.ortholog, dtype=np.float64))  # (n, K') the model's other-species input
-    votes = similarity_votes(data.go_bag[va], data.go_bag[tr], go_idf, orth[va], orth[tr],
-                             idf_weights(orth[tr] > 0), labels, args.k[0])
+    votes, truth, ia, ic, _ = _votes_and_truth(args, split_ds, data, go_idf, labels)
     if args.similarity not in votes:
         raise SystemExit(f"--similarity {args.similarity!r}: not one of {', '.join(votes)}")
+    va = data.valid
     prior, alpha = labels.mean(axis=0), args.alpha[0]
-    truth = sp.csr_matrix(split_ds.labels)
-    ia, ic = information_accretion(truth[tr], split_ds.term_ancestors), information_content(truth[tr])
     print(f"{args.dataset}, {args.split} split, vote by {args.similarity} at alpha {alpha}, k {args.k[0]}: "
           "validation %, top-10 IC in bits\n")
     print("| seed | scores | Fmax | AUC | wFmax | top-10 IC | top-10 precision |\n| --- | --- | --- | --- | --- | --- | --- |")
